@@ -1,0 +1,59 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sctpguard/sctpguard/policy/check"
+)
+
+func newCheckCommand() *cobra.Command {
+	o := check.NewOptions()
+	o.ToolVersion = version
+	c := &cobra.Command{
+		Use:   "check -f PATH... [flags]",
+		Short: "Check manifests offline with the webhook's rules (GitOps pre-flight)",
+		Long: `Check reads manifests (files, directories, or - for standard input; multi-document YAML,
+JSON and List kinds), applies the API server's defaults, and judges every object with the
+rules the admission webhook runs, using the whole input set for cross-object rules.
+
+Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadable input.`,
+		Example: `  sctpguard check -f manifests/ --ako-values ako-values.yaml
+  kustomize build overlays/prod | sctpguard check -f - -o github
+  sctpguard check -f svc.yaml --mutate > mutated.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			code := check.Run(c.Context(), o, check.Streams{In: c.InOrStdin(), Out: c.OutOrStdout(), Err: c.ErrOrStderr()})
+			if code != 0 {
+				return exitError{code: code}
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringSliceVarP(&o.Files, "filename", "f", nil, "files or directories to check (directories recursively: *.yaml, *.yml, *.json), or - for standard input")
+	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace of namespaced objects that name none")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(check.Outputs, ", "))
+	f.BoolVar(&o.Mutate, "mutate", false, "apply the mutating webhook's defaults, print the mutated manifests on standard output (report on standard error), and judge those")
+	f.Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest input accepted, in bytes")
+
+	f.StringVar(&o.AKOValues, "ako-values", "", "AKO's Helm values file, read as-is for the AKO settings")
+	f.StringVar(&o.AKOConfigMap, "ako-configmap", "", "a file holding AKO's avi-k8s-config ConfigMap, read for the AKO settings")
+	f.StringVar(&o.AKOServiceType, "ako-service-type", "", "AKO's L7Settings.serviceType: ClusterIP, NodePort or NodePortLocal")
+	f.StringVar(&o.AKOServicesAPI, "ako-services-api", "", "AKO's AKOSettings.servicesAPI (true or false)")
+	f.StringVar(&o.AKODefaultLBController, "ako-default-lb-controller", "", "AKO's L4Settings.defaultLBController (true or false)")
+	f.StringVar(&o.AKOLayer7Only, "ako-layer7-only", "", "AKO's AKOSettings.layer7Only (true or false)")
+	for _, name := range []string{"ako-services-api", "ako-default-lb-controller", "ako-layer7-only"} {
+		f.Lookup(name).NoOptDefVal = "true"
+	}
+	f.StringVar(&o.ControllerVersion, "controller-version", "", "Avi Controller version, e.g. 22.1.3")
+	f.StringVar(&o.Platform, "platform", "", "cluster platform: openshift, or empty")
+	f.StringVar(&o.CNI, "cni", "", "cluster CNI: antrea, calico, canal, cilium, flannel, kube-router, ncp, openshift, ovn-kubernetes")
+
+	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, warn, exemptNamespaces)")
+	f.StringSliceVar(&o.Disable, "disable", nil, "rule or mutation IDs to switch off")
+	f.StringSliceVar(&o.Warn, "warn", nil, "rule IDs to demote from deny to warn")
+	f.StringSliceVar(&o.ExemptNamespaces, "exempt-namespace", nil, "namespaces to skip (a trailing * matches a prefix)")
+	return c
+}

@@ -1,0 +1,196 @@
+package check
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/yaml"
+
+	"github.com/sctpguard/sctpguard/policy"
+)
+
+// Output formats.
+const (
+	OutputText   = "text"
+	OutputJSON   = "json"
+	OutputJUnit  = "junit"
+	OutputSARIF  = "sarif"
+	OutputGitHub = "github"
+)
+
+// Outputs lists the supported output formats.
+var Outputs = []string{OutputText, OutputJSON, OutputJUnit, OutputSARIF, OutputGitHub}
+
+// Exit codes.
+const (
+	ExitClean  = 0 // no denial (warnings allowed)
+	ExitDenied = 1 // at least one denial
+	ExitError  = 2 // usage error, or an input could not be read or parsed
+)
+
+// DefaultMaxFileSize bounds one input file or standard input. The API server accepts at
+// most 3 MiB per object; 32 MiB leaves room for large multi-document files.
+const DefaultMaxFileSize = 32 << 20
+
+// Options are the settings of one check run.
+type Options struct {
+	// Files are paths of files or directories, or "-" for standard input.
+	Files []string
+	// Namespace is given to namespaced objects that name none.
+	Namespace string
+	// Output is one of Outputs.
+	Output string
+	// Mutate applies the mutations, prints the mutated manifests and judges those.
+	Mutate bool
+	// MaxFileSize bounds each input in bytes.
+	MaxFileSize int64
+
+	// AKOValues is AKO's Helm values file; AKOConfigMap a file holding the avi-k8s-config
+	// ConfigMap. At most one may be set.
+	AKOValues    string
+	AKOConfigMap string
+	// The context flags override the files. Tri-state booleans are "", "true" or "false".
+	AKOServiceType         string
+	AKOServicesAPI         string
+	AKODefaultLBController string
+	AKOLayer7Only          string
+	ControllerVersion      string
+	Platform               string
+	CNI                    string
+
+	// ConfigFile holds a policy.Config in YAML; Disable, Warn and ExemptNamespaces add to it.
+	ConfigFile       string
+	Disable          []string
+	Warn             []string
+	ExemptNamespaces []string
+
+	// ToolVersion is reported in SARIF output.
+	ToolVersion string
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{Namespace: "default", Output: OutputText, MaxFileSize: DefaultMaxFileSize, ToolVersion: "dev"}
+}
+
+// Validate checks the options without reading any file.
+func (o *Options) Validate() field.ErrorList {
+	var errs field.ErrorList
+	if len(o.Files) == 0 {
+		errs = append(errs, field.Required(field.NewPath("filename"), "give at least one file, directory or - (standard input) with -f"))
+	}
+	if !slices.Contains(Outputs, o.Output) {
+		errs = append(errs, field.NotSupported(field.NewPath("output"), o.Output, Outputs))
+	}
+	if o.AKOValues != "" && o.AKOConfigMap != "" {
+		errs = append(errs, field.Forbidden(field.NewPath("ako-configmap"), "give --ako-values or --ako-configmap, not both"))
+	}
+	if o.MaxFileSize <= 0 {
+		errs = append(errs, field.Invalid(field.NewPath("max-file-size"), o.MaxFileSize, "must be positive"))
+	}
+	for _, f := range []struct{ name, v string }{
+		{"ako-services-api", o.AKOServicesAPI}, {"ako-default-lb-controller", o.AKODefaultLBController}, {"ako-layer7-only", o.AKOLayer7Only},
+	} {
+		if _, err := parseTristate(f.v); err != nil {
+			errs = append(errs, field.Invalid(field.NewPath(f.name), f.v, "must be true or false"))
+		}
+	}
+	return errs
+}
+
+func parseTristate(v string) (*bool, error) {
+	if v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// context builds the rule context from the files and flags.
+func (o *Options) context() (policy.Context, error) {
+	var ctx policy.Context
+	switch {
+	case o.AKOValues != "":
+		data, err := os.ReadFile(o.AKOValues)
+		if err != nil {
+			return ctx, fmt.Errorf("read AKO values: %w", err)
+		}
+		if ctx, err = policy.ParseAKOValues(data); err != nil {
+			return ctx, fmt.Errorf("%s: %w", o.AKOValues, err)
+		}
+	case o.AKOConfigMap != "":
+		data, err := os.ReadFile(o.AKOConfigMap)
+		if err != nil {
+			return ctx, fmt.Errorf("read AKO ConfigMap: %w", err)
+		}
+		var cm corev1.ConfigMap
+		if err := yaml.Unmarshal(data, &cm); err != nil {
+			return ctx, fmt.Errorf("%s: parse ConfigMap: %w", o.AKOConfigMap, err)
+		}
+		if cm.Kind != "ConfigMap" {
+			return ctx, fmt.Errorf("%s: expected a ConfigMap (AKO's avi-k8s-config), got kind %q", o.AKOConfigMap, cm.Kind)
+		}
+		if ctx, err = policy.ParseAKOConfigMap(cm.Data); err != nil {
+			return ctx, fmt.Errorf("%s: %w", o.AKOConfigMap, err)
+		}
+	}
+	ako := func() *policy.AKOSettings {
+		if ctx.AKO == nil {
+			ctx.AKO = policy.DefaultAKOSettings()
+		}
+		return ctx.AKO
+	}
+	if o.AKOServiceType != "" {
+		ako().ServiceType = policy.ServiceType(o.AKOServiceType)
+	}
+	for _, f := range []struct {
+		v   string
+		dst func() *bool
+	}{
+		{o.AKOServicesAPI, func() *bool { return &ako().ServicesAPI }},
+		{o.AKODefaultLBController, func() *bool { return &ako().DefaultLBController }},
+		{o.AKOLayer7Only, func() *bool { return &ako().Layer7Only }},
+	} {
+		if b, _ := parseTristate(f.v); b != nil {
+			*f.dst() = *b
+		}
+	}
+	if o.ControllerVersion != "" {
+		ctx.ControllerVersion = o.ControllerVersion
+	}
+	if o.Platform != "" {
+		ctx.Platform = o.Platform
+	}
+	if o.CNI != "" {
+		ctx.CNI = o.CNI
+	}
+	if errs := ctx.Validate(); len(errs) > 0 {
+		return ctx, fmt.Errorf("invalid context: %w", errs.ToAggregate())
+	}
+	return ctx, nil
+}
+
+// config builds the rule configuration from the file and flags.
+func (o *Options) config() (policy.Config, error) {
+	var cfg policy.Config
+	if o.ConfigFile != "" {
+		data, err := os.ReadFile(o.ConfigFile)
+		if err != nil {
+			return cfg, fmt.Errorf("read rule configuration: %w", err)
+		}
+		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("%s: %w", o.ConfigFile, err)
+		}
+	}
+	cfg.Disabled = append(cfg.Disabled, o.Disable...)
+	cfg.Warn = append(cfg.Warn, o.Warn...)
+	cfg.ExemptNamespaces = append(cfg.ExemptNamespaces, o.ExemptNamespaces...)
+	return cfg, nil
+}

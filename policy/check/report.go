@@ -1,0 +1,351 @@
+package check
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/manifest"
+)
+
+// Report writes the result in the chosen format. Text output sends unreadable inputs to
+// errOut; the machine-readable formats carry them inside the report.
+func Report(out, errOut io.Writer, o *Options, res *Result) error {
+	switch o.Output {
+	case OutputJSON:
+		return writeJSON(out, res)
+	case OutputJUnit:
+		return writeJUnit(out, res)
+	case OutputSARIF:
+		return writeSARIF(out, o.ToolVersion, res)
+	case OutputGitHub:
+		return writeGitHub(out, res)
+	default:
+		return writeText(out, errOut, res)
+	}
+}
+
+// located is a finding with the file and line it points at.
+type located struct {
+	policy.Finding
+	File string
+	Line int
+}
+
+func (r *Result) located() []located {
+	var out []located
+	for _, it := range r.Items {
+		for _, f := range it.Findings {
+			out = append(out, located{Finding: f, File: it.Doc.Source, Line: it.Doc.LineOf(f.Path)})
+		}
+	}
+	return out
+}
+
+// counts summarises a result.
+type counts struct {
+	Inputs    int `json:"inputs"`
+	Resources int `json:"resources"`
+	Denied    int `json:"denied"`
+	Warned    int `json:"warned"`
+	Denials   int `json:"denials"`
+	Warnings  int `json:"warnings"`
+	Errors    int `json:"errors"`
+	Skipped   int `json:"skipped"`
+}
+
+func (r *Result) counts() counts {
+	c := counts{Inputs: r.Inputs, Resources: len(r.Items), Errors: len(r.Errors), Skipped: len(r.Skipped)}
+	for _, it := range r.Items {
+		denied, warned := false, false
+		for _, f := range it.Findings {
+			if f.Action == policy.ActionDeny {
+				c.Denials++
+				denied = true
+			} else {
+				c.Warnings++
+				warned = true
+			}
+		}
+		if denied {
+			c.Denied++
+		} else if warned {
+			c.Warned++
+		}
+	}
+	return c
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// writeText prints "file:line: Kind ns/name: path: [rule] message" per finding (warnings
+// say so before the message), then a summary line; unreadable inputs go to errOut.
+func writeText(out, errOut io.Writer, res *Result) error {
+	var b bytes.Buffer
+	for _, l := range res.located() {
+		level := ""
+		if l.Action == policy.ActionWarn {
+			level = "warning: "
+		}
+		path := ""
+		if l.Path != "" {
+			path = l.Path + ": "
+		}
+		fmt.Fprintf(&b, "%s:%d: %s: %s[%s] %s%s\n", l.File, l.Line, l.Object, path, l.Rule, level, l.Message)
+	}
+	c := res.counts()
+	fmt.Fprintf(&b, "checked %s in %s: %d denied (%s), %d with warnings only (%s)",
+		plural(c.Resources, "resource", "resources"), plural(c.Inputs, "input", "inputs"),
+		c.Denied, plural(c.Denials, "denial", "denials"), c.Warned, plural(c.Warnings, "warning", "warnings"))
+	if c.Errors > 0 {
+		fmt.Fprintf(&b, ", %s", plural(c.Errors, "unreadable input or document", "unreadable inputs or documents"))
+	}
+	if c.Skipped > 0 {
+		fmt.Fprintf(&b, "; skipped %s without a .yaml, .yml or .json name", plural(c.Skipped, "file", "files"))
+	}
+	b.WriteString("\n")
+	if len(res.Errors) > 0 {
+		var e bytes.Buffer
+		for _, err := range res.Errors {
+			fmt.Fprintf(&e, "error: %v\n", err)
+		}
+		if _, err := errOut.Write(e.Bytes()); err != nil {
+			return err
+		}
+	}
+	_, err := out.Write(b.Bytes())
+	return err
+}
+
+// jsonFinding is a finding in JSON output.
+type jsonFinding struct {
+	File       string        `json:"file"`
+	Line       int           `json:"line"`
+	Rule       string        `json:"rule"`
+	Action     policy.Action `json:"action"`
+	APIVersion string        `json:"apiVersion"`
+	Kind       string        `json:"kind"`
+	Namespace  string        `json:"namespace,omitempty"`
+	Name       string        `json:"name"`
+	Path       string        `json:"path"`
+	Message    string        `json:"message"`
+}
+
+type jsonError struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Object  string `json:"object,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+}
+
+type jsonReport struct {
+	Summary  counts        `json:"summary"`
+	Findings []jsonFinding `json:"findings"`
+	Errors   []jsonError   `json:"errors"`
+}
+
+func writeJSON(out io.Writer, res *Result) error {
+	rep := jsonReport{Summary: res.counts(), Findings: []jsonFinding{}, Errors: []jsonError{}}
+	for _, l := range res.located() {
+		rep.Findings = append(rep.Findings, jsonFinding{
+			File: l.File, Line: l.Line, Rule: l.Rule, Action: l.Action,
+			APIVersion: l.Object.APIVersion, Kind: l.Object.Kind, Namespace: l.Object.Namespace, Name: l.Object.Name,
+			Path: l.Path, Message: l.Message,
+		})
+	}
+	for _, e := range res.Errors {
+		rep.Errors = append(rep.Errors, jsonError{File: e.Source, Line: e.Line, Object: e.Object, Path: e.Path, Message: e.Err.Error()})
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// JUnit: one testsuite per input file, one testcase per object; denials are failures,
+// warnings go to the case's system-out, unreadable inputs are errors.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+func writeJUnit(out io.Writer, res *Result) error {
+	suites := map[string]*junitSuite{}
+	var order []string
+	suite := func(file string) *junitSuite {
+		if s, ok := suites[file]; ok {
+			return s
+		}
+		s := &junitSuite{Name: file}
+		suites[file] = s
+		order = append(order, file)
+		return s
+	}
+	for _, it := range res.Items {
+		s := suite(it.Doc.Source)
+		c := junitCase{Name: it.Doc.Ref().String(), Classname: it.Doc.Source}
+		var deny, warn []string
+		for _, f := range it.Findings {
+			line := fmt.Sprintf("%s:%d: %s", it.Doc.Source, it.Doc.LineOf(f.Path), f.String())
+			if f.Action == policy.ActionDeny {
+				deny = append(deny, line)
+			} else {
+				warn = append(warn, "warning: "+line)
+			}
+		}
+		if len(deny) > 0 {
+			c.Failure = &junitProblem{Message: fmt.Sprintf("denied: %s", plural(len(deny), "finding", "findings")), Type: "deny", Text: strings.Join(deny, "\n")}
+			s.Failures++
+		}
+		c.SystemOut = strings.Join(warn, "\n")
+		s.Tests++
+		s.Cases = append(s.Cases, c)
+	}
+	for _, e := range res.Errors {
+		s := suite(e.Source)
+		s.Tests++
+		s.Errors++
+		s.Cases = append(s.Cases, junitCase{Name: "read " + e.Source, Classname: e.Source,
+			Error: &junitProblem{Message: "unreadable input", Type: "parse", Text: e.Error()}})
+	}
+	all := junitSuites{Name: "sctpguard check"}
+	for _, name := range order {
+		s := suites[name]
+		all.Tests += s.Tests
+		all.Failures += s.Failures
+		all.Errors += s.Errors
+		all.Suites = append(all.Suites, *s)
+	}
+	if _, err := io.WriteString(out, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(out)
+	enc.Indent("", "  ")
+	if err := enc.Encode(all); err != nil {
+		return err
+	}
+	_, err := io.WriteString(out, "\n")
+	return err
+}
+
+// escapeData and escapeProperty escape workflow command text as the GitHub Actions
+// toolkit does.
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// writeGitHub prints workflow commands, so findings show as annotations on the lines.
+func writeGitHub(out io.Writer, res *Result) error {
+	var b bytes.Buffer
+	for _, l := range res.located() {
+		level := "error"
+		if l.Action == policy.ActionWarn {
+			level = "warning"
+		}
+		msg := l.Message
+		if l.Path != "" {
+			msg = l.Path + ": " + msg
+		}
+		fmt.Fprintf(&b, "::%s file=%s,line=%d,title=%s::%s\n", level, escapeProperty(l.File), l.Line,
+			escapeProperty(fmt.Sprintf("[%s] %s", l.Rule, l.Object)), escapeData(msg))
+	}
+	for _, e := range res.Errors {
+		line := max(e.Line, 1)
+		fmt.Fprintf(&b, "::error file=%s,line=%d,title=%s::%s\n", escapeProperty(e.Source), line, escapeProperty("unreadable input"), escapeData(errorText(e)))
+	}
+	c := res.counts()
+	fmt.Fprintf(&b, "::notice title=sctpguard check::checked %s: %d denied, %d with warnings only, %d unreadable\n",
+		plural(c.Resources, "resource", "resources"), c.Denied, c.Warned, c.Errors)
+	_, err := out.Write(b.Bytes())
+	return err
+}
+
+// errorText is an error without its file and line, which annotations carry themselves.
+func errorText(e *manifest.Error) string {
+	var parts []string
+	if e.Object != "" {
+		parts = append(parts, e.Object)
+	}
+	if e.Path != "" {
+		parts = append(parts, e.Path)
+	}
+	parts = append(parts, e.Err.Error())
+	return strings.Join(parts, ": ")
+}
+
+// writeManifests prints every object as YAML, mutated where --mutate changed it.
+func writeManifests(out io.Writer, res *Result) error {
+	var b bytes.Buffer
+	for i, it := range res.Items {
+		data := it.Mutated
+		if data == nil {
+			var err error
+			if data, err = it.Doc.YAML(); err != nil {
+				return err
+			}
+		}
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.Write(data)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			b.WriteString("\n")
+		}
+	}
+	_, err := out.Write(b.Bytes())
+	return err
+}
+
+// ruleIDs lists the distinct rule IDs of a result in order.
+func ruleIDs(ls []located) []string {
+	seen := map[string]bool{}
+	var ids []string
+	for _, l := range ls {
+		if !seen[l.Rule] {
+			seen[l.Rule] = true
+			ids = append(ids, l.Rule)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}

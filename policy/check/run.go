@@ -1,0 +1,351 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/manifest"
+)
+
+// Streams are the standard streams of a run.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Result is everything a run found, in input order.
+type Result struct {
+	// Inputs counts the files (and standard input) read.
+	Inputs int
+	// Skipped lists files in directories that were not read (no .yaml, .yml or .json name).
+	Skipped []string
+	// Items holds one entry per object.
+	Items []Item
+	// Errors are the inputs or documents that could not be read.
+	Errors []*manifest.Error
+}
+
+// Item is one object and its findings.
+type Item struct {
+	Doc      *manifest.Document
+	Findings []policy.Finding
+	// Mutated is the object's YAML after the mutations, when --mutate changed it.
+	Mutated []byte
+	// Applied lists the mutations that changed it.
+	Applied []policy.RuleID
+	// Object is the object judged: the mutated one with --mutate, else Doc.Typed.
+	Object policy.Object
+}
+
+// ExitCode is the exit code for the result: 2 when an input failed, else 1 when any
+// object is denied, else 0.
+func (r *Result) ExitCode() int {
+	if len(r.Errors) > 0 {
+		return ExitError
+	}
+	for _, it := range r.Items {
+		if policy.Denied(it.Findings) {
+			return ExitDenied
+		}
+	}
+	return ExitClean
+}
+
+// Run performs a check, writes the report and returns the exit code.
+func Run(ctx context.Context, o *Options, s Streams) int {
+	if errs := o.Validate(); len(errs) > 0 {
+		fmt.Fprintf(s.Err, "error: %v\n", errs.ToAggregate())
+		return ExitError
+	}
+	res, err := Check(ctx, o, s.In)
+	if err != nil {
+		fmt.Fprintf(s.Err, "error: %v\n", err)
+		return ExitError
+	}
+	out := s.Out
+	if o.Mutate {
+		// The mutated manifests own standard output, so they can be piped on.
+		if err := writeManifests(s.Out, res); err != nil {
+			fmt.Fprintf(s.Err, "error: %v\n", err)
+			return ExitError
+		}
+		out = s.Err
+	}
+	if err := Report(out, s.Err, o, res); err != nil {
+		fmt.Fprintf(s.Err, "error: write report: %v\n", err)
+		return ExitError
+	}
+	return res.ExitCode()
+}
+
+// Check reads the inputs and judges every object. It returns an error only when the run
+// itself cannot proceed (bad context or configuration); unreadable inputs are in the
+// Result's Errors, and the other inputs are still checked.
+func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
+	pctx, err := o.context()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := o.config()
+	if err != nil {
+		return nil, err
+	}
+	engine, err := policy.NewEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	inputs, skipped, errs := expand(o.Files)
+	res.Skipped, res.Errors = skipped, errs
+	res.Inputs = len(inputs)
+	docs, errs := decodeAll(inputs, o, stdin)
+	res.Errors = append(res.Errors, errs...)
+
+	res.Items = make([]Item, len(docs))
+	for i, d := range docs {
+		res.Items[i] = Item{Doc: d, Object: d.Typed}
+	}
+	inv := inventory(res.Items)
+	if o.Mutate {
+		if err := mutateAll(ctx, engine, res.Items, policy.Env{Context: pctx, Inventory: inv}); err != nil {
+			return nil, err
+		}
+		// The stored objects are the mutated ones: judge against those.
+		inv = inventory(res.Items)
+	}
+	env := policy.Env{Context: pctx, Inventory: inv}
+	if err := parallel(len(res.Items), func(i int) error {
+		it := &res.Items[i]
+		obj := it.Object
+		if obj == nil {
+			return nil
+		}
+		findings, err := engine.Validate(ctx, &policy.Review{Operation: policy.OperationCreate, Object: obj}, env)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %s: %w", it.Doc.Source, it.Doc.Line, it.Doc.Ref(), err)
+		}
+		unknown := engine.UnknownFieldFindings(obj, it.Doc.UnknownFields)
+		it.Findings = append(unknown, findings...)
+		policy.SortFindings(it.Findings)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func mutateAll(ctx context.Context, engine *policy.Engine, items []Item, env policy.Env) error {
+	return parallel(len(items), func(i int) error {
+		it := &items[i]
+		if it.Doc.Typed == nil {
+			return nil
+		}
+		r := &policy.Review{Operation: policy.OperationCreate, Object: it.Doc.Typed}
+		mutated, applied, err := engine.Mutate(ctx, r, env)
+		if err != nil || mutated == nil {
+			return err
+		}
+		ops, err := policy.Patch(it.Doc.Typed, mutated)
+		if err != nil {
+			return err
+		}
+		if it.Mutated, err = it.Doc.Patched(ops); err != nil {
+			return err
+		}
+		it.Applied, it.Object = applied, mutated
+		return nil
+	})
+}
+
+// input is one file to read, or standard input.
+type input struct {
+	path  string
+	stdin bool
+}
+
+// manifestExt reports whether a file in a directory is read: like kubectl, only .yaml,
+// .yml and .json files are.
+func manifestExt(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// expand turns the -f arguments into inputs: files as given, directories walked
+// recursively (hidden directories such as .git skipped), "-" for standard input.
+func expand(args []string) ([]input, []string, []*manifest.Error) {
+	var inputs []input
+	var skipped []string
+	var errs []*manifest.Error
+	seen := map[string]bool{}
+	add := func(in input) {
+		if !seen[in.path] {
+			seen[in.path] = true
+			inputs = append(inputs, in)
+		}
+	}
+	for _, arg := range args {
+		if arg == "-" {
+			add(input{path: "-", stdin: true})
+			continue
+		}
+		info, err := os.Stat(arg)
+		if err != nil {
+			errs = append(errs, &manifest.Error{Source: arg, Err: cleanPathError(err)})
+			continue
+		}
+		if !info.IsDir() {
+			add(input{path: arg})
+			continue
+		}
+		err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				errs = append(errs, &manifest.Error{Source: path, Err: cleanPathError(err)})
+				return nil
+			}
+			if d.IsDir() {
+				if path != arg && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if manifestExt(path) {
+				add(input{path: path})
+			} else {
+				skipped = append(skipped, path)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, &manifest.Error{Source: arg, Err: err})
+		}
+	}
+	return inputs, skipped, errs
+}
+
+func cleanPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// decodeAll reads and decodes the inputs on every core, keeping the input order.
+func decodeAll(inputs []input, o *Options, stdin io.Reader) ([]*manifest.Document, []*manifest.Error) {
+	dec := manifest.NewDecoder(policy.NewScheme(), o.Namespace)
+	docs := make([][]*manifest.Document, len(inputs))
+	errs := make([][]*manifest.Error, len(inputs))
+	_ = parallel(len(inputs), func(i int) error {
+		data, err := read(inputs[i], o.MaxFileSize, stdin)
+		if err != nil {
+			errs[i] = []*manifest.Error{{Source: inputs[i].path, Err: err}}
+			return nil
+		}
+		docs[i], errs[i] = dec.Decode(inputs[i].path, data)
+		return nil
+	})
+	var allDocs []*manifest.Document
+	var allErrs []*manifest.Error
+	for i := range inputs {
+		allDocs = append(allDocs, docs[i]...)
+		allErrs = append(allErrs, errs[i]...)
+	}
+	return allDocs, allErrs
+}
+
+// read reads one input, refusing inputs over the size limit before reading them.
+func read(in input, limit int64, stdin io.Reader) ([]byte, error) {
+	tooBig := func(size string) error {
+		return fmt.Errorf("input is %s, over the limit of %s; split it, or raise --max-file-size", size, humanBytes(limit))
+	}
+	if in.stdin {
+		data, err := io.ReadAll(io.LimitReader(stdin, limit+1))
+		if err != nil {
+			return nil, fmt.Errorf("read standard input: %w", err)
+		}
+		if int64(len(data)) > limit {
+			return nil, tooBig("larger than that")
+		}
+		return data, nil
+	}
+	f, err := os.Open(in.path)
+	if err != nil {
+		return nil, cleanPathError(err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, cleanPathError(err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	if info.Size() > limit {
+		return nil, tooBig(humanBytes(info.Size()))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, cleanPathError(err)
+	}
+	if int64(len(data)) > limit {
+		return nil, tooBig("larger than that")
+	}
+	return data, nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// inventory builds the inventory of a manifest set: the typed objects (mutated, when they
+// were) and the OpenShift MachineConfigs.
+func inventory(items []Item) *policy.MemoryInventory {
+	inv := policy.NewMemoryInventory()
+	for _, it := range items {
+		if it.Object != nil {
+			inv.Add(it.Object)
+			continue
+		}
+		gvk := schema.FromAPIVersionAndKind(stringField(it.Doc.Object, "apiVersion"), stringField(it.Doc.Object, "kind"))
+		if gvk.Group == policy.MachineConfigGroup && gvk.Kind == policy.MachineConfigKind {
+			inv.AddMachineConfig(policy.MachineConfigFromUnstructured(it.Doc.Object))
+		}
+	}
+	inv.Index()
+	return inv
+}
+
+func stringField(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
+}
+
+// parallel runs f(0..n-1) on GOMAXPROCS goroutines and returns the first error.
+func parallel(n int, f func(i int) error) error {
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range n {
+		g.Go(func() error { return f(i) })
+	}
+	return g.Wait()
+}

@@ -1,0 +1,176 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
+)
+
+// Env is what a review is judged against besides the object: the cluster context and the
+// inventory of related objects.
+type Env struct {
+	Context   Context
+	Inventory Inventory
+}
+
+// Engine runs the built-in rules and mutations under a configuration. It is safe for
+// concurrent use.
+type Engine struct {
+	cfg    compiledConfig
+	scheme *runtime.Scheme
+}
+
+// NewEngine returns an engine for the configuration.
+func NewEngine(cfg Config) (*Engine, error) {
+	cc, err := compileConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: cc, scheme: NewScheme()}, nil
+}
+
+// Exempt reports whether the configuration exempts a namespace from rules and mutations.
+func (e *Engine) Exempt(namespace string) bool { return e.cfg.exempt(namespace) }
+
+// Validate judges the object of a review and returns every finding, ordered by field path.
+// DELETE and CONNECT reviews, and objects in exempt namespaces, give no findings. An error
+// means the review could not be judged (the inventory failed), not that the object is bad.
+func (e *Engine) Validate(ctx context.Context, r *Review, env Env) ([]Finding, error) {
+	if r.Object == nil || r.Operation == OperationDelete || r.Operation == OperationConnect || e.Exempt(r.Object.GetNamespace()) {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	findings, err := builtinFindings(r, env)
+	if err != nil {
+		return nil, err
+	}
+	return e.finish(r.Object, findings), nil
+}
+
+// UnknownFieldFindings turns the unknown field paths found while decoding a manifest into
+// unknown-field warnings, as kubectl's strict field validation would print them. The API
+// server drops unknown fields before admission, so only the offline check sees them.
+func (e *Engine) UnknownFieldFindings(obj Object, paths []string) []Finding {
+	if e.Exempt(obj.GetNamespace()) {
+		return nil
+	}
+	out := make([]Finding, 0, len(paths))
+	for _, p := range paths {
+		f := newFinding(RuleUnknownField, nil, "unknown field %q", p)
+		f.Path = p
+		f.Summary = f.Message
+		out = append(out, f)
+	}
+	return e.finish(obj, out)
+}
+
+// finish names the object on every finding, applies the configuration and sorts.
+func (e *Engine) finish(obj Object, findings []Finding) []Finding {
+	ref := e.ref(obj)
+	out := findings[:0]
+	for _, f := range findings {
+		if e.cfg.disabled.Has(f.Rule) {
+			continue
+		}
+		if e.cfg.warn.Has(f.Rule) {
+			f.Action = ActionWarn
+		}
+		f.Object = ref
+		out = append(out, f)
+	}
+	SortFindings(out)
+	return out
+}
+
+// ref names an object, taking its kind from the scheme when the object does not carry it.
+func (e *Engine) ref(obj Object) ObjectRef {
+	ref := Ref(obj)
+	if ref.Kind == "" {
+		if gvks, _, err := e.scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
+			ref.APIVersion, ref.Kind = gvks[0].GroupVersion().String(), gvks[0].Kind
+		}
+	}
+	return ref
+}
+
+// builtinFindings dispatches to the rules of the object's kind.
+func builtinFindings(r *Review, env Env) ([]Finding, error) {
+	ctx, inv := env.Context, env.Inventory
+	var out []Finding
+	var sctp *field.Path // the first SCTP port, for the platform rule
+	switch o := r.Object.(type) {
+	case *corev1.Service:
+		old, _ := r.OldObject.(*corev1.Service)
+		ports := field.NewPath("spec", "ports")
+		out = append(out, validateServicePorts(o, ports)...)
+		out = append(out, validateServiceSCTP(o, ctx, ports)...)
+		shared, err := validateSharedVIP(o, old, inv)
+		if err != nil {
+			return nil, err
+		}
+		backend, err := validateBackendService(o, old, ctx, inv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(out, shared...), backend...)
+		for i, p := range o.Spec.Ports {
+			if p.Protocol == corev1.ProtocolSCTP {
+				sctp = ports.Index(i).Child("protocol")
+				break
+			}
+		}
+	case *networkingv1.NetworkPolicy:
+		out = validateNetworkPolicyPorts(o, ctx)
+		sctp = firstSCTPNetworkPolicyPort(o)
+	case *discoveryv1.EndpointSlice:
+		out = validateEndpointSlice(o)
+	case *corev1.Endpoints:
+		out = validateEndpoints(o)
+	case *svcapi.Gateway:
+		return validateGateway(o, ctx, inv)
+	case *gwv1.Gateway:
+		return validateGatewayAPIGateway(o, inv)
+	default:
+		spec, at := podSpecOf(r.Object)
+		if spec == nil {
+			return nil, nil
+		}
+		p := field.NewPath(at[0], at[1:]...)
+		out = validatePodSpec(spec, p)
+		sctp = firstSCTPContainerPort(spec, p)
+	}
+	module, err := validateOpenShiftModule(sctp, ctx, inv)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, module...), nil
+}
+
+// Summary renders findings as one denial message: every finding on its own line.
+func Summary(findings []Finding) string {
+	lines := make([]string, len(findings))
+	for i, f := range findings {
+		lines[i] = f.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// String describes the context for logs.
+func (c Context) String() string {
+	if c.AKO == nil {
+		return fmt.Sprintf("ako=unknown controllerVersion=%q platform=%q cni=%q", c.ControllerVersion, c.Platform, c.CNI)
+	}
+	return fmt.Sprintf("ako.serviceType=%s ako.servicesAPI=%t ako.defaultLBController=%t ako.layer7Only=%t controllerVersion=%q platform=%q cni=%q",
+		c.AKO.ServiceType, c.AKO.ServicesAPI, c.AKO.DefaultLBController, c.AKO.Layer7Only, c.ControllerVersion, c.Platform, c.CNI)
+}

@@ -1,0 +1,186 @@
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Action is what a finding does to the object under review.
+type Action string
+
+const (
+	// ActionDeny rejects the object.
+	ActionDeny Action = "deny"
+	// ActionWarn admits the object and returns a warning.
+	ActionWarn Action = "warn"
+)
+
+// MaxWarningLength is the longest admission warning sctpguard returns. Kubernetes may
+// truncate single warnings past 256 characters; 120 keeps them on one terminal line.
+const MaxWarningLength = 120
+
+// ObjectRef names the object a finding is about.
+type ObjectRef struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+}
+
+// String renders "Kind ns/name", or "Kind name" for cluster-scoped objects.
+func (r ObjectRef) String() string {
+	if r.Namespace == "" {
+		return r.Kind + " " + r.Name
+	}
+	return r.Kind + " " + r.Namespace + "/" + r.Name
+}
+
+// Finding is one problem found in an object: which rule, what it does, where and why.
+type Finding struct {
+	// Rule is the rule ID from the catalogue (or a user policy's name).
+	Rule string `json:"rule"`
+	// Action is deny or warn, after the rule configuration was applied.
+	Action Action `json:"action"`
+	// Object is the object the finding is about.
+	Object ObjectRef `json:"object"`
+	// Path is the field path, e.g. spec.ports[1].protocol.
+	Path string `json:"path"`
+	// Message says what is wrong, what AKO or Kubernetes would do, and how to fix it.
+	Message string `json:"message"`
+	// Summary is the short constant used for admission warnings; empty means Message.
+	Summary string `json:"-"`
+}
+
+// String renders the finding the way denials list it: "[rule] path: message".
+func (f Finding) String() string {
+	if f.Path == "" {
+		return fmt.Sprintf("[%s] %s", f.Rule, f.Message)
+	}
+	return fmt.Sprintf("[%s] %s: %s", f.Rule, f.Path, f.Message)
+}
+
+// Warning renders the finding as a short admission warning, "path: summary [rule]",
+// at most MaxWarningLength characters. The full text stays in Message.
+func (f Finding) Warning() string {
+	text := f.Summary
+	if text == "" {
+		text = f.Message
+	}
+	if f.Path != "" {
+		text = f.Path + ": " + text
+	}
+	suffix := " [" + f.Rule + "]"
+	limit := MaxWarningLength - utf8.RuneCountInString(suffix)
+	if utf8.RuneCountInString(text) > limit {
+		runes := []rune(text)
+		text = string(runes[:limit-1]) + "…"
+	}
+	return text + suffix
+}
+
+// Denied reports whether any finding denies.
+func Denied(findings []Finding) bool {
+	for _, f := range findings {
+		if f.Action == ActionDeny {
+			return true
+		}
+	}
+	return false
+}
+
+// newFinding builds a finding of a built-in rule with the rule's default action and summary.
+// The engine fills in Object and applies the configuration.
+func newFinding(rule RuleID, p *field.Path, format string, args ...any) Finding {
+	info := catalogue[rule]
+	return Finding{
+		Rule:    string(rule),
+		Action:  info.Action,
+		Path:    pathString(p),
+		Message: fmt.Sprintf(format, args...),
+		Summary: info.Summary,
+	}
+}
+
+// mirrorFinding turns an upstream-style field error into a finding whose message is the
+// API server's own text for it, so `check` prints what kubectl would.
+func mirrorFinding(rule RuleID, err *field.Error) Finding {
+	info := catalogue[rule]
+	return Finding{
+		Rule:    string(rule),
+		Action:  info.Action,
+		Path:    err.Field,
+		Message: err.ErrorBody(),
+		Summary: info.Summary,
+	}
+}
+
+func pathString(p *field.Path) string {
+	if p == nil {
+		return ""
+	}
+	return p.String()
+}
+
+// SortFindings orders findings by field path in document order (list indexes compared as
+// numbers, so ports[2] comes before ports[10]); findings on one path keep their order.
+func SortFindings(findings []Finding) {
+	sort.SliceStable(findings, func(i, j int) bool {
+		return comparePaths(findings[i].Path, findings[j].Path) < 0
+	})
+}
+
+// comparePaths compares two field paths segment by segment.
+func comparePaths(a, b string) int {
+	as, bs := splitPath(a), splitPath(b)
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if c := compareSegment(as[i], bs[i]); c != 0 {
+			return c
+		}
+	}
+	return len(as) - len(bs)
+}
+
+func compareSegment(a, b string) int {
+	ai, aerr := strconv.Atoi(a)
+	bi, berr := strconv.Atoi(b)
+	if aerr == nil && berr == nil {
+		return ai - bi
+	}
+	return strings.Compare(a, b)
+}
+
+// splitPath splits "spec.ports[1].name" or "metadata.labels[a.b/c]" into its segments.
+func splitPath(p string) []string {
+	var segs []string
+	for len(p) > 0 {
+		switch p[0] {
+		case '.':
+			p = p[1:]
+		case '[':
+			end := strings.IndexByte(p, ']')
+			if end < 0 {
+				return append(segs, p[1:])
+			}
+			segs = append(segs, p[1:end])
+			p = p[end+1:]
+		default:
+			end := strings.IndexAny(p, ".[")
+			if end < 0 {
+				return append(segs, p)
+			}
+			segs = append(segs, p[:end])
+			p = p[end:]
+		}
+	}
+	return segs
+}
+
+// SplitPath splits a field path as rendered by field.Path into its segments: names, list
+// indexes and map keys, in order. It is the inverse of field.Path.String for paths whose
+// map keys contain no ']'.
+func SplitPath(p string) []string { return splitPath(p) }

@@ -1,0 +1,127 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sctpguard/sctpguard/policy"
+)
+
+// Document is one object read from a manifest stream.
+type Document struct {
+	// Source names the stream: a file path, or "-" for standard input.
+	Source string
+	// Line is the 1-based line where the object starts in Source.
+	Line int
+	// Object is the object as written (plus the default namespace), with JSON-compatible
+	// values: map[string]any, []any, string, int64, float64, bool and nil.
+	Object map[string]any
+	// Typed is the decoded, defaulted object, or nil for kinds sctpguard does not know.
+	Typed policy.Object
+	// UnknownFields lists the paths of fields the kind's schema does not have.
+	UnknownFields []string
+
+	// raw holds the bytes of the YAML or JSON document the object is in; prefix is the path
+	// of the object inside it (items[3] for a List item); offset is the line before raw.
+	raw    []byte
+	prefix []string
+	offset int
+
+	once sync.Once
+	root *yaml.Node
+}
+
+// Ref names the document's object.
+func (d *Document) Ref() policy.ObjectRef {
+	if d.Typed != nil {
+		return policy.Ref(d.Typed)
+	}
+	ref := policy.ObjectRef{}
+	ref.APIVersion, _ = d.Object["apiVersion"].(string)
+	ref.Kind, _ = d.Object["kind"].(string)
+	if md, ok := d.Object["metadata"].(map[string]any); ok {
+		ref.Name, _ = md["name"].(string)
+		ref.Namespace, _ = md["namespace"].(string)
+	}
+	return ref
+}
+
+// LineOf returns the line of the field at path (as field.Path renders it, e.g.
+// spec.ports[1].protocol). A path that does not exist in the source (a defaulted field)
+// gives the line of its nearest existing parent.
+func (d *Document) LineOf(path string) int {
+	d.once.Do(func() {
+		var n yaml.Node
+		if err := yaml.Unmarshal(d.raw, &n); err == nil && len(n.Content) > 0 {
+			d.root = n.Content[0]
+		}
+	})
+	if d.root == nil {
+		return d.Line
+	}
+	segs := append(append([]string{}, d.prefix...), policy.SplitPath(path)...)
+	node := d.root
+	for _, seg := range segs {
+		next := child(node, seg)
+		if next == nil {
+			break
+		}
+		node = next
+	}
+	return d.offset + node.Line
+}
+
+// child returns the value of key seg in a mapping, or element seg of a sequence.
+func child(n *yaml.Node, seg string) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == seg {
+				return n.Content[i+1]
+			}
+		}
+	case yaml.SequenceNode:
+		var i int
+		if _, err := fmt.Sscanf(seg, "%d", &i); err == nil && i >= 0 && i < len(n.Content) {
+			return n.Content[i]
+		}
+	}
+	return nil
+}
+
+// Error is a problem reading a manifest: it names the source, the line where known, and
+// the object where known.
+type Error struct {
+	Source string
+	Line   int
+	// Object names the object when the problem is inside a recognisable object.
+	Object string
+	// Path is the field path when the problem is one field.
+	Path string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Source)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Object != "" {
+		b.WriteString(e.Object + ": ")
+	}
+	if e.Path != "" {
+		b.WriteString(e.Path + ": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }

@@ -1,0 +1,122 @@
+package policy
+
+import (
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
+)
+
+// MemoryInventory is an Inventory over a fixed set of objects: the manifest set of `check`,
+// and tests. It is not safe for concurrent Add; lookups may run concurrently once filled.
+type MemoryInventory struct {
+	gatewayClasses map[string]*svcapi.GatewayClass
+	gateways       map[types.NamespacedName]*svcapi.Gateway
+	services       map[types.NamespacedName]*corev1.Service
+	apiClasses     map[string]*gwv1.GatewayClass
+	machineConfigs []MachineConfig
+
+	backends  map[types.NamespacedName][]*corev1.Service
+	sharedVIP map[types.NamespacedName][]*corev1.Service
+}
+
+var _ Inventory = (*MemoryInventory)(nil)
+
+// NewMemoryInventory returns an inventory holding objs. Later objects replace earlier ones
+// of the same kind, namespace and name, as a later `kubectl apply` would.
+func NewMemoryInventory(objs ...Object) *MemoryInventory {
+	m := &MemoryInventory{
+		gatewayClasses: map[string]*svcapi.GatewayClass{},
+		gateways:       map[types.NamespacedName]*svcapi.Gateway{},
+		services:       map[types.NamespacedName]*corev1.Service{},
+		apiClasses:     map[string]*gwv1.GatewayClass{},
+	}
+	for _, o := range objs {
+		m.Add(o)
+	}
+	return m
+}
+
+// Add adds an object; kinds the rules never look up are ignored.
+func (m *MemoryInventory) Add(obj Object) {
+	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	switch o := obj.(type) {
+	case *svcapi.GatewayClass:
+		m.gatewayClasses[o.Name] = o
+	case *svcapi.Gateway:
+		m.gateways[key] = o
+	case *gwv1.GatewayClass:
+		m.apiClasses[o.Name] = o
+	case *corev1.Service:
+		m.services[key] = o
+		m.backends, m.sharedVIP = nil, nil // rebuilt on the next lookup
+	}
+}
+
+// AddMachineConfig adds an OpenShift MachineConfig.
+func (m *MemoryInventory) AddMachineConfig(mc MachineConfig) {
+	m.machineConfigs = append(m.machineConfigs, mc)
+}
+
+// Index builds the lookup tables. Lookups call it when needed; call it once after the last
+// Add before concurrent lookups.
+func (m *MemoryInventory) Index() {
+	m.backends = map[types.NamespacedName][]*corev1.Service{}
+	m.sharedVIP = map[types.NamespacedName][]*corev1.Service{}
+	keys := make([]types.NamespacedName, 0, len(m.services))
+	for k := range m.services {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	for _, k := range keys {
+		svc := m.services[k]
+		if name, ok := svc.Labels[LabelGatewayName]; ok {
+			gw := types.NamespacedName{Namespace: svc.Labels[LabelGatewayNamespace], Name: name}
+			m.backends[gw] = append(m.backends[gw], svc)
+		}
+		if key := svc.Annotations[AnnotationSharedVIP]; key != "" {
+			vip := types.NamespacedName{Namespace: svc.Namespace, Name: key}
+			m.sharedVIP[vip] = append(m.sharedVIP[vip], svc)
+		}
+	}
+}
+
+func (m *MemoryInventory) indexed() *MemoryInventory {
+	if m.backends == nil {
+		m.Index()
+	}
+	return m
+}
+
+// GatewayClass implements Inventory.
+func (m *MemoryInventory) GatewayClass(name string) (*svcapi.GatewayClass, error) {
+	return m.gatewayClasses[name], nil
+}
+
+// Gateway implements Inventory.
+func (m *MemoryInventory) Gateway(namespace, name string) (*svcapi.Gateway, error) {
+	return m.gateways[types.NamespacedName{Namespace: namespace, Name: name}], nil
+}
+
+// GatewayBackends implements Inventory.
+func (m *MemoryInventory) GatewayBackends(gatewayNamespace, gatewayName string) ([]*corev1.Service, error) {
+	return m.indexed().backends[types.NamespacedName{Namespace: gatewayNamespace, Name: gatewayName}], nil
+}
+
+// SharedVIPServices implements Inventory.
+func (m *MemoryInventory) SharedVIPServices(namespace, key string) ([]*corev1.Service, error) {
+	return m.indexed().sharedVIP[types.NamespacedName{Namespace: namespace, Name: key}], nil
+}
+
+// GatewayAPIClass implements Inventory.
+func (m *MemoryInventory) GatewayAPIClass(name string) (*gwv1.GatewayClass, error) {
+	return m.apiClasses[name], nil
+}
+
+// MachineConfigs implements Inventory.
+func (m *MemoryInventory) MachineConfigs() ([]MachineConfig, error) {
+	return m.machineConfigs, nil
+}

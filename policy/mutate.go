@@ -1,0 +1,188 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"gomodules.xyz/jsonpatch/v2"
+
+	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
+)
+
+// Mutate applies the defaulting and labelling mutations to a copy of the review's object.
+// It returns the mutated copy and the IDs of the mutations that changed it, or a nil object
+// when nothing changed. Mutations run only on CREATE and UPDATE, never overwrite a value the
+// user set (the sctpguard.io/sctp label is sctpguard's own), and are idempotent.
+func (e *Engine) Mutate(ctx context.Context, r *Review, env Env) (Object, []RuleID, error) {
+	if r.Object == nil || (r.Operation != OperationCreate && r.Operation != OperationUpdate) || e.Exempt(r.Object.GetNamespace()) {
+		return nil, nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	obj, ok := r.Object.DeepCopyObject().(Object)
+	if !ok {
+		return nil, nil, fmt.Errorf("copy %T: not an object", r.Object)
+	}
+	var applied []RuleID
+	apply := func(id RuleID, changed bool) {
+		if changed {
+			applied = append(applied, id)
+		}
+	}
+	on := func(id RuleID) bool { return !e.cfg.disabled.Has(string(id)) }
+	switch o := obj.(type) {
+	case *corev1.Service:
+		if on(MutationDefaultSCTPPortName) {
+			apply(MutationDefaultSCTPPortName, defaultSCTPPortNames(o))
+		}
+		if on(MutationDefaultNoLBNodePorts) {
+			apply(MutationDefaultNoLBNodePorts, defaultNoLBNodePorts(o, r.Operation, env.Context))
+		}
+		if on(MutationLabelSCTP) {
+			apply(MutationLabelSCTP, labelSCTP(o, serviceHasSCTP(o)))
+		}
+	case *svcapi.Gateway:
+		if on(MutationDefaultGatewaySelector) {
+			handled, err := gatewayHandledByAKO(o, env.Inventory)
+			if err != nil {
+				return nil, nil, err
+			}
+			if handled == yes {
+				apply(MutationDefaultGatewaySelector, defaultGatewaySelectors(o))
+			}
+		}
+		if on(MutationLabelSCTP) {
+			sctp := false
+			for _, l := range o.Spec.Listeners {
+				sctp = sctp || l.Protocol == string(corev1.ProtocolSCTP)
+			}
+			apply(MutationLabelSCTP, labelSCTP(o, sctp))
+		}
+	case *gwv1.Gateway:
+		if on(MutationLabelSCTP) {
+			sctp := false
+			for _, l := range o.Spec.Listeners {
+				sctp = sctp || l.Protocol == "SCTP"
+			}
+			apply(MutationLabelSCTP, labelSCTP(o, sctp))
+		}
+	}
+	if len(applied) == 0 {
+		return nil, nil, nil
+	}
+	return obj, applied, nil
+}
+
+// defaultSCTPPortNames names each unnamed SCTP port "sctp-<port>", unless another port has
+// that name, so that its DNS SRV record _sctp-<port>._sctp.<svc>.<ns>.svc exists.
+func defaultSCTPPortNames(svc *corev1.Service) bool {
+	taken := map[string]bool{}
+	for _, p := range svc.Spec.Ports {
+		taken[p.Name] = true
+	}
+	changed := false
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		if p.Protocol != corev1.ProtocolSCTP || p.Name != "" {
+			continue
+		}
+		name := fmt.Sprintf("sctp-%d", p.Port)
+		if taken[name] {
+			continue
+		}
+		p.Name, taken[name], changed = name, true, true
+	}
+	return changed
+}
+
+// defaultNoLBNodePorts sets allocateLoadBalancerNodePorts: false on an SCTP LoadBalancer
+// Service AKO handles in ClusterIP mode: AKO sends traffic to pod IPs, so node ports are
+// wasted. The API server defaults the field to true before admission, so on CREATE a true
+// without any explicit nodePort counts as unset; set a nodePort, or disable the mutation,
+// to keep node ports. UPDATEs are left alone: node ports already allocated stay.
+func defaultNoLBNodePorts(svc *corev1.Service, op Operation, ctx Context) bool {
+	if op != OperationCreate || ctx.serviceType() != ServiceTypeClusterIP || !serviceHasSCTP(svc) {
+		return false
+	}
+	if handled, _ := serviceHandledByAKO(svc, ctx); handled != yes {
+		return false
+	}
+	if a := svc.Spec.AllocateLoadBalancerNodePorts; a != nil && !*a {
+		return false
+	}
+	for _, p := range svc.Spec.Ports {
+		if p.NodePort != 0 {
+			return false
+		}
+	}
+	svc.Spec.AllocateLoadBalancerNodePorts = ptr.To(false)
+	return true
+}
+
+// defaultGatewaySelectors gives each listener without routes.selector the matchLabels AKO
+// requires, and fills a missing routes kind and group with services and v1.
+func defaultGatewaySelectors(gw *svcapi.Gateway) bool {
+	changed := false
+	for i := range gw.Spec.Listeners {
+		r := &gw.Spec.Listeners[i].Routes
+		if r.Selector == nil {
+			r.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{
+				LabelGatewayName:      gw.Name,
+				LabelGatewayNamespace: gw.Namespace,
+			}}
+			changed = true
+		}
+		if r.Kind == "" {
+			r.Kind, changed = "services", true
+		}
+		if r.Group == nil {
+			r.Group, changed = ptr.To("v1"), true
+		}
+	}
+	return changed
+}
+
+// labelSCTP keeps the sctpguard.io/sctp label in step with the object's use of SCTP.
+func labelSCTP(obj metav1.Object, sctp bool) bool {
+	labels := obj.GetLabels()
+	v, has := labels[LabelSCTP]
+	switch {
+	case sctp && v != "true":
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[LabelSCTP] = "true"
+		obj.SetLabels(labels)
+		return true
+	case !sctp && has:
+		delete(labels, LabelSCTP)
+		obj.SetLabels(labels)
+		return true
+	}
+	return false
+}
+
+// Patch returns the JSON patch that turns before into after. Both are marshalled through
+// their Go types, so fields the types do not know are absent from both and the patch never
+// touches them: applied to the raw request it keeps unknown fields intact.
+func Patch(before, after Object) ([]jsonpatch.Operation, error) {
+	b, err := json.Marshal(before)
+	if err != nil {
+		return nil, fmt.Errorf("marshal original object: %w", err)
+	}
+	a, err := json.Marshal(after)
+	if err != nil {
+		return nil, fmt.Errorf("marshal mutated object: %w", err)
+	}
+	ops, err := jsonpatch.CreatePatch(b, a)
+	if err != nil {
+		return nil, fmt.Errorf("compute patch: %w", err)
+	}
+	return ops, nil
+}
