@@ -133,8 +133,8 @@ func validateGatewayBackends(gw *svcapi.Gateway, inv Inventory) ([]Finding, erro
 	lp := field.NewPath("spec", "listeners")
 	for i, l := range gw.Spec.Listeners {
 		k := listenerKey(l)
-		if listeners[k] != i {
-			continue // a duplicate listener; gateway-listener-duplicate reports it
+		if listeners[k] != i || !validProtocol(corev1.Protocol(l.Protocol)) || l.Port < 1 || l.Port > 65535 {
+			continue // a duplicate or invalid listener: its own rule reports it, no backend can fix it
 		}
 		switch n := len(claims[k]); {
 		case n == 0:

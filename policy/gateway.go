@@ -84,7 +84,7 @@ func validateListeners(gw *svcapi.Gateway, ctx Context, p *field.Path) []Finding
 		out = append(out, validateListenerSelector(gw, l.Routes, lp.Child("routes"))...)
 		if l.TLS != nil && (l.Protocol == string(corev1.ProtocolSCTP) || l.Protocol == string(corev1.ProtocolUDP)) {
 			out = append(out, newFinding(RuleGatewayListenerTLS, lp.Child("tls"),
-				"tls is set on a %s listener: the %s proxy terminates no TLS and AKO ignores it; remove tls, or terminate TLS (DTLS) in the pods",
+				"tls is set on this %s listener, but the %s proxy terminates no TLS and AKO ignores it; remove tls, or terminate TLS (DTLS) in the pods",
 				l.Protocol, l.Protocol))
 		}
 		if l.Routes.Kind != "services" {

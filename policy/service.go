@@ -110,7 +110,7 @@ func validateServiceSCTP(svc *corev1.Service, ctx Context, p *field.Path) []Find
 			switch *port.AppProtocol {
 			case "kubernetes.io/h2c", "kubernetes.io/ws", "kubernetes.io/wss":
 				out = append(out, newFinding(RuleSCTPAppProtocol, pp.Child("appProtocol"),
-					"appProtocol %q runs only over TCP, but port %s is SCTP; remove appProtocol or name the protocol that runs over SCTP", *port.AppProtocol, key))
+					"appProtocol %q runs only over TCP, but this port is %s; remove appProtocol or name the protocol that runs over SCTP", *port.AppProtocol, key))
 			}
 		}
 		if ctx.CNI == "cilium" && port.TargetPort.Type == intstr.Int && port.TargetPort.IntVal != port.Port {
