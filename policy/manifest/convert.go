@@ -12,16 +12,29 @@ import (
 // alias bomb ("billion laughs") is an error instead of an out-of-memory kill.
 const maxNodes = 1 << 20
 
+// lineError is a conversion problem at a line of the stream (0: the document as a whole).
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return e.msg }
+
 // converter turns a yaml.Node tree into JSON-compatible values, as the API server's YAML to
 // JSON conversion would: string keys, int64 and float64 numbers, timestamps kept as written.
 type converter struct {
-	nodes int
+	offset int // lines before the document in its stream
+	nodes  int
+}
+
+func (c *converter) errorAt(n *yaml.Node, format string, args ...any) error {
+	return &lineError{line: c.offset + n.Line, msg: fmt.Sprintf(format, args...)}
 }
 
 func (c *converter) value(n *yaml.Node) (any, error) {
 	c.nodes++
 	if c.nodes > maxNodes {
-		return nil, fmt.Errorf("line %d: document expands to more than %d values through aliases", n.Line, maxNodes)
+		return nil, &lineError{msg: fmt.Sprintf("document expands to more than %d values through aliases", maxNodes)}
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -48,14 +61,16 @@ func (c *converter) value(n *yaml.Node) (any, error) {
 		}
 		return out, nil
 	case yaml.ScalarNode:
-		return scalar(n)
+		return c.scalar(n)
 	}
-	return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)
+	return nil, c.errorAt(n, "unexpected YAML node")
 }
 
-// mapping fills out from a mapping node. Merge keys ("<<") add the keys the mapping does not
-// set itself; a key written twice is an error, as the API server's strict decoding reports.
+// mapping fills out from a mapping node. Merge keys ("<<") add only the keys the mapping
+// does not set itself; a key written twice is an error, as the API server's strict decoding
+// reports. While merging, keys already in out are kept.
 func (c *converter) mapping(n *yaml.Node, out map[string]any, merging bool) error {
+	set := make(map[string]int, len(n.Content)/2) // where each key was set, for errors
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -63,7 +78,7 @@ func (c *converter) mapping(n *yaml.Node, out map[string]any, merging bool) erro
 			merges = append(merges, v)
 			continue
 		}
-		key, err := mapKey(k)
+		key, err := c.mapKey(k)
 		if err != nil {
 			return err
 		}
@@ -71,8 +86,9 @@ func (c *converter) mapping(n *yaml.Node, out map[string]any, merging bool) erro
 			if merging {
 				continue
 			}
-			return fmt.Errorf("line %d: key %q already set in this mapping", k.Line, key)
+			return c.errorAt(k, "key %q is set twice in one mapping (first at line %d)", key, c.offset+set[key])
 		}
+		set[key] = k.Line
 		val, err := c.value(v)
 		if err != nil {
 			return err
@@ -80,19 +96,15 @@ func (c *converter) mapping(n *yaml.Node, out map[string]any, merging bool) erro
 		out[key] = val
 	}
 	for _, m := range merges {
-		for m.Kind == yaml.AliasNode {
-			m = m.Alias
-		}
+		m = resolve(m)
 		sources := []*yaml.Node{m}
 		if m.Kind == yaml.SequenceNode {
 			sources = m.Content
 		}
 		for _, s := range sources {
-			for s.Kind == yaml.AliasNode {
-				s = s.Alias
-			}
+			s = resolve(s)
 			if s.Kind != yaml.MappingNode {
-				return fmt.Errorf("line %d: merge key needs a mapping", s.Line)
+				return c.errorAt(s, "merge key (<<) needs a mapping")
 			}
 			if err := c.mapping(s, out, true); err != nil {
 				return err
@@ -102,12 +114,17 @@ func (c *converter) mapping(n *yaml.Node, out map[string]any, merging bool) erro
 	return nil
 }
 
-func mapKey(k *yaml.Node) (string, error) {
-	for k.Kind == yaml.AliasNode {
-		k = k.Alias
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
 	}
+	return n
+}
+
+func (c *converter) mapKey(k *yaml.Node) (string, error) {
+	k = resolve(k)
 	if k.Kind != yaml.ScalarNode {
-		return "", fmt.Errorf("line %d: mapping key is not a scalar", k.Line)
+		return "", c.errorAt(k, "mapping key is not a scalar")
 	}
 	// Non-string keys (80: x) become their text, as YAML to JSON conversion does.
 	return k.Value, nil
@@ -115,7 +132,7 @@ func mapKey(k *yaml.Node) (string, error) {
 
 // scalar resolves a scalar by its tag. Timestamps stay strings: Kubernetes objects carry
 // them as RFC 3339 text.
-func scalar(n *yaml.Node) (any, error) {
+func (c *converter) scalar(n *yaml.Node) (any, error) {
 	switch n.ShortTag() {
 	case "!!str", "!!timestamp", "!!binary":
 		return n.Value, nil
@@ -124,27 +141,23 @@ func scalar(n *yaml.Node) (any, error) {
 	case "!!bool":
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+			return nil, c.errorAt(n, "%v", err)
 		}
 		return b, nil
 	case "!!int":
-		s := strings.ReplaceAll(n.Value, "_", "")
-		if i, err := strconv.ParseInt(s, 0, 64); err == nil {
+		if i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil {
 			return i, nil
 		}
-		var i int64
-		if err := n.Decode(&i); err == nil {
-			return i, nil
-		}
+		// Beyond int64: keep it as a number; typed decoding reports where it does not fit.
 		var f float64
 		if err := n.Decode(&f); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+			return nil, c.errorAt(n, "%v", err)
 		}
 		return f, nil
 	case "!!float":
 		var f float64
 		if err := n.Decode(&f); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+			return nil, c.errorAt(n, "%v", err)
 		}
 		return f, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -154,6 +155,10 @@ func yamlError(err error, offset int) (string, int) {
 	})
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	msg = strings.ReplaceAll(msg, "\n ", "")
+	// The Error carries the line; drop it from the front of the message.
+	if first > 0 {
+		msg = strings.TrimPrefix(msg, fmt.Sprintf("line %d: ", first))
+	}
 	return "invalid YAML: " + msg, first
 }
 
@@ -174,11 +179,14 @@ func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, []*Error{{Source: source, Line: line, Err: fmt.Errorf("document is a %s, not a Kubernetes object", nodeKind(root))}}
 	}
-	conv := converter{}
+	conv := converter{offset: c.offset}
 	v, err := conv.value(root)
 	if err != nil {
-		msg, l := yamlError(err, c.offset)
-		return nil, []*Error{{Source: source, Line: l, Err: errors.New(strings.TrimPrefix(msg, "invalid YAML: "))}}
+		le := err.(*lineError)
+		if le.line == 0 {
+			le.line = line
+		}
+		return nil, []*Error{{Source: source, Line: le.line, Err: errors.New(le.msg)}}
 	}
 	return d.object(source, v.(map[string]any), root, c, nil)
 }
@@ -266,6 +274,13 @@ func (d *Decoder) typed(doc *Document, gvk schema.GroupVersionKind) *Error {
 	if !ok {
 		return nil
 	}
+	// The unstructured converter narrows integers silently (99999999999 into an int32 port
+	// wraps), where the API server's JSON decoding rejects them; look for such values first.
+	if hasWideNumbers(doc.Object) {
+		if mm := findTypeMismatch(doc.Object, reflect.TypeOf(obj), ""); mm != nil {
+			return &Error{Source: doc.Source, Line: doc.LineOf(mm.path), Object: doc.Ref().String(), Path: mm.path, Err: errors.New(mm.msg)}
+		}
+	}
 	err = runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(doc.Object, obj, true)
 	if strict, isStrict := runtime.AsStrictDecodingError(err); isStrict {
 		for _, e := range strict.Errors() {
@@ -286,6 +301,30 @@ func (d *Decoder) typed(doc *Document, gvk schema.GroupVersionKind) *Error {
 	policy.ApplyDefaults(obj)
 	doc.Typed = obj
 	return nil
+}
+
+// hasWideNumbers reports whether any number in v is outside the int32 range or not an
+// integer: the values a narrowing conversion could corrupt.
+func hasWideNumbers(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		for _, x := range t {
+			if hasWideNumbers(x) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if hasWideNumbers(x) {
+				return true
+			}
+		}
+	case int64:
+		return t > math.MaxInt32 || t < math.MinInt32
+	case float64:
+		return true
+	}
+	return false
 }
 
 // unknownFieldPath extracts the path from the converter's `unknown field "spec.x"` error.

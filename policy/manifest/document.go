@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -63,19 +64,29 @@ func (d *Document) LineOf(path string) int {
 		return d.Line
 	}
 	segs := append(append([]string{}, d.prefix...), policy.SplitPath(path)...)
-	node := d.root
+	node, line := d.root, d.root.Line
 	for _, seg := range segs {
-		next := child(node, seg)
+		key, next := lookup(node, seg)
 		if next == nil {
 			break
 		}
-		node = next
+		node, line = next, next.Line
+		// A block mapping or list starts on the line after its key; point at the key.
+		if key != nil && next.Style&yaml.FlowStyle == 0 && (next.Kind == yaml.MappingNode || next.Kind == yaml.SequenceNode) {
+			line = key.Line
+		}
 	}
-	return d.offset + node.Line
+	return d.offset + line
 }
 
 // child returns the value of key seg in a mapping, or element seg of a sequence.
 func child(n *yaml.Node, seg string) *yaml.Node {
+	_, v := lookup(n, seg)
+	return v
+}
+
+// lookup returns the key and value nodes of seg in a mapping (key nil for a sequence element).
+func lookup(n *yaml.Node, seg string) (*yaml.Node, *yaml.Node) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
@@ -83,16 +94,15 @@ func child(n *yaml.Node, seg string) *yaml.Node {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == seg {
-				return n.Content[i+1]
+				return n.Content[i], n.Content[i+1]
 			}
 		}
 	case yaml.SequenceNode:
-		var i int
-		if _, err := fmt.Sscanf(seg, "%d", &i); err == nil && i >= 0 && i < len(n.Content) {
-			return n.Content[i]
+		if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(n.Content) {
+			return nil, n.Content[i]
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // Error is a problem reading a manifest: it names the source, the line where known, and

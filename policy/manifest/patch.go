@@ -42,6 +42,7 @@ func (d *Document) Patched(ops []jsonpatch.Operation) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
+	enc.CompactSeqIndent() // "- item" under its key, as kubectl writes lists
 	if err := enc.Encode(root); err != nil {
 		return nil, err
 	}

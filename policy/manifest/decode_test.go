@@ -1,0 +1,213 @@
+package manifest_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/manifest"
+)
+
+// decoded is what a test compares of one Document.
+type decoded struct {
+	Ref     string
+	Line    int
+	Typed   bool
+	Unknown []string
+}
+
+func decode(src string) ([]decoded, []string) {
+	docs, errs := manifest.NewDecoder(policy.NewScheme(), "default").Decode("in.yaml", []byte(src))
+	var got []decoded
+	for _, d := range docs {
+		got = append(got, decoded{Ref: d.Ref().String(), Line: d.Line, Typed: d.Typed != nil, Unknown: d.UnknownFields})
+	}
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	return got, msgs
+}
+
+const svc = `apiVersion: v1
+kind: Service
+metadata:
+  name: a
+spec:
+  ports:
+  - port: 80
+    protocol: SCTP
+`
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name     string
+		src      string
+		want     []decoded
+		wantErrs []string
+	}{
+		{
+			name: "multi-document YAML with comments, empty documents and the default namespace",
+			src:  "# header\n---\n" + svc + "---\n---\n# only a comment\n---\napiVersion: ako.vmware.com/v1alpha1\nkind: AviInfraSetting\nmetadata: {name: infra}\n",
+			want: []decoded{
+				{Ref: "Service default/a", Line: 3, Typed: true},
+				{Ref: "AviInfraSetting infra", Line: 15, Typed: false},
+			},
+		},
+		{
+			name: "List kinds become their items, at the items' lines",
+			src: `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: a, namespace: x}
+  spec: {ports: [{port: 80}]}
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: d}
+  spec: {selector: {}, template: {spec: {containers: []}}}
+`,
+			want: []decoded{
+				{Ref: "Service x/a", Line: 4, Typed: true},
+				{Ref: "Deployment default/d", Line: 8, Typed: true},
+			},
+		},
+		{
+			name: "a JSON stream of two objects",
+			src:  "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"a\"}}\n\n{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\n \"metadata\":{\"name\":\"c\"}}\n",
+			want: []decoded{
+				{Ref: "Service default/a", Line: 1, Typed: true},
+				{Ref: "ConfigMap default/c", Line: 3, Typed: true},
+			},
+		},
+		{
+			name: "unknown fields are listed, the object still decodes",
+			src:  "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ClusterIP: None\n  ports: [{port: 80, portt: 1}]\n",
+			want: []decoded{{Ref: "Service default/a", Line: 1, Typed: true, Unknown: []string{"spec.ClusterIP", "spec.ports[0].portt"}}},
+		},
+		{
+			name:     "not YAML at all; the next document still decodes",
+			src:      "apiVersion: v1\nkind: Service\nmetadata:\n  name: [unclosed\n---\n" + svc,
+			want:     []decoded{{Ref: "Service default/a", Line: 6, Typed: true}},
+			wantErrs: []string{"in.yaml:3: invalid YAML: did not find expected ',' or ']'"},
+		},
+		{
+			name:     "a document without kind",
+			src:      "apiVersion: v1\nmetadata: {name: a}\n",
+			wantErrs: []string{"in.yaml:1: object has no kind; every manifest needs apiVersion and kind"},
+		},
+		{
+			name:     "a document without apiVersion",
+			src:      "kind: Service\nmetadata: {name: a}\n",
+			wantErrs: []string{"in.yaml:1: Service has no apiVersion; every manifest needs apiVersion and kind"},
+		},
+		{
+			name:     "a port that is a string names the field and its line",
+			src:      "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports:\n  - name: x\n    port: \"eighty\"\n",
+			wantErrs: []string{`in.yaml:7: Service default/a: spec.ports[0].port: expected an integer, got string "eighty"`},
+		},
+		{
+			name:     "a number too large for its field",
+			src:      "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports:\n  - port: 99999999999\n",
+			wantErrs: []string{`in.yaml:6: Service default/a: spec.ports[0].port: 99999999999 does not fit in int32`},
+		},
+		{
+			name:     "a list where an object belongs",
+			src:      "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: [1, 2]\n",
+			wantErrs: []string{`in.yaml:4: Service default/a: spec: expected an object, got a list`},
+		},
+		{
+			name:     "a scalar document",
+			src:      "just text\n",
+			wantErrs: []string{"in.yaml:1: document is a scalar, not a Kubernetes object"},
+		},
+		{
+			name:     "a key written twice",
+			src:      "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  type: ClusterIP\n  type: NodePort\n",
+			wantErrs: []string{`in.yaml:6: key "type" is set twice in one mapping (first at line 5)`},
+		},
+		{
+			name:     "binary content",
+			src:      "\x7fELF\x02\x01\x01\x00\x00",
+			wantErrs: []string{"in.yaml: binary content (NUL byte at offset 7), not a YAML or JSON manifest"},
+		},
+		{
+			name:     "invalid UTF-8",
+			src:      "apiVersion: v1\nkind: Service\nmetadata: {name: \xff}\n",
+			wantErrs: []string{"in.yaml:3: invalid UTF-8 at offset 46; manifests must be UTF-8 text"},
+		},
+		{
+			name:     "a top-level JSON array",
+			src:      "[{\"kind\": \"Service\"}]",
+			wantErrs: []string{"in.yaml: line 1: a top-level JSON array is not a manifest; wrap the objects in a List"},
+		},
+		{
+			name:     "broken JSON",
+			src:      "{\"apiVersion\": \"v1\",\n \"kind\": }",
+			wantErrs: []string{"in.yaml: line 2: invalid JSON: invalid character '}' looking for beginning of value"},
+		},
+		{
+			name:     "an alias bomb is stopped",
+			src:      aliasBomb(),
+			wantErrs: []string{"in.yaml:1: document expands to more than 1048576 values through aliases"},
+		},
+		{
+			name: "merge keys and anchors resolve",
+			src:  "apiVersion: v1\nkind: Service\nmetadata: &m {name: a, labels: {x: y}}\nspec:\n  ports:\n  - &p {name: p, port: 80, protocol: SCTP}\n  - <<: *p\n    name: q\n    port: 81\n",
+			want: []decoded{{Ref: "Service default/a", Line: 1, Typed: true}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, errs := decode(tt.src)
+			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("documents (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantErrs, errs, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// aliasBomb is the "billion laughs" attack in YAML.
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n")
+	b.WriteString("  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 8; i++ {
+		b.WriteString("  a" + string(rune('0'+i)) + ": &a" + string(rune('0'+i)) + " [")
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("*a" + string(rune('0'+i-1)))
+		}
+		b.WriteString("]\n")
+	}
+	return b.String()
+}
+
+func TestLineOf(t *testing.T) {
+	src := "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: a\n    labels:\n      ako.vmware.com/gateway-name: gw\n  spec:\n    ports:\n    - port: 80\n    - name: b\n      port: 81\n      protocol: SCTP\n"
+	docs, errs := manifest.NewDecoder(policy.NewScheme(), "default").Decode("in.yaml", []byte(src))
+	if len(errs) > 0 || len(docs) != 1 {
+		t.Fatalf("decode: %v %d", errs, len(docs))
+	}
+	for path, want := range map[string]int{
+		"":                                   4,
+		"spec.ports[1].protocol":             15,
+		"spec.ports[1].name":                 13,
+		"spec.ports[0].protocol":             12, // defaulted: the line of its port
+		"metadata.labels[ako.vmware.com/gateway-name]": 9,
+		"spec.ports[7]":                      11, // missing index: the list
+	} {
+		if got := docs[0].LineOf(path); got != want {
+			t.Errorf("LineOf(%q) = %d, want %d", path, got, want)
+		}
+	}
+}
