@@ -140,26 +140,24 @@ func splitYAML(data []byte) []chunk {
 	return append(out, chunk{data: data[start:], offset: startLine})
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 
-// yamlError rewrites the document-relative line numbers of a YAML error to file lines and
-// returns the first.
+// yamlError turns a YAML error into a message and the stream line it points at.
+//
+// yaml.v3 reports parser errors ("did not find expected ...") with the 0-based line of the
+// collection being parsed, and scanner errors with a 1-based line (go-yaml's parser.fail
+// adds one only for scanner errors); the parser ones are moved to the 1-based line here.
 func yamlError(err error, offset int) (string, int) {
-	first := 0
-	msg := yamlLine.ReplaceAllStringFunc(err.Error(), func(m string) string {
-		n, _ := strconv.Atoi(m[len("line "):])
-		if first == 0 {
-			first = n + offset
-		}
-		return fmt.Sprintf("line %d", n+offset)
-	})
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	msg = strings.ReplaceAll(msg, "\n ", "")
-	// The Error carries the line; drop it from the front of the message.
-	if first > 0 {
-		msg = strings.TrimPrefix(msg, fmt.Sprintf("line %d: ", first))
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		return "invalid YAML: " + msg, 0
 	}
-	return "invalid YAML: " + msg, first
+	n, _ := strconv.Atoi(m[1])
+	if strings.HasPrefix(m[2], "did not find expected") {
+		n++
+	}
+	return "invalid YAML: " + strings.ReplaceAll(m[2], "\n ", ""), n + offset
 }
 
 func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {

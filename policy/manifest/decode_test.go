@@ -93,7 +93,7 @@ items:
 			name:     "not YAML at all; the next document still decodes",
 			src:      "apiVersion: v1\nkind: Service\nmetadata:\n  name: [unclosed\n---\n" + svc,
 			want:     []decoded{{Ref: "Service default/a", Line: 6, Typed: true}},
-			wantErrs: []string{"in.yaml:3: invalid YAML: did not find expected ',' or ']'"},
+			wantErrs: []string{"in.yaml:4: invalid YAML: did not find expected ',' or ']'"},
 		},
 		{
 			name:     "a document without kind",
