@@ -18,7 +18,7 @@ func ApplyDefaults(obj Object) {
 	switch o := obj.(type) {
 	case *corev1.Service:
 		defaultService(o)
-	case *corev1.Endpoints:
+	case *corev1.Endpoints: //nolint:staticcheck // still served; the API server still validates it
 		for i := range o.Subsets {
 			for j := range o.Subsets[i].Ports {
 				if o.Subsets[i].Ports[j].Protocol == "" {

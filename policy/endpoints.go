@@ -20,7 +20,7 @@ func validateEndpointSlice(es *discoveryv1.EndpointSlice) []Finding {
 }
 
 // validateEndpoints mirrors validateEndpointPort's protocol and port checks.
-func validateEndpoints(ep *corev1.Endpoints) []Finding {
+func validateEndpoints(ep *corev1.Endpoints) []Finding { //nolint:staticcheck // still served; the API server still validates it
 	var out []Finding
 	for i, subset := range ep.Subsets {
 		for j, port := range subset.Ports {

@@ -35,7 +35,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cc, scheme: NewScheme()}, nil
+	return &Engine{cfg: cc, scheme: Scheme()}, nil
 }
 
 // Exempt reports whether the configuration exempts a namespace from rules and mutations.
@@ -135,7 +135,7 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		sctp = firstSCTPNetworkPolicyPort(o)
 	case *discoveryv1.EndpointSlice:
 		out = validateEndpointSlice(o)
-	case *corev1.Endpoints:
+	case *corev1.Endpoints: //nolint:staticcheck // still served; the API server still validates it
 		out = validateEndpoints(o)
 	case *svcapi.Gateway:
 		return validateGateway(o, ctx, inv)

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
-	"gomodules.xyz/jsonpatch/v2"
 
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
 )

@@ -85,7 +85,7 @@ func decodeOne(t *testing.T, src string) *manifest.Document {
 
 func decodeAll(t *testing.T, src string) []*manifest.Document {
 	t.Helper()
-	docs, errs := manifest.NewDecoder(policy.NewScheme(), "default").Decode("test.yaml", []byte(src))
+	docs, errs := manifest.NewDecoder(policy.Scheme(), "default").Decode("test.yaml", []byte(src))
 	for _, e := range errs {
 		t.Fatalf("decode: %v", e)
 	}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -10,6 +11,10 @@ import (
 
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
 )
+
+// Scheme returns the shared scheme of every kind sctpguard decodes, built on first use.
+// It must not be modified; a caller that needs more kinds builds its own with NewScheme.
+var Scheme = sync.OnceValue(NewScheme)
 
 // NewScheme returns a scheme with every kind sctpguard decodes: the built-in Kubernetes
 // kinds, gateway.networking.k8s.io v1 and v1beta1, and networking.x-k8s.io v1alpha1.

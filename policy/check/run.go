@@ -118,9 +118,7 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 	}
 	inv := inventory(res.Items)
 	if o.Mutate {
-		if err := mutateAll(ctx, engine, res.Items, policy.Env{Context: pctx, Inventory: inv}); err != nil {
-			return nil, err
-		}
+		res.Errors = append(res.Errors, mutateAll(ctx, engine, res.Items, policy.Env{Context: pctx, Inventory: inv})...)
 		// The stored objects are the mutated ones: judge against those.
 		inv = inventory(res.Items)
 	}
@@ -145,27 +143,45 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 	return res, nil
 }
 
-func mutateAll(ctx context.Context, engine *policy.Engine, items []Item, env policy.Env) error {
-	return parallel(len(items), func(i int) error {
+// mutateAll applies the mutations to every object; an object whose mutation fails is
+// reported and judged as written.
+func mutateAll(ctx context.Context, engine *policy.Engine, items []Item, env policy.Env) []*manifest.Error {
+	errs := make([]*manifest.Error, len(items))
+	_ = parallel(len(items), func(i int) error {
 		it := &items[i]
 		if it.Doc.Typed == nil {
 			return nil
 		}
+		fail := func(err error) error {
+			errs[i] = &manifest.Error{Source: it.Doc.Source, Line: it.Doc.Line, Object: it.Doc.Ref().String(), Err: fmt.Errorf("mutate: %w", err)}
+			return nil
+		}
 		r := &policy.Review{Operation: policy.OperationCreate, Object: it.Doc.Typed}
 		mutated, applied, err := engine.Mutate(ctx, r, env)
-		if err != nil || mutated == nil {
-			return err
+		if err != nil {
+			return fail(err)
+		}
+		if mutated == nil {
+			return nil
 		}
 		ops, err := policy.Patch(it.Doc.Typed, mutated)
 		if err != nil {
-			return err
+			return fail(err)
 		}
-		if it.Mutated, err = it.Doc.Patched(ops); err != nil {
-			return err
+		text, err := it.Doc.Patched(ops)
+		if err != nil {
+			return fail(err)
 		}
-		it.Applied, it.Object = applied, mutated
+		it.Mutated, it.Applied, it.Object = text, applied, mutated
 		return nil
 	})
+	var out []*manifest.Error
+	for _, e := range errs {
+		if e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // input is one file to read, or standard input.
@@ -246,7 +262,7 @@ func cleanPathError(err error) error {
 
 // decodeAll reads and decodes the inputs on every core, keeping the input order.
 func decodeAll(inputs []input, o *Options, stdin io.Reader) ([]*manifest.Document, []*manifest.Error) {
-	dec := manifest.NewDecoder(policy.NewScheme(), o.Namespace)
+	dec := manifest.NewDecoder(policy.Scheme(), o.Namespace)
 	docs := make([][]*manifest.Document, len(inputs))
 	errs := make([][]*manifest.Error, len(inputs))
 	_ = parallel(len(inputs), func(i int) error {

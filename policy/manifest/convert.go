@@ -12,6 +12,10 @@ import (
 // alias bomb ("billion laughs") is an error instead of an out-of-memory kill.
 const maxNodes = 1 << 20
 
+// maxDepth bounds nesting. Kubernetes objects nest a few dozen levels; the bound keeps a
+// hostile document from exhausting the stack, which would kill the process, not fail it.
+const maxDepth = 500
+
 // lineError is a conversion problem at a line of the stream (0: the document as a whole).
 type lineError struct {
 	line int
@@ -25,6 +29,10 @@ func (e *lineError) Error() string { return e.msg }
 type converter struct {
 	offset int // lines before the document in its stream
 	nodes  int
+	depth  int
+	// expanding holds the alias targets being converted, to catch an alias inside its own
+	// anchor ("&a [*a]", "&m {<<: *m}"), which would otherwise recurse forever.
+	expanding map[*yaml.Node]bool
 }
 
 func (c *converter) errorAt(n *yaml.Node, format string, args ...any) error {
@@ -36,6 +44,11 @@ func (c *converter) value(n *yaml.Node) (any, error) {
 	if c.nodes > maxNodes {
 		return nil, &lineError{msg: fmt.Sprintf("document expands to more than %d values through aliases", maxNodes)}
 	}
+	c.depth++
+	defer func() { c.depth-- }()
+	if c.depth > maxDepth {
+		return nil, c.errorAt(n, "nesting deeper than %d levels", maxDepth)
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
@@ -43,7 +56,7 @@ func (c *converter) value(n *yaml.Node) (any, error) {
 		}
 		return c.value(n.Content[0])
 	case yaml.AliasNode:
-		return c.value(n.Alias)
+		return c.alias(n, c.value)
 	case yaml.SequenceNode:
 		out := make([]any, len(n.Content))
 		for i, item := range n.Content {
@@ -96,22 +109,54 @@ func (c *converter) mapping(n *yaml.Node, out map[string]any, merging bool) erro
 		out[key] = val
 	}
 	for _, m := range merges {
-		m = resolve(m)
-		sources := []*yaml.Node{m}
-		if m.Kind == yaml.SequenceNode {
-			sources = m.Content
-		}
-		for _, s := range sources {
-			s = resolve(s)
-			if s.Kind != yaml.MappingNode {
-				return c.errorAt(s, "merge key (<<) needs a mapping")
-			}
-			if err := c.mapping(s, out, true); err != nil {
-				return err
-			}
+		if err := c.merge(m, out); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// merge adds the keys of a merge value (a mapping, an alias of one, or a list of them).
+func (c *converter) merge(m *yaml.Node, out map[string]any) error {
+	switch m.Kind {
+	case yaml.AliasNode:
+		_, err := c.alias(m, func(target *yaml.Node) (any, error) { return nil, c.merge(target, out) })
+		return err
+	case yaml.SequenceNode:
+		for _, s := range m.Content {
+			if s.Kind == yaml.SequenceNode {
+				return c.errorAt(s, "merge key (<<) needs a mapping")
+			}
+			if err := c.merge(s, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	case yaml.MappingNode:
+		c.depth++
+		defer func() { c.depth-- }()
+		if c.depth > maxDepth {
+			return c.errorAt(m, "nesting deeper than %d levels", maxDepth)
+		}
+		return c.mapping(m, out, true)
+	}
+	return c.errorAt(m, "merge key (<<) needs a mapping")
+}
+
+// alias converts the target of an alias with f, refusing an alias inside its own anchor.
+func (c *converter) alias(n *yaml.Node, f func(*yaml.Node) (any, error)) (any, error) {
+	if n.Alias == nil {
+		return nil, c.errorAt(n, "unknown alias")
+	}
+	if c.expanding[n.Alias] {
+		return nil, c.errorAt(n, "alias *%s refers to the anchor it is inside of", n.Value)
+	}
+	if c.expanding == nil {
+		c.expanding = map[*yaml.Node]bool{}
+	}
+	c.expanding[n.Alias] = true
+	defer delete(c.expanding, n.Alias)
+	return f(n.Alias)
 }
 
 func resolve(n *yaml.Node) *yaml.Node {

@@ -144,26 +144,28 @@ var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 
 // yamlError turns a YAML error into a message and the stream line it points at.
 //
-// yaml.v3 reports parser errors ("did not find expected ...") with the 0-based line of the
-// collection being parsed, and scanner errors with a 1-based line (go-yaml's parser.fail
-// adds one only for scanner errors); the parser ones are moved to the 1-based line here.
-func yamlError(err error, offset int) (string, int) {
+// yaml.v3 reports most parser errors ("did not find expected key", "... ',' or ']'") with the
+// 0-based line of the collection being parsed, but "did not find expected node content" and
+// scanner errors with 1-based lines; the 0-based ones are moved here, and the line is kept
+// inside the document (lines is its line count).
+func yamlError(err error, offset, lines int) (string, int) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	m := yamlLine.FindStringSubmatch(msg)
 	if m == nil {
 		return "invalid YAML: " + msg, 0
 	}
 	n, _ := strconv.Atoi(m[1])
-	if strings.HasPrefix(m[2], "did not find expected") {
+	if strings.HasPrefix(m[2], "did not find expected") && !strings.HasPrefix(m[2], "did not find expected node content") {
 		n++
 	}
+	n = max(1, min(n, lines))
 	return "invalid YAML: " + strings.ReplaceAll(m[2], "\n ", ""), n + offset
 }
 
 func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {
 	var n yaml.Node
 	if err := yaml.Unmarshal(c.data, &n); err != nil {
-		msg, line := yamlError(err, c.offset)
+		msg, line := yamlError(err, c.offset, bytes.Count(c.data, []byte("\n"))+1)
 		return nil, []*Error{{Source: source, Line: line, Err: errors.New(msg)}}
 	}
 	if len(n.Content) == 0 {
@@ -180,11 +182,12 @@ func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {
 	conv := converter{offset: c.offset}
 	v, err := conv.value(root)
 	if err != nil {
-		le := err.(*lineError)
-		if le.line == 0 {
-			le.line = line
+		at := line
+		var le *lineError
+		if errors.As(err, &le) && le.line > 0 {
+			at = le.line
 		}
-		return nil, []*Error{{Source: source, Line: le.line, Err: errors.New(le.msg)}}
+		return nil, []*Error{{Source: source, Line: at, Err: err}}
 	}
 	return d.object(source, v.(map[string]any), root, c, nil)
 }
@@ -252,6 +255,11 @@ func (d *Decoder) typed(doc *Document, gvk schema.GroupVersionKind) *Error {
 		return &Error{Source: doc.Source, Line: doc.LineOf("metadata"), Object: gvk.Kind, Path: "metadata",
 			Err: fmt.Errorf("expected an object, got %T", doc.Object["metadata"])}
 	}
+	known := d.scheme.Recognizes(gvk)
+	if name, _ := md["name"].(string); name == "" && known {
+		return &Error{Source: doc.Source, Line: doc.Line, Object: gvk.Kind,
+			Err: fmt.Errorf("metadata.name is missing; kubectl apply needs a name for every object")}
+	}
 	if !clusterScoped.Has(gvk.Kind) {
 		if md == nil {
 			md = map[string]any{}
@@ -261,7 +269,7 @@ func (d *Decoder) typed(doc *Document, gvk schema.GroupVersionKind) *Error {
 			md["namespace"] = d.namespace
 		}
 	}
-	if !d.scheme.Recognizes(gvk) {
+	if !known {
 		return nil
 	}
 	rt, err := d.scheme.New(gvk)

@@ -20,7 +20,7 @@ type decoded struct {
 }
 
 func decode(src string) ([]decoded, []string) {
-	docs, errs := manifest.NewDecoder(policy.NewScheme(), "default").Decode("in.yaml", []byte(src))
+	docs, errs := manifest.NewDecoder(policy.Scheme(), "default").Decode("in.yaml", []byte(src))
 	var got []decoded
 	for _, d := range docs {
 		got = append(got, decoded{Ref: d.Ref().String(), Line: d.Line, Typed: d.Typed != nil, Unknown: d.UnknownFields})
@@ -156,6 +156,21 @@ items:
 			wantErrs: []string{"in.yaml:1: document expands to more than 1048576 values through aliases"},
 		},
 		{
+			name:     "an alias inside its own anchor is refused, not followed forever",
+			src:      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: &a {b: *a}\n",
+			wantErrs: []string{"in.yaml:4: alias *a refers to the anchor it is inside of"},
+		},
+		{
+			name:     "a mapping merging itself is refused",
+			src:      "apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: x, <<: *m}\n",
+			wantErrs: []string{"in.yaml:3: alias *m refers to the anchor it is inside of"},
+		},
+		{
+			name:     "hostile nesting is refused before it exhausts the stack",
+			src:      "apiVersion: v1\nkind: ConfigMap\nx: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n",
+			wantErrs: []string{"in.yaml:3: nesting deeper than 500 levels"},
+		},
+		{
 			name: "merge keys and anchors resolve",
 			src:  "apiVersion: v1\nkind: Service\nmetadata: &m {name: a, labels: {x: y}}\nspec:\n  ports:\n  - &p {name: p, port: 80, protocol: SCTP}\n  - <<: *p\n    name: q\n    port: 81\n",
 			want: []decoded{{Ref: "Service default/a", Line: 1, Typed: true}},
@@ -192,19 +207,38 @@ func aliasBomb() string {
 	return b.String()
 }
 
+// TestYAMLErrorLines pins the line of each kind of YAML error to where the problem is.
+func TestYAMLErrorLines(t *testing.T) {
+	for _, tt := range []struct{ src, want string }{
+		{"0: {", "in.yaml:1: invalid YAML: did not find expected node content"},
+		{"a: 1\nb: {\n", "in.yaml:2: invalid YAML: did not find expected node content"},
+		{"a: 1\nb: {x: 1\n", "in.yaml:2: invalid YAML: did not find expected ',' or '}'"},
+		{"a: 1\nb: [1,\nc: 2\n", "in.yaml:2: invalid YAML: did not find expected ',' or ']'"},
+		{"a:\n  - b\n c: d\n", "in.yaml:3: invalid YAML: did not find expected key"},
+		{"- a\nb: c\n", "in.yaml:2: invalid YAML: did not find expected '-' indicator"},
+		{"a: b\n  c: d\n", "in.yaml:2: invalid YAML: mapping values are not allowed in this context"},
+		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\na: b\n  c: d\n", "in.yaml:6: invalid YAML: mapping values are not allowed in this context"},
+	} {
+		_, errs := decode(tt.src)
+		if len(errs) != 1 || errs[0] != tt.want {
+			t.Errorf("%q: got %q, want %q", tt.src, errs, tt.want)
+		}
+	}
+}
+
 func TestLineOf(t *testing.T) {
 	src := "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: a\n    labels:\n      ako.vmware.com/gateway-name: gw\n  spec:\n    ports:\n    - port: 80\n    - name: b\n      port: 81\n      protocol: SCTP\n"
-	docs, errs := manifest.NewDecoder(policy.NewScheme(), "default").Decode("in.yaml", []byte(src))
+	docs, errs := manifest.NewDecoder(policy.Scheme(), "default").Decode("in.yaml", []byte(src))
 	if len(errs) > 0 || len(docs) != 1 {
 		t.Fatalf("decode: %v %d", errs, len(docs))
 	}
 	for path, want := range map[string]int{
-		"":                                   4,
-		"spec.ports[1].protocol":             15,
-		"spec.ports[1].name":                 13,
-		"spec.ports[0].protocol":             12, // defaulted: the line of its port
+		"":                       4,
+		"spec.ports[1].protocol": 15,
+		"spec.ports[1].name":     13,
+		"spec.ports[0].protocol": 12, // defaulted: the line of its port
 		"metadata.labels[ako.vmware.com/gateway-name]": 9,
-		"spec.ports[7]":                      11, // missing index: the list
+		"spec.ports[7]": 11, // missing index: the list
 	} {
 		if got := docs[0].LineOf(path); got != want {
 			t.Errorf("LineOf(%q) = %d, want %d", path, got, want)

@@ -25,8 +25,11 @@ func (d *Document) YAML() ([]byte, error) {
 // defaulted object, the text is the object as written.
 func (d *Document) Patched(ops []jsonpatch.Operation) ([]byte, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(d.raw, &doc); err != nil || len(doc.Content) == 0 {
-		return nil, fmt.Errorf("re-read %s:%d: %v", d.Source, d.Line, err)
+	if err := yaml.Unmarshal(d.raw, &doc); err != nil {
+		return nil, fmt.Errorf("re-read %s:%d: %w", d.Source, d.Line, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("re-read %s:%d: empty document", d.Source, d.Line)
 	}
 	root := doc.Content[0]
 	for _, seg := range d.prefix {
@@ -59,9 +62,18 @@ func applyOp(root *yaml.Node, op jsonpatch.Operation) error {
 	}
 	parent := root
 	for _, seg := range segs[:len(segs)-1] {
-		if parent = child(parent, seg); parent == nil {
-			return fmt.Errorf("parent of %s does not exist", op.Path)
+		next := child(parent, seg)
+		if next == nil {
+			// The patch was computed against the defaulted object; a parent missing from
+			// the text (metadata of an object that named no namespace) is created empty.
+			if resolve(parent).Kind != yaml.MappingNode || op.Operation == "remove" {
+				return fmt.Errorf("parent of %s does not exist", op.Path)
+			}
+			next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+			p := resolve(parent)
+			p.Content = append(p.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: seg}, next)
 		}
+		parent = next
 	}
 	for parent.Kind == yaml.AliasNode {
 		parent = parent.Alias
