@@ -149,27 +149,45 @@ type jsonError struct {
 	Message string `json:"message"`
 }
 
-type jsonReport struct {
-	Summary  counts        `json:"summary"`
-	Findings []jsonFinding `json:"findings"`
-	Errors   []jsonError   `json:"errors"`
-}
-
+// writeJSON writes the report as one JSON document with one finding or error per line:
+// valid JSON for tools, readable and greppable for people, and cheap to write.
 func writeJSON(out io.Writer, res *Result) error {
-	rep := jsonReport{Summary: res.counts(), Findings: []jsonFinding{}, Errors: []jsonError{}}
+	var b bytes.Buffer
+	summary, err := json.Marshal(res.counts())
+	if err != nil {
+		return err
+	}
+	b.WriteString("{\n  \"summary\": ")
+	b.Write(summary)
+	b.WriteString(",\n  \"findings\": [")
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // messages say _<name>._sctp, not _\u003cname\u003e._sctp
+	sep := "\n    "
 	for _, l := range res.located() {
-		rep.Findings = append(rep.Findings, jsonFinding{
+		b.WriteString(sep)
+		sep = ",\n    "
+		if err := enc.Encode(jsonFinding{
 			File: l.File, Line: l.Line, Rule: l.Rule, Action: l.Action,
 			APIVersion: l.Object.APIVersion, Kind: l.Object.Kind, Namespace: l.Object.Namespace, Name: l.Object.Name,
 			Path: l.Path, Message: l.Message,
-		})
+		}); err != nil {
+			return err
+		}
+		b.Truncate(b.Len() - 1) // Encode ends with a newline
 	}
+	b.WriteString("\n  ],\n  \"errors\": [")
+	sep = "\n    "
 	for _, e := range res.Errors {
-		rep.Errors = append(rep.Errors, jsonError{File: e.Source, Line: e.Line, Object: e.Object, Path: e.Path, Message: e.Err.Error()})
+		b.WriteString(sep)
+		sep = ",\n    "
+		if err := enc.Encode(jsonError{File: e.Source, Line: e.Line, Object: e.Object, Path: e.Path, Message: e.Err.Error()}); err != nil {
+			return err
+		}
+		b.Truncate(b.Len() - 1)
 	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
+	b.WriteString("\n  ]\n}\n")
+	_, err = out.Write(b.Bytes())
+	return err
 }
 
 // JUnit: one testsuite per input file, one testcase per object; denials are failures,

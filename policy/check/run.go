@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -356,12 +357,20 @@ func stringField(m map[string]any, key string) string {
 	return s
 }
 
-// parallel runs f(0..n-1) on GOMAXPROCS goroutines and returns the first error.
+// parallel runs f(0..n-1) on GOMAXPROCS workers and returns the first error. The workers
+// pull indexes in turn: a goroutine per item would spend its time growing fresh stacks.
 func parallel(n int, f func(i int) error) error {
 	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i := range n {
-		g.Go(func() error { return f(i) })
+	var next atomic.Int64
+	for range min(runtime.GOMAXPROCS(0), n) {
+		g.Go(func() error {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				if err := f(i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
 	return g.Wait()
 }

@@ -1,11 +1,17 @@
 package manifest
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // maxNodes bounds the values one document may expand to through YAML aliases, so that an
@@ -16,140 +22,101 @@ const maxNodes = 1 << 20
 // hostile document from exhausting the stack, which would kill the process, not fail it.
 const maxDepth = 500
 
-// lineError is a conversion problem at a line of the stream (0: the document as a whole).
+// lineError is a conversion problem at a line of the stream (0: the document as a whole),
+// and at a field path when the problem is one field.
 type lineError struct {
 	line int
+	path string
 	msg  string
 }
 
 func (e *lineError) Error() string { return e.msg }
 
-// converter turns a yaml.Node tree into JSON-compatible values, as the API server's YAML to
-// JSON conversion would: string keys, int64 and float64 numbers, timestamps kept as written.
+// converter decodes yaml.Node trees the way the API server decodes the JSON it is sent:
+// into a Go type by its json tags (reporting fields the type does not have, and values of
+// the wrong type with their path), or into generic JSON values for kinds it does not know.
+// It records the line of every value, refuses alias cycles, alias bombs and hostile
+// nesting, and rejects keys set twice, as the API server's strict decoding does.
 type converter struct {
 	offset int // lines before the document in its stream
 	nodes  int
 	depth  int
-	// expanding holds the alias targets being converted, to catch an alias inside its own
+	// expanding holds the alias targets being decoded, to catch an alias inside its own
 	// anchor ("&a [*a]", "&m {<<: *m}"), which would otherwise recurse forever.
 	expanding map[*yaml.Node]bool
+	// lines records, for every value, the hash of its path and its line, so findings can be
+	// placed without parsing the document again.
+	lines []lineEntry
+	// segs is the path of the value being decoded, for messages.
+	segs []segment
+	// unknown collects the paths of fields the Go type does not have.
+	unknown []string
+}
+
+// segment is one step of a field path: a struct field or map key, or a list index.
+type segment struct {
+	key   string
+	index int  // -1 for keys
+	inMap bool // a map key renders as [key], a field as .key
+}
+
+func (c *converter) push(s segment) { c.segs = append(c.segs, s) }
+func (c *converter) pop()           { c.segs = c.segs[:len(c.segs)-1] }
+
+// path renders the current path as field.Path does: spec.ports[0].name, labels[app].
+func (c *converter) path() string {
+	var b strings.Builder
+	for _, s := range c.segs {
+		switch {
+		case s.index >= 0:
+			fmt.Fprintf(&b, "[%d]", s.index)
+		case s.inMap:
+			b.WriteString("[" + s.key + "]")
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(s.key)
+		}
+	}
+	return b.String()
 }
 
 func (c *converter) errorAt(n *yaml.Node, format string, args ...any) error {
 	return &lineError{line: c.offset + n.Line, msg: fmt.Sprintf(format, args...)}
 }
 
-func (c *converter) value(n *yaml.Node) (any, error) {
-	c.nodes++
-	if c.nodes > maxNodes {
-		return nil, &lineError{msg: fmt.Sprintf("document expands to more than %d values through aliases", maxNodes)}
-	}
-	c.depth++
-	defer func() { c.depth-- }()
-	if c.depth > maxDepth {
-		return nil, c.errorAt(n, "nesting deeper than %d levels", maxDepth)
-	}
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return c.value(n.Content[0])
-	case yaml.AliasNode:
-		return c.alias(n, c.value)
-	case yaml.SequenceNode:
-		out := make([]any, len(n.Content))
-		for i, item := range n.Content {
-			v, err := c.value(item)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = v
-		}
-		return out, nil
-	case yaml.MappingNode:
-		out := make(map[string]any, len(n.Content)/2)
-		if err := c.mapping(n, out, false); err != nil {
-			return nil, err
-		}
-		return out, nil
-	case yaml.ScalarNode:
-		return c.scalar(n)
-	}
-	return nil, c.errorAt(n, "unexpected YAML node")
+// fieldError is a value that does not fit its field.
+func (c *converter) fieldError(n *yaml.Node, format string, args ...any) error {
+	return &lineError{line: c.offset + n.Line, path: c.path(), msg: fmt.Sprintf(format, args...)}
 }
 
-// mapping fills out from a mapping node. Merge keys ("<<") add only the keys the mapping
-// does not set itself; a key written twice is an error, as the API server's strict decoding
-// reports. While merging, keys already in out are kept.
-func (c *converter) mapping(n *yaml.Node, out map[string]any, merging bool) error {
-	set := make(map[string]int, len(n.Content)/2) // where each key was set, for errors
-	var merges []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-			merges = append(merges, v)
-			continue
-		}
-		key, err := c.mapKey(k)
-		if err != nil {
-			return err
-		}
-		if _, dup := out[key]; dup {
-			if merging {
-				continue
-			}
-			return c.errorAt(k, "key %q is set twice in one mapping (first at line %d)", key, c.offset+set[key])
-		}
-		set[key] = k.Line
-		val, err := c.value(v)
-		if err != nil {
-			return err
-		}
-		out[key] = val
+// enter does the bookkeeping of every value: its line, the size and depth limits.
+func (c *converter) enter(n *yaml.Node, h uint64, keyLine int) error {
+	line := n.Line
+	// A block mapping or list starts on the line after its key; point at the key.
+	if keyLine > 0 && n.Style&yaml.FlowStyle == 0 && (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) {
+		line = keyLine
 	}
-	for _, m := range merges {
-		if err := c.merge(m, out); err != nil {
-			return err
-		}
+	c.lines = append(c.lines, lineEntry{hash: h, line: int32(c.offset + line)}) //nolint:gosec // lines fit in int32
+	c.nodes++
+	if c.nodes > maxNodes {
+		return &lineError{msg: fmt.Sprintf("document expands to more than %d values through aliases", maxNodes)}
+	}
+	c.depth++
+	if c.depth > maxDepth {
+		return c.errorAt(n, "nesting deeper than %d levels", maxDepth)
 	}
 	return nil
 }
 
-// merge adds the keys of a merge value (a mapping, an alias of one, or a list of them).
-func (c *converter) merge(m *yaml.Node, out map[string]any) error {
-	switch m.Kind {
-	case yaml.AliasNode:
-		_, err := c.alias(m, func(target *yaml.Node) (any, error) { return nil, c.merge(target, out) })
-		return err
-	case yaml.SequenceNode:
-		for _, s := range m.Content {
-			if s.Kind == yaml.SequenceNode {
-				return c.errorAt(s, "merge key (<<) needs a mapping")
-			}
-			if err := c.merge(s, out); err != nil {
-				return err
-			}
-		}
-		return nil
-	case yaml.MappingNode:
-		c.depth++
-		defer func() { c.depth-- }()
-		if c.depth > maxDepth {
-			return c.errorAt(m, "nesting deeper than %d levels", maxDepth)
-		}
-		return c.mapping(m, out, true)
-	}
-	return c.errorAt(m, "merge key (<<) needs a mapping")
-}
-
-// alias converts the target of an alias with f, refusing an alias inside its own anchor.
-func (c *converter) alias(n *yaml.Node, f func(*yaml.Node) (any, error)) (any, error) {
+// alias decodes the target of an alias with f, refusing an alias inside its own anchor.
+func (c *converter) alias(n *yaml.Node, f func(*yaml.Node) error) error {
 	if n.Alias == nil {
-		return nil, c.errorAt(n, "unknown alias")
+		return c.errorAt(n, "unknown alias")
 	}
 	if c.expanding[n.Alias] {
-		return nil, c.errorAt(n, "alias *%s refers to the anchor it is inside of", n.Value)
+		return c.errorAt(n, "alias *%s refers to the anchor it is inside of", n.Value)
 	}
 	if c.expanding == nil {
 		c.expanding = map[*yaml.Node]bool{}
@@ -159,11 +126,87 @@ func (c *converter) alias(n *yaml.Node, f func(*yaml.Node) (any, error)) (any, e
 	return f(n.Alias)
 }
 
-func resolve(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+// pair is one key and value of a mapping.
+type pair struct {
+	key  string
+	k, v *yaml.Node
+}
+
+// pairs flattens a mapping: its own keys, then the keys its merge keys ("<<") add that it
+// does not set itself. A key written twice is an error.
+func (c *converter) pairs(n *yaml.Node) ([]pair, error) {
+	out := make([]pair, 0, len(n.Content)/2)
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		key, err := c.mapKey(k)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range out {
+			if p.key == key {
+				return nil, c.errorAt(k, "key %q is set twice in one mapping (first at line %d)", key, c.offset+p.k.Line)
+			}
+		}
+		out = append(out, pair{key: key, k: k, v: v})
 	}
-	return n
+	for _, m := range merges {
+		var err error
+		if out, err = c.merge(m, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// merge adds the keys of a merge value (a mapping, an alias of one, or a list of them)
+// that out does not have yet.
+func (c *converter) merge(m *yaml.Node, out []pair) ([]pair, error) {
+	switch m.Kind {
+	case yaml.AliasNode:
+		err := c.alias(m, func(target *yaml.Node) error {
+			var err error
+			out, err = c.merge(target, out)
+			return err
+		})
+		return out, err
+	case yaml.SequenceNode:
+		for _, s := range m.Content {
+			if s.Kind == yaml.SequenceNode {
+				return nil, c.errorAt(s, "merge key (<<) needs a mapping")
+			}
+			var err error
+			if out, err = c.merge(s, out); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case yaml.MappingNode:
+		c.depth++
+		defer func() { c.depth-- }()
+		if c.depth > maxDepth {
+			return nil, c.errorAt(m, "nesting deeper than %d levels", maxDepth)
+		}
+		merged, err := c.pairs(m)
+		if err != nil {
+			return nil, err
+		}
+	next:
+		for _, p := range merged {
+			for _, q := range out {
+				if q.key == p.key {
+					continue next
+				}
+			}
+			out = append(out, p)
+		}
+		return out, nil
+	}
+	return nil, c.errorAt(m, "merge key (<<) needs a mapping")
 }
 
 func (c *converter) mapKey(k *yaml.Node) (string, error) {
@@ -173,6 +216,70 @@ func (c *converter) mapKey(k *yaml.Node) (string, error) {
 	}
 	// Non-string keys (80: x) become their text, as YAML to JSON conversion does.
 	return k.Value, nil
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// value decodes n, found at the path hashing to h (keyLine is the line of its mapping key,
+// or 0), into generic JSON values: map[string]any, []any, string, int64, float64, bool, nil.
+func (c *converter) value(n *yaml.Node, h uint64, keyLine int) (any, error) {
+	if err := c.enter(n, h, keyLine); err != nil {
+		return nil, err
+	}
+	defer func() { c.depth-- }()
+	return c.genericOf(n, h)
+}
+
+// genericOf decodes a node whose line is recorded into generic values.
+func (c *converter) genericOf(n *yaml.Node, h uint64) (any, error) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return c.genericOf(n.Content[0], h)
+	case yaml.AliasNode:
+		var v any
+		err := c.alias(n, func(target *yaml.Node) error {
+			var err error
+			v, err = c.genericOf(target, h)
+			return err
+		})
+		return v, err
+	case yaml.SequenceNode:
+		out := make([]any, len(n.Content))
+		var buf [20]byte
+		for i, item := range n.Content {
+			v, err := c.value(item, pathHash(h, strconv.AppendInt(buf[:0], int64(i), 10)), 0)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	case yaml.MappingNode:
+		ps, err := c.pairs(n)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(ps))
+		for _, p := range ps {
+			v, err := c.value(p.v, pathHash(h, p.key), p.k.Line)
+			if err != nil {
+				return nil, err
+			}
+			out[p.key] = v
+		}
+		return out, nil
+	case yaml.ScalarNode:
+		return c.scalar(n)
+	}
+	return nil, c.errorAt(n, "unexpected YAML node")
 }
 
 // scalar resolves a scalar by its tag. Timestamps stay strings: Kubernetes objects carry
@@ -193,7 +300,7 @@ func (c *converter) scalar(n *yaml.Node) (any, error) {
 		if i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil {
 			return i, nil
 		}
-		// Beyond int64: keep it as a number; typed decoding reports where it does not fit.
+		// Beyond int64: keep it as a number; a typed field reports that it does not fit.
 		var f float64
 		if err := n.Decode(&f); err != nil {
 			return nil, c.errorAt(n, "%v", err)
@@ -208,4 +315,414 @@ func (c *converter) scalar(n *yaml.Node) (any, error) {
 	}
 	// Unknown explicit tags (!Ref x): keep the text.
 	return n.Value, nil
+}
+
+// lineEntry is the line of the value at a path, by the path's hash.
+type lineEntry struct {
+	hash uint64
+	line int32
+}
+
+// rootHash is the hash of the empty path.
+const rootHash uint64 = 14695981039346656037 // FNV-1a offset basis
+
+// pathHash extends the hash of a path by one segment (FNV-1a, with a separator so that
+// "a.bc" and "ab.c" differ).
+func pathHash[S string | []byte](h uint64, seg S) uint64 {
+	const prime = 1099511628211
+	for i := 0; i < len(seg); i++ {
+		h ^= uint64(seg[i])
+		h *= prime
+	}
+	h ^= 0xff
+	h *= prime
+	return h
+}
+
+var (
+	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
+	quantityType    = reflect.TypeFor[resource.Quantity]()
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+)
+
+// typeInfo is what decoding needs to know of a Go type, computed once per type.
+type typeInfo struct {
+	// unmarshaler: the type decodes its own JSON (metav1.Time, RawExtension, FieldsV1).
+	unmarshaler bool
+	// fields maps JSON names to struct fields.
+	fields map[string]structField
+}
+
+var typeCache sync.Map // reflect.Type -> *typeInfo
+
+func infoOf(t reflect.Type) *typeInfo {
+	if ti, ok := typeCache.Load(t); ok {
+		return ti.(*typeInfo)
+	}
+	ti := &typeInfo{unmarshaler: t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(unmarshalerType)}
+	if t.Kind() == reflect.Struct {
+		ti.fields = map[string]structField{}
+		collectFields(t, nil, ti.fields)
+	}
+	actual, _ := typeCache.LoadOrStore(t, ti)
+	return actual.(*typeInfo)
+}
+
+// structField is how a JSON key reaches a struct field: its index path through inlined
+// structs, and its type.
+type structField struct {
+	index []int
+	typ   reflect.Type
+}
+
+func collectFields(t reflect.Type, prefix []int, out map[string]structField) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		index := append(append([]int{}, prefix...), i)
+		if strings.Contains(","+opts+",", ",inline,") || (f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct) {
+			collectFields(f.Type, index, out)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if _, taken := out[name]; !taken {
+			out[name] = structField{index: index, typ: f.Type}
+		}
+	}
+}
+
+// typed decodes n, found at the path hashing to h, into v, which must be settable.
+func (c *converter) typed(n *yaml.Node, v reflect.Value, h uint64, keyLine int) error {
+	if err := c.enter(n, h, keyLine); err != nil {
+		return err
+	}
+	defer func() { c.depth-- }()
+	if n.Kind == yaml.AliasNode {
+		return c.alias(n, func(target *yaml.Node) error { return c.into(target, v, h) })
+	}
+	return c.into(n, v, h)
+}
+
+// into decodes a non-alias node into v (its line is recorded already).
+func (c *converter) into(n *yaml.Node, v reflect.Value, h uint64) error {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		v.Set(reflect.Zero(v.Type())) // null clears, as in JSON
+		return nil
+	}
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		v = v.Elem()
+	}
+	t := v.Type()
+	switch t {
+	case intOrStringType:
+		return c.intOrString(n, v)
+	case quantityType:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!bool" {
+			return c.mismatch(n, "a quantity such as 100m or 1Gi")
+		}
+		q, err := resource.ParseQuantity(n.Value)
+		if err != nil {
+			return c.fieldError(n, "%q is not a quantity: %v", n.Value, err)
+		}
+		v.Set(reflect.ValueOf(q))
+		return nil
+	}
+	info := infoOf(t)
+	if info.unmarshaler {
+		// A type with its own JSON decoding (metav1.Time, RawExtension, FieldsV1): give it
+		// the JSON the API server would.
+		g, err := c.genericOf(n, h)
+		if err != nil {
+			return err
+		}
+		data, err := json.Marshal(g)
+		if err != nil {
+			return c.fieldError(n, "%v", err)
+		}
+		if err := v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(data); err != nil {
+			return c.fieldError(n, "cannot decode: %v", err)
+		}
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		return c.structInto(n, v, h, info.fields)
+	case reflect.Map:
+		return c.mapInto(n, v, h)
+	case reflect.Slice:
+		return c.sliceInto(n, v, h)
+	case reflect.Interface:
+		g, err := c.genericOf(n, h)
+		if err != nil {
+			return err
+		}
+		if g != nil {
+			v.Set(reflect.ValueOf(g))
+		}
+		return nil
+	}
+	return c.scalarInto(n, v)
+}
+
+func (c *converter) structInto(n *yaml.Node, v reflect.Value, h uint64, fields map[string]structField) error {
+	if n.Kind != yaml.MappingNode {
+		return c.mismatch(n, "an object")
+	}
+	return c.eachPair(n, func(key string, k, val *yaml.Node) error {
+		c.push(segment{key: key, index: -1})
+		defer c.pop()
+		ph := pathHash(h, key)
+		f, ok := fields[key]
+		if !ok {
+			c.unknown = append(c.unknown, c.path())
+			c.lines = append(c.lines, lineEntry{hash: ph, line: int32(c.offset + k.Line)}) //nolint:gosec // lines fit in int32
+			return nil
+		}
+		fv := v
+		for i, idx := range f.index {
+			if i > 0 && fv.Kind() == reflect.Pointer {
+				if fv.IsNil() {
+					fv.Set(reflect.New(fv.Type().Elem()))
+				}
+				fv = fv.Elem()
+			}
+			fv = fv.Field(idx)
+		}
+		return c.typed(val, fv, ph, k.Line)
+	})
+}
+
+// eachPair calls f for every key of a mapping, as pairs lists them, without building the
+// list for the usual mapping (plain keys, no merge key).
+func (c *converter) eachPair(n *yaml.Node, f func(key string, k, v *yaml.Node) error) error {
+	plain := true
+	for i := 0; i < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+			plain = false
+			break
+		}
+	}
+	if !plain {
+		ps, err := c.pairs(n)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if err := f(p.key, p.k, p.v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		for j := 0; j < i; j += 2 {
+			if n.Content[j].Value == k.Value {
+				return c.errorAt(k, "key %q is set twice in one mapping (first at line %d)", k.Value, c.offset+n.Content[j].Line)
+			}
+		}
+		if err := f(k.Value, k, n.Content[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *converter) mapInto(n *yaml.Node, v reflect.Value, h uint64) error {
+	if n.Kind != yaml.MappingNode {
+		return c.mismatch(n, "an object")
+	}
+	t := v.Type()
+	if t.Key().Kind() != reflect.String {
+		return c.fieldError(n, "cannot decode into a map keyed by %s", t.Key())
+	}
+	m := reflect.MakeMapWithSize(t, len(n.Content)/2)
+	err := c.eachPair(n, func(key string, k, val *yaml.Node) error {
+		c.push(segment{key: key, index: -1, inMap: true})
+		defer c.pop()
+		elem := reflect.New(t.Elem()).Elem()
+		if err := c.typed(val, elem, pathHash(h, key), k.Line); err != nil {
+			return err
+		}
+		m.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), elem)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	v.Set(m)
+	return nil
+}
+
+func (c *converter) sliceInto(n *yaml.Node, v reflect.Value, h uint64) error {
+	if v.Type().Elem().Kind() == reflect.Uint8 {
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+			return c.mismatch(n, "a base64 string")
+		}
+		v.SetBytes([]byte(n.Value)) // JSON would base64-decode; only Secrets use []byte
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return c.mismatch(n, "a list")
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	var buf [20]byte
+	for i, item := range n.Content {
+		c.push(segment{index: i})
+		if err := c.typed(item, s.Index(i), pathHash(h, strconv.AppendInt(buf[:0], int64(i), 10)), 0); err != nil {
+			return err
+		}
+		c.pop()
+	}
+	v.Set(s)
+	return nil
+}
+
+func (c *converter) intOrString(n *yaml.Node, v reflect.Value) error {
+	if n.Kind == yaml.ScalarNode {
+		switch n.ShortTag() {
+		case "!!int", "!!float":
+			i, err := c.integer(n)
+			if err != nil {
+				return err
+			}
+			if i < math.MinInt32 || i > math.MaxInt32 {
+				return c.fieldError(n, "%d does not fit in int32", i)
+			}
+			v.Set(reflect.ValueOf(intstr.FromInt32(int32(i))))
+			return nil
+		case "!!str":
+			v.Set(reflect.ValueOf(intstr.FromString(n.Value)))
+			return nil
+		}
+	}
+	return c.mismatch(n, "an integer or a string")
+}
+
+// integer parses a number scalar that must be a whole number within int64.
+func (c *converter) integer(n *yaml.Node) (int64, error) {
+	g, err := c.scalar(n)
+	if err != nil {
+		return 0, err
+	}
+	switch x := g.(type) {
+	case int64:
+		return x, nil
+	case float64:
+		if x != math.Trunc(x) {
+			return 0, c.mismatch(n, "an integer")
+		}
+		if x > math.MaxInt64 || x < math.MinInt64 {
+			return 0, c.fieldError(n, "%s does not fit in int64", n.Value)
+		}
+		return int64(x), nil
+	}
+	return 0, c.mismatch(n, "an integer")
+}
+
+func (c *converter) scalarInto(n *yaml.Node, v reflect.Value) error {
+	if n.Kind != yaml.ScalarNode {
+		return c.mismatch(n, "a "+scalarName(v.Kind()))
+	}
+	tag := n.ShortTag()
+	switch v.Kind() {
+	case reflect.String:
+		// In JSON these would be numbers and booleans; every other scalar is text.
+		if tag == "!!int" || tag == "!!float" || tag == "!!bool" {
+			return c.mismatch(n, "a string")
+		}
+		v.SetString(n.Value)
+	case reflect.Bool:
+		if tag != "!!bool" {
+			return c.mismatch(n, "a boolean")
+		}
+		g, err := c.scalar(n)
+		if err != nil {
+			return err
+		}
+		v.SetBool(g.(bool))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if tag != "!!int" && tag != "!!float" {
+			return c.mismatch(n, "an integer")
+		}
+		i, err := c.integer(n)
+		if err != nil {
+			return err
+		}
+		if v.OverflowInt(i) {
+			return c.fieldError(n, "%d does not fit in %s", i, v.Kind())
+		}
+		v.SetInt(i)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if tag != "!!int" && tag != "!!float" {
+			return c.mismatch(n, "an integer")
+		}
+		i, err := c.integer(n)
+		if err != nil {
+			return err
+		}
+		if i < 0 || v.OverflowUint(uint64(i)) {
+			return c.fieldError(n, "%d does not fit in %s", i, v.Kind())
+		}
+		v.SetUint(uint64(i))
+	case reflect.Float32, reflect.Float64:
+		if tag != "!!int" && tag != "!!float" {
+			return c.mismatch(n, "a number")
+		}
+		g, err := c.scalar(n)
+		if err != nil {
+			return err
+		}
+		switch x := g.(type) {
+		case int64:
+			v.SetFloat(float64(x))
+		case float64:
+			v.SetFloat(x)
+		}
+	default:
+		return c.fieldError(n, "cannot decode into %s", v.Type())
+	}
+	return nil
+}
+
+func scalarName(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	}
+	return "integer"
+}
+
+// mismatch reports a value of the wrong JSON type.
+func (c *converter) mismatch(n *yaml.Node, want string) error {
+	var got string
+	switch n.Kind {
+	case yaml.MappingNode:
+		got = "an object"
+	case yaml.SequenceNode:
+		got = "a list"
+	default:
+		switch n.ShortTag() {
+		case "!!int", "!!float":
+			got = "number " + n.Value
+		case "!!bool":
+			got = "boolean " + n.Value
+		default:
+			got = "string " + strconv.Quote(n.Value)
+		}
+	}
+	return c.fieldError(n, "expected %s, got %s", want, got)
 }

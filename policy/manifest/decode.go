@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -175,21 +174,16 @@ func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {
 	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
 		return nil, nil
 	}
-	line := c.offset + root.Line
 	if root.Kind != yaml.MappingNode {
-		return nil, []*Error{{Source: source, Line: line, Err: fmt.Errorf("document is a %s, not a Kubernetes object", nodeKind(root))}}
+		return nil, []*Error{{Source: source, Line: c.offset + root.Line, Err: fmt.Errorf("document is a %s, not a Kubernetes object", nodeKind(root))}}
 	}
-	conv := converter{offset: c.offset}
-	v, err := conv.value(root)
-	if err != nil {
-		at := line
-		var le *lineError
-		if errors.As(err, &le) && le.line > 0 {
-			at = le.line
-		}
-		return nil, []*Error{{Source: source, Line: at, Err: err}}
+	conv := &converter{offset: c.offset}
+	docs, errs := d.object(source, root, c, conv, rootHash, nil)
+	// Every object of the chunk shares its line table.
+	for _, doc := range docs {
+		doc.lines = conv.lines
 	}
-	return d.object(source, v.(map[string]any), root, c, nil)
+	return docs, errs
 }
 
 func nodeKind(n *yaml.Node) string {
@@ -202,145 +196,108 @@ func nodeKind(n *yaml.Node) string {
 	return "node"
 }
 
-// object turns one decoded object into a Document, or its items into Documents for Lists.
-func (d *Decoder) object(source string, obj map[string]any, node *yaml.Node, c chunk, prefix []string) ([]*Document, []*Error) {
-	line := c.offset + node.Line
-	fail := func(format string, args ...any) ([]*Document, []*Error) {
-		return nil, []*Error{{Source: source, Line: line, Err: fmt.Errorf(format, args...)}}
+// scalarField returns the text of a top-level scalar key of a mapping.
+func scalarField(n *yaml.Node, key string) string {
+	if v := child(n, key); v != nil {
+		if v = resolve(v); v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
+			return v.Value
+		}
 	}
-	apiVersion, okV := obj["apiVersion"].(string)
-	kind, okK := obj["kind"].(string)
+	return ""
+}
+
+// object decodes the object at node n (path hash h, path prefix inside its document), or
+// the items of a List.
+func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, h uint64, prefix []string) ([]*Document, []*Error) {
+	line := c.offset + n.Line
+	fail := func(err error) ([]*Document, []*Error) {
+		e := &Error{Source: source, Line: line, Err: err}
+		var le *lineError
+		if errors.As(err, &le) {
+			e.Err = errors.New(le.msg)
+			if le.line > 0 {
+				e.Line = le.line
+			}
+			e.Path = le.path
+		}
+		return nil, []*Error{e}
+	}
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return fail(fmt.Errorf("list item is not an object"))
+	}
+	apiVersion, kind := scalarField(n, "apiVersion"), scalarField(n, "kind")
 	switch {
-	case !okK || kind == "":
-		return fail("object has no kind; every manifest needs apiVersion and kind")
-	case !okV || apiVersion == "":
-		return fail("%s has no apiVersion; every manifest needs apiVersion and kind", kind)
+	case kind == "":
+		return fail(fmt.Errorf("object has no kind; every manifest needs apiVersion and kind"))
+	case apiVersion == "":
+		return fail(fmt.Errorf("%s has no apiVersion; every manifest needs apiVersion and kind", kind))
 	}
-	if items, isList := obj["items"].([]any); isList && strings.HasSuffix(kind, "List") {
-		itemsNode := child(node, "items")
+	if items := child(n, "items"); items != nil && strings.HasSuffix(kind, "List") && resolve(items).Kind == yaml.SequenceNode {
+		keyLine, _ := lookup(n, "items")
+		ih := pathHash(h, []byte("items"))
+		conv.lines = append(conv.lines, lineEntry{hash: ih, line: int32(c.offset + keyLine.Line)}) //nolint:gosec // lines fit in int32
 		var docs []*Document
 		var errs []*Error
-		for i, item := range items {
+		for i, item := range resolve(items).Content {
 			p := append(append([]string{}, prefix...), "items", strconv.Itoa(i))
-			itemNode := node
-			if itemsNode != nil && i < len(itemsNode.Content) {
-				itemNode = itemsNode.Content[i]
+			ds, es := d.object(source, item, c, conv, pathHash(ih, []byte(strconv.Itoa(i))), p)
+			for _, e := range es {
+				if e.Path != "" {
+					e.Path = fmt.Sprintf("items[%d].%s", i, e.Path)
+				}
 			}
-			m, ok := item.(map[string]any)
-			if !ok {
-				errs = append(errs, &Error{Source: source, Line: c.offset + itemNode.Line, Path: fmt.Sprintf("items[%d]", i),
-					Err: fmt.Errorf("list item is not an object")})
-				continue
-			}
-			ds, es := d.object(source, m, itemNode, c, p)
 			docs, errs = append(docs, ds...), append(errs, es...)
-		}
-		if _, has := obj["items"]; has && len(items) == 0 {
-			return nil, nil
 		}
 		return docs, errs
 	}
-	doc := &Document{Source: source, Line: line, Object: obj, raw: c.data, prefix: prefix, offset: c.offset}
-	if err := d.typed(doc, schema.FromAPIVersionAndKind(apiVersion, kind)); err != nil {
-		return nil, []*Error{err}
-	}
-	return []*Document{doc}, nil
-}
-
-// typed decodes a known kind into its Go type, records unknown fields, sets the default
-// namespace and applies the API server's defaults.
-func (d *Decoder) typed(doc *Document, gvk schema.GroupVersionKind) *Error {
-	md, _ := doc.Object["metadata"].(map[string]any)
-	if md == nil && doc.Object["metadata"] != nil {
-		return &Error{Source: doc.Source, Line: doc.LineOf("metadata"), Object: gvk.Kind, Path: "metadata",
-			Err: fmt.Errorf("expected an object, got %T", doc.Object["metadata"])}
-	}
-	known := d.scheme.Recognizes(gvk)
-	if name, _ := md["name"].(string); name == "" && known {
-		return &Error{Source: doc.Source, Line: doc.Line, Object: gvk.Kind,
-			Err: fmt.Errorf("metadata.name is missing; kubectl apply needs a name for every object")}
-	}
-	if !clusterScoped.Has(gvk.Kind) {
-		if md == nil {
-			md = map[string]any{}
-			doc.Object["metadata"] = md
+	doc := &Document{Source: source, Line: line, raw: c.data, prefix: prefix}
+	gvk := schema.FromAPIVersionAndKind(apiVersion, kind)
+	if !d.scheme.Recognizes(gvk) {
+		v, err := conv.value(n, h, 0)
+		if err != nil {
+			return fail(err)
 		}
-		if ns, _ := md["namespace"].(string); ns == "" {
-			md["namespace"] = d.namespace
+		doc.Object = v.(map[string]any)
+		// Its scope is unknown: like kubectl, give it the namespace unless it is a
+		// cluster-scoped kind sctpguard knows of.
+		if md, ok := doc.Object["metadata"].(map[string]any); ok && !clusterScoped.Has(kind) {
+			if ns, _ := md["namespace"].(string); ns == "" {
+				md["namespace"] = d.namespace
+			}
 		}
-	}
-	if !known {
-		return nil
+		return []*Document{doc}, nil
 	}
 	rt, err := d.scheme.New(gvk)
 	if err != nil {
-		return nil
+		return fail(err)
 	}
 	obj, ok := rt.(policy.Object)
 	if !ok {
-		return nil
+		return fail(fmt.Errorf("%s is not an object with metadata", gvk.Kind))
 	}
-	// The unstructured converter narrows integers silently (99999999999 into an int32 port
-	// wraps), where the API server's JSON decoding rejects them; look for such values first.
-	if hasWideNumbers(doc.Object) {
-		if mm := findTypeMismatch(doc.Object, reflect.TypeOf(obj), ""); mm != nil {
-			return &Error{Source: doc.Source, Line: doc.LineOf(mm.path), Object: doc.Ref().String(), Path: mm.path, Err: errors.New(mm.msg)}
-		}
-	}
-	err = runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(doc.Object, obj, true)
-	if strict, isStrict := runtime.AsStrictDecodingError(err); isStrict {
-		for _, e := range strict.Errors() {
-			if p, ok := unknownFieldPath(e.Error()); ok {
-				doc.UnknownFields = append(doc.UnknownFields, p)
+	conv.unknown, conv.segs = nil, nil
+	if err := conv.typed(n, reflect.ValueOf(obj).Elem(), h, 0); err != nil {
+		var le *lineError
+		if errors.As(err, &le) && le.path != "" {
+			ref := policy.ObjectRef{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+			if ref.Namespace == "" && !clusterScoped.Has(kind) {
+				ref.Namespace = d.namespace
 			}
+			return nil, []*Error{{Source: source, Line: le.line, Object: ref.String(), Path: le.path, Err: errors.New(le.msg)}}
 		}
-		err = nil
+		return fail(err)
 	}
-	if err != nil {
-		ref := doc.Ref().String()
-		if mm := findTypeMismatch(doc.Object, reflect.TypeOf(obj), ""); mm != nil {
-			return &Error{Source: doc.Source, Line: doc.LineOf(mm.path), Object: ref, Path: mm.path, Err: errors.New(mm.msg)}
-		}
-		return &Error{Source: doc.Source, Line: doc.Line, Object: ref, Err: fmt.Errorf("cannot decode as %s: %w", gvk.Kind, err)}
+	if obj.GetName() == "" {
+		return fail(fmt.Errorf("metadata.name is missing; kubectl apply needs a name for every object"))
+	}
+	if obj.GetNamespace() == "" && !clusterScoped.Has(kind) {
+		obj.SetNamespace(d.namespace)
 	}
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	policy.ApplyDefaults(obj)
-	doc.Typed = obj
-	return nil
-}
-
-// hasWideNumbers reports whether any number in v is outside the int32 range or not an
-// integer: the values a narrowing conversion could corrupt.
-func hasWideNumbers(v any) bool {
-	switch t := v.(type) {
-	case map[string]any:
-		for _, x := range t {
-			if hasWideNumbers(x) {
-				return true
-			}
-		}
-	case []any:
-		for _, x := range t {
-			if hasWideNumbers(x) {
-				return true
-			}
-		}
-	case int64:
-		return t > math.MaxInt32 || t < math.MinInt32
-	case float64:
-		return true
-	}
-	return false
-}
-
-// unknownFieldPath extracts the path from the converter's `unknown field "spec.x"` error.
-func unknownFieldPath(msg string) (string, bool) {
-	rest, ok := strings.CutPrefix(msg, "unknown field ")
-	if !ok {
-		return "", false
-	}
-	p, err := strconv.Unquote(rest)
-	return p, err == nil
+	doc.Typed, doc.UnknownFields = obj, conv.unknown
+	return []*Document{doc}, nil
 }
 
 func invalidUTF8(b []byte) int {

@@ -157,18 +157,60 @@ items:
 		},
 		{
 			name:     "an alias inside its own anchor is refused, not followed forever",
-			src:      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: &a {b: *a}\n",
+			src:      "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: x}\ndata: &a {b: *a}\n",
 			wantErrs: []string{"in.yaml:4: alias *a refers to the anchor it is inside of"},
 		},
 		{
 			name:     "a mapping merging itself is refused",
-			src:      "apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: x, <<: *m}\n",
+			src:      "apiVersion: example.com/v1\nkind: Widget\nmetadata: &m {name: x, <<: *m}\n",
 			wantErrs: []string{"in.yaml:3: alias *m refers to the anchor it is inside of"},
 		},
 		{
 			name:     "hostile nesting is refused before it exhausts the stack",
-			src:      "apiVersion: v1\nkind: ConfigMap\nx: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n",
+			src:      "apiVersion: example.com/v1\nkind: Widget\nx: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n",
 			wantErrs: []string{"in.yaml:3: nesting deeper than 500 levels"},
+		},
+		{
+			name:     "in a known kind, a value of the wrong shape stops an alias bomb before it expands",
+			src:      strings.Replace(aliasBomb(), "apiVersion: example.com/v1\nkind: Widget", "apiVersion: v1\nkind: ConfigMap", 1),
+			wantErrs: []string{"in.yaml:5: ConfigMap default/bomb: data[a0]: expected a string, got a list"},
+		},
+		{
+			name: "timestamps, quantities and int-or-string values decode as the API server decodes them",
+			src: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, creationTimestamp: 2026-01-01T00:00:00Z}
+spec:
+  selector: {}
+  template:
+    spec:
+      containers:
+      - name: c
+        resources: {requests: {cpu: 0.5, memory: 1Gi}, limits: {cpu: 2}}
+        readinessProbe: {tcpSocket: {port: diameter}}
+        livenessProbe: {tcpSocket: {port: 3868}}
+`,
+			want: []decoded{{Ref: "Deployment default/d", Line: 1, Typed: true}},
+		},
+		{
+			name:     "a fractional port",
+			src:      "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports: [{port: 80, targetPort: 80.5}]\n",
+			wantErrs: []string{`in.yaml:5: Service default/a: spec.ports[0].targetPort: expected an integer, got number 80.5`},
+		},
+		{
+			name:     "a number where a string belongs",
+			src:      "apiVersion: v1\nkind: Service\nmetadata: {name: a, labels: {tier: 1}}\n",
+			wantErrs: []string{`in.yaml:3: Service default/a: metadata.labels[tier]: expected a string, got number 1`},
+		},
+		{
+			name:     "yes is a string in YAML 1.2, not a boolean",
+			src:      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: yes\n  containers: []\n",
+			wantErrs: []string{`in.yaml:5: Pod default/p: spec.hostNetwork: expected a boolean, got string "yes"`},
+		},
+		{
+			name:     "a quantity that is not one",
+			src:      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources: {limits: {cpu: lots}}\n",
+			wantErrs: []string{`in.yaml:7: Pod default/p: spec.containers[0].resources.limits[cpu]: "lots" is not a quantity: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`},
 		},
 		{
 			name: "merge keys and anchors resolve",
@@ -192,7 +234,7 @@ items:
 // aliasBomb is the "billion laughs" attack in YAML.
 func aliasBomb() string {
 	var b strings.Builder
-	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n")
+	b.WriteString("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: bomb}\ndata:\n")
 	b.WriteString("  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
 	for i := 1; i < 8; i++ {
 		b.WriteString("  a" + string(rune('0'+i)) + ": &a" + string(rune('0'+i)) + " [")

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -18,7 +17,9 @@ type Document struct {
 	// Line is the 1-based line where the object starts in Source.
 	Line int
 	// Object is the object as written (plus the default namespace), with JSON-compatible
-	// values: map[string]any, []any, string, int64, float64, bool and nil.
+	// values: map[string]any, []any, string, int64, float64, bool and nil. It is kept only
+	// for kinds sctpguard does not know; known kinds are in Typed, as the API server would
+	// hold them (fields the schema does not know are dropped, and listed in UnknownFields).
 	Object map[string]any
 	// Typed is the decoded, defaulted object, or nil for kinds sctpguard does not know.
 	Typed policy.Object
@@ -26,13 +27,11 @@ type Document struct {
 	UnknownFields []string
 
 	// raw holds the bytes of the YAML or JSON document the object is in; prefix is the path
-	// of the object inside it (items[3] for a List item); offset is the line before raw.
+	// of the object inside it (items[3] for a List item); lines are the lines of every
+	// value of that document by path hash.
 	raw    []byte
 	prefix []string
-	offset int
-
-	once sync.Once
-	root *yaml.Node
+	lines  []lineEntry
 }
 
 // Ref names the document's object.
@@ -54,29 +53,20 @@ func (d *Document) Ref() policy.ObjectRef {
 // spec.ports[1].protocol). A path that does not exist in the source (a defaulted field)
 // gives the line of its nearest existing parent.
 func (d *Document) LineOf(path string) int {
-	d.once.Do(func() {
-		var n yaml.Node
-		if err := yaml.Unmarshal(d.raw, &n); err == nil && len(n.Content) > 0 {
-			d.root = n.Content[0]
-		}
-	})
-	if d.root == nil {
-		return d.Line
-	}
 	segs := append(append([]string{}, d.prefix...), policy.SplitPath(path)...)
-	node, line := d.root, d.root.Line
-	for _, seg := range segs {
-		key, next := lookup(node, seg)
-		if next == nil {
-			break
-		}
-		node, line = next, next.Line
-		// A block mapping or list starts on the line after its key; point at the key.
-		if key != nil && next.Style&yaml.FlowStyle == 0 && (next.Kind == yaml.MappingNode || next.Kind == yaml.SequenceNode) {
-			line = key.Line
+	hashes := make([]uint64, len(segs)+1)
+	hashes[0] = rootHash
+	for i, seg := range segs {
+		hashes[i+1] = pathHash(hashes[i], []byte(seg))
+	}
+	for i := len(hashes) - 1; i > len(d.prefix); i-- {
+		for _, e := range d.lines {
+			if e.hash == hashes[i] {
+				return int(e.line)
+			}
 		}
 	}
-	return d.offset + line
+	return d.Line
 }
 
 // child returns the value of key seg in a mapping, or element seg of a sequence.

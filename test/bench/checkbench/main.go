@@ -1,0 +1,226 @@
+// Command checkbench measures `sctpguard check` over a generated manifest set side by side
+// with the bare YAML parse of the same files (the floor) and with conftest running an
+// equivalent Rego rule, all in the same run, and prints throughput, CPU use and peak memory.
+//
+//	go run ./test/bench/checkbench -sctpguard bin/sctpguard -parsefloor bin/parsefloor -conftest bin/conftest
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sctpguard/sctpguard/test/bench/manifests"
+)
+
+// regoPolicy is sctp-nodeportlocal written for conftest: with AKO in NodePortLocal mode,
+// deny SCTP ports of AKO LoadBalancers and Gateway backends, and SCTP Gateway listeners.
+const regoPolicy = `package main
+
+import rego.v1
+
+ako_service if input.spec.type == "LoadBalancer"
+
+ako_service if input.metadata.labels["ako.vmware.com/gateway-name"]
+
+deny contains msg if {
+	input.kind == "Service"
+	ako_service
+	some i
+	input.spec.ports[i].protocol == "SCTP"
+	msg := sprintf("%s/%s: spec.ports[%d].protocol: SCTP is not supported in AKO NodePortLocal mode", [input.metadata.namespace, input.metadata.name, i])
+}
+
+deny contains msg if {
+	input.kind == "Gateway"
+	some i
+	input.spec.listeners[i].protocol == "SCTP"
+	msg := sprintf("%s/%s: spec.listeners[%d].protocol: SCTP is not supported in AKO NodePortLocal mode", [input.metadata.namespace, input.metadata.name, i])
+}
+`
+
+// tool is one command measured: its name, command line and expected exit code.
+type tool struct {
+	name string
+	args []string
+	ok   func(code int) bool
+}
+
+type result struct {
+	wall   time.Duration
+	cpu    time.Duration
+	maxRSS int64 // bytes
+}
+
+func main() {
+	files := flag.Int("files", 100, "files to generate")
+	docs := flag.Int("docs", 100, "documents per file")
+	runs := flag.Int("runs", 3, "runs of each tool; the median is reported")
+	sctpguard := flag.String("sctpguard", "bin/sctpguard", "sctpguard binary")
+	floor := flag.String("parsefloor", "bin/parsefloor", "parse floor binary")
+	conftest := flag.String("conftest", "", "conftest binary (skipped with a note when empty)")
+	flag.Parse()
+	if err := run(*files, *docs, *runs, *sctpguard, *floor, *conftest); err != nil {
+		fmt.Fprintln(os.Stderr, "checkbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(files, docs, runs int, sctpguard, floor, conftest string) error {
+	dir, err := os.MkdirTemp("", "checkbench")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	data := filepath.Join(dir, "manifests")
+	policy := filepath.Join(dir, "policy")
+	for _, d := range []string{data, policy} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return err
+		}
+	}
+	paths, err := manifests.Write(data, files, docs)
+	if err != nil {
+		return err
+	}
+	class := filepath.Join(data, "gatewayclass.yaml")
+	if err := os.WriteFile(class, []byte(manifests.GatewayClass), 0o600); err != nil {
+		return err
+	}
+	paths = append(paths, class)
+	if err := os.WriteFile(filepath.Join(policy, "sctp.rego"), []byte(regoPolicy), 0o600); err != nil {
+		return err
+	}
+	resources := files*docs + 1
+
+	tools := []tool{
+		{"yaml.v3 parse (floor)", append([]string{floor}, paths...), func(c int) bool { return c == 0 }},
+		{"sctpguard check", append([]string{sctpguard, "check", "-o", "json", "--ako-service-type", "NodePortLocal", "--ako-services-api", "-f"}, data),
+			func(c int) bool { return c == 1 }},
+	}
+	if conftest != "" {
+		tools = append(tools, tool{toolName(conftest), append([]string{conftest, "test", "--no-color", "-o", "json", "-p", policy}, paths...),
+			func(c int) bool { return c == 1 }})
+	}
+	var conftestArgs []string
+	if conftest != "" {
+		conftestArgs = tools[2].args
+	}
+	if err := sameVerdicts(tools[1].args, conftestArgs); err != nil {
+		return err
+	}
+
+	fmt.Printf("check over %d manifests (%d files x %d documents + GatewayClass), median of %d runs, %d CPUs\n\n",
+		resources, files, docs, runs, runtime.NumCPU())
+	fmt.Printf("%-24s %14s %10s %9s %10s\n", "tool", "resources/s", "wall", "cpu/wall", "peak RSS")
+	medians := map[string]result{}
+	for _, t := range tools {
+		var rs []result
+		for range runs {
+			r, code, err := measure(t.args)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			if !t.ok(code) {
+				return fmt.Errorf("%s: unexpected exit code %d", t.name, code)
+			}
+			rs = append(rs, r)
+		}
+		slices.SortFunc(rs, func(a, b result) int { return int(a.wall - b.wall) })
+		m := rs[len(rs)/2]
+		m.maxRSS = slices.MaxFunc(rs, func(a, b result) int { return int(a.maxRSS - b.maxRSS) }).maxRSS
+		medians[t.name] = m
+		fmt.Printf("%-24s %14.0f %10s %9.2f %8.0fMB\n", t.name, float64(resources)/m.wall.Seconds(),
+			m.wall.Round(time.Millisecond), m.cpu.Seconds()/m.wall.Seconds(), float64(m.maxRSS)/(1<<20))
+	}
+	fl, sg := medians[tools[0].name], medians[tools[1].name]
+	fmt.Printf("\nsctpguard check takes %.2fx the parse floor's time", sg.wall.Seconds()/fl.wall.Seconds())
+	if conftest != "" {
+		ct := medians[tools[2].name]
+		fmt.Printf("; its throughput is %.1fx conftest's, with %.2fx the memory", ct.wall.Seconds()/sg.wall.Seconds(), float64(sg.maxRSS)/float64(ct.maxRSS))
+	}
+	fmt.Println()
+	return nil
+}
+
+// measure runs a command and returns its wall time, CPU time and peak resident memory.
+func measure(args []string) (result, int, error) {
+	cmd := exec.Command(args[0], args[1:]...) //nolint:gosec // the benchmark runs the tools it is given
+	cmd.Stdout, cmd.Stderr = nil, nil
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return result{}, 0, err
+		}
+		code = ee.ExitCode()
+	}
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	r := result{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+	if ru != nil {
+		r.maxRSS = ru.Maxrss * 1024
+	}
+	return r, code, nil
+}
+
+// sameVerdicts checks that the two checkers agree: as many conftest failures as
+// sctpguard sctp-nodeportlocal denials. Otherwise the comparison would not be fair.
+func sameVerdicts(checkArgs, conftestArgs []string) error {
+	out, _ := exec.Command(checkArgs[0], checkArgs[1:]...).Output() //nolint:gosec // as above
+	var rep struct {
+		Findings []struct{ Rule string }
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return fmt.Errorf("sctpguard check output: %w", err)
+	}
+	want := 0
+	for _, f := range rep.Findings {
+		if f.Rule == "sctp-nodeportlocal" {
+			want++
+		}
+	}
+	if want == 0 {
+		return fmt.Errorf("sctpguard found no sctp-nodeportlocal denials; the generated set is wrong")
+	}
+	if conftestArgs == nil {
+		return nil
+	}
+	out, _ = exec.Command(conftestArgs[0], conftestArgs[1:]...).Output() //nolint:gosec // as above
+	var results []struct {
+		Failures []json.RawMessage `json:"failures"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out), &results); err != nil {
+		return fmt.Errorf("conftest output: %w", err)
+	}
+	got := 0
+	for _, r := range results {
+		got += len(r.Failures)
+	}
+	if got != want {
+		return fmt.Errorf("conftest reports %d failures, sctpguard %d sctp-nodeportlocal denials: the rules are not equivalent", got, want)
+	}
+	fmt.Printf("equivalent rule verified: %d SCTP denials from both\n", want)
+	return nil
+}
+
+// toolName names a tool by the folder the Makefile installs it in (bin/tools/conftest-v0.71.1):
+// binaries built with go install report no version of their own.
+func toolName(bin string) string {
+	if dir := filepath.Base(filepath.Dir(bin)); strings.HasPrefix(dir, "conftest-") {
+		return strings.Replace(dir, "-", " ", 1)
+	}
+	return "conftest"
+}
