@@ -134,17 +134,28 @@ func SortFindings(findings []Finding) {
 	})
 }
 
-// comparePaths compares two field paths segment by segment.
+// comparePaths compares two field paths segment by segment, without allocating: sorting
+// calls it n log n times.
 func comparePaths(a, b string) int {
-	as, bs := splitPath(a), splitPath(b)
-	for i := 0; i < len(as) && i < len(bs); i++ {
-		if c := compareSegment(as[i], bs[i]); c != 0 {
+	for {
+		sa, ra := nextSegment(a)
+		sb, rb := nextSegment(b)
+		switch {
+		case sa == "" && sb == "":
+			return 0
+		case sa == "":
+			return -1
+		case sb == "":
+			return 1
+		}
+		if c := compareSegment(sa, sb); c != 0 {
 			return c
 		}
+		a, b = ra, rb
 	}
-	return len(as) - len(bs)
 }
 
+// compareSegment compares list indexes as numbers and everything else as text.
 func compareSegment(a, b string) int {
 	ai, aerr := strconv.Atoi(a)
 	bi, berr := strconv.Atoi(b)
@@ -154,30 +165,37 @@ func compareSegment(a, b string) int {
 	return strings.Compare(a, b)
 }
 
+// nextSegment returns the first segment of a path and the rest.
+func nextSegment(p string) (string, string) {
+	p = strings.TrimPrefix(p, ".")
+	if p == "" {
+		return "", ""
+	}
+	if p[0] == '[' {
+		end := strings.IndexByte(p, ']')
+		if end < 0 {
+			return p[1:], ""
+		}
+		return p[1:end], p[end+1:]
+	}
+	end := strings.IndexAny(p, ".[")
+	if end < 0 {
+		return p, ""
+	}
+	return p[:end], p[end:]
+}
+
 // splitPath splits "spec.ports[1].name" or "metadata.labels[a.b/c]" into its segments.
 func splitPath(p string) []string {
 	var segs []string
-	for len(p) > 0 {
-		switch p[0] {
-		case '.':
-			p = p[1:]
-		case '[':
-			end := strings.IndexByte(p, ']')
-			if end < 0 {
-				return append(segs, p[1:])
-			}
-			segs = append(segs, p[1:end])
-			p = p[end+1:]
-		default:
-			end := strings.IndexAny(p, ".[")
-			if end < 0 {
-				return append(segs, p)
-			}
-			segs = append(segs, p[:end])
-			p = p[end:]
+	for {
+		seg, rest := nextSegment(p)
+		if seg == "" && rest == "" {
+			return segs
 		}
+		segs = append(segs, seg)
+		p = rest
 	}
-	return segs
 }
 
 // SplitPath splits a field path as rendered by field.Path into its segments: names, list

@@ -177,7 +177,8 @@ func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, []*Error{{Source: source, Line: c.offset + root.Line, Err: fmt.Errorf("document is a %s, not a Kubernetes object", nodeKind(root))}}
 	}
-	conv := &converter{offset: c.offset}
+	// About two values a line: size the line table once.
+	conv := &converter{offset: c.offset, lines: make([]lineEntry, 0, 2*bytes.Count(c.data, []byte("\n"))+8)}
 	docs, errs := d.object(source, root, c, conv, rootHash, nil)
 	// Every object of the chunk shares its line table.
 	for _, doc := range docs {
@@ -276,7 +277,7 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 	if !ok {
 		return fail(fmt.Errorf("%s is not an object with metadata", gvk.Kind))
 	}
-	conv.unknown, conv.segs = nil, nil
+	conv.unknown, conv.segs = nil, conv.segs[:0]
 	if err := conv.typed(n, reflect.ValueOf(obj).Elem(), h, 0); err != nil {
 		var le *lineError
 		if errors.As(err, &le) && le.path != "" {
