@@ -97,7 +97,7 @@ var catalogue = map[RuleID]RuleInfo{
 	RuleSCTPPortUnnamed:         {Action: ActionWarn, Objects: "Service", Summary: "unnamed SCTP port gets no DNS SRV record"},
 	RuleSCTPAppProtocol:         {Action: ActionWarn, Objects: "Service", Summary: "TCP-only appProtocol on an SCTP port"},
 	RuleSCTPCiliumTargetPort:    {Action: ActionWarn, Objects: "Service", Summary: "Cilium cannot rewrite SCTP ports; set targetPort = port"},
-	RuleSCTPOpenShiftModule:     {Action: ActionWarn, Objects: "Service, Pod template, NetworkPolicy", Summary: "sctp is blacklisted on RHCOS; apply the load-sctp-module MachineConfig"},
+	RuleSCTPOpenShiftModule:     {Action: ActionWarn, Objects: "Service, Pod template, NetworkPolicy", Summary: "sctp module is blacklisted on RHCOS; apply load-sctp-module"},
 	RuleSCTPNetworkPolicyCNI:    {Action: ActionWarn, Objects: "NetworkPolicy", Summary: "kube-router does not enforce NetworkPolicy for SCTP"},
 	RuleGatewayListenerProtocol: {Action: ActionDeny, Objects: "AKO v1alpha1 Gateway", Summary: "listener protocol must be TCP, UDP or SCTP"},
 	RuleGatewayListenerPort:     {Action: ActionDeny, Objects: "AKO v1alpha1 Gateway", Summary: "listener port must be between 1 and 65535"},

@@ -1,0 +1,115 @@
+# sctpguard: make help lists the targets.
+#
+# Every tool a target needs is built from the Go module proxy at the version pinned below and
+# kept under bin/tools, so a fresh clone needs only Go; nothing is installed by hand.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -o errexit -o nounset -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO ?= go
+# Build with the Go on this machine; never download a toolchain.
+export GOTOOLCHAIN := local
+
+BIN := $(CURDIR)/bin
+TOOLS := $(BIN)/tools
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+# Pinned tool versions.
+GOLANGCI_LINT_VERSION := v2.15.0
+CONTROLLER_GEN_VERSION := v0.23.0
+CONFTEST_VERSION := v0.71.1
+
+GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)/controller-gen
+CONFTEST := $(TOOLS)/conftest-$(CONFTEST_VERSION)/conftest
+
+# How long the fuzz smoke test of `make test` runs.
+FUZZTIME ?= 30s
+# Benchmark runs per tool in `make bench`.
+BENCH_RUNS ?= 5
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} \
+		/^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } \
+		/^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Build
+
+.PHONY: build
+build: ## Build bin/sctpguard.
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/sctpguard ./cmd/sctpguard
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and CRDs from the API types.
+	$(CONTROLLER_GEN) object paths=./policy/apis/...
+	$(CONTROLLER_GEN) crd paths=./policy/apis/... output:crd:artifacts:config=charts/sctpguard/crds
+
+.PHONY: verify-generate
+verify-generate: generate ## Fail when generated files are out of date.
+	@if [ -n "$$(git status --porcelain -- policy/apis charts/sctpguard/crds)" ]; then \
+		git status --short -- policy/apis charts/sctpguard/crds; \
+		echo "generated files are out of date: run make generate and commit them"; exit 1; fi
+
+##@ Run
+
+.PHONY: check-examples
+check-examples: build ## Check the example manifests: the seeds pass, each broken example shows its denial.
+	@echo "== examples/seeds (expect: no denial)"
+	$(BIN)/sctpguard check -f examples/seeds --ako-values examples/ako/values.yaml
+	@for f in examples/broken/*.yaml; do \
+		cmd=$$(head -n 1 "$$f" | sed 's/^# sctpguard //'); \
+		echo; echo "== $$f (expect: denied)"; echo "\$$ sctpguard $$cmd"; \
+		status=0; $(BIN)/sctpguard $$cmd || status=$$?; \
+		if [ "$$status" -ne 1 ]; then echo "expected exit code 1, got $$status"; exit 1; fi; \
+	done
+
+##@ Test
+
+.PHONY: test
+test: vet lint verify-generate unit fuzz ## Run every test CI runs.
+
+.PHONY: unit
+unit: ## Run the unit and scenario tests with the race detector.
+	$(GO) test -race -count=1 ./...
+
+.PHONY: fuzz
+fuzz: ## Fuzz the YAML-to-findings path for FUZZTIME.
+	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./policy/check
+
+.PHONY: vet
+vet: ## Run go vet.
+	$(GO) vet ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint.
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: bench
+bench: build $(CONFTEST) ## Benchmarks: Go benchmarks, then check vs the parse floor vs conftest.
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	$(GO) build -o $(BIN)/parsefloor ./test/bench/parsefloor
+	$(GO) run ./test/bench/checkbench -runs $(BENCH_RUNS) -sctpguard $(BIN)/sctpguard \
+		-parsefloor $(BIN)/parsefloor -conftest $(CONFTEST)
+
+##@ Tools
+
+$(GOLANGCI_LINT):
+	GOBIN=$(dir $@) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+$(CONTROLLER_GEN):
+	GOBIN=$(dir $@) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+
+$(CONFTEST):
+	GOBIN=$(dir $@) $(GO) install github.com/open-policy-agent/conftest@$(CONFTEST_VERSION)
+
+.PHONY: tools
+tools: $(GOLANGCI_LINT) $(CONTROLLER_GEN) $(CONFTEST) ## Build the pinned tools into bin/tools.
+
+.PHONY: clean
+clean: ## Remove build outputs (keeps the pinned tools).
+	rm -f $(BIN)/sctpguard $(BIN)/parsefloor

@@ -1,0 +1,125 @@
+package policy_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sctpguard/sctpguard/policy"
+)
+
+func TestParseAKOValues(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		values  string
+		want    policy.Context
+		wantErr string
+	}{
+		{
+			name: "AKO's values file, booleans as strings, as AKO's chart allows",
+			values: `AKOSettings:
+  clusterName: my-cluster
+  cniPlugin: Antrea
+  layer7Only: "false"
+  servicesAPI: "true"
+L7Settings:
+  serviceType: NodePortLocal
+L4Settings:
+  defaultLBController: false
+ControllerSettings:
+  controllerVersion: 22.1.4
+  controllerHost: avi.example.com
+NetworkSettings:
+  vipNetworkList: [{networkName: vip, cidr: 10.0.0.0/24}]
+`,
+			want: policy.Context{
+				AKO:               &policy.AKOSettings{ServiceType: policy.ServiceTypeNodePortLocal, ServicesAPI: true, DefaultLBController: false, ClusterName: "my-cluster"},
+				ControllerVersion: "22.1.4",
+				CNI:               "antrea",
+			},
+		},
+		{
+			name:   "settings left out take AKO's defaults",
+			values: "AKOSettings:\n  clusterName: c\n",
+			want:   policy.Context{AKO: &policy.AKOSettings{ServiceType: policy.ServiceTypeClusterIP, DefaultLBController: true, ClusterName: "c"}},
+		},
+		{
+			name:    "every bad setting is named",
+			values:  "AKOSettings:\n  servicesAPI: sometimes\n  layer7Only: [true]\nL7Settings:\n  serviceType: NodePortLocale\n",
+			wantErr: `AKO settings: AKOSettings.layer7Only: expected a boolean, got []interface {}; AKOSettings.servicesAPI: "sometimes" is not a boolean (true or false); L7Settings.serviceType: "NodePortLocale" is not ClusterIP, NodePort or NodePortLocal`,
+		},
+		{
+			name:    "not YAML",
+			values:  "AKOSettings: [",
+			wantErr: "parse AKO values: error converting YAML to JSON: yaml: line 1: did not find expected node content",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := policy.ParseAKOValues([]byte(tt.values))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("context (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseAKOConfigMap(t *testing.T) {
+	got, err := policy.ParseAKOConfigMap(map[string]string{
+		"serviceType": "NodePort", "servicesAPI": "true", "defaultLBController": "false", "clusterName": "prod",
+		"layer7Only": "", "controllerVersion": "30.2.1", "cniPlugin": "calico", "logLevel": "INFO",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := policy.Context{
+		AKO:               &policy.AKOSettings{ServiceType: policy.ServiceTypeNodePort, ServicesAPI: true, ClusterName: "prod"},
+		ControllerVersion: "30.2.1",
+		CNI:               "calico",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("context (-want +got):\n%s", diff)
+	}
+	if _, err := policy.ParseAKOConfigMap(map[string]string{"defaultLBController": "ja"}); err == nil ||
+		err.Error() != `AKO settings: defaultLBController: "ja" is not a boolean (true or false)` {
+		t.Errorf("bad boolean: %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	cfg := policy.Config{
+		Disabled:         []string{"label-sctp", "sctp-port-unnamed", "nope"},
+		Warn:             []string{"backend-type", "default-sctp-port-name"},
+		ExemptNamespaces: []string{"kube-*", "telco", "*", "Bad_NS"},
+	}
+	var got []string
+	for _, e := range cfg.Validate() {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`disabled[2]: Not found: "nope"`,
+		`warn[1]: Invalid value: "default-sctp-port-name": is a mutation; mutations can be disabled, not demoted`,
+		`exemptNamespaces[2]: Invalid value: "*": "*" alone would exempt every namespace`,
+		`exemptNamespaces[3]: Invalid value: "Bad_NS": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	e, err := policy.NewEngine(policy.Config{ExemptNamespaces: []string{"kube-*", "telco"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ns, want := range map[string]bool{"kube-system": true, "kube": false, "telco": true, "telco-2": false, "": false} {
+		if got := e.Exempt(ns); got != want {
+			t.Errorf("Exempt(%q) = %t, want %t", ns, got, want)
+		}
+	}
+}
