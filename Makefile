@@ -25,6 +25,15 @@ GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)/controller-gen
 CONFTEST := $(TOOLS)/conftest-$(CONFTEST_VERSION)/conftest
 
+# The test control plane: kube-apiserver, kubectl and etcd built from source (test/controlplane).
+KUBERNETES_VERSION := v1.36.3
+ETCD_VERSION := v3.6.16
+K8S_BIN := $(BIN)/k8s/$(KUBERNETES_VERSION)-etcd-$(ETCD_VERSION)
+K8S_LDFLAGS := -s -w $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
+	-X $(p).gitVersion=$(KUBERNETES_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=36 -X $(p).gitTreeState=clean)
+# envtest finds kube-apiserver, etcd and kubectl here.
+export KUBEBUILDER_ASSETS := $(K8S_BIN)
+
 # How long the fuzz smoke test of `make test` runs.
 FUZZTIME ?= 30s
 # Benchmark runs per tool in `make bench`.
@@ -71,11 +80,15 @@ check-examples: build ## Check the example manifests: the seeds pass, each broke
 ##@ Test
 
 .PHONY: test
-test: vet lint verify-generate unit fuzz ## Run every test CI runs.
+test: vet lint verify-generate unit fuzz test-e2e ## Run every test CI runs.
 
 .PHONY: unit
 unit: ## Run the unit and scenario tests with the race detector.
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+
+.PHONY: test-e2e
+test-e2e: build controlplane ## End-to-end tests: real kube-apiserver, etcd and kubectl, the sctpguard binary.
+	SCTPGUARD_BIN=$(BIN)/sctpguard $(GO) test -count=1 -v ./test/e2e/...
 
 .PHONY: fuzz
 fuzz: ## Fuzz the YAML-to-findings path for FUZZTIME.
@@ -107,8 +120,21 @@ $(CONTROLLER_GEN):
 $(CONFTEST):
 	GOBIN=$(dir $@) $(GO) install github.com/open-policy-agent/conftest@$(CONFTEST_VERSION)
 
+$(K8S_BIN)/kube-apiserver: test/controlplane/go.mod test/controlplane/go.sum
+	cd test/controlplane && GOFLAGS=-mod=readonly $(GO) build -trimpath -ldflags "$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-apiserver
+
+$(K8S_BIN)/kubectl: test/controlplane/go.mod test/controlplane/go.sum
+	cd test/controlplane && GOFLAGS=-mod=readonly $(GO) build -trimpath -ldflags "$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kubectl
+
+$(K8S_BIN)/etcd: test/controlplane/etcd/go.mod test/controlplane/etcd/go.sum
+	cd test/controlplane/etcd && GOFLAGS=-mod=readonly $(GO) build -trimpath \
+		-ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$(ETCD_VERSION)" -o $@ go.etcd.io/etcd/server/v3
+
+.PHONY: controlplane
+controlplane: $(K8S_BIN)/kube-apiserver $(K8S_BIN)/kubectl $(K8S_BIN)/etcd ## Build the test control plane (kube-apiserver, etcd, kubectl) from source.
+
 .PHONY: tools
-tools: $(GOLANGCI_LINT) $(CONTROLLER_GEN) $(CONFTEST) ## Build the pinned tools into bin/tools.
+tools: $(GOLANGCI_LINT) $(CONTROLLER_GEN) $(CONFTEST) controlplane ## Build the pinned tools and the test control plane into bin/.
 
 .PHONY: clean
 clean: ## Remove build outputs (keeps the pinned tools).

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -184,5 +187,29 @@ func Patch(before, after Object) ([]jsonpatch.Operation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compute patch: %w", err)
 	}
+	// CreatePatch walks maps, so its order varies from run to run. Order by parent path, then
+	// key, for reproducible patches; elements of one array keep CreatePatch's order, since
+	// index shifts make it matter there.
+	sort.SliceStable(ops, func(i, j int) bool {
+		pi, ki := splitPointer(ops[i].Path)
+		pj, kj := splitPointer(ops[j].Path)
+		if pi != pj {
+			return pi < pj
+		}
+		if isIndex(ki) || isIndex(kj) {
+			return false
+		}
+		return ki < kj
+	})
 	return ops, nil
+}
+
+func splitPointer(p string) (parent, last string) {
+	i := strings.LastIndexByte(p, '/')
+	return p[:i+1], p[i+1:]
+}
+
+func isIndex(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil || s == "-"
 }

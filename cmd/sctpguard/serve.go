@@ -1,0 +1,51 @@
+package main
+
+import (
+	goflag "flag"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/sctpguard/sctpguard/webhook"
+)
+
+func newServeCommand() *cobra.Command {
+	o := webhook.NewOptions()
+	logOpts := zap.Options{}
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the validating and mutating admission webhooks",
+		Long: `Serve runs the admission webhooks over TLS (certificates reloaded when they change), follows
+AKO's ConfigMap for its settings, and reads related objects from a watch cache. Health checks
+are served on /healthz and /readyz, Prometheus metrics on the metrics address.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			log := zap.New(zap.UseFlagOptions(&logOpts)).WithValues("version", version)
+			return webhook.Run(c.Context(), o, log)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, or $KUBECONFIG)")
+	f.StringVar(&o.Host, "host", o.Host, "address the webhook server listens on (empty: all)")
+	f.IntVar(&o.Port, "port", o.Port, "port of the webhook server")
+	f.StringVar(&o.CertDir, "cert-dir", o.CertDir, "directory of the serving certificate and key (default: the system temp dir's k8s-webhook-server/serving-certs)")
+	f.StringVar(&o.CertName, "cert-name", o.CertName, "certificate file name in --cert-dir")
+	f.StringVar(&o.KeyName, "key-name", o.KeyName, "key file name in --cert-dir")
+	f.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, `address of the metrics endpoint ("0" disables it)`)
+	f.BoolVar(&o.MetricsSecure, "metrics-secure", o.MetricsSecure, "serve metrics over HTTPS to authenticated and authorized clients only")
+	f.StringVar(&o.HealthAddr, "health-probe-bind-address", o.HealthAddr, "address of /healthz and /readyz")
+	f.StringVar(&o.AKOConfigMapNamespace, "ako-configmap-namespace", o.AKOConfigMapNamespace, "namespace of AKO's ConfigMap")
+	f.StringVar(&o.AKOConfigMapName, "ako-configmap-name", o.AKOConfigMapName, "name of AKO's ConfigMap, followed for AKO's settings")
+	f.StringVar(&o.Platform, "platform", o.Platform, "cluster platform: auto (detect OpenShift), openshift or none")
+	f.StringVar(&o.CNI, "cni", "", "cluster CNI, overriding AKO's cniPlugin")
+	f.StringVar(&o.ControllerVersion, "controller-version", "", "Avi Controller version, overriding AKO's ConfigMap")
+	f.StringVar(&o.ServiceAccount, "service-account", o.ServiceAccount, "namespace/name of sctpguard's own service account, whose requests are allowed")
+	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, warn, exemptNamespaces)")
+	f.StringSliceVar(&o.Disable, "disable", nil, "rule or mutation IDs to switch off")
+	f.StringSliceVar(&o.Warn, "warn", nil, "rule IDs to demote from deny to warn")
+	f.StringSliceVar(&o.ExemptNamespaces, "exempt-namespace", nil, "namespaces to skip (a trailing * matches a prefix)")
+	gf := goflag.NewFlagSet("log", goflag.ContinueOnError)
+	logOpts.BindFlags(gf)
+	f.AddGoFlagSet(gf)
+	return c
+}

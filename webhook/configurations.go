@@ -1,0 +1,150 @@
+package webhook
+
+import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// Webhook paths served by sctpguard.
+const (
+	ValidatePath = "/validate"
+	MutatePath   = "/mutate"
+)
+
+// OptOutLabel on a namespace keeps sctpguard's webhooks away from it.
+const OptOutLabel = "sctpguard.io/ignore"
+
+// CEL match conditions: only objects that can matter reach the webhook, so a webhook outage
+// blocks nothing else (kube-apiserver evaluates them before calling).
+const (
+	// serviceCondition: SCTP ports, AKO gateway labels, the shared-VIP annotation, or the
+	// sctpguard.io/sctp label that must go when the last SCTP port goes.
+	serviceCondition = `object != null && (
+  (has(object.spec) && has(object.spec.ports) && object.spec.ports.exists(p, has(p.protocol) && p.protocol == 'SCTP')) ||
+  (has(object.metadata.labels) && ('ako.vmware.com/gateway-name' in object.metadata.labels ||
+    'ako.vmware.com/gateway-namespace' in object.metadata.labels || 'sctpguard.io/sctp' in object.metadata.labels)) ||
+  (has(object.metadata.annotations) && 'ako.vmware.com/enable-shared-vip' in object.metadata.annotations))`
+	networkPolicyCondition = `object != null && has(object.spec) && (
+  (has(object.spec.ingress) && object.spec.ingress.exists(r, has(r.ports) && r.ports.exists(p, has(p.protocol) && p.protocol == 'SCTP'))) ||
+  (has(object.spec.egress) && object.spec.egress.exists(r, has(r.ports) && r.ports.exists(p, has(p.protocol) && p.protocol == 'SCTP'))))`
+	// gatewayAPICondition: L4 listeners (AKO's implementation serves only HTTP and HTTPS),
+	// SCTP spelled any way, or the label to remove.
+	gatewayAPICondition = `object != null && (
+  (has(object.spec) && has(object.spec.listeners) && object.spec.listeners.exists(l, l.protocol in ['SCTP', 'TCP', 'UDP'] || l.protocol.lowerAscii() == 'sctp')) ||
+  (has(object.metadata.labels) && 'sctpguard.io/sctp' in object.metadata.labels))`
+)
+
+// ConfigurationOptions say where the webhooks are and how the API server calls them.
+type ConfigurationOptions struct {
+	// Name prefixes the configurations' names ("sctpguard").
+	Name string
+	// Service is the Service in front of the webhook pods; URL replaces it (tests, demo).
+	Service *admissionregistrationv1.ServiceReference
+	URL     string
+	// CABundle signs the webhook's serving certificate.
+	CABundle []byte
+	// FailurePolicy applies when the webhook cannot be called: Fail (default) or Ignore.
+	FailurePolicy admissionregistrationv1.FailurePolicyType
+	// TimeoutSeconds bounds a call (1-30).
+	TimeoutSeconds int32
+	// ExcludeNamespaces are skipped besides namespaces labelled sctpguard.io/ignore: "true";
+	// sctpguard's own namespace belongs here.
+	ExcludeNamespaces []string
+}
+
+// Configurations returns the mutating and validating webhook configurations. They are
+// narrow on purpose: only the kinds with rules, only CREATE and UPDATE, only objects that the
+// match conditions pick out, and side-effect free so that server-side dry run works.
+func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration) {
+	client := func(path string) admissionregistrationv1.WebhookClientConfig {
+		cc := admissionregistrationv1.WebhookClientConfig{CABundle: o.CABundle}
+		if o.URL != "" {
+			cc.URL = ptr.To(o.URL + path)
+		} else if o.Service != nil {
+			svc := *o.Service
+			svc.Path = ptr.To(path)
+			cc.Service = &svc
+		}
+		return cc
+	}
+	nsSelector := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: OptOutLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
+	}}
+	if len(o.ExcludeNamespaces) > 0 {
+		nsSelector.MatchExpressions = append(nsSelector.MatchExpressions, metav1.LabelSelectorRequirement{
+			Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: o.ExcludeNamespaces,
+		})
+	}
+	rule := func(group string, versions []string, resource string) []admissionregistrationv1.RuleWithOperations {
+		return []admissionregistrationv1.RuleWithOperations{{
+			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+			Rule: admissionregistrationv1.Rule{
+				APIGroups: []string{group}, APIVersions: versions, Resources: []string{resource},
+				Scope: ptr.To(admissionregistrationv1.NamespacedScope),
+			},
+		}}
+	}
+	conditions := func(expr string) []admissionregistrationv1.MatchCondition {
+		if expr == "" {
+			return nil
+		}
+		return []admissionregistrationv1.MatchCondition{{Name: "sctp-relevant", Expression: expr}}
+	}
+	type hook struct {
+		name, group, resource, condition string
+		versions                         []string
+	}
+	services := hook{"services", "", "services", serviceCondition, []string{"v1"}}
+	networkPolicies := hook{"networkpolicies", "networking.k8s.io", "networkpolicies", networkPolicyCondition, []string{"v1"}}
+	gateways := hook{"gateways", "networking.x-k8s.io", "gateways", "", []string{"v1alpha1"}}
+	gatewayAPI := hook{"gatewayapi", "gateway.networking.k8s.io", "gateways", gatewayAPICondition, []string{"v1", "v1beta1"}}
+
+	failure := o.FailurePolicy
+	if failure == "" {
+		failure = admissionregistrationv1.Fail
+	}
+	timeout := o.TimeoutSeconds
+	if timeout == 0 {
+		timeout = 3
+	}
+	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "MutatingWebhookConfiguration"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name},
+	}
+	for _, h := range []hook{services, gateways, gatewayAPI} {
+		mutating.Webhooks = append(mutating.Webhooks, admissionregistrationv1.MutatingWebhook{
+			Name:                    h.name + ".mutate.sctpguard.io",
+			ClientConfig:            client(MutatePath),
+			Rules:                   rule(h.group, h.versions, h.resource),
+			FailurePolicy:           ptr.To(failure),
+			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
+			NamespaceSelector:       nsSelector,
+			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
+			TimeoutSeconds:          ptr.To(timeout),
+			AdmissionReviewVersions: []string{"v1"},
+			// Another mutating webhook may add an SCTP port after sctpguard ran.
+			ReinvocationPolicy: ptr.To(admissionregistrationv1.IfNeededReinvocationPolicy),
+			MatchConditions:    conditions(h.condition),
+		})
+	}
+	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name},
+	}
+	for _, h := range []hook{services, networkPolicies, gateways, gatewayAPI} {
+		validating.Webhooks = append(validating.Webhooks, admissionregistrationv1.ValidatingWebhook{
+			Name:                    h.name + ".validate.sctpguard.io",
+			ClientConfig:            client(ValidatePath),
+			Rules:                   rule(h.group, h.versions, h.resource),
+			FailurePolicy:           ptr.To(failure),
+			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
+			NamespaceSelector:       nsSelector,
+			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
+			TimeoutSeconds:          ptr.To(timeout),
+			AdmissionReviewVersions: []string{"v1"},
+			MatchConditions:         conditions(h.condition),
+		})
+	}
+	return mutating, validating
+}

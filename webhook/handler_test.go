@@ -1,0 +1,166 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/go-logr/logr"
+	"github.com/google/go-cmp/cmp"
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/sctpguard/sctpguard/policy"
+)
+
+type staticEnv policy.Env
+
+func (e staticEnv) Env() policy.Env { return policy.Env(e) }
+
+// failingInventory answers every lookup with an error.
+type failingInventory struct{ *policy.MemoryInventory }
+
+func (failingInventory) SharedVIPServices(string, string) ([]*corev1.Service, error) {
+	return nil, errors.New("cache is gone")
+}
+
+func handler(t *testing.T, mode Mode, cfg policy.Config, env policy.Env) *Handler {
+	t.Helper()
+	e, err := policy.NewEngine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Handler{Mode: mode, Policy: func() Policy { return e }, Env: staticEnv(env), Scheme: policy.Scheme(),
+		Self: "system:serviceaccount:sctpguard:sctpguard", Log: logr.Discard()}
+}
+
+// request builds an AdmissionReview by hand, so objects may be missing or malformed.
+func request(op admissionv1.Operation, ns, user string, obj, old string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"uid-1",`+
+		`"kind":{"group":"","version":"v1","kind":"Service"},"resource":{"group":"","version":"v1","resource":"services"},`+
+		`"namespace":%q,"name":"amf","operation":%q,"userInfo":{"username":%q}`, ns, op, user)
+	if obj != "" {
+		b.WriteString(`,"object":` + obj)
+	}
+	if old != "" {
+		b.WriteString(`,"oldObject":` + old)
+	}
+	b.WriteString("}}")
+	return b.Bytes()
+}
+
+func serve(t *testing.T, h *Handler, body []byte) (int, *admissionv1.AdmissionResponse) {
+	t.Helper()
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json; charset=utf-8")
+	h.ServeHTTP(w, r)
+	var out admissionv1.AdmissionReview
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || out.Response == nil {
+		t.Fatalf("not an AdmissionReview: %v\n%s", err, w.Body.String())
+	}
+	if out.APIVersion != "admission.k8s.io/v1" || out.Kind != "AdmissionReview" || out.Response.UID != "uid-1" {
+		t.Errorf("response envelope %s %s uid %q", out.APIVersion, out.Kind, out.Response.UID)
+	}
+	return w.Code, out.Response
+}
+
+const amf = `{"apiVersion":"v1","kind":"Service","metadata":{"name":"amf","namespace":"telco"},
+"spec":{"type":"LoadBalancer","ports":[{"port":38412,"protocol":"SCTP"},{"name":"b","port":3868,"protocol":"SCTP"}]}}`
+
+var npl = policy.Env{Context: policy.Context{AKO: &policy.AKOSettings{ServiceType: policy.ServiceTypeNodePortLocal, DefaultLBController: true}}, Inventory: policy.NewMemoryInventory()}
+
+func TestValidate(t *testing.T) {
+	const consequence = "AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; AKO would log a warning and skip the whole virtual service, " +
+		"its TCP and UDP ports too, and leave an existing one stale. Run AKO in ClusterIP or NodePort mode for SCTP workloads, or expose this port over TCP or UDP"
+	for _, tt := range []struct {
+		name   string
+		cfg    policy.Config
+		env    policy.Env
+		body   []byte
+		status int
+		want   *admissionv1.AdmissionResponse
+	}{
+		{
+			name: "every denial at once, one per line, and the warnings too", env: npl,
+			body:   request(admissionv1.Create, "telco", "alice", amf, ""),
+			status: http.StatusOK,
+			want: &admissionv1.AdmissionResponse{
+				UID: "uid-1", Allowed: false,
+				Warnings: []string{"spec.ports[0].name: unnamed SCTP port gets no DNS SRV record [sctp-port-unnamed]"},
+				Result: &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusForbidden, Reason: metav1.StatusReasonForbidden,
+					Message: "[sctp-nodeportlocal] spec.ports[0].protocol: port 38412/SCTP: " + consequence + "\n" +
+						"[sctp-nodeportlocal] spec.ports[1].protocol: port 3868/SCTP: " + consequence},
+			},
+		},
+		{
+			name: "demoted: allowed with warnings", env: npl, cfg: policy.Config{Warn: []string{"sctp-nodeportlocal"}, Disabled: []string{"sctp-port-unnamed"}},
+			body:   request(admissionv1.Create, "telco", "alice", amf, ""),
+			status: http.StatusOK,
+			want: &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true, Warnings: []string{
+				"spec.ports[0].protocol: SCTP is not supported in AKO NodePortLocal mode [sctp-nodeportlocal]",
+				"spec.ports[1].protocol: SCTP is not supported in AKO NodePortLocal mode [sctp-nodeportlocal]",
+			}},
+		},
+		{
+			name: "DELETE is allowed", env: npl, body: request(admissionv1.Delete, "telco", "alice", "", amf), status: http.StatusOK,
+			want: &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true, Result: &metav1.Status{Status: metav1.StatusSuccess, Code: 200, Message: "sctpguard judges CREATE and UPDATE, not DELETE"}},
+		},
+		{
+			name: "its own service account is allowed", env: npl, body: request(admissionv1.Create, "telco", "system:serviceaccount:sctpguard:sctpguard", amf, ""), status: http.StatusOK,
+			want: &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true, Result: &metav1.Status{Status: metav1.StatusSuccess, Code: 200, Message: "request from sctpguard's own service account"}},
+		},
+		{
+			name: "an exempt namespace is allowed", env: npl, cfg: policy.Config{ExemptNamespaces: []string{"tel*"}},
+			body: request(admissionv1.Create, "telco", "alice", amf, ""), status: http.StatusOK,
+			want: &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true, Result: &metav1.Status{Status: metav1.StatusSuccess, Code: 200, Message: "namespace telco is exempt from sctpguard"}},
+		},
+		{
+			name: "an UPDATE decodes the old object", env: npl,
+			body:   request(admissionv1.Update, "telco", "alice", amf, `{"apiVersion":"v1","kind":"Service","spec":{"ports":"none"}}`),
+			status: http.StatusBadRequest,
+			want: &admissionv1.AdmissionResponse{UID: "uid-1", Result: &metav1.Status{Status: metav1.StatusFailure, Code: 400, Reason: metav1.StatusReasonBadRequest,
+				Message: "request.oldObject is not a Service: json: cannot unmarshal string into Go struct field ServiceSpec.spec.ports of type []v1.ServicePort"}},
+		},
+		{
+			name: "the inventory failing is sctpguard's error, not the user's",
+			env:  policy.Env{Context: npl.Context, Inventory: failingInventory{policy.NewMemoryInventory()}},
+			body: request(admissionv1.Create, "telco", "alice",
+				`{"apiVersion":"v1","kind":"Service","metadata":{"name":"amf","namespace":"telco","annotations":{"ako.vmware.com/enable-shared-vip":"k"}},"spec":{"type":"LoadBalancer","ports":[{"port":1}]}}`, ""),
+			status: http.StatusOK,
+			want: &admissionv1.AdmissionResponse{UID: "uid-1", Result: &metav1.Status{Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonInternalError,
+				Message: `sctpguard could not judge the object: list Services sharing VIP "k" in namespace telco: cache is gone`}},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, got := serve(t, handler(t, Validate, tt.cfg, tt.env), tt.body)
+			if status != tt.status {
+				t.Errorf("HTTP status %d, want %d", status, tt.status)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("response (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMutate(t *testing.T) {
+	env := policy.Env{Context: policy.Context{AKO: policy.DefaultAKOSettings()}, Inventory: policy.NewMemoryInventory()}
+	_, got := serve(t, handler(t, Mutate, policy.Config{}, env), request(admissionv1.Create, "telco", "alice", amf, ""))
+	pt := admissionv1.PatchTypeJSONPatch
+	want := &admissionv1.AdmissionResponse{
+		UID: "uid-1", Allowed: true, PatchType: &pt,
+		Patch: []byte(`[{"op":"add","path":"/metadata/labels","value":{"sctpguard.io/sctp":"true"}},` +
+			`{"op":"replace","path":"/spec/allocateLoadBalancerNodePorts","value":false},{"op":"add","path":"/spec/ports/0/name","value":"sctp-38412"}]`),
+		AuditAnnotations: map[string]string{"mutations": "default-sctp-port-name,default-no-lb-nodeports,label-sctp"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("response (-want +got):\n%s", diff)
+	}
+}

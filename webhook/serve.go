@@ -1,0 +1,242 @@
+package webhook
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/yaml"
+
+	"github.com/sctpguard/sctpguard/policy"
+)
+
+// Platform values of Options.Platform.
+const (
+	PlatformAuto = "auto"
+	PlatformNone = "none"
+)
+
+// Options configure `sctpguard serve`.
+type Options struct {
+	// Kubeconfig is a kubeconfig file; empty means in-cluster or $KUBECONFIG.
+	Kubeconfig string
+	// Host, Port, CertDir, CertName and KeyName place the TLS webhook server. The certificate
+	// files are reloaded when they change.
+	Host     string
+	Port     int
+	CertDir  string
+	CertName string
+	KeyName  string
+	// MetricsAddr serves Prometheus metrics ("0" disables); MetricsSecure serves them over
+	// HTTPS to authenticated and authorized clients only.
+	MetricsAddr   string
+	MetricsSecure bool
+	// HealthAddr serves /healthz and /readyz.
+	HealthAddr string
+	// AKOConfigMapNamespace and AKOConfigMapName name AKO's ConfigMap, followed for the context.
+	AKOConfigMapNamespace string
+	AKOConfigMapName      string
+	// Platform is auto (OpenShift when the cluster serves MachineConfigs), openshift or none.
+	Platform string
+	// CNI and ControllerVersion, when set, override AKO's ConfigMap.
+	CNI               string
+	ControllerVersion string
+	// ServiceAccount is "namespace/name" of sctpguard's own service account; its requests are
+	// allowed without review.
+	ServiceAccount string
+	// ConfigFile holds a policy.Config in YAML; Disable, Warn and ExemptNamespaces add to it.
+	ConfigFile       string
+	Disable          []string
+	Warn             []string
+	ExemptNamespaces []string
+}
+
+// NewOptions returns the defaults. The service account defaults to the pod's, from the
+// SCTPGUARD_NAMESPACE and SCTPGUARD_SERVICE_ACCOUNT environment variables the chart sets.
+func NewOptions() *Options {
+	o := &Options{
+		Port: 9443, CertName: "tls.crt", KeyName: "tls.key",
+		MetricsAddr: ":8443", MetricsSecure: true, HealthAddr: ":8081",
+		AKOConfigMapNamespace: "avi-system", AKOConfigMapName: "avi-k8s-config",
+		Platform: PlatformAuto,
+	}
+	if ns, sa := os.Getenv("SCTPGUARD_NAMESPACE"), os.Getenv("SCTPGUARD_SERVICE_ACCOUNT"); ns != "" && sa != "" {
+		o.ServiceAccount = ns + "/" + sa
+	}
+	return o
+}
+
+// Validate checks the options.
+func (o *Options) Validate() field.ErrorList {
+	var errs field.ErrorList
+	if o.Port < 1 || o.Port > 65535 {
+		errs = append(errs, field.Invalid(field.NewPath("port"), o.Port, "must be between 1 and 65535"))
+	}
+	if o.AKOConfigMapNamespace == "" || o.AKOConfigMapName == "" {
+		errs = append(errs, field.Required(field.NewPath("ako-configmap-name"), "AKO's ConfigMap needs a namespace and a name"))
+	}
+	if !slices.Contains([]string{PlatformAuto, PlatformNone, policy.PlatformOpenShift}, o.Platform) {
+		errs = append(errs, field.NotSupported(field.NewPath("platform"), o.Platform, []string{PlatformAuto, policy.PlatformOpenShift, PlatformNone}))
+	}
+	if o.ServiceAccount != "" {
+		if ns, name, ok := strings.Cut(o.ServiceAccount, "/"); !ok || ns == "" || name == "" {
+			errs = append(errs, field.Invalid(field.NewPath("service-account"), o.ServiceAccount, "must be namespace/name"))
+		}
+	}
+	return errs
+}
+
+// self is the username of sctpguard's own service account.
+func (o *Options) self() string {
+	if o.ServiceAccount == "" {
+		return ""
+	}
+	ns, name, _ := strings.Cut(o.ServiceAccount, "/")
+	return "system:serviceaccount:" + ns + ":" + name
+}
+
+func (o *Options) restConfig() (*rest.Config, error) {
+	if o.Kubeconfig != "" {
+		return clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+	}
+	return ctrl.GetConfig()
+}
+
+func (o *Options) policyConfig() (policy.Config, error) {
+	var cfg policy.Config
+	if o.ConfigFile != "" {
+		data, err := os.ReadFile(o.ConfigFile)
+		if err != nil {
+			return cfg, fmt.Errorf("read rule configuration: %w", err)
+		}
+		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("%s: %w", o.ConfigFile, err)
+		}
+	}
+	cfg.Disabled = append(cfg.Disabled, o.Disable...)
+	cfg.Warn = append(cfg.Warn, o.Warn...)
+	cfg.ExemptNamespaces = append(cfg.ExemptNamespaces, o.ExemptNamespaces...)
+	return cfg, nil
+}
+
+// Setup adds something else to the manager (the translator) before it starts.
+type Setup func(ctx context.Context, mgr manager.Manager, env *Environment) error
+
+// Run serves the webhooks until ctx is done.
+func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) error {
+	if errs := o.Validate(); len(errs) > 0 {
+		return errs.ToAggregate()
+	}
+	cfg, err := o.policyConfig()
+	if err != nil {
+		return err
+	}
+	engine, err := policy.NewEngine(cfg)
+	if err != nil {
+		return err
+	}
+	restConfig, err := o.restConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	metricsOpts := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.MetricsSecure}
+	if o.MetricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	tlsMin := func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Scheme:                 policy.Scheme(),
+		Logger:                 log,
+		Metrics:                metricsOpts,
+		HealthProbeBindAddress: o.HealthAddr,
+		WebhookServer: crwebhook.NewServer(crwebhook.Options{
+			Host: o.Host, Port: o.Port, CertDir: o.CertDir, CertName: o.CertName, KeyName: o.KeyName,
+			TLSOpts: []func(*tls.Config){tlsMin},
+		}),
+		// Only what rules read is kept, without managed fields.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	inv, err := NewCacheInventory(ctx, mgr)
+	if err != nil {
+		return err
+	}
+	log.Info("cluster", "serves", inv.Served())
+	metrics, err := NewMetrics(crmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	base := policy.Context{CNI: o.CNI, ControllerVersion: o.ControllerVersion}
+	if o.Platform == policy.PlatformOpenShift || (o.Platform == PlatformAuto && inv.OpenShift()) {
+		base.Platform = policy.PlatformOpenShift
+	}
+	if errs := base.Validate(); len(errs) > 0 {
+		return errs.ToAggregate()
+	}
+	env := &Environment{Inventory: inv}
+	clientset, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
+	follower := &ContextFollower{
+		Client: clientset, Namespace: o.AKOConfigMapNamespace, Name: o.AKOConfigMapName,
+		Base: base, Env: env, Log: log.WithName("ako-context"), Metrics: metrics,
+	}
+	if err := mgr.Add(follower); err != nil {
+		return err
+	}
+	pol := func() Policy { return engine }
+	for _, m := range []Mode{Validate, Mutate} {
+		path := ValidatePath
+		if m == Mutate {
+			path = MutatePath
+		}
+		mgr.GetWebhookServer().Register(path, &Handler{
+			Mode: m, Policy: pol, Env: env, Scheme: policy.Scheme(), Self: o.self(),
+			Log: log.WithName(string(m)), Metrics: metrics,
+		})
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	for name, check := range map[string]healthz.Checker{
+		"webhook":     mgr.GetWebhookServer().StartedChecker(),
+		"ako-context": follower.Ready,
+		"cache": func(r *http.Request) error {
+			if !mgr.GetCache().WaitForCacheSync(r.Context()) {
+				return fmt.Errorf("cache not synced")
+			}
+			return nil
+		},
+	} {
+		if err := mgr.AddReadyzCheck(name, check); err != nil {
+			return err
+		}
+	}
+	for _, s := range setups {
+		if err := s(ctx, mgr, env); err != nil {
+			return err
+		}
+	}
+	log.Info("serving", "address", fmt.Sprintf("%s:%d", o.Host, o.Port), "validate", ValidatePath, "mutate", MutatePath, "akoConfigMap", o.AKOConfigMapNamespace+"/"+o.AKOConfigMapName)
+	return mgr.Start(ctx)
+}
