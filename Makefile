@@ -66,6 +66,10 @@ verify-generate: generate ## Fail when generated files are out of date.
 
 ##@ Run
 
+.PHONY: demo
+demo: build controlplane ## Start a real control plane with sctpguard, apply the examples, and leave a kubeconfig in demo/.
+	$(GO) run ./test/demo -sctpguard $(BIN)/sctpguard -dir demo $(DEMO_FLAGS)
+
 .PHONY: check-examples
 check-examples: build ## Check the example manifests: the seeds pass, each broken example shows its denial.
 	@echo "== examples/seeds (expect: no denial)"
@@ -80,7 +84,7 @@ check-examples: build ## Check the example manifests: the seeds pass, each broke
 ##@ Test
 
 .PHONY: test
-test: vet lint verify-generate unit fuzz test-e2e ## Run every test CI runs.
+test: vet lint verify-generate unit fuzz test-e2e demo-smoke ## Run every test CI runs.
 
 .PHONY: unit
 unit: ## Run the unit and scenario tests with the race detector.
@@ -89,6 +93,10 @@ unit: ## Run the unit and scenario tests with the race detector.
 .PHONY: test-e2e
 test-e2e: build controlplane ## End-to-end tests: real kube-apiserver, etcd and kubectl, the sctpguard binary.
 	SCTPGUARD_BIN=$(BIN)/sctpguard $(GO) test -count=1 -v ./test/e2e/...
+
+.PHONY: demo-smoke
+demo-smoke: build controlplane ## Run make demo's walk-through once and stop, so the README's first command keeps working.
+	$(GO) run ./test/demo -sctpguard $(BIN)/sctpguard -dir $$(mktemp -d) -exit > /dev/null
 
 .PHONY: fuzz
 fuzz: ## Fuzz the YAML-to-findings path for FUZZTIME.

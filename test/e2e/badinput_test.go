@@ -51,7 +51,7 @@ func TestWebhookBadInput(t *testing.T) {
 			`content type "text/plain": an AdmissionReview is application/json`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := http.NewRequestWithContext(t.Context(), tt.method, cl.webhookURL+"/validate", strings.NewReader(tt.body))
+			req, err := http.NewRequestWithContext(t.Context(), tt.method, cl.WebhookURL+"/validate", strings.NewReader(tt.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,12 +78,12 @@ func TestWebhookBadInput(t *testing.T) {
 		})
 	}
 	// Still serving, and counting.
-	resp, err := http.Get(cl.healthURL + "/readyz") //nolint:noctx // a local probe
+	resp, err := http.Get(cl.HealthURL + "/readyz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("not ready after bad input: %v", err)
 	}
 	_ = resp.Body.Close()
-	metrics := get(t, cl.metricsURL+"/metrics")
+	metrics := get(t, cl.MetricsURL+"/metrics")
 	for _, want := range []string{
 		`sctpguard_admission_requests_total{kind="",operation="",outcome="bad_request",webhook="validate"}`,
 		`sctpguard_admission_requests_total{kind="Service",operation="CREATE",outcome="bad_request",webhook="validate"}`,
@@ -98,7 +98,7 @@ func TestWebhookBadInput(t *testing.T) {
 
 func get(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url) //nolint:noctx,gosec // a local endpoint of the test
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}

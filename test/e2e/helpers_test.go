@@ -7,29 +7,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // setAKO writes AKO's avi-k8s-config ConfigMap as AKO's chart would; nil deletes it.
 func setAKO(t *testing.T, data map[string]string) {
 	t.Helper()
-	ctx := t.Context()
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "avi-k8s-config", Namespace: "avi-system"}}
-	if data == nil {
-		if err := cl.client.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
-			t.Fatal(err)
-		}
-		return
-	}
-	cm.Data = data
-	if err := cl.client.Update(ctx, cm); apierrors.IsNotFound(err) {
-		err = cl.client.Create(ctx, cm)
-		if err != nil {
-			t.Fatal(err)
-		}
-	} else if err != nil {
+	if err := cl.SetAKO(t.Context(), data); err != nil {
 		t.Fatal(err)
 	}
 }

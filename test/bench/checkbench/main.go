@@ -155,7 +155,7 @@ func run(files, docs, runs int, sctpguard, floor, conftest string) error {
 
 // measure runs a command and returns its wall time, CPU time and peak resident memory.
 func measure(args []string) (result, int, error) {
-	cmd := exec.Command(args[0], args[1:]...) //nolint:gosec // the benchmark runs the tools it is given
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = nil, nil
 	start := time.Now()
 	err := cmd.Run()
@@ -179,7 +179,7 @@ func measure(args []string) (result, int, error) {
 // sameVerdicts checks that the two checkers agree: as many conftest failures as
 // sctpguard sctp-nodeportlocal denials. Otherwise the comparison would not be fair.
 func sameVerdicts(checkArgs, conftestArgs []string) error {
-	out, _ := exec.Command(checkArgs[0], checkArgs[1:]...).Output() //nolint:gosec // as above
+	out, _ := exec.Command(checkArgs[0], checkArgs[1:]...).Output()
 	var rep struct {
 		Findings []struct{ Rule string }
 	}
@@ -198,7 +198,7 @@ func sameVerdicts(checkArgs, conftestArgs []string) error {
 	if conftestArgs == nil {
 		return nil
 	}
-	out, _ = exec.Command(conftestArgs[0], conftestArgs[1:]...).Output() //nolint:gosec // as above
+	out, _ = exec.Command(conftestArgs[0], conftestArgs[1:]...).Output()
 	var results []struct {
 		Failures []json.RawMessage `json:"failures"`
 	}

@@ -1,0 +1,200 @@
+// Command demo is `make demo`: it starts a real kube-apiserver and etcd with sctpguard's
+// webhooks, applies the examples with the real kubectl as a user would, shows what is accepted
+// and what is rejected exactly as kubectl prints it, and leaves the cluster running with a
+// kubeconfig to play with until interrupted.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/test/cluster"
+)
+
+func main() {
+	repo := flag.String("repo", ".", "repository root")
+	assets := flag.String("assets", os.Getenv("KUBEBUILDER_ASSETS"), "directory with kube-apiserver, etcd and kubectl")
+	bin := flag.String("sctpguard", "bin/sctpguard", "sctpguard binary")
+	dir := flag.String("dir", "demo", "directory for the kubeconfig and sctpguard's log")
+	exit := flag.Bool("exit", false, "stop after the walk-through instead of waiting for Ctrl-C")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *repo, *assets, *bin, *dir, *exit); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, repo, assets, bin, dir string, exit bool) error {
+	repo, _ = filepath.Abs(repo)
+	bin, _ = filepath.Abs(bin)
+	dir, _ = filepath.Abs(dir)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "sctpguard.log"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logFile.Close() }()
+	say("Starting kube-apiserver and etcd (built from source), and sctpguard serve (log: %s) ...", logFile.Name())
+	c, err := cluster.Start(ctx, cluster.Options{
+		Repo: repo, Assets: assets, Sctpguard: bin, Dir: dir, Log: logFile,
+		Namespaces: []string{"sctpguard", "avi-system", "svcapi", "telco", "voice", "myapp"},
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+
+	// The test control plane serves OpenShift's MachineConfig kind, so sctpguard takes it for
+	// OpenShift: give it the seed MachineConfig that loads the sctp module, as on OpenShift.
+	if _, errOut, code := c.Kubectl("", "apply", "-f", "examples/seeds/okd-load-sctp-module.yaml"); code != 0 {
+		return fmt.Errorf("apply the seed MachineConfig: %s", errOut)
+	}
+	ako := &akoSettings{c: c}
+
+	say("\n== The broken examples: each is rejected at kubectl apply, with what is wrong and how to fix it")
+	broken, err := filepath.Glob(filepath.Join(repo, "examples/broken/*.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, f := range broken {
+		rel, _ := filepath.Rel(repo, f)
+		values, err := valuesOf(f)
+		if err != nil {
+			return err
+		}
+		if err := ako.set(ctx, filepath.Join(repo, values)); err != nil {
+			return err
+		}
+		fmt.Printf("\n# AKO settings: %s\n", values)
+		show(c, "apply", "-f", rel)
+		_, _, _ = c.Kubectl("", "delete", "-f", rel, "--ignore-not-found", "--wait=false")
+	}
+
+	say("\n== The seed examples: accepted, with sctpguard's defaults in the stored objects")
+	if err := ako.set(ctx, filepath.Join(repo, "examples/ako/values.yaml")); err != nil {
+		return err
+	}
+	seeds, err := filepath.Glob(filepath.Join(repo, "examples/seeds/*.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, f := range seeds {
+		rel, _ := filepath.Rel(repo, f)
+		show(c, "apply", "-f", rel)
+	}
+	show(c, "get", "svc", "server", "-n", "default", "-o",
+		`jsonpath={.metadata.labels}{"\n"}{.spec.ports[0].name}{" "}{.spec.allocateLoadBalancerNodePorts}{"\n"}`)
+
+	say("\n== The cluster stays up. Try:")
+	fmt.Printf("  export KUBECONFIG=%s\n", c.Kubeconfig)
+	fmt.Printf("  kubectl apply -f examples/broken/backend-port-conflict.yaml\n")
+	fmt.Printf("  kubectl -n avi-system patch configmap avi-k8s-config -p '{\"data\":{\"serviceType\":\"NodePortLocal\"}}'\n")
+	fmt.Printf("  kubectl apply -f examples/seeds/ako-loadbalancer-service.yaml   # now rejected\n")
+	if exit {
+		return nil
+	}
+	say("\nPress Ctrl-C to stop.")
+	<-ctx.Done()
+	return nil
+}
+
+func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+
+// show runs kubectl and prints the command and what kubectl printed.
+func show(c *cluster.Cluster, args ...string) {
+	fmt.Printf("$ kubectl %s\n", strings.Join(args, " "))
+	fmt.Print(c.KubectlCombined(args...))
+}
+
+// valuesOf reads the AKO values file an example's first line names.
+func valuesOf(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = f.Close() }()
+	first, _ := bufio.NewReader(f).ReadString('\n')
+	fields := strings.Fields(first)
+	for i, arg := range fields {
+		if arg == "--ako-values" && i+1 < len(fields) {
+			return fields[i+1], nil
+		}
+	}
+	return "examples/ako/values.yaml", nil
+}
+
+// akoSettings writes AKO's ConfigMap.
+type akoSettings struct {
+	c       *cluster.Cluster
+	current string
+}
+
+// set writes the settings of an AKO values file into AKO's ConfigMap, as AKO's chart would,
+// and waits until sctpguard has reloaded them.
+func (a *akoSettings) set(ctx context.Context, values string) error {
+	if values == a.current {
+		return nil
+	}
+	a.current = values
+	c := a.c
+	data, err := os.ReadFile(values)
+	if err != nil {
+		return err
+	}
+	pctx, err := policy.ParseAKOValues(data)
+	if err != nil {
+		return err
+	}
+	before := reloads(c)
+	cm := map[string]string{
+		"serviceType":         string(pctx.AKO.ServiceType),
+		"servicesAPI":         strconv.FormatBool(pctx.AKO.ServicesAPI),
+		"defaultLBController": strconv.FormatBool(pctx.AKO.DefaultLBController),
+		"layer7Only":          strconv.FormatBool(pctx.AKO.Layer7Only),
+		"clusterName":         pctx.AKO.ClusterName,
+		"controllerVersion":   pctx.ControllerVersion,
+		"cniPlugin":           pctx.CNI,
+	}
+	if err := c.SetAKO(ctx, cm); err != nil {
+		return err
+	}
+	return cluster.Poll(ctx, 30*time.Second, func() error {
+		if reloads(c) == before {
+			return fmt.Errorf("sctpguard has not reloaded AKO's settings yet")
+		}
+		return nil
+	})
+}
+
+// reloads reads sctpguard's count of AKO settings reloads; an unchanged ConfigMap does not
+// count, so it changes only when new settings arrive.
+func reloads(c *cluster.Cluster) string {
+	resp, err := http.Get(c.MetricsURL + "/metrics")
+	if err != nil {
+		return ""
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, `sctpguard_context_reloads_total{result="ok"}`) {
+			return line
+		}
+	}
+	return ""
+}
