@@ -116,6 +116,8 @@ bench: build $(CONFTEST) ## Benchmarks: Go benchmarks, then check vs the parse f
 	$(GO) build -o $(BIN)/parsefloor ./test/bench/parsefloor
 	$(GO) run ./test/bench/checkbench -runs $(BENCH_RUNS) -sctpguard $(BIN)/sctpguard \
 		-parsefloor $(BIN)/parsefloor -conftest $(CONFTEST)
+	$(GO) build -o $(BIN)/loadbench ./test/bench/loadbench
+	$(BIN)/loadbench
 
 ##@ Tools
 
@@ -146,4 +148,4 @@ tools: $(GOLANGCI_LINT) $(CONTROLLER_GEN) $(CONFTEST) controlplane ## Build the 
 
 .PHONY: clean
 clean: ## Remove build outputs (keeps the pinned tools).
-	rm -f $(BIN)/sctpguard $(BIN)/parsefloor
+	rm -f $(BIN)/sctpguard $(BIN)/parsefloor $(BIN)/loadbench

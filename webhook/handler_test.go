@@ -164,3 +164,21 @@ func TestMutate(t *testing.T) {
 		t.Errorf("response (-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkValidate measures the handler alone, without network or TLS: decoding the
+// review, the rules with their inventory lookups, and writing the response.
+func BenchmarkValidate(b *testing.B) {
+	inv := policy.NewMemoryInventory()
+	h := handler(&testing.T{}, Validate, policy.Config{}, policy.Env{Context: npl.Context, Inventory: inv})
+	body := request(admissionv1.Create, "telco", "alice", amf, "")
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Body.String())
+		}
+	}
+}

@@ -1,0 +1,394 @@
+// Command loadbench measures sctpguard's admission webhook under load, side by side with a
+// no-op TLS admission handler (the floor), in the same run.
+//
+// Each handler runs in its own process on controller-runtime's webhook server (TLS, as in
+// production). An open-loop generator on loopback sends AdmissionReviews at fixed arrival
+// times at rising rates and measures each request from its scheduled send time, so that a
+// server falling behind shows in the latency instead of slowing the generator down.
+//
+//	go run ./test/bench/loadbench
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	admissionv1 "k8s.io/api/admission/v1"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/webhook"
+)
+
+func main() {
+	serve := flag.String("serve", "", "internal: serve this handler (sctpguard or noop) instead of driving the load")
+	port := flag.Int("port", 0, "internal: port to serve on")
+	certDir := flag.String("cert-dir", "", "internal: serving certificate directory")
+	rates := flag.String("rates", "250,500,1000,2000,4000,8000", "request rates to try, per second")
+	duration := flag.Duration("duration", 3*time.Second, "how long each rate is held")
+	flag.Parse()
+	var err error
+	if *serve != "" {
+		err = runServer(*serve, *port, *certDir)
+	} else {
+		err = drive(*rates, *duration)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(1)
+	}
+}
+
+// runServer serves one handler until interrupted.
+func runServer(which string, port int, certDir string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var h http.Handler
+	switch which {
+	case "sctpguard":
+		engine, err := policy.NewEngine(policy.Config{})
+		if err != nil {
+			return err
+		}
+		h = &webhook.Handler{
+			Mode: webhook.Validate, Policy: func() webhook.Policy { return engine }, Env: staticEnv(environment()),
+			Scheme: policy.Scheme(), Log: logr.Discard(),
+		}
+	case "noop":
+		h = http.HandlerFunc(noop)
+	default:
+		return fmt.Errorf("unknown handler %q", which)
+	}
+	srv := crwebhook.NewServer(crwebhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir})
+	srv.Register("/validate", h)
+	return srv.Start(ctx)
+}
+
+// noop is the least an admission handler does: read the review, answer allowed for its uid.
+func noop(w http.ResponseWriter, r *http.Request) {
+	var review admissionv1.AdmissionReview
+	if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(admissionv1.AdmissionReview{
+		TypeMeta: review.TypeMeta,
+		Response: &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true},
+	})
+}
+
+type staticEnv policy.Env
+
+func (e staticEnv) Env() policy.Env { return policy.Env(e) }
+
+// environment is a cluster with an AKO Gateway and its backends, so the cross-object rules
+// do their lookups, as in a real cluster.
+func environment() policy.Env {
+	inv := policy.NewMemoryInventory()
+	dec := policyDecoder()
+	for _, m := range []string{gatewayClass, gateway, existingBackend} {
+		inv.Add(dec(m))
+	}
+	inv.Index()
+	return policy.Env{
+		Context:   policy.Context{AKO: &policy.AKOSettings{ServiceType: policy.ServiceTypeClusterIP, ServicesAPI: true, DefaultLBController: true}, ControllerVersion: "22.1.3"},
+		Inventory: inv,
+	}
+}
+
+// The request: a new backend Service of the Gateway, with an SCTP port and a TCP port.
+const service = `{"apiVersion":"v1","kind":"Service","metadata":{"name":"amf-2","namespace":"telco",
+"labels":{"app":"amf","ako.vmware.com/gateway-name":"gw","ako.vmware.com/gateway-namespace":"telco","sctpguard.io/sctp":"true"}},
+"spec":{"type":"ClusterIP","selector":{"app":"amf"},"sessionAffinity":"None","ports":[
+{"name":"ngap","port":38413,"protocol":"SCTP","targetPort":38412},{"name":"http","port":8080,"protocol":"TCP","targetPort":8080}]}}`
+
+const gatewayClass = `{"apiVersion":"networking.x-k8s.io/v1alpha1","kind":"GatewayClass","metadata":{"name":"avi-lb"},"spec":{"controller":"ako.vmware.com/avi-lb"}}`
+
+const gateway = `{"apiVersion":"networking.x-k8s.io/v1alpha1","kind":"Gateway","metadata":{"name":"gw","namespace":"telco"},
+"spec":{"gatewayClassName":"avi-lb","listeners":[
+{"port":38412,"protocol":"SCTP","routes":{"kind":"services","group":"v1","selector":{"matchLabels":{"ako.vmware.com/gateway-name":"gw","ako.vmware.com/gateway-namespace":"telco"}}}},
+{"port":38413,"protocol":"SCTP","routes":{"kind":"services","group":"v1","selector":{"matchLabels":{"ako.vmware.com/gateway-name":"gw","ako.vmware.com/gateway-namespace":"telco"}}}},
+{"port":8080,"protocol":"TCP","routes":{"kind":"services","group":"v1","selector":{"matchLabels":{"ako.vmware.com/gateway-name":"gw","ako.vmware.com/gateway-namespace":"telco"}}}}]}}`
+
+const existingBackend = `{"apiVersion":"v1","kind":"Service","metadata":{"name":"amf-1","namespace":"telco","creationTimestamp":"2026-01-01T00:00:00Z",
+"labels":{"ako.vmware.com/gateway-name":"gw","ako.vmware.com/gateway-namespace":"telco"}},
+"spec":{"type":"ClusterIP","ports":[{"name":"ngap","port":38412,"protocol":"SCTP","targetPort":38412}]}}`
+
+func policyDecoder() func(string) policy.Object {
+	return func(s string) policy.Object {
+		var meta struct{ Kind, APIVersion string }
+		_ = json.Unmarshal([]byte(s), &meta)
+		gv := strings.Split(meta.APIVersion, "/")
+		group, version := "", gv[0]
+		if len(gv) == 2 {
+			group, version = gv[0], gv[1]
+		}
+		rt, err := policy.Scheme().New(schemaGVK(group, version, meta.Kind))
+		if err != nil {
+			panic(err)
+		}
+		obj := rt.(policy.Object)
+		if err := json.Unmarshal([]byte(s), obj); err != nil {
+			panic(err)
+		}
+		policy.ApplyDefaults(obj)
+		return obj
+	}
+}
+
+func review(uid int) []byte {
+	return []byte(fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"req-%d",`+
+		`"kind":{"group":"","version":"v1","kind":"Service"},"resource":{"group":"","version":"v1","resource":"services"},`+
+		`"namespace":"telco","name":"amf-2","operation":"CREATE","userInfo":{"username":"alice"},"object":%s}}`, uid, service))
+}
+
+// drive starts each server in turn and loads it at each rate.
+func drive(rateList string, hold time.Duration) error {
+	var rates []int
+	for _, r := range strings.Split(rateList, ",") {
+		var n int
+		if _, err := fmt.Sscan(r, &n); err != nil || n <= 0 {
+			return fmt.Errorf("bad rate %q", r)
+		}
+		rates = append(rates, n)
+	}
+	dir, err := os.MkdirTemp("", "loadbench")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	pool, err := writeCert(dir)
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	// The benchmark must not measure a broken handler: before the load, a request that
+	// claims a port of the existing backend must be denied for it.
+	want := `[backend-port-conflict] spec.ports[0]: port 38412/SCTP of Gateway telco/gw is already claimed by backend Service telco/amf-1`
+	fmt.Printf("admission load over TLS on loopback, %d CPUs, %s per rate, open loop\n\n", runtimeCPUs(), hold)
+	fmt.Printf("%-10s %8s %9s %9s %9s %9s %7s\n", "handler", "target/s", "achieved", "p50", "p99", "max", "errors")
+	results := map[string][]step{}
+	for _, which := range []string{"noop", "sctpguard"} {
+		port := freePort()
+		cmd := exec.Command(self, "-serve", which, "-port", fmt.Sprint(port), "-cert-dir", dir)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		url := fmt.Sprintf("https://127.0.0.1:%d/validate", port)
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true,
+			MaxIdleConnsPerHost: 256,
+		}}
+		err := waitUp(client, url)
+		if err == nil && which == "sctpguard" {
+			err = checkAnswer(client, url, want)
+		}
+		if err == nil {
+			_ = load(client, url, 200, time.Second) // warm up connections and caches
+			for _, rate := range rates {
+				s := load(client, url, rate, hold)
+				results[which] = append(results[which], s)
+				fmt.Printf("%-10s %8d %9.0f %9s %9s %9s %7d\n", which, rate, s.achieved, round(s.p50), round(s.p99), round(s.max), s.errors)
+				if s.saturated() {
+					break
+				}
+			}
+		}
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		if err != nil {
+			return fmt.Errorf("%s: %w", which, err)
+		}
+	}
+	fmt.Println()
+	for _, which := range []string{"noop", "sctpguard"} {
+		fmt.Printf("%-10s saturates at about %d requests/s (the highest rate held with p99 under 10ms and no errors)\n", which, saturation(results[which]))
+	}
+	if a, b := at(results["sctpguard"], 1000), at(results["noop"], 1000); a != nil && b != nil {
+		fmt.Printf("at 1,000/s: sctpguard p99 %s, no-op p99 %s: %.2fx the floor\n", round(a.p99), round(b.p99), float64(a.p99)/float64(b.p99))
+	}
+	return nil
+}
+
+// step is one rate's result.
+type step struct {
+	rate          int
+	achieved      float64
+	p50, p99, max time.Duration
+	errors        int
+}
+
+func (s step) saturated() bool {
+	return s.errors > 0 || s.p99 > 100*time.Millisecond || s.achieved < 0.95*float64(s.rate)
+}
+
+func saturation(steps []step) int {
+	best := 0
+	for _, s := range steps {
+		if s.errors == 0 && s.p99 < 10*time.Millisecond && s.achieved >= 0.95*float64(s.rate) {
+			best = s.rate
+		}
+	}
+	return best
+}
+
+func at(steps []step, rate int) *step {
+	for i := range steps {
+		if steps[i].rate == rate {
+			return &steps[i]
+		}
+	}
+	return nil
+}
+
+// load sends rate requests per second for d, open loop, and measures each from its
+// scheduled time.
+func load(client *http.Client, url string, rate int, d time.Duration) step {
+	n := int(float64(rate) * d.Seconds())
+	interval := time.Second / time.Duration(rate)
+	latencies := make([]time.Duration, n)
+	failed := make([]bool, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		scheduled := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(scheduled); wait > 0 {
+			time.Sleep(wait)
+		}
+		wg.Go(func() {
+			sent := time.Now()
+			resp, err := client.Post(url, "application/json", bytes.NewReader(review(i)))
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if err == nil && resp.StatusCode != http.StatusOK {
+					err = errors.New(resp.Status)
+				}
+			}
+			latencies[i] = time.Since(sent)
+			failed[i] = err != nil
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	s := step{rate: rate, achieved: float64(n) / elapsed.Seconds()}
+	for _, f := range failed {
+		if f {
+			s.errors++
+		}
+	}
+	slices.Sort(latencies)
+	s.p50, s.p99, s.max = latencies[n/2], latencies[n*99/100], latencies[n-1]
+	return s
+}
+
+func checkAnswer(client *http.Client, url, want string) error {
+	conflicting := bytes.Replace(review(0), []byte(`"port":38413`), []byte(`"port":38412`), 1)
+	resp, err := client.Post(url, "application/json", bytes.NewReader(conflicting))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), want) {
+		return fmt.Errorf("unexpected answer: %s", body)
+	}
+	return nil
+}
+
+func waitUp(client *http.Client, url string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := client.Post(url, "application/json", bytes.NewReader(review(0)))
+		if err == nil {
+			_ = resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000)
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// writeCert writes a self-signed serving certificate for 127.0.0.1 and returns a pool
+// trusting it.
+func writeCert(dir string) (*x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "loadbench"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(filepath.Join(dir, "tls.crt"), certPEM, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	return pool, nil
+}
