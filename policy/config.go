@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -20,18 +21,23 @@ type Config struct {
 	ExemptNamespaces []string `json:"exemptNamespaces,omitempty"`
 }
 
-// Validate checks that every ID names a built-in rule or mutation and every namespace
-// pattern is a namespace name, optionally ending in "*".
-func (c Config) Validate() field.ErrorList {
+// Validate checks that every ID names a built-in rule or mutation (or one of extra, the IDs
+// of user policies) and every namespace pattern is a namespace name, optionally ending in "*".
+func (c Config) Validate(extra ...string) field.ErrorList {
 	var errs field.ErrorList
+	known := func(id string) bool {
+		_, ok := catalogue[RuleID(id)]
+		return ok || slices.Contains(extra, id)
+	}
 	for i, id := range c.Disabled {
-		if _, ok := catalogue[RuleID(id)]; !ok {
+		if !known(id) {
 			errs = append(errs, field.NotFound(field.NewPath("disabled").Index(i), id))
 		}
 	}
 	for i, id := range c.Warn {
 		p := field.NewPath("warn").Index(i)
 		switch info, ok := catalogue[RuleID(id)]; {
+		case !ok && slices.Contains(extra, id):
 		case !ok:
 			errs = append(errs, field.NotFound(p, id))
 		case info.Mutation:
@@ -64,8 +70,8 @@ type compiledConfig struct {
 	prefixes []string
 }
 
-func compileConfig(c Config) (compiledConfig, error) {
-	if errs := c.Validate(); len(errs) > 0 {
+func compileConfig(c Config, extra ...string) (compiledConfig, error) {
+	if errs := c.Validate(extra...); len(errs) > 0 {
 		return compiledConfig{}, fmt.Errorf("invalid rule configuration: %w", errs.ToAggregate())
 	}
 	cc := compiledConfig{disabled: sets.New(c.Disabled...), warn: sets.New(c.Warn...), exact: sets.New[string]()}

@@ -22,20 +22,35 @@ type Env struct {
 	Inventory Inventory
 }
 
-// Engine runs the built-in rules and mutations under a configuration. It is safe for
-// concurrent use.
-type Engine struct {
-	cfg    compiledConfig
-	scheme *runtime.Scheme
+// Evaluator is a source of findings besides the built-in rules: the user's Rego policies. Its
+// findings go through the same configuration (disable, demote, exempt) as the built-in ones.
+type Evaluator interface {
+	// Evaluate judges a review. Objects of kinds sctpguard does not know reach it as
+	// *unstructured.Unstructured.
+	Evaluate(ctx context.Context, r *Review, env Env) ([]Finding, error)
+	// RuleIDs lists the IDs of the findings it can return, for the configuration.
+	RuleIDs() []string
 }
 
-// NewEngine returns an engine for the configuration.
-func NewEngine(cfg Config) (*Engine, error) {
-	cc, err := compileConfig(cfg)
+// Engine runs the built-in rules and mutations, and any evaluators, under a configuration.
+// It is safe for concurrent use.
+type Engine struct {
+	cfg        compiledConfig
+	scheme     *runtime.Scheme
+	evaluators []Evaluator
+}
+
+// NewEngine returns an engine for the configuration and evaluators.
+func NewEngine(cfg Config, evaluators ...Evaluator) (*Engine, error) {
+	var extra []string
+	for _, e := range evaluators {
+		extra = append(extra, e.RuleIDs()...)
+	}
+	cc, err := compileConfig(cfg, extra...)
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cc, scheme: Scheme()}, nil
+	return &Engine{cfg: cc, scheme: Scheme(), evaluators: evaluators}, nil
 }
 
 // Exempt reports whether the configuration exempts a namespace from rules and mutations.
@@ -54,6 +69,13 @@ func (e *Engine) Validate(ctx context.Context, r *Review, env Env) ([]Finding, e
 	findings, err := builtinFindings(r, env)
 	if err != nil {
 		return nil, err
+	}
+	for _, ev := range e.evaluators {
+		more, err := ev.Evaluate(ctx, r, env)
+		if err != nil {
+			return nil, err
+		}
+		findings = append(findings, more...)
 	}
 	return e.finish(r.Object, findings), nil
 }
@@ -83,7 +105,7 @@ func (e *Engine) finish(obj Object, findings []Finding) []Finding {
 		if e.cfg.disabled.Has(f.Rule) {
 			continue
 		}
-		if e.cfg.warn.Has(f.Rule) {
+		if e.cfg.warn.Has(f.Rule) && f.Action == ActionDeny {
 			f.Action = ActionWarn
 		}
 		f.Object = ref

@@ -18,6 +18,9 @@ const (
 	ActionDeny Action = "deny"
 	// ActionWarn admits the object and returns a warning.
 	ActionWarn Action = "warn"
+	// ActionDryRun admits the object without telling the user; the finding is only logged
+	// and counted (Gatekeeper's enforcementAction: dryrun).
+	ActionDryRun Action = "dryrun"
 )
 
 // MaxWarningLength is the longest admission warning sctpguard returns. Kubernetes may

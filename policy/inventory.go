@@ -43,6 +43,16 @@ type Inventory interface {
 	GatewayAPIClass(name string) (*gwv1.GatewayClass, error)
 	// MachineConfigs returns the OpenShift MachineConfigs.
 	MachineConfigs() ([]MachineConfig, error)
+	// Namespace returns the Namespace of that name.
+	Namespace(name string) (*corev1.Namespace, error)
+}
+
+// Lister is implemented by inventories that can list every object they hold, for policies
+// that read all related objects (Rego's data.inventory). Generation changes whenever the
+// objects do, so a listing can be reused until then.
+type Lister interface {
+	Objects() ([]Object, error)
+	Generation() uint64
 }
 
 // MachineConfig is the part of an OpenShift machineconfiguration.openshift.io/v1

@@ -17,13 +17,26 @@ type MemoryInventory struct {
 	gateways       map[types.NamespacedName]*svcapi.Gateway
 	services       map[types.NamespacedName]*corev1.Service
 	apiClasses     map[string]*gwv1.GatewayClass
+	namespaces     map[string]*corev1.Namespace
 	machineConfigs []MachineConfig
+	// all holds every object added, by kind, namespace and name, for Objects.
+	all        map[objectKey]Object
+	order      []objectKey
+	generation uint64
 
 	backends  map[types.NamespacedName][]*corev1.Service
 	sharedVIP map[types.NamespacedName][]*corev1.Service
 }
 
-var _ Inventory = (*MemoryInventory)(nil)
+var (
+	_ Inventory = (*MemoryInventory)(nil)
+	_ Lister    = (*MemoryInventory)(nil)
+)
+
+type objectKey struct {
+	gvk             string
+	namespace, name string
+}
 
 // NewMemoryInventory returns an inventory holding objs. Later objects replace earlier ones
 // of the same kind, namespace and name, as a later `kubectl apply` would.
@@ -33,6 +46,8 @@ func NewMemoryInventory(objs ...Object) *MemoryInventory {
 		gateways:       map[types.NamespacedName]*svcapi.Gateway{},
 		services:       map[types.NamespacedName]*corev1.Service{},
 		apiClasses:     map[string]*gwv1.GatewayClass{},
+		namespaces:     map[string]*corev1.Namespace{},
+		all:            map[objectKey]Object{},
 	}
 	for _, o := range objs {
 		m.Add(o)
@@ -40,10 +55,19 @@ func NewMemoryInventory(objs ...Object) *MemoryInventory {
 	return m
 }
 
-// Add adds an object; kinds the rules never look up are ignored.
+// Add adds an object. Every object is listed by Objects; the kinds the rules look up are
+// also indexed.
 func (m *MemoryInventory) Add(obj Object) {
+	m.generation++
+	ok := objectKey{gvk: obj.GetObjectKind().GroupVersionKind().String(), namespace: obj.GetNamespace(), name: obj.GetName()}
+	if _, seen := m.all[ok]; !seen {
+		m.order = append(m.order, ok)
+	}
+	m.all[ok] = obj
 	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
 	switch o := obj.(type) {
+	case *corev1.Namespace:
+		m.namespaces[o.Name] = o
 	case *svcapi.GatewayClass:
 		m.gatewayClasses[o.Name] = o
 	case *svcapi.Gateway:
@@ -115,6 +139,23 @@ func (m *MemoryInventory) SharedVIPServices(namespace, key string) ([]*corev1.Se
 func (m *MemoryInventory) GatewayAPIClass(name string) (*gwv1.GatewayClass, error) {
 	return m.apiClasses[name], nil
 }
+
+// Namespace implements Inventory.
+func (m *MemoryInventory) Namespace(name string) (*corev1.Namespace, error) {
+	return m.namespaces[name], nil
+}
+
+// Objects implements Lister: every object added, in the order first added.
+func (m *MemoryInventory) Objects() ([]Object, error) {
+	out := make([]Object, len(m.order))
+	for i, k := range m.order {
+		out[i] = m.all[k]
+	}
+	return out, nil
+}
+
+// Generation implements Lister.
+func (m *MemoryInventory) Generation() uint64 { return m.generation }
 
 // MachineConfigs implements Inventory.
 func (m *MemoryInventory) MachineConfigs() ([]MachineConfig, error) {

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,7 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -35,9 +38,15 @@ type CacheInventory struct {
 	reader client.Reader
 	// served records which optional kinds the cluster serves.
 	serviceAPIs, gatewayAPI, openShift bool
+	// watched are the kinds in the cache; generation counts their changes.
+	watched    []client.Object
+	generation atomic.Uint64
 }
 
-var _ policy.Inventory = (*CacheInventory)(nil)
+var (
+	_ policy.Inventory = (*CacheInventory)(nil)
+	_ policy.Lister    = (*CacheInventory)(nil)
+)
 
 var (
 	machineConfigGVK = schema.GroupVersionKind{Group: policy.MachineConfigGroup, Version: "v1", Kind: policy.MachineConfigKind}
@@ -85,7 +94,7 @@ func NewCacheInventory(ctx context.Context, c cluster.Cluster) (*CacheInventory,
 	}); err != nil {
 		return nil, fmt.Errorf("index Services by shared VIP: %w", err)
 	}
-	objs := []client.Object{&corev1.Service{}}
+	objs := []client.Object{&corev1.Service{}, &corev1.Namespace{}}
 	if inv.serviceAPIs {
 		objs = append(objs, &svcapi.Gateway{}, &svcapi.GatewayClass{})
 	}
@@ -97,11 +106,19 @@ func NewCacheInventory(ctx context.Context, c cluster.Cluster) (*CacheInventory,
 		mc.SetGroupVersionKind(machineConfigGVK)
 		objs = append(objs, mc)
 	}
+	bump := func(any) { inv.generation.Add(1) }
 	for _, o := range objs {
-		if _, err := c.GetCache().GetInformer(ctx, o); err != nil {
+		informer, err := c.GetCache().GetInformer(ctx, o)
+		if err != nil {
+			return nil, fmt.Errorf("watch %T: %w", o, err)
+		}
+		if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc: bump, UpdateFunc: func(_, o any) { bump(o) }, DeleteFunc: bump,
+		}); err != nil {
 			return nil, fmt.Errorf("watch %T: %w", o, err)
 		}
 	}
+	inv.watched = objs
 	return inv, nil
 }
 
@@ -185,6 +202,67 @@ func (i *CacheInventory) GatewayAPIClass(name string) (*gwv1.GatewayClass, error
 		return nil, err
 	}
 	return &gc, nil
+}
+
+// Namespace implements policy.Inventory.
+func (i *CacheInventory) Namespace(name string) (*corev1.Namespace, error) {
+	var ns corev1.Namespace
+	if ok, err := i.get(client.ObjectKey{Name: name}, &ns); !ok {
+		return nil, err
+	}
+	return &ns, nil
+}
+
+// Generation implements policy.Lister.
+func (i *CacheInventory) Generation() uint64 { return i.generation.Load() }
+
+// Objects implements policy.Lister: every object of the watched kinds.
+func (i *CacheInventory) Objects() ([]policy.Object, error) {
+	var out []policy.Object
+	for _, o := range i.watched {
+		list, err := listFor(o)
+		if err != nil {
+			return nil, err
+		}
+		if err := i.list(list); err != nil {
+			return nil, err
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, err
+		}
+		gvk, err := apiutil.GVKForObject(o, policy.Scheme())
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range items {
+			obj, ok := item.(policy.Object)
+			if !ok {
+				continue
+			}
+			obj.GetObjectKind().SetGroupVersionKind(gvk)
+			out = append(out, obj)
+		}
+	}
+	return out, nil
+}
+
+// listFor returns an empty list for the kind of o.
+func listFor(o client.Object) (client.ObjectList, error) {
+	if u, ok := o.(*unstructured.Unstructured); ok {
+		l := &unstructured.UnstructuredList{}
+		l.SetGroupVersionKind(u.GroupVersionKind().GroupVersion().WithKind(u.GetKind() + "List"))
+		return l, nil
+	}
+	gvk, err := apiutil.GVKForObject(o, policy.Scheme())
+	if err != nil {
+		return nil, err
+	}
+	rt, err := policy.Scheme().New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err != nil {
+		return nil, err
+	}
+	return rt.(client.ObjectList), nil
 }
 
 // MachineConfigs implements policy.Inventory.

@@ -51,6 +51,9 @@ Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadabl
 	f.StringVar(&o.Platform, "platform", "", "cluster platform: openshift, or empty")
 	f.StringVar(&o.CNI, "cni", "", "cluster CNI: antrea, calico, canal, cilium, flannel, kube-router, ncp, openshift, ovn-kubernetes")
 
+	f.StringSliceVar(&o.PolicyDirs, "policy", nil, "directories of user policies: Rego modules (conftest conventions), Gatekeeper ConstraintTemplates and constraints")
+	f.DurationVar(&o.PolicyTimeout, "policy-timeout", o.PolicyTimeout, "time the user policies may take to judge one object")
+	f.StringVar(&o.OnPolicyError, "on-policy-error", o.OnPolicyError, "what a user policy that fails or runs out of time does: warn (admit) or deny")
 	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, warn, exemptNamespaces)")
 	f.StringSliceVar(&o.Disable, "disable", nil, "rule or mutation IDs to switch off")
 	f.StringSliceVar(&o.Warn, "warn", nil, "rule IDs to demote from deny to warn")

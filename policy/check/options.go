@@ -1,16 +1,19 @@
 package check
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"slices"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/rego"
 )
 
 // Output formats.
@@ -62,6 +65,13 @@ type Options struct {
 	Platform               string
 	CNI                    string
 
+	// PolicyDirs hold the user's policies: Rego modules, ConstraintTemplates and constraints.
+	PolicyDirs []string
+	// PolicyTimeout bounds the user policies' evaluation of one object; OnPolicyError is
+	// what a failing policy does (warn or deny).
+	PolicyTimeout time.Duration
+	OnPolicyError string
+
 	// ConfigFile holds a policy.Config in YAML; Disable, Warn and ExemptNamespaces add to it.
 	ConfigFile       string
 	Disable          []string
@@ -74,7 +84,8 @@ type Options struct {
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
-	return &Options{Namespace: "default", Output: OutputText, MaxFileSize: DefaultMaxFileSize, ToolVersion: "dev"}
+	return &Options{Namespace: "default", Output: OutputText, MaxFileSize: DefaultMaxFileSize, ToolVersion: "dev",
+		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn)}
 }
 
 // Validate checks the options without reading any file.
@@ -88,6 +99,9 @@ func (o *Options) Validate() field.ErrorList {
 	}
 	if o.AKOValues != "" && o.AKOConfigMap != "" {
 		errs = append(errs, field.Forbidden(field.NewPath("ako-configmap"), "give --ako-values or --ako-configmap, not both"))
+	}
+	if o.OnPolicyError != string(policy.ActionWarn) && o.OnPolicyError != string(policy.ActionDeny) {
+		errs = append(errs, field.NotSupported(field.NewPath("on-policy-error"), o.OnPolicyError, []string{"warn", "deny"}))
 	}
 	if o.MaxFileSize <= 0 {
 		errs = append(errs, field.Invalid(field.NewPath("max-file-size"), o.MaxFileSize, "must be positive"))
@@ -175,6 +189,22 @@ func (o *Options) context() (policy.Context, error) {
 		return ctx, fmt.Errorf("invalid context: %w", errs.ToAggregate())
 	}
 	return ctx, nil
+}
+
+// policies loads the user's policies; nil when there are none.
+func (o *Options) policies(ctx context.Context) (*rego.Set, error) {
+	if len(o.PolicyDirs) == 0 {
+		return nil, nil
+	}
+	var sources []rego.Source
+	for _, dir := range o.PolicyDirs {
+		s, err := rego.ReadDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, s...)
+	}
+	return rego.Load(ctx, sources, rego.Options{Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError)})
 }
 
 // config builds the rule configuration from the file and flags.

@@ -55,6 +55,7 @@ type counts struct {
 	Warned    int `json:"warned"`
 	Denials   int `json:"denials"`
 	Warnings  int `json:"warnings"`
+	DryRun    int `json:"dryrun"`
 	Errors    int `json:"errors"`
 	Skipped   int `json:"skipped"`
 }
@@ -64,12 +65,15 @@ func (r *Result) counts() counts {
 	for _, it := range r.Items {
 		denied, warned := false, false
 		for _, f := range it.Findings {
-			if f.Action == policy.ActionDeny {
+			switch f.Action {
+			case policy.ActionDeny:
 				c.Denials++
 				denied = true
-			} else {
+			case policy.ActionWarn:
 				c.Warnings++
 				warned = true
+			default:
+				c.DryRun++
 			}
 		}
 		if denied {
@@ -94,8 +98,11 @@ func writeText(out, errOut io.Writer, res *Result) error {
 	var b bytes.Buffer
 	for _, l := range res.located() {
 		level := ""
-		if l.Action == policy.ActionWarn {
+		switch l.Action {
+		case policy.ActionWarn:
 			level = "warning: "
+		case policy.ActionDryRun:
+			level = "dryrun: "
 		}
 		path := ""
 		if l.Path != "" {
@@ -107,6 +114,9 @@ func writeText(out, errOut io.Writer, res *Result) error {
 	fmt.Fprintf(&b, "checked %s in %s: %d denied (%s), %d with warnings only (%s)",
 		plural(c.Resources, "resource", "resources"), plural(c.Inputs, "input", "inputs"),
 		c.Denied, plural(c.Denials, "denial", "denials"), c.Warned, plural(c.Warnings, "warning", "warnings"))
+	if c.DryRun > 0 {
+		fmt.Fprintf(&b, ", %s", plural(c.DryRun, "dry-run finding", "dry-run findings"))
+	}
 	if c.Errors > 0 {
 		fmt.Fprintf(&b, ", %s", plural(c.Errors, "unreadable input or document", "unreadable inputs or documents"))
 	}

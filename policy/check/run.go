@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/sctpguard/sctpguard/policy"
@@ -102,7 +103,13 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine, err := policy.NewEngine(cfg)
+	var evaluators []policy.Evaluator
+	if set, err := o.policies(ctx); err != nil {
+		return nil, err
+	} else if set != nil {
+		evaluators = append(evaluators, set)
+	}
+	engine, err := policy.NewEngine(cfg, evaluators...)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +123,11 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 	res.Items = make([]Item, len(docs))
 	for i, d := range docs {
 		res.Items[i] = Item{Doc: d, Object: d.Typed}
+		if d.Typed == nil {
+			// Kinds sctpguard does not know are judged by user policies only.
+			u := &unstructured.Unstructured{Object: d.Object}
+			res.Items[i].Object = u
+		}
 	}
 	inv := inventory(res.Items)
 	if o.Mutate {
@@ -339,13 +351,12 @@ func humanBytes(n int64) string {
 func inventory(items []Item) *policy.MemoryInventory {
 	inv := policy.NewMemoryInventory()
 	for _, it := range items {
-		if it.Object != nil {
-			inv.Add(it.Object)
-			continue
-		}
-		gvk := schema.FromAPIVersionAndKind(stringField(it.Doc.Object, "apiVersion"), stringField(it.Doc.Object, "kind"))
-		if gvk.Group == policy.MachineConfigGroup && gvk.Kind == policy.MachineConfigKind {
-			inv.AddMachineConfig(policy.MachineConfigFromUnstructured(it.Doc.Object))
+		inv.Add(it.Object)
+		if it.Doc.Typed == nil {
+			gvk := schema.FromAPIVersionAndKind(stringField(it.Doc.Object, "apiVersion"), stringField(it.Doc.Object, "kind"))
+			if gvk.Group == policy.MachineConfigGroup && gvk.Kind == policy.MachineConfigKind {
+				inv.AddMachineConfig(policy.MachineConfigFromUnstructured(it.Doc.Object))
+			}
 		}
 	}
 	inv.Index()
