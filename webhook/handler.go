@@ -182,6 +182,12 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 		return internalError(err), outcomeError, http.StatusOK
 	}
 	h.Metrics.countFindings(findings)
+	for _, f := range findings {
+		if f.Action == policy.ActionDryRun {
+			// Gatekeeper's dryrun: nothing for the user, a log line and a count for the team.
+			log.Info("dry-run finding", "rule", f.Rule, "path", f.Path, "message", f.Message)
+		}
+	}
 	return decide(findings)
 }
 
@@ -251,9 +257,10 @@ func decide(findings []policy.Finding) (*admissionv1.AdmissionResponse, string, 
 	var deny []string
 	var warnings []string
 	for _, f := range findings {
-		if f.Action == policy.ActionDeny {
+		switch f.Action {
+		case policy.ActionDeny:
 			deny = append(deny, f.String())
-		} else {
+		case policy.ActionWarn:
 			warnings = append(warnings, f.Warning())
 		}
 	}

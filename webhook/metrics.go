@@ -27,6 +27,7 @@ type Metrics struct {
 	findings *prometheus.CounterVec
 	// ContextReloads counts reloads of the AKO context by result (ok, error).
 	ContextReloads *prometheus.CounterVec
+	policyReloads  *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -43,14 +44,18 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"webhook"}),
 		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sctpguard_admission_findings_total",
-			Help: "Findings returned by the validating webhook, by rule and action (deny, warn).",
+			Help: "Findings of the validating webhook by rule and action (deny, warn, and dryrun: counted and logged, not returned).",
 		}, []string{"rule", "action"}),
 		ContextReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sctpguard_context_reloads_total",
 			Help: "Reloads of the AKO context from AKO's ConfigMap, by result (ok, error).",
 		}, []string{"result"}),
+		policyReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sctpguard_policy_reloads_total",
+			Help: "Reloads of the user policies from their ConfigMaps, by result (ok, error: refused, the last good set kept).",
+		}, []string{"result"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.findings, m.ContextReloads} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.findings, m.ContextReloads, m.policyReloads} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -80,4 +85,11 @@ func (m *Metrics) contextReload(result string) {
 		return
 	}
 	m.ContextReloads.WithLabelValues(result).Inc()
+}
+
+func (m *Metrics) policyReload(result string) {
+	if m == nil {
+		return
+	}
+	m.policyReloads.WithLabelValues(result).Inc()
 }

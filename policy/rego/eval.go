@@ -1,7 +1,6 @@
 package rego
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/sctpguard/sctpguard/policy"
 )
@@ -30,6 +31,9 @@ const inventoryRefresh = time.Second
 // selects the object, judged with the same input.
 func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([]policy.Finding, error) {
 	if r.Object == nil || (s.moduleQuery == nil && len(s.constraints) == 0) {
+		return nil, nil
+	}
+	if s.kinds != nil && !s.kinds[r.Object.GetObjectKind().GroupVersionKind().Kind] {
 		return nil, nil
 	}
 	if err := s.updateData(ctx, env); err != nil {
@@ -60,7 +64,7 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		if !ok {
 			continue
 		}
-		rs, err := c.query.Eval(ctx, rego.EvalParsedInput(in))
+		rs, err := c.query.Eval(ctx, rego.EvalParsedInput(withParameters(in, c.params)))
 		if err != nil {
 			out = append(out, s.failure("constraint "+c.name, c.name, err))
 			continue
@@ -157,35 +161,38 @@ func finding(rule string, action policy.Action, v any) policy.Finding {
 // input builds the one input every policy gets: the object's own fields at the top (for
 // conftest policies), review (Gatekeeper's AdmissionRequest) and parameters (empty; each
 // constraint binds its own).
-func (s *Set) input(r *policy.Review, env policy.Env) (ast.Value, nsInfo, error) {
+func (s *Set) input(r *policy.Review, env policy.Env) (ast.Object, nsInfo, error) {
 	obj, err := toValue(r.Object)
 	if err != nil {
 		return nil, nsInfo{}, fmt.Errorf("policy input: %w", err)
 	}
+	// The old object and the Namespace are converted only when a policy reads them.
 	old := ast.Value(ast.Null{})
-	if r.OldObject != nil {
+	if r.OldObject != nil && s.readsOldObject {
 		if old, err = toValue(r.OldObject); err != nil {
 			return nil, nsInfo{}, fmt.Errorf("policy input: %w", err)
 		}
 	}
 	var ns nsInfo
 	nsObj := ast.Value(ast.Null{})
-	if name := r.Object.GetNamespace(); name != "" && env.Inventory != nil {
+	if name := r.Object.GetNamespace(); name != "" && env.Inventory != nil && (s.readsNamespace || s.selectsNamespaces) {
 		n, err := env.Inventory.Namespace(name)
 		if err != nil {
 			return nil, nsInfo{}, fmt.Errorf("get Namespace %s: %w", name, err)
 		}
 		if n != nil {
 			ns = nsInfo{found: true, labels: n.Labels}
-			n = n.DeepCopy()
-			n.SetGroupVersionKind(corev1Namespace)
-			if nsObj, err = toValue(n); err != nil {
-				return nil, nsInfo{}, err
+			if s.readsNamespace {
+				n = n.DeepCopy()
+				n.SetGroupVersionKind(corev1Namespace)
+				if nsObj, err = toValue(n); err != nil {
+					return nil, nsInfo{}, err
+				}
 			}
 		}
 	}
 	gvk := r.Object.GetObjectKind().GroupVersionKind()
-	userInfo, err := ast.InterfaceToValue(r.UserInfo)
+	userInfo, err := toValue(&r.UserInfo)
 	if err != nil {
 		return nil, nsInfo{}, err
 	}
@@ -213,13 +220,30 @@ func (s *Set) input(r *policy.Review, env policy.Env) (ast.Value, nsInfo, error)
 	return in, ns, nil
 }
 
-// toValue converts an object to a Rego value through its JSON, as the API server sends it.
+// withParameters returns the input with input.parameters set: a new top level sharing
+// every other term, which evaluation never changes.
+func withParameters(in ast.Object, params *ast.Term) ast.Object {
+	out := ast.NewObject()
+	in.Foreach(func(k, v *ast.Term) {
+		if k.Value.Compare(ast.String("parameters")) == 0 {
+			v = params
+		}
+		out.Insert(k, v)
+	})
+	return out
+}
+
+// toValue converts an object to a Rego value as the API server would send it in JSON,
+// without going through JSON text: by reflection over its json tags.
 func toValue(obj any) (ast.Value, error) {
-	data, err := json.Marshal(obj)
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return ast.InterfaceToValue(u.Object)
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, err
 	}
-	return ast.ValueFromReader(bytes.NewReader(data))
+	return ast.InterfaceToValue(m)
 }
 
 // updateData writes AKO's settings to data.sctpguard.context when they change, and, when a

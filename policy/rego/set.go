@@ -44,6 +44,8 @@ type module struct {
 	rules     []string
 	exception bool
 	source    string
+	// kinds are the kinds its rules can fire for, from their input.kind guards; nil: any.
+	kinds map[string]bool
 }
 
 // binding is one variable of the modules' query: a rule of a package.
@@ -65,13 +67,20 @@ type Set struct {
 	moduleBindings []binding
 	exceptions     []string // packages with an exception rule, bound as e<i>
 
-	usesInventory bool
-	data          dataState
+	// kinds are the kinds any policy can judge; nil means any kind. Objects of other kinds
+	// skip evaluation, and the cost of building their input.
+	kinds map[string]bool
+	// What the policies read, so the input holds only what is needed.
+	usesInventory, readsOldObject, readsNamespace, selectsNamespaces bool
+	data                                                             dataState
 }
 
 type preparedConstraint struct {
 	*constraint
-	query rego.PreparedEvalQuery
+	// query is its template's, shared by the template's constraints.
+	query *rego.PreparedEvalQuery
+	// params is its spec.parameters as a Rego term, for input.parameters.
+	params *ast.Term
 }
 
 var _ policy.Evaluator = (*Set)(nil)
@@ -155,12 +164,23 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("policies do not load:\n%s", strings.Join(errs, "\n"))
 	}
+	inventoryRef := ast.MustParseRef("data.inventory")
+	oldRef, nsRef := ast.MustParseRef("input.review.oldObject"), ast.MustParseRef("input.review.namespaceObject")
+	reviewRef, inputRef := ast.MustParseRef("input.review"), ast.MustParseRef("input")
 	for _, m := range modules {
 		ast.WalkRefs(m, func(r ast.Ref) bool {
-			s.usesInventory = s.usesInventory || r.HasPrefix(ast.MustParseRef("data.inventory"))
+			s.usesInventory = s.usesInventory || r.HasPrefix(inventoryRef)
+			// A policy that takes input or input.review whole may read anything.
+			whole := r.Equal(inputRef) || r.Equal(reviewRef)
+			s.readsOldObject = s.readsOldObject || whole || r.HasPrefix(oldRef)
+			s.readsNamespace = s.readsNamespace || whole || r.HasPrefix(nsRef)
 			return false
 		})
 	}
+	for _, c := range s.constraints {
+		s.selectsNamespaces = s.selectsNamespaces || c.match.NamespaceSelector != nil
+	}
+	s.kinds = s.judgedKinds()
 	s.store = inmem.NewFromObject(map[string]any{
 		"sctpguard": map[string]any{"context": map[string]any{}},
 		"inventory": map[string]any{"cluster": map[string]any{}, "namespace": map[string]any{}},
@@ -176,6 +196,7 @@ func conftestRules(m *ast.Module, source string) (*module, []string) {
 	mod := &module{pkg: strings.TrimPrefix(m.Package.Path.String(), "data."), source: source}
 	var problems []string
 	seen := map[string]bool{}
+	mod.kinds = map[string]bool{}
 	for _, r := range m.Rules {
 		name := ruleName(r)
 		if name == "exception" {
@@ -184,6 +205,11 @@ func conftestRules(m *ast.Module, source string) (*module, []string) {
 		}
 		if !failureRule.MatchString(name) && !warningRule.MatchString(name) {
 			continue
+		}
+		if kind, ok := kindGuard(r); ok && mod.kinds != nil {
+			mod.kinds[kind] = true
+		} else {
+			mod.kinds = nil
 		}
 		if r.Head.RuleKind() != ast.MultiValue {
 			problems = append(problems, fmt.Sprintf("%s:%d: rule %s must be a set of messages: write `%s contains msg if { ... }`",
@@ -197,6 +223,62 @@ func conftestRules(m *ast.Module, source string) (*module, []string) {
 	}
 	sort.Strings(mod.rules)
 	return mod, problems
+}
+
+// kindGuard finds a rule body's top-level input.kind == "X" (or input.review.kind.kind, or
+// input.review.object.kind): the rule cannot fire for another kind.
+func kindGuard(r *ast.Rule) (string, bool) {
+	guards := []ast.Ref{ast.MustParseRef("input.kind"), ast.MustParseRef("input.review.kind.kind"), ast.MustParseRef("input.review.object.kind")}
+	for _, expr := range r.Body {
+		if expr.Negated || (!expr.IsEquality() && !expr.Operator().Equal(ast.Equal.Ref())) {
+			continue
+		}
+		terms, ok := expr.Terms.([]*ast.Term)
+		if !ok || len(terms) != 3 {
+			continue
+		}
+		for _, pair := range [][2]*ast.Term{{terms[1], terms[2]}, {terms[2], terms[1]}} {
+			ref, isRef := pair[0].Value.(ast.Ref)
+			str, isStr := pair[1].Value.(ast.String)
+			if !isRef || !isStr {
+				continue
+			}
+			for _, g := range guards {
+				if ref.Equal(g) {
+					return string(str), true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// judgedKinds is the union of the kinds the policies can judge, or nil when one of them can
+// judge any kind.
+func (s *Set) judgedKinds() map[string]bool {
+	kinds := map[string]bool{}
+	for _, m := range s.modules {
+		if m.kinds == nil {
+			return nil
+		}
+		for k := range m.kinds {
+			kinds[k] = true
+		}
+	}
+	for _, c := range s.constraints {
+		if len(c.match.Kinds) == 0 {
+			return nil
+		}
+		for _, k := range c.match.Kinds {
+			for _, kind := range k.Kinds {
+				if kind == "*" {
+					return nil
+				}
+				kinds[kind] = true
+			}
+		}
+	}
+	return kinds
 }
 
 // prepare builds the prepared queries: one for all modules, one per constraint.
@@ -220,14 +302,23 @@ func (s *Set) prepare(ctx context.Context) error {
 		}
 		s.moduleQuery = &q
 	}
+	// One query per template: its constraints differ only in input.parameters, which each
+	// gets in its own input (a `with input.parameters` would copy the whole input per call).
+	queries := map[string]*rego.PreparedEvalQuery{}
 	for _, c := range s.constraints {
-		params, err := ast.InterfaceToValue(c.params)
+		params, err := ast.InterfaceToValue(c.constraint.params)
 		if err != nil {
 			return fmt.Errorf("constraint %s: parameters: %w", c.name, err)
 		}
-		q, err := s.prepareQuery(ctx, fmt.Sprintf("v := data.%s.violation with input.parameters as %s", c.template.pkg, params))
-		if err != nil {
-			return fmt.Errorf("prepare constraint %s: %w", c.name, err)
+		c.params = ast.NewTerm(params)
+		q, ok := queries[c.template.pkg]
+		if !ok {
+			prepared, err := s.prepareQuery(ctx, fmt.Sprintf("v := data.%s.violation", c.template.pkg))
+			if err != nil {
+				return fmt.Errorf("prepare template %s: %w", c.template.name, err)
+			}
+			q = &prepared
+			queries[c.template.pkg] = q
 		}
 		c.query = q
 	}

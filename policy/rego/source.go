@@ -2,6 +2,7 @@ package rego
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -34,24 +35,10 @@ func (s Source) isYAML() bool {
 // which hold the objects and constraints that test suites use (gatekeeper-library's layout).
 func ReadDir(dir string) ([]Source, error) {
 	var out []Source
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
+	err := walkFiles(dir, true, func(s Source) error {
+		if s.isRego() || s.isYAML() {
+			out = append(out, s)
 		}
-		if d.IsDir() {
-			if path != dir && (strings.HasPrefix(d.Name(), ".") || d.Name() == "samples" || d.Name() == "testdata") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		s := Source{Name: path}
-		if !s.isRego() && !s.isYAML() {
-			return nil
-		}
-		if s.Data, err = os.ReadFile(path); err != nil {
-			return err
-		}
-		out = append(out, s)
 		return nil
 	})
 	if err != nil {
@@ -59,4 +46,36 @@ func ReadDir(dir string) ([]Source, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// walkFiles calls f with every regular file under dir, read through an os.Root so that no
+// symlink leads outside the directory. Hidden directories are skipped, and with skipFixtures
+// also samples/ and testdata/.
+func walkFiles(dir string, skipFixtures bool, f func(Source) error) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = root.Close() }()
+	fsys := root.FS()
+	return fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != "." && (strings.HasPrefix(name, ".") || (skipFixtures && (name == "samples" || name == "testdata"))) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		return f(Source{Name: filepath.Join(dir, filepath.FromSlash(path)), Data: data})
+	})
 }

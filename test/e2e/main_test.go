@@ -25,7 +25,7 @@ type testCluster struct {
 }
 
 // namespaces the tests and the examples use.
-var namespaces = []string{"sctpguard", "avi-system", "svcapi", "telco", "voice", "myapp", "gw-first", "svc-first", "conflict-a", "conflict-b", "dryrun"}
+var namespaces = []string{"sctpguard", "avi-system", "svcapi", "telco", "voice", "myapp", "gw-first", "svc-first", "conflict-a", "conflict-b", "dryrun", "ran", "web"}
 
 func TestMain(m *testing.M) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")

@@ -107,6 +107,10 @@ func run(files, docs, runs int, sctpguard, floor, conftest string) error {
 		{"yaml.v3 parse (floor)", append([]string{floor}, paths...), func(c int) bool { return c == 0 }},
 		{"sctpguard check", append([]string{sctpguard, "check", "-o", "json", "--ako-service-type", "NodePortLocal", "--ako-services-api", "-f"}, data),
 			func(c int) bool { return c == 1 }},
+		// The same check with conftest's policy loaded as a user policy: every built-in rule
+		// plus the same Rego conftest runs.
+		{"sctpguard check +rego", append([]string{sctpguard, "check", "-o", "json", "--ako-service-type", "NodePortLocal", "--ako-services-api", "--policy", policy, "-f"}, data),
+			func(c int) bool { return c == 1 }},
 	}
 	if conftest != "" {
 		tools = append(tools, tool{toolName(conftest), append([]string{conftest, "test", "--no-color", "-o", "json", "-p", policy}, paths...),
@@ -114,9 +118,9 @@ func run(files, docs, runs int, sctpguard, floor, conftest string) error {
 	}
 	var conftestArgs []string
 	if conftest != "" {
-		conftestArgs = tools[2].args
+		conftestArgs = tools[3].args
 	}
-	if err := sameVerdicts(tools[1].args, conftestArgs); err != nil {
+	if err := sameVerdicts(tools[1].args, tools[2].args, conftestArgs); err != nil {
 		return err
 	}
 
@@ -143,11 +147,12 @@ func run(files, docs, runs int, sctpguard, floor, conftest string) error {
 		fmt.Printf("%-24s %14.0f %10s %9.2f %8.0fMB\n", t.name, float64(resources)/m.wall.Seconds(),
 			m.wall.Round(time.Millisecond), m.cpu.Seconds()/m.wall.Seconds(), float64(m.maxRSS)/(1<<20))
 	}
-	fl, sg := medians[tools[0].name], medians[tools[1].name]
+	fl, sg, sr := medians[tools[0].name], medians[tools[1].name], medians[tools[2].name]
 	fmt.Printf("\nsctpguard check takes %.2fx the parse floor's time", sg.wall.Seconds()/fl.wall.Seconds())
 	if conftest != "" {
-		ct := medians[tools[2].name]
-		fmt.Printf("; its throughput is %.1fx conftest's, with %.2fx the memory", ct.wall.Seconds()/sg.wall.Seconds(), float64(sg.maxRSS)/float64(ct.maxRSS))
+		ct := medians[tools[3].name]
+		fmt.Printf("; its throughput is %.1fx conftest's, with %.2fx the memory\n", ct.wall.Seconds()/sg.wall.Seconds(), float64(sg.maxRSS)/float64(ct.maxRSS))
+		fmt.Printf("with conftest's Rego policy loaded too, its throughput is %.1fx conftest's, with %.2fx the memory", ct.wall.Seconds()/sr.wall.Seconds(), float64(sr.maxRSS)/float64(ct.maxRSS))
 	}
 	fmt.Println()
 	return nil
@@ -176,43 +181,58 @@ func measure(args []string) (result, int, error) {
 	return r, code, nil
 }
 
-// sameVerdicts checks that the two checkers agree: as many conftest failures as
-// sctpguard sctp-nodeportlocal denials. Otherwise the comparison would not be fair.
-func sameVerdicts(checkArgs, conftestArgs []string) error {
-	out, _ := exec.Command(checkArgs[0], checkArgs[1:]...).Output()
-	var rep struct {
-		Findings []struct{ Rule string }
-	}
-	if err := json.Unmarshal(out, &rep); err != nil {
-		return fmt.Errorf("sctpguard check output: %w", err)
-	}
-	want := 0
-	for _, f := range rep.Findings {
-		if f.Rule == "sctp-nodeportlocal" {
-			want++
+// sameVerdicts checks that the checkers agree: as many conftest failures as sctpguard
+// sctp-nodeportlocal denials, and as many as the Rego policy gives inside sctpguard.
+// Otherwise the comparison would not be fair.
+func sameVerdicts(checkArgs, checkRegoArgs, conftestArgs []string) error {
+	count := func(args []string, rule string) (int, error) {
+		out, _ := exec.Command(args[0], args[1:]...).Output()
+		var rep struct {
+			Findings []struct{ Rule string }
 		}
+		if err := json.Unmarshal(out, &rep); err != nil {
+			return 0, fmt.Errorf("sctpguard check output: %w", err)
+		}
+		n := 0
+		for _, f := range rep.Findings {
+			if f.Rule == rule {
+				n++
+			}
+		}
+		return n, nil
+	}
+	want, err := count(checkArgs, "sctp-nodeportlocal")
+	if err != nil {
+		return err
 	}
 	if want == 0 {
 		return fmt.Errorf("sctpguard found no sctp-nodeportlocal denials; the generated set is wrong")
 	}
+	got, err := count(checkRegoArgs, "main/deny")
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("the Rego policy inside sctpguard gives %d denials, the built-in rule %d", got, want)
+	}
 	if conftestArgs == nil {
 		return nil
 	}
-	out, _ = exec.Command(conftestArgs[0], conftestArgs[1:]...).Output()
+	out, _ := exec.Command(conftestArgs[0], conftestArgs[1:]...).Output()
 	var results []struct {
 		Failures []json.RawMessage `json:"failures"`
 	}
 	if err := json.Unmarshal(bytes.TrimSpace(out), &results); err != nil {
 		return fmt.Errorf("conftest output: %w", err)
 	}
-	got := 0
+	got = 0
 	for _, r := range results {
 		got += len(r.Failures)
 	}
 	if got != want {
 		return fmt.Errorf("conftest reports %d failures, sctpguard %d sctp-nodeportlocal denials: the rules are not equivalent", got, want)
 	}
-	fmt.Printf("equivalent rule verified: %d SCTP denials from both\n", want)
+	fmt.Printf("equivalent rule verified: %d SCTP denials from each of sctpguard's rule, the Rego policy in sctpguard, and conftest\n", want)
 	return nil
 }
 

@@ -1,0 +1,182 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
+
+	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/rego"
+)
+
+// PolicyLabel marks the ConfigMaps that hold user policies: .rego modules and YAML with
+// ConstraintTemplates and constraints, one file per key.
+const PolicyLabel = "sctpguard.io/policy"
+
+// policyDebounce gathers the events of one change (kubectl apply of several ConfigMaps)
+// into one reload.
+const policyDebounce = 200 * time.Millisecond
+
+// Engines holds the engine the handlers use, swapped whole when the policies change.
+type Engines struct{ current atomic.Pointer[policy.Engine] }
+
+// Get returns the engine in force.
+func (e *Engines) Get() Policy { return e.current.Load() }
+
+// Set puts an engine in force.
+func (e *Engines) Set(engine *policy.Engine) { e.current.Store(engine) }
+
+// PolicyFollower follows the policy ConfigMaps of sctpguard's namespace and rebuilds the
+// engine when they change, without a restart. A set that does not load is refused whole:
+// the last good engine stays in force, and the failure is logged, counted, and reported as
+// an Event on the ConfigMaps it names.
+type PolicyFollower struct {
+	Client    kubernetes.Interface
+	Namespace string
+	// Config is the rule configuration; Options tune the policies' evaluation.
+	Config  policy.Config
+	Options rego.Options
+	Engines *Engines
+	Events  events.EventRecorder
+	Log     logr.Logger
+	Metrics *Metrics
+
+	synced  atomic.Bool
+	mu      sync.Mutex
+	applied map[string]string // ConfigMap name -> resourceVersion last loaded
+}
+
+// Start runs until ctx is done; it implements manager.Runnable.
+func (f *PolicyFollower) Start(ctx context.Context) error {
+	factory := informers.NewSharedInformerFactoryWithOptions(f.Client, 0,
+		informers.WithNamespace(f.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = PolicyLabel }))
+	informer := factory.Core().V1().ConfigMaps().Informer()
+	changed := make(chan struct{}, 1)
+	poke := func(any) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: poke, UpdateFunc: func(_, o any) { poke(o) }, DeleteFunc: poke,
+	}); err != nil {
+		return fmt.Errorf("watch policy ConfigMaps: %w", err)
+	}
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+		return fmt.Errorf("sync policy ConfigMaps: %w", ctx.Err())
+	}
+	f.reload(ctx, informer.GetStore())
+	f.synced.Store(true)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(policyDebounce):
+			}
+			f.reload(ctx, informer.GetStore())
+		}
+	}
+}
+
+// Ready is a readiness check: the policies have been read once.
+func (f *PolicyFollower) Ready(*http.Request) error {
+	if !f.synced.Load() {
+		return fmt.Errorf("policy ConfigMaps in %s not read yet", f.Namespace)
+	}
+	return nil
+}
+
+// SourceName names a ConfigMap key as a policy source: configmap/<ns>/<name>/<key>.
+func SourceName(namespace, name, key string) string {
+	return "configmap/" + namespace + "/" + name + "/" + key
+}
+
+// reload builds the engine from every policy ConfigMap, or keeps the current one.
+func (f *PolicyFollower) reload(ctx context.Context, store cache.Store) {
+	var cms []*corev1.ConfigMap
+	for _, o := range store.List() {
+		if cm, ok := o.(*corev1.ConfigMap); ok {
+			cms = append(cms, cm)
+		}
+	}
+	sort.Slice(cms, func(i, j int) bool { return cms[i].Name < cms[j].Name })
+	var sources []rego.Source
+	for _, cm := range cms {
+		keys := make([]string, 0, len(cm.Data))
+		for k := range cm.Data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			sources = append(sources, rego.Source{Name: SourceName(cm.Namespace, cm.Name, k), Data: []byte(cm.Data[k])})
+		}
+	}
+	engine, modules, constraints, err := f.build(ctx, sources)
+	if err != nil {
+		f.Metrics.policyReload("error")
+		f.Log.Error(err, "policies refused; the last good set stays in force", "namespace", f.Namespace)
+		for _, cm := range cms {
+			if strings.Contains(err.Error(), SourceName(cm.Namespace, cm.Name, "")) || len(cms) == 1 {
+				f.Events.Eventf(cm, nil, corev1.EventTypeWarning, "PolicyRefused", "Load",
+					"%s; the last good policy set stays in force", truncate(err.Error(), 900))
+			}
+		}
+		return
+	}
+	f.Engines.Set(engine)
+	f.Metrics.policyReload("ok")
+	f.Log.Info("policies loaded", "namespace", f.Namespace, "configMaps", len(cms), "modules", modules, "constraints", constraints)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	applied := map[string]string{}
+	for _, cm := range cms {
+		applied[cm.Name] = cm.ResourceVersion
+		if f.applied[cm.Name] != cm.ResourceVersion {
+			f.Events.Eventf(cm, nil, corev1.EventTypeNormal, "PolicyLoaded", "Load", "policies of this ConfigMap are in force")
+		}
+	}
+	f.applied = applied
+}
+
+func (f *PolicyFollower) build(ctx context.Context, sources []rego.Source) (*policy.Engine, int, int, error) {
+	var evaluators []policy.Evaluator
+	modules, constraints := 0, 0
+	if len(sources) > 0 {
+		set, err := rego.Load(ctx, sources, f.Options)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		modules, constraints = set.Policies()
+		evaluators = append(evaluators, set)
+	}
+	engine, err := policy.NewEngine(f.Config, evaluators...)
+	return engine, modules, constraints, err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
