@@ -96,3 +96,22 @@ func nsName(obj Object) string {
 	}
 	return obj.GetNamespace() + "/" + obj.GetName()
 }
+
+// ServiceHandledByAKO reports whether AKO load-balances the Service, as rules.md defines it;
+// false when the context does not know AKO's settings. The translator uses it for its scope.
+func ServiceHandledByAKO(svc *corev1.Service, ctx Context) bool {
+	handled, _ := serviceHandledByAKO(svc, ctx)
+	return handled == yes
+}
+
+// NewerThan reports whether a is the newer of two objects: the later creationTimestamp,
+// then the later namespace and name. Of two conflicting objects the newer is the one
+// admission would have denied.
+func NewerThan(a, b Object) bool { return newerThan(a, b) }
+
+// SharedVIPKey returns the shared-VIP key of a LoadBalancer Service, or "".
+func SharedVIPKey(svc *corev1.Service) string { return sharedVIPKey(svc) }
+
+// StaticIP returns the static VIP AKO would use for a Service: the
+// ako.vmware.com/load-balancer-ip annotation, else spec.loadBalancerIP.
+func StaticIP(svc *corev1.Service) string { return staticIP(svc) }

@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,14 +46,79 @@ type Context struct {
 	CNI string `json:"cni,omitempty"`
 }
 
-// AKOSettings are the AKO settings the rules read. Once any is known, the others take AKO's
-// own defaults, as AKO itself would.
+// AKOSettings are the AKO settings the rules and the translator read. Once any is known, the
+// others take AKO's own defaults, as AKO itself would. The Avi placement settings (tenant,
+// cloud, SE group, full sync) are left empty when unset; their accessors return AKO's defaults.
 type AKOSettings struct {
 	ServiceType         ServiceType `json:"serviceType"`
 	ServicesAPI         bool        `json:"servicesAPI"`
 	DefaultLBController bool        `json:"defaultLBController"`
 	ClusterName         string      `json:"clusterName,omitempty"`
 	Layer7Only          bool        `json:"layer7Only"`
+
+	// ControllerHost is the Avi Controller address (ControllerSettings.controllerHost).
+	ControllerHost string `json:"controllerHost,omitempty"`
+	// TenantName is the Avi tenant of every object; empty means "admin".
+	TenantName string `json:"tenantName,omitempty"`
+	// CloudName is the Avi cloud; empty means "Default-Cloud".
+	CloudName string `json:"cloudName,omitempty"`
+	// ServiceEngineGroupName is the SE group of every virtual service; empty means "Default-Group".
+	ServiceEngineGroupName string `json:"serviceEngineGroupName,omitempty"`
+	// VRFName is the VRF context; empty leaves it to the controller (global).
+	VRFName string `json:"vrfName,omitempty"`
+	// VIPNetworks is NetworkSettings.vipNetworkList; the first entry places the VIPs.
+	VIPNetworks []VIPNetwork `json:"vipNetworkList,omitempty"`
+	// NodePortSelector limits NodePort-mode pool servers to the Nodes with this label.
+	NodePortSelector *NodePortSelector `json:"nodePortSelector,omitempty"`
+	// FullSyncSeconds is AKOSettings.fullSyncFrequency; nil means 1800, 0 means only at start.
+	FullSyncSeconds *int `json:"fullSyncFrequency,omitempty"`
+}
+
+// VIPNetwork is one entry of AKO's vipNetworkList.
+type VIPNetwork struct {
+	NetworkName string `json:"networkName"`
+	CIDR        string `json:"cidr,omitempty"`
+	V6CIDR      string `json:"v6cidr,omitempty"`
+}
+
+// NodePortSelector is AKO's nodePortSelector: a Node label key and value.
+type NodePortSelector struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// AKO's defaults for the Avi placement settings.
+const (
+	DefaultTenant                 = "admin"
+	DefaultCloud                  = "Default-Cloud"
+	DefaultServiceEngineGroup     = "Default-Group"
+	DefaultFullSyncSeconds    int = 1800
+)
+
+// Tenant returns the Avi tenant, AKO's default when unset.
+func (s *AKOSettings) Tenant() string { return orDefault(s.TenantName, DefaultTenant) }
+
+// Cloud returns the Avi cloud, AKO's default when unset.
+func (s *AKOSettings) Cloud() string { return orDefault(s.CloudName, DefaultCloud) }
+
+// ServiceEngineGroup returns the SE group, AKO's default when unset.
+func (s *AKOSettings) ServiceEngineGroup() string {
+	return orDefault(s.ServiceEngineGroupName, DefaultServiceEngineGroup)
+}
+
+// FullSync returns the full sync period in seconds (0: only at start).
+func (s *AKOSettings) FullSync() int {
+	if s.FullSyncSeconds == nil {
+		return DefaultFullSyncSeconds
+	}
+	return *s.FullSyncSeconds
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // DefaultAKOSettings returns AKO's defaults.
@@ -107,10 +174,11 @@ func (c Context) serviceType() ServiceType {
 // as strings there, so every field is decoded loosely and converted with errors that name it.
 type akoValues struct {
 	AKOSettings struct {
-		ClusterName any `json:"clusterName"`
-		CNIPlugin   any `json:"cniPlugin"`
-		Layer7Only  any `json:"layer7Only"`
-		ServicesAPI any `json:"servicesAPI"`
+		ClusterName       any `json:"clusterName"`
+		CNIPlugin         any `json:"cniPlugin"`
+		Layer7Only        any `json:"layer7Only"`
+		ServicesAPI       any `json:"servicesAPI"`
+		FullSyncFrequency any `json:"fullSyncFrequency"`
 	} `json:"AKOSettings"`
 	L7Settings struct {
 		ServiceType any `json:"serviceType"`
@@ -119,8 +187,17 @@ type akoValues struct {
 		DefaultLBController any `json:"defaultLBController"`
 	} `json:"L4Settings"`
 	ControllerSettings struct {
-		ControllerVersion any `json:"controllerVersion"`
+		ControllerVersion      any `json:"controllerVersion"`
+		ControllerHost         any `json:"controllerHost"`
+		TenantName             any `json:"tenantName"`
+		CloudName              any `json:"cloudName"`
+		ServiceEngineGroupName any `json:"serviceEngineGroupName"`
+		VRFName                any `json:"vrfName"`
 	} `json:"ControllerSettings"`
+	NetworkSettings struct {
+		VIPNetworkList any `json:"vipNetworkList"`
+	} `json:"NetworkSettings"`
+	NodePortSelector any `json:"nodePortSelector"`
 }
 
 // ParseAKOValues reads the settings from AKO's own Helm values file, as-is. Settings the
@@ -139,6 +216,23 @@ func ParseAKOValues(data []byte) (Context, error) {
 	s.serviceType("L7Settings.serviceType", v.L7Settings.ServiceType, &ctx.AKO.ServiceType)
 	s.boolean("L4Settings.defaultLBController", v.L4Settings.DefaultLBController, &ctx.AKO.DefaultLBController)
 	s.str("ControllerSettings.controllerVersion", v.ControllerSettings.ControllerVersion, &ctx.ControllerVersion)
+	s.str("ControllerSettings.controllerHost", v.ControllerSettings.ControllerHost, &ctx.AKO.ControllerHost)
+	s.str("ControllerSettings.tenantName", v.ControllerSettings.TenantName, &ctx.AKO.TenantName)
+	s.str("ControllerSettings.cloudName", v.ControllerSettings.CloudName, &ctx.AKO.CloudName)
+	s.str("ControllerSettings.serviceEngineGroupName", v.ControllerSettings.ServiceEngineGroupName, &ctx.AKO.ServiceEngineGroupName)
+	s.str("ControllerSettings.vrfName", v.ControllerSettings.VRFName, &ctx.AKO.VRFName)
+	s.integer("AKOSettings.fullSyncFrequency", v.AKOSettings.FullSyncFrequency, &ctx.AKO.FullSyncSeconds)
+	s.vipNetworks("NetworkSettings.vipNetworkList", v.NetworkSettings.VIPNetworkList, &ctx.AKO.VIPNetworks)
+	if sel, ok := v.NodePortSelector.(map[string]any); ok {
+		var np NodePortSelector
+		s.str("nodePortSelector.key", sel["key"], &np.Key)
+		s.str("nodePortSelector.value", sel["value"], &np.Value)
+		if np.Key != "" {
+			ctx.AKO.NodePortSelector = &np
+		}
+	} else if v.NodePortSelector != nil {
+		s.errs = append(s.errs, fmt.Sprintf("nodePortSelector: expected {key, value}, got %T", v.NodePortSelector))
+	}
 	ctx.CNI = strings.ToLower(ctx.CNI)
 	return ctx, s.err()
 }
@@ -160,6 +254,27 @@ func ParseAKOConfigMap(data map[string]string) (Context, error) {
 	s.serviceType("serviceType", get("serviceType"), &ctx.AKO.ServiceType)
 	s.boolean("defaultLBController", get("defaultLBController"), &ctx.AKO.DefaultLBController)
 	s.str("controllerVersion", get("controllerVersion"), &ctx.ControllerVersion)
+	s.str("controllerIP", get("controllerIP"), &ctx.AKO.ControllerHost)
+	s.str("tenantName", get("tenantName"), &ctx.AKO.TenantName)
+	s.str("cloudName", get("cloudName"), &ctx.AKO.CloudName)
+	s.str("serviceEngineGroupName", get("serviceEngineGroupName"), &ctx.AKO.ServiceEngineGroupName)
+	s.str("vrfName", get("vrfName"), &ctx.AKO.VRFName)
+	s.integer("fullSyncFrequency", get("fullSyncFrequency"), &ctx.AKO.FullSyncSeconds)
+	// AKO's chart renders vipNetworkList into the ConfigMap as a JSON string.
+	if raw := strings.TrimSpace(data["vipNetworkList"]); raw != "" {
+		var list any
+		if err := json.Unmarshal([]byte(raw), &list); err != nil {
+			s.errs = append(s.errs, fmt.Sprintf("vipNetworkList: not a JSON list: %v", err))
+		} else {
+			s.vipNetworks("vipNetworkList", list, &ctx.AKO.VIPNetworks)
+		}
+	}
+	var np NodePortSelector
+	s.str("nodeKey", get("nodeKey"), &np.Key)
+	s.str("nodeValue", get("nodeValue"), &np.Value)
+	if np.Key != "" {
+		ctx.AKO.NodePortSelector = &np
+	}
 	ctx.CNI = strings.ToLower(ctx.CNI)
 	return ctx, s.err()
 }
@@ -203,6 +318,60 @@ func (s *settingsReader) boolean(key string, v any, dst *bool) {
 		*dst = b
 	default:
 		s.errs = append(s.errs, fmt.Sprintf("%s: expected a boolean, got %T", key, v))
+	}
+}
+
+func (s *settingsReader) integer(key string, v any, dst **int) {
+	var str string
+	s.str(key, v, &str)
+	if str == "" {
+		return
+	}
+	n, err := strconv.Atoi(str)
+	if err != nil || n < 0 {
+		s.errs = append(s.errs, fmt.Sprintf("%s: %q is not a whole number of seconds", key, str))
+		return
+	}
+	*dst = &n
+}
+
+// vipNetworks reads vipNetworkList: a list of {networkName, cidr, v6cidr}. AKO's chart
+// spells the IPv6 key both v6cidr and v6Cidr.
+func (s *settingsReader) vipNetworks(key string, v any, dst *[]VIPNetwork) {
+	if v == nil {
+		return
+	}
+	list, ok := v.([]any)
+	if !ok {
+		s.errs = append(s.errs, fmt.Sprintf("%s: expected a list, got %T", key, v))
+		return
+	}
+	for i, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			s.errs = append(s.errs, fmt.Sprintf("%s[%d]: expected {networkName, cidr}, got %T", key, i, item))
+			continue
+		}
+		var n VIPNetwork
+		s.str(fmt.Sprintf("%s[%d].networkName", key, i), m["networkName"], &n.NetworkName)
+		s.str(fmt.Sprintf("%s[%d].cidr", key, i), m["cidr"], &n.CIDR)
+		v6 := m["v6cidr"]
+		if v6 == nil {
+			v6 = m["v6Cidr"]
+		}
+		s.str(fmt.Sprintf("%s[%d].v6cidr", key, i), v6, &n.V6CIDR)
+		for _, c := range []string{n.CIDR, n.V6CIDR} {
+			if c == "" {
+				continue
+			}
+			if _, err := netip.ParsePrefix(c); err != nil {
+				s.errs = append(s.errs, fmt.Sprintf("%s[%d]: %q is not a CIDR", key, i, c))
+			}
+		}
+		if n.NetworkName == "" {
+			s.errs = append(s.errs, fmt.Sprintf("%s[%d].networkName: required", key, i))
+		}
+		*dst = append(*dst, n)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/utils/ptr"
 
 	"github.com/sctpguard/sctpguard/policy"
 )
@@ -22,6 +23,7 @@ func TestParseAKOValues(t *testing.T) {
   cniPlugin: Antrea
   layer7Only: "false"
   servicesAPI: "true"
+  fullSyncFrequency: "900"
 L7Settings:
   serviceType: NodePortLocal
 L4Settings:
@@ -29,11 +31,24 @@ L4Settings:
 ControllerSettings:
   controllerVersion: 22.1.4
   controllerHost: avi.example.com
+  tenantName: telco
+  cloudName: vcenter
+  serviceEngineGroupName: sctp-seg
+  vrfName: vrf-1
 NetworkSettings:
-  vipNetworkList: [{networkName: vip, cidr: 10.0.0.0/24}]
+  vipNetworkList: [{networkName: vip, cidr: 10.0.0.0/24, v6cidr: "2001:db8::/64"}]
+nodePortSelector:
+  key: sctp
+  value: "yes"
 `,
 			want: policy.Context{
-				AKO:               &policy.AKOSettings{ServiceType: policy.ServiceTypeNodePortLocal, ServicesAPI: true, DefaultLBController: false, ClusterName: "my-cluster"},
+				AKO: &policy.AKOSettings{
+					ServiceType: policy.ServiceTypeNodePortLocal, ServicesAPI: true, DefaultLBController: false, ClusterName: "my-cluster",
+					ControllerHost: "avi.example.com", TenantName: "telco", CloudName: "vcenter", ServiceEngineGroupName: "sctp-seg", VRFName: "vrf-1",
+					VIPNetworks:      []policy.VIPNetwork{{NetworkName: "vip", CIDR: "10.0.0.0/24", V6CIDR: "2001:db8::/64"}},
+					NodePortSelector: &policy.NodePortSelector{Key: "sctp", Value: "yes"},
+					FullSyncSeconds:  ptr.To(900),
+				},
 				ControllerVersion: "22.1.4",
 				CNI:               "antrea",
 			},
@@ -45,8 +60,8 @@ NetworkSettings:
 		},
 		{
 			name:    "every bad setting is named",
-			values:  "AKOSettings:\n  servicesAPI: sometimes\n  layer7Only: [true]\nL7Settings:\n  serviceType: NodePortLocale\n",
-			wantErr: `AKO settings: AKOSettings.layer7Only: expected a boolean, got []interface {}; AKOSettings.servicesAPI: "sometimes" is not a boolean (true or false); L7Settings.serviceType: "NodePortLocale" is not ClusterIP, NodePort or NodePortLocal`,
+			values:  "AKOSettings:\n  servicesAPI: sometimes\n  layer7Only: [true]\n  fullSyncFrequency: soon\nL7Settings:\n  serviceType: NodePortLocale\nNetworkSettings:\n  vipNetworkList: [{cidr: 10.0.0.0/33}]\nnodePortSelector: yes\n",
+			wantErr: `AKO settings: AKOSettings.layer7Only: expected a boolean, got []interface {}; AKOSettings.servicesAPI: "sometimes" is not a boolean (true or false); L7Settings.serviceType: "NodePortLocale" is not ClusterIP, NodePort or NodePortLocal; AKOSettings.fullSyncFrequency: "soon" is not a whole number of seconds; NetworkSettings.vipNetworkList[0]: "10.0.0.0/33" is not a CIDR; NetworkSettings.vipNetworkList[0].networkName: required; nodePortSelector: expected {key, value}, got bool`,
 		},
 		{
 			name:    "not YAML",
@@ -76,12 +91,20 @@ func TestParseAKOConfigMap(t *testing.T) {
 	got, err := policy.ParseAKOConfigMap(map[string]string{
 		"serviceType": "NodePort", "servicesAPI": "true", "defaultLBController": "false", "clusterName": "prod",
 		"layer7Only": "", "controllerVersion": "30.2.1", "cniPlugin": "calico", "logLevel": "INFO",
+		"controllerIP": "10.10.0.5", "tenantName": "telco", "cloudName": "nsx", "serviceEngineGroupName": "seg", "vrfName": "",
+		"fullSyncFrequency": "0", "vipNetworkList": `[{"networkName":"vip-net","cidr":"10.1.0.0/24"}]`, "nodeKey": "sctp", "nodeValue": "true",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := policy.Context{
-		AKO:               &policy.AKOSettings{ServiceType: policy.ServiceTypeNodePort, ServicesAPI: true, ClusterName: "prod"},
+		AKO: &policy.AKOSettings{
+			ServiceType: policy.ServiceTypeNodePort, ServicesAPI: true, ClusterName: "prod",
+			ControllerHost: "10.10.0.5", TenantName: "telco", CloudName: "nsx", ServiceEngineGroupName: "seg",
+			VIPNetworks:      []policy.VIPNetwork{{NetworkName: "vip-net", CIDR: "10.1.0.0/24"}},
+			NodePortSelector: &policy.NodePortSelector{Key: "sctp", Value: "true"},
+			FullSyncSeconds:  ptr.To(0),
+		},
 		ControllerVersion: "30.2.1",
 		CNI:               "calico",
 	}

@@ -1,0 +1,300 @@
+package translator
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/sctpguard/sctpguard/translator/avi"
+)
+
+// The change detection of avi-translation.md §8.2: the desired object and the current one
+// are both decoded into the model (which keeps only the managed fields), normalized, and
+// compared as JSON. Equal objects are not written.
+
+// normalized returns the canonical JSON of an object of a type, for comparison.
+func normalized(typ string, obj any, desired *avi.VsVip) ([]byte, error) {
+	o, err := avi.ToObject(obj)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	switch typ {
+	case avi.TypeVirtualService:
+		var vs avi.VirtualService
+		err = o.Decode(&vs)
+		normalizeVS(&vs)
+		v = vs
+	case avi.TypeVsVip:
+		var vv avi.VsVip
+		err = o.Decode(&vv)
+		normalizeVsVip(&vv, desired)
+		v = vv
+	case avi.TypePool:
+		var p avi.Pool
+		err = o.Decode(&p)
+		normalizePool(&p)
+		v = p
+	case avi.TypeL4PolicySet:
+		var l avi.L4PolicySet
+		err = o.Decode(&l)
+		normalizeL4(&l)
+		v = l
+	default:
+		return nil, fmt.Errorf("normalize: unknown type %s", typ)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode %s: %w", typ, err)
+	}
+	return json.Marshal(v)
+}
+
+// equal reports whether the current object already is the desired one.
+func equal(typ string, desired any, current avi.Object) (bool, error) {
+	var dv *avi.VsVip
+	if v, ok := desired.(*avi.VsVip); ok {
+		dv = v
+	}
+	d, err := normalized(typ, desired, dv)
+	if err != nil {
+		return false, err
+	}
+	c, err := normalized(typ, current, dv)
+	if err != nil {
+		return false, err
+	}
+	return string(d) == string(c), nil
+}
+
+// ref turns any ref form into "<type>/<name>"; both "/api/pool/?name=X" and
+// "https://h/api/pool/pool-1a2b#X" become "pool/X".
+func ref(s string) string {
+	if s == "" {
+		return ""
+	}
+	r, err := avi.ParseRef(s)
+	if err != nil {
+		return s
+	}
+	return r.String()
+}
+
+func orDefaultRef(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return ref(s)
+}
+
+func boolDefault(p **bool, def bool) {
+	if *p == nil {
+		*p = ptrTo(def)
+	}
+}
+
+const globalVRF = avi.TypeVRFContext + "/global"
+
+func normalizeVS(vs *avi.VirtualService) {
+	vs.TenantRef, vs.CloudRef = ref(vs.TenantRef), ref(vs.CloudRef)
+	vs.SEGroupRef, vs.VsVipRef = ref(vs.SEGroupRef), ref(vs.VsVipRef)
+	vs.ApplicationProfileRef, vs.NetworkProfileRef = ref(vs.ApplicationProfileRef), ref(vs.NetworkProfileRef)
+	vs.VRFContextRef = orDefaultRef(vs.VRFContextRef, globalVRF)
+	boolDefault(&vs.Enabled, true)
+	boolDefault(&vs.TrafficEnabled, true)
+	boolDefault(&vs.EastWestPlacement, false)
+	boolDefault(&vs.RemoveListeningPortOnVsDown, false)
+	for i := range vs.Services {
+		s := &vs.Services[i]
+		if s.PortRangeEnd == nil || *s.PortRangeEnd == 0 {
+			s.PortRangeEnd = ptrTo(s.Port)
+		}
+		boolDefault(&s.EnableSSL, false)
+		boolDefault(&s.EnableHTTP2, false)
+		s.OverrideNetworkProfileRef = ref(s.OverrideNetworkProfileRef)
+	}
+	for i := range vs.L4Policies {
+		vs.L4Policies[i].L4PolicySetRef = ref(vs.L4Policies[i].L4PolicySetRef)
+	}
+	vs.ServiceMetadata = normalizeMetadata(vs.ServiceMetadata)
+	vs.Markers = normalizeMarkers(vs.Markers)
+}
+
+func normalizeVsVip(v *avi.VsVip, desired *avi.VsVip) {
+	v.TenantRef, v.CloudRef = ref(v.TenantRef), ref(v.CloudRef)
+	v.VRFContextRef = orDefaultRef(v.VRFContextRef, globalVRF)
+	boolDefault(&v.EastWestPlacement, false)
+	for i := range v.VIP {
+		vip := &v.VIP[i]
+		boolDefault(&vip.AutoAllocateIP, false)
+		if vip.AutoAllocateIPType == "" {
+			vip.AutoAllocateIPType = "V4_ONLY"
+		}
+		// An allocated address is the controller's, not a difference: compare addresses
+		// only where the desired VIP is static.
+		var want *avi.VIP
+		if desired != nil {
+			for j := range desired.VIP {
+				if desired.VIP[j].VipID == vip.VipID {
+					want = &desired.VIP[j]
+				}
+			}
+		}
+		if want == nil || want.IPAddress == nil {
+			vip.IPAddress = nil
+		}
+		if want == nil || want.IP6Address == nil {
+			vip.IP6Address = nil
+		}
+		if s := vip.IPAMNetworkSubnet; s != nil {
+			s.NetworkRef = ref(s.NetworkRef)
+		}
+	}
+	slices.SortFunc(v.DNSInfo, func(a, b avi.DNSInfo) int { return strings.Compare(a.FQDN, b.FQDN) })
+	v.DNSInfo = slices.CompactFunc(v.DNSInfo, func(a, b avi.DNSInfo) bool { return a.FQDN == b.FQDN })
+	v.Markers = normalizeMarkers(v.Markers)
+}
+
+func normalizePool(p *avi.Pool) {
+	p.TenantRef, p.CloudRef = ref(p.TenantRef), ref(p.CloudRef)
+	p.VRFRef = orDefaultRef(p.VRFRef, globalVRF)
+	for i := range p.HealthMonitorRefs {
+		p.HealthMonitorRefs[i] = ref(p.HealthMonitorRefs[i])
+	}
+	slices.Sort(p.HealthMonitorRefs)
+	p.HealthMonitorRefs = slices.Compact(p.HealthMonitorRefs)
+	for i := range p.Servers {
+		boolDefault(&p.Servers[i].Enabled, true)
+	}
+	slices.SortFunc(p.Servers, compareServers)
+	boolDefault(&p.SNIEnabled, false)
+	if p.GracefulDisableTimeout == nil {
+		p.GracefulDisableTimeout = ptrTo(int32(1))
+	}
+	p.ServiceMetadata = normalizeMetadata(p.ServiceMetadata)
+	p.Markers = normalizeMarkers(p.Markers)
+}
+
+func normalizeL4(l *avi.L4PolicySet) {
+	l.TenantRef = ref(l.TenantRef)
+	if l.L4ConnectionPolicy == nil {
+		l.L4ConnectionPolicy = &avi.L4ConnectionPolicy{}
+	}
+	if l.L4ConnectionPolicy.Rules == nil {
+		l.L4ConnectionPolicy.Rules = []avi.L4Rule{}
+	}
+	for i := range l.L4ConnectionPolicy.Rules {
+		r := &l.L4ConnectionPolicy.Rules[i]
+		boolDefault(&r.Enable, true)
+		if r.Action != nil && r.Action.SelectPool != nil {
+			r.Action.SelectPool.PoolRef = ref(r.Action.SelectPool.PoolRef)
+			r.Action.SelectPool.PoolGroupRef = ref(r.Action.SelectPool.PoolGroupRef)
+		}
+	}
+	l.Markers = normalizeMarkers(l.Markers)
+}
+
+// normalizeMarkers treats markers as a map from key to sorted values.
+func normalizeMarkers(ms []avi.Marker) []avi.Marker {
+	byKey := map[string][]string{}
+	for _, m := range ms {
+		byKey[m.Key] = append(byKey[m.Key], m.Values...)
+	}
+	out := make([]avi.Marker, 0, len(byKey))
+	for k, v := range byKey {
+		slices.Sort(v)
+		out = append(out, avi.Marker{Key: k, Values: v})
+	}
+	slices.SortFunc(out, func(a, b avi.Marker) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+// normalizeMetadata re-encodes service_metadata with sorted keys.
+func normalizeMetadata(s string) string {
+	if s == "" {
+		return ""
+	}
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return s
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return s
+	}
+	return string(data)
+}
+
+// managedFields returns the JSON names of a model's fields: the top-level fields sctpguard
+// manages on objects of that type.
+func managedFields(model any) []string {
+	t := reflect.TypeOf(model)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// putBody builds a PUT body (avi-translation.md §8.2): the current object as read, with each
+// managed field replaced by its desired value and the managed fields no longer desired
+// removed. Everything else (uuid, _last_modified, fields sctpguard does not model) is sent
+// back unchanged; keeping _last_modified makes a concurrent change answer 412. VsVip vip[]
+// entries are merged by vip_id so that the allocated address survives.
+func putBody(current avi.Object, desired any) (avi.Object, error) {
+	d, err := avi.ToObject(desired)
+	if err != nil {
+		return nil, err
+	}
+	body := avi.Object{}
+	for k, v := range current {
+		body[k] = v
+	}
+	for _, f := range managedFields(desired) {
+		if v, ok := d[f]; ok {
+			body[f] = v
+		} else {
+			delete(body, f)
+		}
+	}
+	if _, ok := desired.(*avi.VsVip); ok {
+		body["vip"] = mergeVIPs(current["vip"], d["vip"])
+	}
+	return body, nil
+}
+
+// mergeVIPs merges desired VIP entries into the current ones by vip_id. The managed fields
+// of an entry are replaced; an address the controller allocated is kept.
+func mergeVIPs(current, desired any) []any {
+	cur, _ := current.([]any)
+	des, _ := desired.([]any)
+	managed := managedFields(avi.VIP{})
+	out := make([]any, 0, len(des))
+	for _, dv := range des {
+		dm, _ := dv.(map[string]any)
+		merged := map[string]any{}
+		for _, cv := range cur {
+			if cm, ok := cv.(map[string]any); ok && cm["vip_id"] == dm["vip_id"] {
+				for k, v := range cm {
+					merged[k] = v
+				}
+			}
+		}
+		for _, f := range managed {
+			if v, ok := dm[f]; ok {
+				merged[f] = v
+			} else if f != "ip_address" && f != "ip6_address" {
+				delete(merged, f)
+			}
+		}
+		out = append(out, merged)
+	}
+	return out
+}

@@ -1,0 +1,84 @@
+package translator_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/manifest"
+	"github.com/sctpguard/sctpguard/translator"
+)
+
+// loadScenario reads a scenario directory: input.yaml (the Kubernetes objects) and
+// optionally ako.yaml (AKO's values; default clusterName "cluster", AKO's defaults).
+func loadScenario(t *testing.T, dir string) *translator.Builder {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "input.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, errs := manifest.NewDecoder(policy.Scheme(), "default").Decode("input.yaml", data)
+	for _, e := range errs {
+		t.Fatalf("decode: %v", e)
+	}
+	var objs []policy.Object
+	for _, d := range docs {
+		if d.Typed != nil {
+			objs = append(objs, d.Typed)
+		}
+	}
+	values := []byte("AKOSettings:\n  clusterName: cluster\n")
+	if v, err := os.ReadFile(filepath.Join(dir, "ako.yaml")); err == nil {
+		values = v
+	}
+	ctx, err := policy.ParseAKOValues(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := policy.NewEngine(policy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &translator.Builder{Context: ctx, Source: translator.NewMemorySource(objs...), Engine: engine}
+}
+
+// TestScenarios renders each scenario of testdata/scenarios and compares the whole result
+// (every object, field by field, in creation order) with want.json.
+func TestScenarios(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/scenarios/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			b := loadScenario(t, dir)
+			got, err := translator.Render(context.Background(), b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotJSON, err := json.Marshal(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantJSON, err := os.ReadFile(filepath.Join(dir, "want.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g, w any
+			if err := json.Unmarshal(gotJSON, &g); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(wantJSON, &w); err != nil {
+				t.Fatalf("want.json: %v", err)
+			}
+			if diff := cmp.Diff(w, g); diff != "" {
+				t.Errorf("units (-want +got):\n%s\ngot:\n%s", diff, gotJSON)
+			}
+		})
+	}
+}
