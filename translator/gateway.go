@@ -68,7 +68,7 @@ func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) 
 		if slices.ContainsFunc(f.Findings, func(fd policy.Finding) bool { return fd.Rule == string(policy.RuleSCTPNodePortLocal) }) {
 			for i := range u.Listeners {
 				if u.Listeners[i].Protocol == string(corev1.ProtocolSCTP) {
-					u.Listeners[i].problem(ListenerDetached, ReasonUnsupportedProtocol, "SCTP protocol is not supported for service type NodePortLocal; existing Avi objects left unchanged")
+					u.Listeners[i].problem(ListenerDetached, ReasonUnsupportedProtocol, "SCTP protocol is not supported for service type NodePortLocal"+frozenSuffix)
 				}
 			}
 		}
@@ -148,16 +148,18 @@ func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) 
 			if !slices.Contains(u.Members, nn(s)) {
 				u.Members = append(u.Members, nn(s))
 			}
-		} else if f := frozenKeys[k]; f != nil {
-			reason := ReasonInvalidRoutesRef
-			typ := ListenerResolvedRefs
-			if f.Rule() == string(policy.RuleBackendPortConflict) {
-				typ, reason = ListenerConflicted, ReasonRouteConflict
-			}
-			ls.problem(typ, reason, "["+f.Rule()+"] "+f.Findings[0].Message+"; existing Avi objects left unchanged")
-		} else if _, frozenLB := frozenKeys[k]; !frozenLB {
+		} else if _, frozen := frozenKeys[k]; !frozen {
 			ls.problem(ListenerResolvedRefs, ReasonDegradedRoutes, fmt.Sprintf("no backend Service labelled %s: %s, %s: %s offers port %d/%s",
 				policy.LabelGatewayName, gw.Name, policy.LabelGatewayNamespace, gw.Namespace, k.port, k.protocol))
+		}
+		// A frozen backend that claims the listener: a conflict with the provider, or an
+		// invalid backend the listener would otherwise have used.
+		if f := frozenKeys[k]; f != nil {
+			if f.Rule() == string(policy.RuleBackendPortConflict) {
+				ls.problem(ListenerConflicted, ReasonRouteConflict, "["+f.Rule()+"] "+f.Findings[0].Message+frozenSuffix)
+			} else if e.Pool == nil {
+				ls.problem(ListenerResolvedRefs, ReasonInvalidRoutesRef, "["+f.Rule()+"] "+f.Findings[0].Message+frozenSuffix)
+			}
 		}
 		u.Entries = append(u.Entries, e)
 	}

@@ -18,6 +18,8 @@ type Rendered struct {
 	Objects []TypedObject `json:"objects,omitempty"`
 	// Events are the warnings the translator would emit.
 	Events []Event `json:"events,omitempty"`
+	// Listeners are a Gateway's listener states.
+	Listeners []ListenerState `json:"listeners,omitempty"`
 }
 
 // Render builds every unit in scope and returns it as a sync from empty would write it.
@@ -35,7 +37,7 @@ func Render(ctx context.Context, b *Builder) ([]Rendered, error) {
 		if u == nil {
 			continue
 		}
-		r := Rendered{Unit: k.String(), Skipped: u.Skip, Events: u.Events}
+		r := Rendered{Unit: k.String(), Skipped: u.Skip, Events: u.Events, Listeners: u.Listeners}
 		for _, f := range u.Frozen {
 			r.Frozen = append(r.Frozen, f.Findings...)
 		}

@@ -1,8 +1,10 @@
 package translator_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,6 +49,9 @@ func loadScenario(t *testing.T, dir string) *translator.Builder {
 	return &translator.Builder{Context: ctx, Source: translator.NewMemorySource(objs...), Engine: engine}
 }
 
+// update rewrites the want.json files from the results; review the diff before committing.
+var update = flag.Bool("update", false, "rewrite testdata/scenarios/*/want.json from the results")
+
 // TestScenarios renders each scenario of testdata/scenarios and compares the whole result
 // (every object, field by field, in creation order) with want.json.
 func TestScenarios(t *testing.T) {
@@ -64,6 +69,15 @@ func TestScenarios(t *testing.T) {
 			gotJSON, err := json.Marshal(got)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if *update {
+				var pretty bytes.Buffer
+				if err := json.Indent(&pretty, gotJSON, "", " "); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "want.json"), append(pretty.Bytes(), '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			wantJSON, err := os.ReadFile(filepath.Join(dir, "want.json"))
 			if err != nil {

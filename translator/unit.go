@@ -162,13 +162,25 @@ type Freeze struct {
 	Findings []policy.Finding
 }
 
-// Message is the text of the frozen object's Events and conditions.
+// Message is the text of a frozen Gateway's condition: every finding with its rule ID.
 func (f *Freeze) Message() string {
 	msgs := make([]string, 0, len(f.Findings))
 	for _, fd := range f.Findings {
 		msgs = append(msgs, "["+fd.Rule+"] "+fd.Message)
 	}
-	return strings.Join(msgs, "; ") + "; existing Avi objects left unchanged"
+	return strings.Join(msgs, "; ") + frozenSuffix
+}
+
+// frozenSuffix ends every message about a frozen object.
+const frozenSuffix = "; existing Avi objects left unchanged"
+
+// Events returns the Warning Events of a frozen object: one per finding, the rule ID as reason.
+func (f *Freeze) Events() []Event {
+	out := make([]Event, 0, len(f.Findings))
+	for _, fd := range f.Findings {
+		out = append(out, Event{Object: f.Object, Type: corev1.EventTypeWarning, Reason: fd.Rule, Message: fd.Message + frozenSuffix})
+	}
+	return out
 }
 
 // Rule is the rule ID of the first finding.
@@ -184,15 +196,17 @@ type Event struct {
 
 // ListenerState is what a Gateway listener's status says.
 type ListenerState struct {
-	Port     int32
-	Protocol string
-	// Problems are the failing conditions: type → reason and message.
-	Problems []ListenerProblem
+	Port     int32  `json:"port"`
+	Protocol string `json:"protocol"`
+	// Problems are the failing conditions, present only while a problem exists.
+	Problems []ListenerProblem `json:"problems,omitempty"`
 }
 
-// ListenerProblem is one failing listener condition.
+// ListenerProblem is one problem condition of a listener.
 type ListenerProblem struct {
-	Type, Reason, Message string
+	Type    string `json:"type"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
 }
 
 // Unit is the desired state of one unit on the controller, with what is reported about it.
