@@ -390,7 +390,7 @@ func (b *Builder) freeze(ctx context.Context, obj policy.Object) (*Freeze, error
 	if len(frozen) == 0 {
 		return nil, nil
 	}
-	return &Freeze{Object: frozen[0].Object, Findings: frozen}, nil
+	return &Freeze{Object: frozen[0].Object, Findings: frozen, obj: obj}, nil
 }
 
 // olderView is the inventory as it was when an object was created: related Services and
@@ -468,7 +468,7 @@ func unsupported(u *Unit, svc *corev1.Service) {
 }
 
 func warning(obj policy.Object, reason, format string, args ...any) Event {
-	return Event{Object: objectRef(obj), Type: corev1.EventTypeWarning, Reason: reason, Message: fmt.Sprintf(format, args...)}
+	return Event{Object: objectRef(obj), Type: corev1.EventTypeWarning, Reason: reason, Message: fmt.Sprintf(format, args...), Regarding: obj}
 }
 
 func objectRef(obj policy.Object) policy.ObjectRef {

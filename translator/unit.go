@@ -160,6 +160,7 @@ func aviProtocol(p corev1.Protocol) string {
 type Freeze struct {
 	Object   policy.ObjectRef
 	Findings []policy.Finding
+	obj      policy.Object
 }
 
 // Message is the text of a frozen Gateway's condition: every finding with its rule ID.
@@ -178,7 +179,7 @@ const frozenSuffix = "; existing Avi objects left unchanged"
 func (f *Freeze) Events() []Event {
 	out := make([]Event, 0, len(f.Findings))
 	for _, fd := range f.Findings {
-		out = append(out, Event{Object: f.Object, Type: corev1.EventTypeWarning, Reason: fd.Rule, Message: fd.Message + frozenSuffix})
+		out = append(out, Event{Object: f.Object, Type: corev1.EventTypeWarning, Reason: fd.Rule, Message: fd.Message + frozenSuffix, Regarding: f.obj})
 	}
 	return out
 }
@@ -192,6 +193,8 @@ type Event struct {
 	Type    string           `json:"type"`
 	Reason  string           `json:"reason"`
 	Message string           `json:"message"`
+	// Regarding is the object itself, when known, for the Event's reference.
+	Regarding policy.Object `json:"-"`
 }
 
 // ListenerState is what a Gateway listener's status says.

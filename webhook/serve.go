@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -70,6 +71,12 @@ type Options struct {
 	// what a failing policy does (warn: admit with a warning, or deny).
 	PolicyTimeout time.Duration
 	OnPolicyError string
+	// LeaderElection elects one replica (the Lease LeaderElectionID in
+	// LeaderElectionNamespace, default PolicyNamespace) to run the leader-only parts: the
+	// translator. The webhooks are served by every replica.
+	LeaderElection          bool
+	LeaderElectionID        string
+	LeaderElectionNamespace string
 	// ConfigFile holds a policy.Config in YAML; Disable, Warn and ExemptNamespaces add to it.
 	ConfigFile       string
 	Disable          []string
@@ -114,6 +121,9 @@ func (o *Options) Validate() field.ErrorList {
 	if o.PolicyNamespace == "" {
 		errs = append(errs, field.Required(field.NewPath("policy-namespace"), "the namespace of the policy ConfigMaps"))
 	}
+	if o.LeaderElection && o.LeaderElectionID == "" {
+		errs = append(errs, field.Required(field.NewPath("leader-election-id"), "the Lease name of the leader election"))
+	}
 	if o.ServiceAccount != "" {
 		if ns, name, ok := strings.Cut(o.ServiceAccount, "/"); !ok || ns == "" || name == "" {
 			errs = append(errs, field.Invalid(field.NewPath("service-account"), o.ServiceAccount, "must be namespace/name"))
@@ -138,7 +148,8 @@ func (o *Options) restConfig() (*rest.Config, error) {
 	return ctrl.GetConfig()
 }
 
-func (o *Options) policyConfig() (policy.Config, error) {
+// PolicyConfig returns the rule configuration: the file's, plus the flags'.
+func (o *Options) PolicyConfig() (policy.Config, error) {
 	var cfg policy.Config
 	if o.ConfigFile != "" {
 		data, err := os.ReadFile(o.ConfigFile)
@@ -163,7 +174,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	if errs := o.Validate(); len(errs) > 0 {
 		return errs.ToAggregate()
 	}
-	cfg, err := o.policyConfig()
+	cfg, err := o.PolicyConfig()
 	if err != nil {
 		return err
 	}
@@ -193,7 +204,13 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 			TLSOpts: []func(*tls.Config){tlsMin},
 		}),
 		// Only what rules read is kept, without managed fields.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		LeaderElection:          o.LeaderElection,
+		LeaderElectionID:        o.LeaderElectionID,
+		LeaderElectionNamespace: cmp.Or(o.LeaderElectionNamespace, o.PolicyNamespace),
+		// Hand the Lease over at once on a clean shutdown (rolling update), instead of
+		// letting the next leader wait out the lease.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)

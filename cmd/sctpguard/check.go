@@ -39,6 +39,21 @@ Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadabl
 	f.Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest input accepted, in bytes")
 	f.Int64Var(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "soft limit of the heap in bytes, collected harder near it (0: none; $GOMEMLIMIT wins)")
 
+	addContextFlags(c, o)
+
+	f.StringSliceVar(&o.PolicyDirs, "policy", nil, "directories of user policies: Rego modules (conftest conventions), Gatekeeper ConstraintTemplates and constraints")
+	f.DurationVar(&o.PolicyTimeout, "policy-timeout", o.PolicyTimeout, "time the user policies may take to judge one object")
+	f.StringVar(&o.OnPolicyError, "on-policy-error", o.OnPolicyError, "what a user policy that fails or runs out of time does: warn (admit) or deny")
+	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, warn, exemptNamespaces)")
+	f.StringSliceVar(&o.Disable, "disable", nil, "rule or mutation IDs to switch off")
+	f.StringSliceVar(&o.Warn, "warn", nil, "rule IDs to demote from deny to warn")
+	f.StringSliceVar(&o.ExemptNamespaces, "exempt-namespace", nil, "namespaces to skip (a trailing * matches a prefix)")
+	return c
+}
+
+// addContextFlags adds the AKO context flags check and translate share.
+func addContextFlags(c *cobra.Command, o *check.Options) {
+	f := c.Flags()
 	f.StringVar(&o.AKOValues, "ako-values", "", "AKO's Helm values file, read as-is for the AKO settings")
 	f.StringVar(&o.AKOConfigMap, "ako-configmap", "", "a file holding AKO's avi-k8s-config ConfigMap, read for the AKO settings")
 	f.StringVar(&o.AKOServiceType, "ako-service-type", "", "AKO's L7Settings.serviceType: ClusterIP, NodePort or NodePortLocal")
@@ -51,13 +66,4 @@ Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadabl
 	f.StringVar(&o.ControllerVersion, "controller-version", "", "Avi Controller version, e.g. 22.1.3")
 	f.StringVar(&o.Platform, "platform", "", "cluster platform: openshift, or empty")
 	f.StringVar(&o.CNI, "cni", "", "cluster CNI: antrea, calico, canal, cilium, flannel, kube-router, ncp, openshift, ovn-kubernetes")
-
-	f.StringSliceVar(&o.PolicyDirs, "policy", nil, "directories of user policies: Rego modules (conftest conventions), Gatekeeper ConstraintTemplates and constraints")
-	f.DurationVar(&o.PolicyTimeout, "policy-timeout", o.PolicyTimeout, "time the user policies may take to judge one object")
-	f.StringVar(&o.OnPolicyError, "on-policy-error", o.OnPolicyError, "what a user policy that fails or runs out of time does: warn (admit) or deny")
-	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, warn, exemptNamespaces)")
-	f.StringSliceVar(&o.Disable, "disable", nil, "rule or mutation IDs to switch off")
-	f.StringSliceVar(&o.Warn, "warn", nil, "rule IDs to demote from deny to warn")
-	f.StringSliceVar(&o.ExemptNamespaces, "exempt-namespace", nil, "namespaces to skip (a trailing * matches a prefix)")
-	return c
 }

@@ -1,29 +1,51 @@
 package main
 
 import (
+	"context"
 	goflag "flag"
 
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/translator"
 	"github.com/sctpguard/sctpguard/webhook"
 )
 
 func newServeCommand() *cobra.Command {
 	o := webhook.NewOptions()
+	t := translator.NewOptions()
 	logOpts := zap.Options{}
 	c := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the validating and mutating admission webhooks",
+		Short: "Serve the admission webhooks and, with --translator, sync SCTP objects to Avi",
 		Long: `Serve runs the admission webhooks over TLS (certificates reloaded when they change), follows
 AKO's ConfigMap for its settings, and reads related objects from a watch cache. Health checks
-are served on /healthz and /readyz, Prometheus metrics on the metrics address.`,
+are served on /healthz and /readyz, Prometheus metrics on the metrics address.
+
+With --translator, the replica that holds the Lease sctpguard-translator also syncs the SCTP
+LoadBalancer Services and networking.x-k8s.io Gateways AKO would handle to the Avi Controller
+(AKO's controllerHost, or --avi-controller), with the credentials files of
+--avi-credentials-dir (username, password, optional certificateAuthorityData: AKO's
+avi-secret mounted as a volume), and writes their status back.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			log := zap.New(zap.UseFlagOptions(&logOpts)).WithValues("version", version)
 			ctrl.SetLogger(log) // controller-runtime's own components log through it
-			return webhook.Run(c.Context(), o, log)
+			var setups []webhook.Setup
+			if t.Enabled {
+				o.LeaderElection, o.LeaderElectionID = true, translator.LeaseName
+				setups = append(setups, func(ctx context.Context, mgr manager.Manager, env *webhook.Environment) error {
+					cfg, err := o.PolicyConfig()
+					if err != nil {
+						return err
+					}
+					return translator.Setup(ctx, mgr, t, env.Inventory, cfg, func() policy.Context { return env.Env().Context }, log.WithName("translator"))
+				})
+			}
+			return webhook.Run(c.Context(), o, log, setups...)
 		},
 	}
 	f := c.Flags()
@@ -49,6 +71,15 @@ are served on /healthz and /readyz, Prometheus metrics on the metrics address.`,
 	f.StringSliceVar(&o.Disable, "disable", nil, "rule or mutation IDs to switch off")
 	f.StringSliceVar(&o.Warn, "warn", nil, "rule IDs to demote from deny to warn")
 	f.StringSliceVar(&o.ExemptNamespaces, "exempt-namespace", nil, "namespaces to skip (a trailing * matches a prefix)")
+	f.BoolVar(&t.Enabled, "translator", false, "sync admitted SCTP Services and Gateways to the Avi Controller (leader only)")
+	f.StringVar(&t.Controller, "avi-controller", "", "Avi Controller address (default: AKO's ControllerSettings.controllerHost)")
+	f.StringVar(&t.CredentialsDir, "avi-credentials-dir", t.CredentialsDir, "directory of the Avi credentials files: username, password, optional certificateAuthorityData")
+	f.BoolVar(&t.InsecureSkipVerify, "avi-insecure-skip-verify", false, "do not verify the Avi Controller's certificate (not for production)")
+	f.BoolVar(&t.BasicAuth, "avi-basic-auth", false, "send the credentials with every request instead of logging in (the controller must allow basic authentication)")
+	f.StringVar(&t.APIVersion, "avi-api-version", t.APIVersion, "X-Avi-Version sent to the controller; 22.1.3 or later")
+	f.DurationVar(&t.Timeout, "avi-timeout", t.Timeout, "timeout of one request to the Avi Controller")
+	f.IntVar(&t.Workers, "translator-workers", t.Workers, "units synced at once")
+	f.DurationVar(&t.SlowRetry, "translator-slow-retry", t.SlowRetry, "retry period of failures that will not clear soon (controller unreachable, no free IPs)")
 	gf := goflag.NewFlagSet("log", goflag.ContinueOnError)
 	logOpts.BindFlags(gf)
 	f.AddGoFlagSet(gf)

@@ -137,8 +137,8 @@ func parseTristate(v string) (*bool, error) {
 	return &b, nil
 }
 
-// context builds the rule context from the files and flags.
-func (o *Options) context() (policy.Context, error) {
+// Context builds the rule context from the files and flags.
+func (o *Options) Context() (policy.Context, error) {
 	var ctx policy.Context
 	switch {
 	case o.AKOValues != "":
@@ -217,8 +217,8 @@ func (o *Options) policies(ctx context.Context) (*rego.Set, error) {
 	return rego.Load(ctx, sources, rego.Options{Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError)})
 }
 
-// config builds the rule configuration from the file and flags.
-func (o *Options) config() (policy.Config, error) {
+// Config builds the rule configuration from the file and flags.
+func (o *Options) Config() (policy.Config, error) {
 	var cfg policy.Config
 	if o.ConfigFile != "" {
 		data, err := os.ReadFile(o.ConfigFile)

@@ -99,11 +99,11 @@ func Run(ctx context.Context, o *Options, s Streams) int {
 // itself cannot proceed (bad context or configuration); unreadable inputs are in the
 // Result's Errors, and the other inputs are still checked.
 func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
-	pctx, err := o.context()
+	pctx, err := o.Context()
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := o.config()
+	cfg, err := o.Config()
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +158,14 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// Read reads and decodes the inputs as Check does, without judging them: the documents,
+// the directory entries skipped, and the inputs that could not be read or parsed.
+func Read(o *Options, stdin io.Reader) ([]*manifest.Document, []string, []*manifest.Error) {
+	inputs, skipped, errs := expand(o.Files)
+	docs, more := decodeAll(inputs, o, stdin)
+	return docs, skipped, append(errs, more...)
 }
 
 // mutateAll applies the mutations to every object; an object whose mutation fails is

@@ -1,0 +1,281 @@
+package translator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/sctpguard/sctpguard/policy"
+	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
+	"github.com/sctpguard/sctpguard/translator/avi"
+)
+
+// LeaseName is the leader election Lease: only its holder talks to the controller.
+const LeaseName = "sctpguard-translator"
+
+// Options configure the translator of `sctpguard serve`.
+type Options struct {
+	// Enabled turns the translator on.
+	Enabled bool
+	// Controller is the Avi Controller address; empty means AKO's controllerHost.
+	Controller string
+	// CredentialsDir holds the Avi credentials as files (a mounted Secret, like AKO's
+	// avi-secret): username, password and optionally certificateAuthorityData (PEM). They
+	// are re-read at every login, so a rotated Secret is picked up.
+	CredentialsDir string
+	// InsecureSkipVerify turns off the verification of the controller's certificate.
+	InsecureSkipVerify bool
+	// BasicAuth sends the credentials on each request instead of logging in.
+	BasicAuth bool
+	// APIVersion is the X-Avi-Version sent; at least 22.1.3.
+	APIVersion string
+	// Workers is the number of units synced at once.
+	Workers int
+	// Timeout bounds one request to the controller.
+	Timeout time.Duration
+	// SlowRetry is the slow retry period (avi-translation.md §10).
+	SlowRetry time.Duration
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{APIVersion: avi.MinSCTPVersion, Workers: 4, Timeout: avi.DefaultTimeout, SlowRetry: DefaultSlowRetry,
+		CredentialsDir: "/etc/sctpguard/avi"}
+}
+
+// Validate checks the options.
+func (o *Options) Validate() field.ErrorList {
+	var errs field.ErrorList
+	if !o.Enabled {
+		return nil
+	}
+	if o.CredentialsDir == "" {
+		errs = append(errs, field.Required(field.NewPath("avi-credentials-dir"), "the directory of the Avi credentials Secret"))
+	}
+	if c, err := avi.CompareVersions(o.APIVersion, avi.MinSCTPVersion); err != nil || c < 0 {
+		errs = append(errs, field.Invalid(field.NewPath("avi-api-version"), o.APIVersion, "must be a version of 22.1.3 or later, the first with SCTP"))
+	}
+	if o.Workers < 1 || o.Workers > 64 {
+		errs = append(errs, field.Invalid(field.NewPath("translator-workers"), o.Workers, "must be between 1 and 64"))
+	}
+	if o.Timeout <= 0 {
+		errs = append(errs, field.Invalid(field.NewPath("avi-timeout"), o.Timeout.String(), "must be positive"))
+	}
+	return errs
+}
+
+// credentials reads the credentials files.
+func (o *Options) credentials() (avi.Credentials, error) {
+	read := func(name string) (string, error) {
+		data, err := os.ReadFile(filepath.Join(o.CredentialsDir, name))
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimSpace(string(data)), nil
+	}
+	user, err := read("username")
+	if err != nil {
+		return avi.Credentials{}, fmt.Errorf("read the Avi username: %w", err)
+	}
+	pass, err := read("password")
+	if err != nil {
+		return avi.Credentials{}, fmt.Errorf("read the Avi password: %w", err)
+	}
+	return avi.Credentials{Username: user, Password: pass}, nil
+}
+
+// newController returns a client for the settings.
+func (o *Options) newController(log logr.Logger, metrics *Metrics) func(policy.Context) (Controller, error) {
+	return func(settings policy.Context) (Controller, error) {
+		host := o.Controller
+		if host == "" && settings.AKO != nil {
+			host = settings.AKO.ControllerHost
+		}
+		if host == "" {
+			return nil, errors.New("no Avi Controller address: set --avi-controller or AKO's ControllerSettings.controllerHost")
+		}
+		ca, err := os.ReadFile(filepath.Join(o.CredentialsDir, "certificateAuthorityData"))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("read the Avi CA: %w", err)
+		}
+		cfg := avi.Config{
+			Host: host, Credentials: o.credentials, Tenant: settings.AKO.Tenant(), APIVersion: o.APIVersion,
+			CAData: ca, InsecureSkipVerify: o.InsecureSkipVerify, BasicAuth: o.BasicAuth, Timeout: o.Timeout,
+			Log: log.WithName("avi"),
+		}
+		if metrics != nil {
+			cfg.Observe = metrics.ObserveRequest
+		}
+		return avi.NewClient(cfg)
+	}
+}
+
+// Setup adds the translator to a manager: the leader-only controller that syncs units and
+// the runner that connects it to the Avi Controller. inv is the webhook's inventory (its
+// cache); the built-in rules re-check inputs under cfg, the webhook's rule configuration;
+// settings returns the AKO context as followed.
+func Setup(ctx context.Context, mgr manager.Manager, o *Options, inv policy.Inventory, cfg policy.Config, settings func() policy.Context, log logr.Logger) error {
+	if errs := o.Validate(); len(errs) > 0 {
+		return errs.ToAggregate()
+	}
+	engine, err := policy.NewEngine(cfg)
+	if err != nil {
+		return err
+	}
+	src, err := NewCacheSource(ctx, mgr, inv)
+	if err != nil {
+		return err
+	}
+	metrics, err := NewMetrics(crmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register translator metrics: %w", err)
+	}
+	rec := &Reconciler{
+		Kube: mgr.GetClient(), Source: src, Engine: engine, Context: settings,
+		Events: mgr.GetEventRecorder("sctpguard-translator"), Log: log.WithName("reconcile"),
+		SlowRetry: o.SlowRetry, Metrics: metrics,
+	}
+	c, err := controller.NewTyped[UnitKey]("sctpguard-translator", mgr, controller.TypedOptions[UnitKey]{
+		Reconciler:              rec,
+		MaxConcurrentReconciles: o.Workers,
+		NeedLeaderElection:      ptr.To(true),
+		// Unit keys are not object keys: the controller's own logging names them.
+		LogConstructor: func(k *UnitKey) logr.Logger {
+			if k == nil {
+				return log
+			}
+			return log.WithValues("unit", k.String())
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("create the translator controller: %w", err)
+	}
+	trigger := make(chan event.TypedGenericEvent[UnitKey], 1024)
+	m := mapper{rec: rec, src: src}
+	watches := []source.TypedSource[UnitKey]{
+		source.TypedKind(mgr.GetCache(), &corev1.Service{}, handler.TypedEnqueueRequestsFromMapFunc(m.service)),
+		source.TypedKind(mgr.GetCache(), &discoveryv1.EndpointSlice{}, handler.TypedEnqueueRequestsFromMapFunc(m.endpointSlice)),
+		source.TypedKind(mgr.GetCache(), &corev1.Node{}, handler.TypedEnqueueRequestsFromMapFunc(m.node), nodeChanged()),
+		source.TypedChannel(trigger, handler.TypedFuncs[UnitKey, UnitKey]{
+			GenericFunc: func(_ context.Context, e event.TypedGenericEvent[UnitKey], q workqueue.TypedRateLimitingInterface[UnitKey]) { q.Add(e.Object) },
+		}),
+	}
+	if src.ServesServiceAPIs() {
+		watches = append(watches,
+			source.TypedKind(mgr.GetCache(), &svcapi.Gateway{}, handler.TypedEnqueueRequestsFromMapFunc(m.gateway)),
+			source.TypedKind(mgr.GetCache(), &svcapi.GatewayClass{}, handler.TypedEnqueueRequestsFromMapFunc(m.gatewayClass)))
+	}
+	for _, w := range watches {
+		if err := c.Watch(w); err != nil {
+			return fmt.Errorf("watch for the translator: %w", err)
+		}
+	}
+	return mgr.Add(&Runner{
+		Reconciler: rec, NewController: o.newController(log, metrics), Trigger: trigger,
+		WaitForCache: mgr.GetCache().WaitForCacheSync, Log: log.WithName("runner"),
+	})
+}
+
+// mapper turns watch events into the unit keys they affect, and resets their retry
+// counters (an input changed).
+type mapper struct {
+	rec *Reconciler
+	src Source
+}
+
+func (m mapper) keys(keys ...UnitKey) []UnitKey {
+	for _, k := range keys {
+		m.rec.resetFailures(k)
+	}
+	return keys
+}
+
+// service maps a Service to its own unit, its shared-VIP unit and the Gateway unit its
+// labels name; the handler maps the old and the new object of an update, so a changed key
+// or label enqueues both units.
+func (m mapper) service(_ context.Context, svc *corev1.Service) []UnitKey {
+	keys := []UnitKey{{Kind: KindService, Namespace: svc.Namespace, Name: svc.Name}}
+	if key := svc.Annotations[policy.AnnotationSharedVIP]; key != "" {
+		keys = append(keys, UnitKey{Kind: KindSharedVIP, Namespace: svc.Namespace, Name: key})
+	}
+	if gw := svc.Labels[policy.LabelGatewayName]; gw != "" {
+		ns := svc.Labels[policy.LabelGatewayNamespace]
+		if ns == "" {
+			ns = svc.Namespace
+		}
+		keys = append(keys, UnitKey{Kind: KindGateway, Namespace: ns, Name: gw})
+	}
+	return m.keys(keys...)
+}
+
+func (m mapper) endpointSlice(ctx context.Context, es *discoveryv1.EndpointSlice) []UnitKey {
+	name := es.Labels[discoveryv1.LabelServiceName]
+	if name == "" {
+		return nil
+	}
+	svc, err := m.src.Service(es.Namespace, name)
+	if err != nil || svc == nil {
+		return nil
+	}
+	return m.service(ctx, svc)
+}
+
+// node maps a Node to every unit, in NodePort mode only.
+func (m mapper) node(context.Context, *corev1.Node) []UnitKey {
+	settings := m.rec.Context()
+	if settings.AKO == nil || settings.AKO.ServiceType != policy.ServiceTypeNodePort {
+		return nil
+	}
+	keys, err := (&Builder{Context: settings, Source: m.src}).Keys()
+	if err != nil {
+		return nil
+	}
+	return m.keys(keys...)
+}
+
+func (m mapper) gateway(_ context.Context, gw *svcapi.Gateway) []UnitKey {
+	return m.keys(UnitKey{Kind: KindGateway, Namespace: gw.Namespace, Name: gw.Name})
+}
+
+func (m mapper) gatewayClass(_ context.Context, gc *svcapi.GatewayClass) []UnitKey {
+	gws, err := m.src.Gateways()
+	if err != nil {
+		return nil
+	}
+	var keys []UnitKey
+	for _, gw := range gws {
+		if gw.Spec.GatewayClassName == gc.Name {
+			keys = append(keys, UnitKey{Kind: KindGateway, Namespace: gw.Namespace, Name: gw.Name})
+		}
+	}
+	return m.keys(keys...)
+}
+
+// nodeChanged passes Node events that change what pools are built from: addresses and
+// labels. Status heartbeats, which update every Node every few seconds, do not pass.
+func nodeChanged() predicate.TypedPredicate[*corev1.Node] {
+	return predicate.TypedFuncs[*corev1.Node]{
+		UpdateFunc: func(e event.TypedUpdateEvent[*corev1.Node]) bool {
+			return !equalJSON(e.ObjectOld.Labels, e.ObjectNew.Labels) || !equalJSON(e.ObjectOld.Status.Addresses, e.ObjectNew.Status.Addresses)
+		},
+	}
+}
+
