@@ -74,8 +74,17 @@ func obj(fs fields) *field {
 	return f
 }
 
-func (f *field) req() *field            { f.required = true; return f }
-func (f *field) dflt(v any) *field      { f.def = v; return f }
+func (f *field) req() *field { f.required = true; return f }
+
+// dflt sets the default; ints are kept as float64, the form encoding/json decodes to.
+func (f *field) dflt(v any) *field {
+	if n, ok := v.(int); ok {
+		v = float64(n)
+	}
+	f.def = v
+	return f
+}
+
 func (f *field) sctpOnly() *field       { f.sctp = true; return f }
 func (f *field) enterpriseOnly() *field { f.enterprise = true; return f }
 func (f *field) withCheck(c func(any) string) *field {
