@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -161,11 +162,23 @@ func New(opts Options) *Server {
 // ::1 and example.com; trust it with ts.Client(), ts.Certificate() or CertPEM(ts).
 func (s *Server) StartTLS() *httptest.Server {
 	ts := httptest.NewUnstartedServer(s)
+	// TLS handshake failures are expected in tests; send them to Logf, not to stderr.
+	ts.Config.ErrorLog = log.New(logWriter{s.opts.Logf}, "", 0)
 	ts.StartTLS()
 	s.mu.Lock()
 	s.host = ts.Listener.Addr().String()
 	s.mu.Unlock()
 	return ts
+}
+
+// logWriter sends the http.Server's own log lines to Options.Logf, or nowhere.
+type logWriter struct{ logf func(string, ...any) }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	if w.logf != nil {
+		w.logf("avisim: %s", strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
 }
 
 // CertPEM returns the PEM of a TLS httptest server's certificate, to use as the CA bundle of
