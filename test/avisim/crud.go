@@ -29,9 +29,6 @@ func (s *Server) prepare(wr *write, body map[string]any) (map[string]any, *apiEr
 			body["tenant_ref"] = wr.tenant.relURL()
 		}
 	}
-	if wr.m.pre != nil {
-		wr.m.pre(body)
-	}
 	out, err := wr.walk.walkObject(wr.m.schema, body, "")
 	if err != nil {
 		return nil, err

@@ -15,8 +15,6 @@ type model struct {
 	cloudScoped bool
 	tenantless  bool // the tenant type itself: no tenant_ref, stored in admin
 	schema      *field
-	// pre adjusts a raw body before the walk (defaults that depend on another field).
-	pre func(body map[string]any)
 	// post checks and completes a walked object (cross-field rules, VIP allocation).
 	post func(w *write, obj map[string]any) *apiError
 }
@@ -236,7 +234,7 @@ var healthMonitor = base(&model{typ: "healthmonitor", name: "HealthMonitor", ver
 	"http_monitor": anything(),
 })
 
-var networkProfile = base(&model{typ: "networkprofile", name: "NetworkProfile", verbose: "Network profile", pre: networkProfilePre}, fields{
+var networkProfile = base(&model{typ: "networkprofile", name: "NetworkProfile", verbose: "Network profile"}, fields{
 	"connection_mirror": boolean(),
 	"profile": obj(fields{
 		"type": enum("PROTOCOL_TYPE_TCP_PROXY", "PROTOCOL_TYPE_TCP_FAST_PATH", "PROTOCOL_TYPE_UDP_FAST_PATH",
@@ -296,6 +294,7 @@ func init() {
 	vsVip.post = vsVipPost
 	l4PolicySet.post = l4PolicySetPost
 	healthMonitor.post = healthMonitorPost
+	networkProfile.post = networkProfilePost
 	for _, m := range []*model{virtualService, vsVip, pool, poolGroup, l4PolicySet, healthMonitor, networkProfile,
 		applicationProfile, analyticsProfile, cloud, serviceEngineGroup, vrfContext, network, tenant} {
 		models[m.typ] = m
@@ -377,16 +376,20 @@ func healthMonitorPost(_ *write, o map[string]any) *apiError {
 	return nil
 }
 
-// networkProfilePre gives an SCTP proxy profile its sctp_proxy_profile, so that the walk fills
-// its defaults (inferred: the controller shows them on System-SCTP-Proxy).
-func networkProfilePre(body map[string]any) {
-	p, ok := body["profile"].(map[string]any)
-	if !ok || p["type"] != "PROTOCOL_TYPE_SCTP_PROXY" {
-		return
+// networkProfilePost gives an SCTP proxy profile its sctp_proxy_profile with the defaults
+// filled (inferred: the controller shows them on System-SCTP-Proxy).
+func networkProfilePost(w *write, o map[string]any) *apiError {
+	p, _ := o["profile"].(map[string]any)
+	if _, ok := p["sctp_proxy_profile"]; ok || p["type"] != "PROTOCOL_TYPE_SCTP_PROXY" {
+		return nil
 	}
-	if _, ok := p["sctp_proxy_profile"]; !ok {
-		p["sctp_proxy_profile"] = map[string]any{}
+	f := networkProfile.schema.fields["profile"].fields["sctp_proxy_profile"]
+	v, err := w.walk.walk(f, map[string]any{}, "profile.sctp_proxy_profile")
+	if err != nil {
+		return err
 	}
+	p["sctp_proxy_profile"] = v
+	return nil
 }
 
 // sortedKeys returns the keys of a set in order.
