@@ -68,6 +68,10 @@ func (s *Server) prepare(wr *write, body map[string]any) (map[string]any, *apiEr
 // commit stores a prepared object: stamps uuid and _last_modified, updates the name, ref and
 // VIP indexes.
 func (s *Server) commit(wr *write, obj map[string]any) *object {
+	if wr.uuid == "" {
+		// Drawn only for a write that succeeds, so refused writes leave the sequence alone.
+		wr.uuid = wr.m.typ + "-" + s.opts.NewUUID()
+	}
 	obj["uuid"] = wr.uuid
 	obj["_last_modified"] = s.nextLastModified()
 	name := obj["name"].(string)
@@ -114,9 +118,7 @@ func (s *Server) create(c *call, m *model) *response {
 		return err.response()
 	}
 	uuid := c.r.Header.Get("Slug")
-	if uuid == "" {
-		uuid = m.typ + "-" + s.opts.NewUUID()
-	} else if s.st.byKey["/api/"+m.typ+"/"+uuid] != nil {
+	if uuid != "" && s.st.byKey["/api/"+m.typ+"/"+uuid] != nil {
 		// inferred wording
 		return (&apiError{status: http.StatusConflict, msg: m.verbose + " with this Uuid already exists."}).response()
 	}

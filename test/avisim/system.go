@@ -57,10 +57,7 @@ func (s *Server) preload(t *object, typ string, body map[string]any, system bool
 		return nil, fmt.Errorf("decode %s: %w", typ, err)
 	}
 	uuid, _ := norm["uuid"].(string)
-	if uuid == "" {
-		uuid = typ + "-" + s.opts.NewUUID()
-	}
-	if s.st.byKey["/api/"+typ+"/"+uuid] != nil {
+	if uuid != "" && s.st.byKey["/api/"+typ+"/"+uuid] != nil {
 		return nil, fmt.Errorf("%s %s already exists", typ, uuid)
 	}
 	if m.tenantless {
