@@ -235,3 +235,12 @@ func errBody(msg string) string {
 	b, _ := json.Marshal(map[string]string{"error": msg})
 	return string(b)
 }
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -220,6 +220,14 @@ func (w *walker) walk(f *field, v any, path string) (any, *apiError) {
 }
 
 func (w *walker) walkObject(f *field, m map[string]any, path string) (any, *apiError) {
+	if !w.partial {
+		// Required fields first: a missing one is reported before problems inside others.
+		for _, k := range f.keys {
+			if f.fields[k].required && m[k] == nil {
+				return nil, badRequest("%s: this field is required", joinPath(path, k))
+			}
+		}
+	}
 	out := make(map[string]any, len(m)+len(f.fields))
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -249,20 +257,15 @@ func (w *walker) walkObject(f *field, m map[string]any, path string) (any, *apiE
 		return out, nil
 	}
 	for _, k := range f.keys {
-		if _, ok := out[k]; ok {
+		sub := f.fields[k]
+		if _, ok := out[k]; ok || sub.def == nil {
 			continue
 		}
-		sub := f.fields[k]
-		switch {
-		case sub.required:
-			return nil, badRequest("%s: this field is required", joinPath(path, k))
-		case sub.def != nil:
-			nv, err := w.walk(sub, deepCopy(sub.def), joinPath(path, k))
-			if err != nil {
-				return nil, err
-			}
-			out[k] = nv
+		nv, err := w.walk(sub, deepCopy(sub.def), joinPath(path, k))
+		if err != nil {
+			return nil, err
 		}
+		out[k] = nv
 	}
 	if f.check != nil {
 		if msg := f.check(out); msg != "" {
