@@ -18,6 +18,8 @@ func (s *Server) FailNext(match Match, n, status int, body string) {
 }
 
 // DropNext closes the connection of the next n requests that match, without an answer.
+// Go's transport silently retries an idempotent request (GET, PUT, DELETE) whose reused
+// connection closes, so a client may need n ≥ 2 to see the drop; a POST is never retried.
 func (s *Server) DropNext(match Match, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
