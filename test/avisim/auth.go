@@ -37,11 +37,15 @@ func randomString(n int, alphabet string) string {
 	return string(b)
 }
 
+// sessionCookies are the two session cookies, exactly as the controller sets them: no
+// SameSite (avi-rest.md §1.2).
 func sessionCookies(id string) []*http.Cookie {
-	return []*http.Cookie{
-		{Name: "avi-sessionid", Value: id, Path: "/", MaxAge: sessionMaxAge, HttpOnly: true, Secure: true},
-		{Name: "sessionid", Value: id, Path: "/", MaxAge: sessionMaxAge, HttpOnly: true, Secure: true},
+	out := make([]*http.Cookie, 0, 2)
+	for _, name := range []string{"avi-sessionid", "sessionid"} {
+		ck := &http.Cookie{Name: name, Value: id, Path: "/", MaxAge: sessionMaxAge, HttpOnly: true, Secure: true} //nolint:gosec // G124: as the controller sets it
+		out = append(out, ck)
 	}
+	return out
 }
 
 // credentials reads a login body: JSON or form-encoded, with password or token.
@@ -81,8 +85,9 @@ func (s *Server) login(c *call) *response {
 		csrf: randomString(32, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), created: now, lastUsed: now}
 	s.sessions[sess.id] = sess
 	s.logins++
-	c.cooks = append([]*http.Cookie{{Name: "csrftoken", Value: sess.csrf, Path: "/", MaxAge: csrfMaxAge, Secure: true}},
-		sessionCookies(sess.id)...)
+	// csrftoken is not HttpOnly: clients read it to send X-CSRFToken.
+	csrf := &http.Cookie{Name: "csrftoken", Value: sess.csrf, Path: "/", MaxAge: csrfMaxAge, Secure: true} //nolint:gosec // G124: as the controller sets it
+	c.cooks = append([]*http.Cookie{csrf}, sessionCookies(sess.id)...)
 	resp := jsonResponse(http.StatusOK, s.loginBody(c.host))
 	resp.header.Set("Allow", allowLogin)
 	return resp

@@ -20,7 +20,7 @@ type cookieAttrs struct {
 	Path     string
 	MaxAge   int
 	Secure   bool
-	HttpOnly bool
+	HTTPOnly bool
 }
 
 func setCookies(r reply) ([]cookieAttrs, map[string]string) {

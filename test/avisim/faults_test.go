@@ -95,7 +95,7 @@ func TestDelayClusterUpgrade(t *testing.T) {
 	if resp, err := e.client.Do(req); !errors.Is(err, context.DeadlineExceeded) {
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			t.Errorf("client timeout: answered %d %s after %v", resp.StatusCode, b, time.Since(start))
 		}
 		t.Errorf("client timeout: %v", err)
@@ -177,9 +177,13 @@ func TestConcurrency(t *testing.T) {
 						errs <- err
 					}
 				}
-				if _, err := e.client.Get(e.ts.URL + "/api/pool?page_size=5&name.contains=w"); err != nil {
+				resp, err := e.client.Get(e.ts.URL + "/api/pool?page_size=5&name.contains=w")
+				if err != nil {
 					errs <- err
+					continue
 				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
 			}
 		})
 	}
@@ -234,7 +238,7 @@ func rawPost(e *env, typ, body string) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusCreated {
 		return statusError{resp.StatusCode, string(raw)}

@@ -26,7 +26,7 @@ const (
 	allowObject     = "HEAD, GET, PUT, PATCH, OPTIONS, DELETE"
 	allowLogin      = "POST, OPTIONS"
 	allowGet        = "GET, HEAD, OPTIONS"
-	allowUserToken  = "GET, POST, HEAD, OPTIONS"
+	allowUserToken  = "GET, POST, HEAD, OPTIONS" //nolint:gosec // G101: an Allow header, not a credential
 )
 
 // route dispatches a request. It runs under s.mu.

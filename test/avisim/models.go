@@ -1,7 +1,6 @@
 package avisim
 
 import (
-	"sort"
 	"strings"
 )
 
@@ -390,14 +389,4 @@ func networkProfilePost(w *write, o map[string]any) *apiError {
 	}
 	p["sctp_proxy_profile"] = v
 	return nil
-}
-
-// sortedKeys returns the keys of a set in order.
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

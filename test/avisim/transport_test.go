@@ -18,13 +18,16 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || string(body) != "Client sent an HTTP request to an HTTPS server.\n" {
 		t.Errorf("plain HTTP: %d %q, want the TLS server's 400", resp.StatusCode, body)
 	}
 
 	// Without the fake's certificate, verification fails.
-	_, err = (&http.Client{Transport: &http.Transport{}}).Get(e.ts.URL + "/api/cluster/status")
+	resp, err = (&http.Client{Transport: &http.Transport{}}).Get(e.ts.URL + "/api/cluster/status")
+	if err == nil {
+		_ = resp.Body.Close()
+	}
 	var unknown x509.UnknownAuthorityError
 	if !errors.As(err, &unknown) {
 		t.Errorf("unverified client: err %v, want x509.UnknownAuthorityError", err)
