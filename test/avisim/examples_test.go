@@ -179,3 +179,15 @@ func name(t *testing.T, body string) string {
 	t.Helper()
 	return reply{body: []byte(body)}.json(t)["name"].(string)
 }
+
+// postExample1 creates the four objects of worked example 1 (uuids and _last_modified 15-18).
+func (e *env) postExample1() {
+	e.t.Helper()
+	for _, b := range []struct{ typ, body string }{
+		{"pool", example1Pool}, {"l4policyset", example1L4}, {"vsvip", example1VsVip}, {"virtualservice", example1VS},
+	} {
+		if r := e.do(http.MethodPost, "/api/"+b.typ, b.body); r.status != http.StatusCreated {
+			e.t.Fatalf("POST %s: %d %s", b.typ, r.status, r.body)
+		}
+	}
+}

@@ -159,13 +159,7 @@ func TestAllowUnknownFields(t *testing.T) {
 func TestRoundTrip(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.login()
-	for _, b := range []struct{ typ, body string }{
-		{"pool", example1Pool}, {"l4policyset", example1L4}, {"vsvip", example1VsVip}, {"virtualservice", example1VS},
-	} {
-		if r := e.do(http.MethodPost, "/api/"+b.typ, b.body); r.status != http.StatusCreated {
-			t.Fatalf("POST %s: %d %s", b.typ, r.status, r.body)
-		}
-	}
+	e.postExample1()
 	for _, typ := range []string{"pool", "l4policyset", "vsvip", "virtualservice", "healthmonitor", "networkprofile",
 		"applicationprofile", "analyticsprofile", "cloud", "serviceenginegroup", "vrfcontext", "tenant"} {
 		list := e.do(http.MethodGet, "/api/"+typ+"?include_name&page_size=100", nil).json(t)["results"].([]any)

@@ -135,13 +135,7 @@ func TestPatch(t *testing.T) {
 func TestDelete(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.login()
-	for _, b := range []struct{ typ, body string }{
-		{"pool", example1Pool}, {"l4policyset", example1L4}, {"vsvip", example1VsVip}, {"virtualservice", example1VS},
-	} {
-		if r := e.do(http.MethodPost, "/api/"+b.typ, b.body); r.status != http.StatusCreated {
-			t.Fatalf("POST %s: %d %s", b.typ, r.status, r.body)
-		}
-	}
+	e.postExample1()
 	if _, err := e.s.Preload("admin", "l4policyset", map[string]any{"name": "custom-l4", "l4_connection_policy": map[string]any{"rules": []any{
 		map[string]any{"name": "x", "index": 0, "action": map[string]any{"select_pool": map[string]any{
 			"action_type": "L4_RULE_ACTION_SELECT_POOL", "pool_ref": "/api/pool/?name=cluster--default-server-SCTP-80"}}}}}}); err != nil {
