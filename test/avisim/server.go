@@ -244,47 +244,14 @@ func (e *apiError) response() *response {
 	return jsonResponse(e.status, body)
 }
 
-// recorder captures the status for the journal and lets a fault hijack the connection.
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
 // maxBody bounds a request body.
 const maxBody = 16 << 20
 
 // ServeHTTP serves one request: delay, faults, then routing under the store lock.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	rec := &recorder{ResponseWriter: w}
 	c := &call{r: r, path: normalisePath(r.URL.Path), body: body, host: r.Host}
 	entry := Request{Method: r.Method, Path: c.path, Query: r.URL.RawQuery, Header: aviHeaders(r.Header), Body: string(body)}
-	defer func() {
-		entry.Status = rec.status
-		s.mu.Lock()
-		s.journal = append(s.journal, entry)
-		logf := s.opts.Logf
-		s.mu.Unlock()
-		if logf != nil {
-			logf("avisim: %s %s -> %d", r.Method, c.path, rec.status)
-		}
-	}()
 
 	s.mu.Lock()
 	delay := s.delay
@@ -295,7 +262,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return
+			s.mu.Lock()
+			s.record(entry) // the client gave up: status 0
+			s.mu.Unlock()
+			// Abort rather than return, which would send an empty 200.
+			panic(http.ErrAbortHandler)
 		}
 	}
 
@@ -308,9 +279,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !f.drop:
 		resp = s.faultResponse(c, f)
 	}
+	if resp != nil {
+		entry.Status = resp.status
+	}
+	// Journalled before the client can see the answer, so a test reads a complete journal.
+	s.record(entry)
 	s.mu.Unlock()
 	if resp == nil {
-		if conn, _, err := http.NewResponseController(rec).Hijack(); err == nil {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			_ = conn.Close()
 		}
 		return
@@ -318,9 +294,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range resp.header {
 		w.Header()[k] = v
 	}
-	rec.WriteHeader(resp.status)
+	w.WriteHeader(resp.status)
 	if len(resp.body) > 0 {
-		_, _ = rec.Write(resp.body)
+		_, _ = w.Write(resp.body)
+	}
+}
+
+// record appends a journal entry and logs it. It runs under s.mu.
+func (s *Server) record(entry Request) {
+	s.journal = append(s.journal, entry)
+	if s.opts.Logf != nil {
+		s.opts.Logf("avisim: %s %s -> %d", entry.Method, entry.Path, entry.Status)
 	}
 }
 
