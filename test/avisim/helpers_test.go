@@ -33,7 +33,7 @@ func lm(n int) string { return strconv.FormatInt(t0.UnixMicro()+int64(n), 10) }
 // env is a started fake and a client that talks to it as sctpguard's would: TLS verified
 // against the fake's certificate, a cookie jar, the §1.3 headers.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	s      *Server
 	ts     *httptest.Server
 	client *http.Client
@@ -45,7 +45,7 @@ type env struct {
 	tenant string // X-Avi-Tenant to send; "" sends none
 }
 
-func newEnv(t *testing.T, opts Options) *env {
+func newEnv(t testing.TB, opts Options) *env {
 	t.Helper()
 	e := &env{t: t, ver: "22.1.3"}
 	e.now.Store(t0.UnixMicro())
@@ -91,7 +91,7 @@ type reply struct {
 	body   []byte
 }
 
-func (r reply) json(t *testing.T) map[string]any {
+func (r reply) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -236,7 +236,7 @@ func errBody(msg string) string {
 	return string(b)
 }
 
-func mustJSON(t *testing.T, v any) string {
+func mustJSON(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -158,17 +159,32 @@ func New(opts Options) *Server {
 	return s
 }
 
-// StartTLS serves s over HTTPS on a loopback port. The certificate is valid for 127.0.0.1,
-// ::1 and example.com; trust it with ts.Client(), ts.Certificate() or CertPEM(ts).
+// StartTLS serves s over HTTPS on a loopback port. The certificate is httptest's, valid for
+// 127.0.0.1, ::1 and example.com; trust it with ts.Client(), ts.Certificate() or CertPEM(ts).
 func (s *Server) StartTLS() *httptest.Server {
+	ts, err := s.ListenTLS("127.0.0.1:0")
+	if err != nil {
+		panic("avisim: " + err.Error())
+	}
+	return ts
+}
+
+// ListenTLS is StartTLS on a given address, for a fake that a separate process talks to.
+func (s *Server) ListenTLS(addr string) (*httptest.Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
 	ts := httptest.NewUnstartedServer(s)
+	_ = ts.Listener.Close()
+	ts.Listener = l
 	// TLS handshake failures are expected in tests; send them to Logf, not to stderr.
 	ts.Config.ErrorLog = log.New(logWriter{s.opts.Logf}, "", 0)
 	ts.StartTLS()
 	s.mu.Lock()
-	s.host = ts.Listener.Addr().String()
+	s.host = l.Addr().String()
 	s.mu.Unlock()
-	return ts
+	return ts, nil
 }
 
 // logWriter sends the http.Server's own log lines to Options.Logf, or nowhere.

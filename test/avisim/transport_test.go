@@ -79,6 +79,7 @@ func TestRouting(t *testing.T) {
 		{"GET login", http.MethodGet, "/login", 405, errBody(`Method "GET" not allowed.`), "POST, OPTIONS"},
 		{"PUT systemconfiguration", http.MethodPut, "/api/systemconfiguration", 405, errBody(`Method "PUT" not allowed.`), allowGet},
 		{"OPTIONS collection", http.MethodOptions, "/api/pool", 200, "", allowCollection},
+		{"HEAD collection", http.MethodHead, "/api/pool", 200, "", ""},
 		{"OPTIONS object", http.MethodOptions, "/api/tenant/admin", 200, "", allowObject},
 		{"user-token", http.MethodGet, "/api/user-token", 200, `{"count":0,"results":[]}`, ""},
 	}

@@ -181,3 +181,25 @@ func TestDelete(t *testing.T) {
 	e.wantObj(r.json(t)["vip"], `[{"vip_id":"0","auto_allocate_ip":true,"auto_allocate_ip_type":"V4_ONLY",
 		"ip_address":{"addr":"10.250.250.1","type":"V4"},"enabled":true,"prefix_length":32}]`, false)
 }
+
+// §10.27: a preloaded object owned by someone else holds its name.
+func TestPreloadForeignOwner(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.login()
+	id, err := e.s.Preload("admin", "virtualservice", map[string]any{"name": "cluster--default-server", "created_by": "ako-cluster"})
+	if err != nil || id != "virtualservice-"+uuid4(15) {
+		t.Fatalf("Preload: %q, %v", id, err)
+	}
+	e.want(e.do(http.MethodPost, "/api/virtualservice", `{"name":"cluster--default-server","created_by":"sctpguard-cluster"}`),
+		http.StatusConflict, errBody("Virtual service with this Name, Tenant ref and Cloud ref already exists."), false)
+	e.want(e.do(http.MethodGet, "/api/virtualservice?name=cluster--default-server&fields=created_by", nil), http.StatusOK,
+		`{"count":1,"results":[{"name":"cluster--default-server","url":"https://{H}/api/virtualservice/virtualservice-{U:15}",
+		"uuid":"virtualservice-{U:15}","created_by":"ako-cluster"}]}`, false)
+	if _, err := e.s.Preload("nope", "pool", map[string]any{"name": "p"}); err == nil || err.Error() != `preload pool: tenant "nope" does not exist` {
+		t.Errorf("Preload in a missing tenant: %v", err)
+	}
+	if _, err := e.s.Preload("admin", "pool", map[string]any{"name": "p", "servers": []any{map[string]any{}}}); err == nil ||
+		err.Error() != "preload pool: 400 servers[0].ip: this field is required" {
+		t.Errorf("Preload of an invalid pool: %v", err)
+	}
+}
