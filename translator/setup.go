@@ -175,7 +175,9 @@ func Setup(ctx context.Context, mgr manager.Manager, o *Options, inv policy.Inve
 		source.TypedKind(mgr.GetCache(), &discoveryv1.EndpointSlice{}, handler.TypedEnqueueRequestsFromMapFunc(m.endpointSlice)),
 		source.TypedKind(mgr.GetCache(), &corev1.Node{}, handler.TypedEnqueueRequestsFromMapFunc(m.node), nodeChanged()),
 		source.TypedChannel(trigger, handler.TypedFuncs[UnitKey, UnitKey]{
-			GenericFunc: func(_ context.Context, e event.TypedGenericEvent[UnitKey], q workqueue.TypedRateLimitingInterface[UnitKey]) { q.Add(e.Object) },
+			GenericFunc: func(_ context.Context, e event.TypedGenericEvent[UnitKey], q workqueue.TypedRateLimitingInterface[UnitKey]) {
+				q.Add(e.Object)
+			},
 		}),
 	}
 	if src.ServesServiceAPIs() {
@@ -278,4 +280,3 @@ func nodeChanged() predicate.TypedPredicate[*corev1.Node] {
 		},
 	}
 }
-

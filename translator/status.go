@@ -142,10 +142,14 @@ func gatewayStatus(gw *svcapi.Gateway, o gatewayOutcome) svcapi.GatewayStatus {
 		set(&st.Conditions, GatewayScheduled, metav1.ConditionTrue, "Synced", "the Avi virtual service "+u.Name+" is in sync")
 	}
 	notReady := slices.ContainsFunc(u.Listeners, func(l ListenerState) bool {
-		return slices.ContainsFunc(l.Problems, func(p ListenerProblem) bool { return p.Type == ListenerResolvedRefs && p.Reason == ReasonDegradedRoutes })
+		return slices.ContainsFunc(l.Problems, func(p ListenerProblem) bool {
+			return p.Type == ListenerResolvedRefs && p.Reason == ReasonDegradedRoutes
+		})
 	})
 	invalid := slices.ContainsFunc(u.Listeners, func(l ListenerState) bool {
-		return slices.ContainsFunc(l.Problems, func(p ListenerProblem) bool { return p.Type != ListenerResolvedRefs || p.Reason != ReasonDegradedRoutes })
+		return slices.ContainsFunc(l.Problems, func(p ListenerProblem) bool {
+			return p.Type != ListenerResolvedRefs || p.Reason != ReasonDegradedRoutes
+		})
 	})
 	switch {
 	case gwFrozen != nil:

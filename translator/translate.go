@@ -8,8 +8,8 @@ import (
 	"io"
 	"slices"
 
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/check"
