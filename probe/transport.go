@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -88,17 +89,17 @@ func ParseTarget(s string) (Target, error) {
 	elems := strings.Split(s, "/")
 	host, port, err := net.SplitHostPort(elems[len(elems)-1])
 	if err != nil {
-		return Target{}, fmt.Errorf("%q: want HOST:PORT: %w", s, err)
+		return Target{}, fmt.Errorf("want HOST:PORT: %w", err)
 	}
 	p, err := parsePort(port)
 	if err != nil {
-		return Target{}, fmt.Errorf("%q: %w", s, err)
+		return Target{}, err
 	}
 	t := Target{Port: p}
 	for _, h := range append(elems[:len(elems)-1:len(elems)-1], host) {
 		h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
 		if h == "" {
-			return Target{}, fmt.Errorf("%q: empty host", s)
+			return Target{}, errors.New("empty host")
 		}
 		t.Hosts = append(t.Hosts, h)
 	}
