@@ -54,12 +54,12 @@ func TestConnect(t *testing.T) {
 	okMessage := func(seq int) Message { return Message{Seq: seq, Bytes: 15, Echo: EchoOK, RTTMs: f(1)} }
 
 	tests := []struct {
-		name   string
-		setup  func(t *testing.T, n *fakeNet, env *Env)
-		opts   func(o *ConnectOptions)
-		want   Result
-		dials  int  // Dial calls expected
-		waits  bool // must wait out the timeout
+		name  string
+		setup func(t *testing.T, n *fakeNet, env *Env)
+		opts  func(o *ConnectOptions)
+		want  Result
+		dials int  // Dial calls expected
+		waits bool // must wait out the timeout
 	}{
 		{
 			name:  "echo",
