@@ -295,12 +295,12 @@ func (b *syncBuffer) String() string {
 
 // startListen runs RunListen until the test ends; stop ends it early and returns its exit
 // code and log.
-func startListen(t *testing.T, o *ListenOptions, env Env) (stop func() (ExitCode, string)) {
+func startListen(t *testing.T, o *ListenOptions, env Env) (log *syncBuffer, stop func() (ExitCode, string)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var log syncBuffer
+	log = &syncBuffer{}
 	done := make(chan ExitCode, 1)
-	go func() { done <- RunListen(ctx, o, env, &log, &log) }()
+	go func() { done <- RunListen(ctx, o, env, log, log) }()
 	var once sync.Once
 	var code ExitCode
 	stop = func() (ExitCode, string) {
@@ -323,13 +323,13 @@ func startListen(t *testing.T, o *ListenOptions, env Env) (stop func() (ExitCode
 			up := n.listeners[o.Port] != nil
 			n.mu.Unlock()
 			if up {
-				return stop
+				return log, stop
 			}
 		}
 		select {
 		case c := <-done:
 			done <- c
-			return stop
+			return log, stop
 		default:
 		}
 		if time.Now().After(deadline) {

@@ -61,8 +61,12 @@ func (s KernelStatus) Reason() string {
 	return "kernel SCTP " + word + ": " + strings.Join(s.Evidence, ", ")
 }
 
-// Message is what a user reads when the probe stops because of the status.
+// Message is what a user reads when the probe stops because of the status; "" when SCTP
+// is available.
 func (s KernelStatus) Message() string {
+	if s.Available() {
+		return ""
+	}
 	msg := "kernel SCTP unavailable: module not loaded or blacklisted (" + strings.Join(s.Evidence, ", ") + ")"
 	if s.State == KernelLoadable || s.State == KernelUnknown {
 		msg += "; --allow-module-load lets the probe's socket load sctp.ko"

@@ -181,10 +181,10 @@ func serveConn(ctx context.Context, conn Conn, id int, o *ListenOptions, env Env
 
 func closeReason(ctx context.Context, err error, idle time.Duration) string {
 	switch {
-	case ctx.Err() != nil:
-		return "listener stopped"
 	case errors.Is(err, ErrTimeout):
 		return "idle for " + idle.String()
+	case ctx.Err() != nil:
+		return "listener stopped"
 	case errors.Is(err, io.EOF):
 		return "closed by the peer"
 	default:
