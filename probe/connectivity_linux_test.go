@@ -242,3 +242,35 @@ func TestSCTPListenStops(t *testing.T) {
 		t.Error("the open association still blocks after the listener stopped")
 	}
 }
+
+// TestSCTPWithoutKernel runs the real socket layer where the kernel has no SCTP and cannot
+// load it (no module tree, or blacklisted), so opening a socket has no side effect: both
+// directions must report "kernel SCTP unavailable" with exit code 3, not crash or hang.
+func TestSCTPWithoutKernel(t *testing.T) {
+	st := HostKernel().SCTP()
+	noTree := slices.ContainsFunc(st.Evidence, func(e string) bool {
+		return strings.HasPrefix(e, "/lib/modules/") && strings.HasSuffix(e, " absent")
+	})
+	if st.State != KernelAbsent && st.State != KernelBlacklisted && (st.State != KernelUnknown || !noTree) {
+		t.Skipf("%s: a socket would work or could load sctp.ko here", st.Reason())
+	}
+	noLeaks(t)
+	env := HostEnv()
+	want := "kernel SCTP unavailable: module not loaded or blacklisted (socket: protocol not supported); see 'sctpguard probe --help' (Kernel SCTP)"
+
+	co := NewConnectOptions()
+	co.Target, co.AllowModuleLoad, co.Timeout = "127.0.0.1:30102", true, time.Second
+	res := Connect(context.Background(), co, env)
+	if diff := cmp.Diff([]any{ExitKernelUnavailable, want}, []any{res.ExitCode, res.Error}); diff != "" {
+		t.Errorf("connect (-want +got):\n%s", diff)
+	}
+
+	lo := NewListenOptions()
+	lo.Port, lo.AllowModuleLoad = 30102, true
+	var out, errOut strings.Builder
+	code := RunListen(context.Background(), lo, env, &out, &errOut)
+	_, line, _ := strings.Cut(strings.TrimSpace(out.String()), " ") // drop the time
+	if diff := cmp.Diff([]any{ExitKernelUnavailable, "error: " + want, ""}, []any{code, line, errOut.String()}); diff != "" {
+		t.Errorf("listen (-want +got):\n%s", diff)
+	}
+}
