@@ -102,12 +102,12 @@ func (r *Result) Write(w io.Writer, output string) error {
 		fmt.Fprintf(&b, "association: %s -> %s, set up in %.3f ms\n", orUnknown(r.Local), orUnknown(r.Remote), *r.SetupMs)
 	}
 	for _, m := range r.Messages {
-		switch {
-		case m.Echo == EchoOK:
+		switch m.Echo {
+		case EchoOK:
 			fmt.Fprintf(&b, "message %d: %d bytes, echoed in %.3f ms\n", m.Seq, m.Bytes, *m.RTTMs)
-		case m.Echo == EchoMismatch:
+		case EchoMismatch:
 			fmt.Fprintf(&b, "message %d: %d bytes, answered with other bytes in %.3f ms\n", m.Seq, m.Bytes, *m.RTTMs)
-		case m.Echo == EchoMissing:
+		case EchoMissing:
 			fmt.Fprintf(&b, "message %d: %d bytes, no echo\n", m.Seq, m.Bytes)
 		default:
 			fmt.Fprintf(&b, "message %d: %d bytes sent\n", m.Seq, m.Bytes)

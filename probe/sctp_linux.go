@@ -57,7 +57,8 @@ func (s SCTP) Dial(_ context.Context, local []netip.Addr, remote Endpoint, timeo
 // ms) at a quarter of the timeout, at least 1s, so a lossy path gets INIT retries before
 // the probe gives up; the first retry still waits rto_initial (3s by default).
 func initRTOCap(timeout time.Duration) uint16 {
-	return uint16(min(max(timeout/4, time.Second), 65535*time.Millisecond).Milliseconds())
+	ms := min(max(timeout/4, time.Second), 65535*time.Millisecond).Milliseconds()
+	return uint16(ms) //nolint:gosec // G115: clamped to 1000..65535 above
 }
 
 // Listen listens on the addresses (none: the wildcard, dual-stack where the host allows).
