@@ -233,7 +233,7 @@ func TestConnect(t *testing.T) {
 				t.Errorf("%d dials, want %d", n.dials, tt.dials)
 			}
 			// Each step is bounded by the timeout, and an aborted call by the grace after it.
-			if limit := testTimeout + env.Grace + 150*time.Millisecond; elapsed > limit {
+			if limit := testTimeout + env.Grace + 300*time.Millisecond; elapsed > limit {
 				t.Errorf("took %v, more than %v", elapsed, limit)
 			}
 			if tt.waits && elapsed < testTimeout {

@@ -17,17 +17,22 @@ const probeKernelHelp = `Kernel SCTP:
   module on the node (modprobe sctp, and remove "blacklist sctp" from /etc/modprobe.d); on
   OpenShift apply the load-sctp-module MachineConfig (examples/seeds/okd-load-sctp-module.yaml).`
 
+// allowModuleLoadHelp documents --allow-module-load on both subcommands.
+const allowModuleLoadHelp = "open the socket even when SCTP is not registered, which loads sctp.ko where it is not blacklisted"
+
+// probeLong is a probe command's long help: what it does, then the kernel check and the
+// exit codes, which all probe commands share.
+func probeLong(what string) string {
+	return what + "\n\n" + probeKernelHelp + "\n\n" + probe.ExitCodesHelp
+}
+
 func newProbeCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "probe",
 		Short: "Check SCTP connectivity: an echo listener and a client that times each round trip",
-		Long: `Probe checks SCTP connectivity the way the OKD verification procedure does with nc, without
+		Long: probeLong(`Probe checks SCTP connectivity the way the OKD verification procedure does with nc, without
 installing anything: run "probe listen --echo" in one pod and "probe connect" in another.
-Every blocking step is bounded by a timeout, and each kind of failure has its own exit code.
-
-` + probeKernelHelp + `
-
-` + probe.ExitCodesHelp,
+Every blocking step is bounded by a timeout, and each kind of failure has its own exit code.`),
 		Example: `  sctpguard probe listen --port 30102 --echo
   sctpguard probe connect sctpservice:30102 --count 5 -o json
   kubectl apply -f examples/probe/okd-verification.yaml`,
@@ -41,13 +46,9 @@ func newProbeListenCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "listen [flags]",
 		Short: "Accept SCTP associations, log them and optionally echo every message",
-		Long: `Listen accepts SCTP associations on --port, logs each one (remote and local addresses,
+		Long: probeLong(`Listen accepts SCTP associations on --port, logs each one (remote and local addresses,
 messages and bytes when it closes) and with --echo sends every message back. It runs until
-SIGTERM or SIGINT, then closes every association and exits 0.
-
-` + probeKernelHelp + `
-
-` + probe.ExitCodesHelp,
+SIGTERM or SIGINT, then closes every association and exits 0.`),
 		Example: `  sctpguard probe listen --port 30102 --echo
   sctpguard probe listen --port 3868 --bind 10.0.0.1,10.0.1.1 --echo -o json`,
 		Args: cobra.NoArgs,
@@ -61,7 +62,7 @@ SIGTERM or SIGINT, then closes every association and exits 0.
 	f.BoolVar(&o.Echo, "echo", false, "send every message back on its association")
 	f.DurationVar(&o.IdleTimeout, "idle-timeout", o.IdleTimeout, "close an association that sends nothing for this long")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "log format: "+strings.Join(probe.Outputs, ", ")+" (one object per line)")
-	f.BoolVar(&o.AllowModuleLoad, "allow-module-load", false, "open the socket even when SCTP is not registered, which loads sctp.ko where it is not blacklisted")
+	f.BoolVar(&o.AllowModuleLoad, "allow-module-load", false, allowModuleLoadHelp)
 	return c
 }
 
@@ -70,14 +71,10 @@ func newProbeConnectCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "connect HOST:PORT [flags]",
 		Short: "Set up an SCTP association, send messages and check their echo",
-		Long: `Connect sets up an SCTP association with HOST:PORT (HOST/HOST:PORT for a multi-homed peer),
+		Long: probeLong(`Connect sets up an SCTP association with HOST:PORT (HOST/HOST:PORT for a multi-homed peer),
 sends --message --count times, waits for each to come back unchanged and reports the
 association's addresses and the round-trip times, as text or JSON. --timeout bounds each
-step: name resolution, association set-up, each round trip. The first failure ends the run.
-
-` + probeKernelHelp + `
-
-` + probe.ExitCodesHelp,
+step: name resolution, association set-up, each round trip. The first failure ends the run.`),
 		Example: `  sctpguard probe connect 10.0.0.9:30102
   sctpguard probe connect sctpservice:30102 --count 10 --timeout 2s -o json
   sctpguard probe connect 10.0.0.9/10.0.1.9:3868 --bind 10.0.0.5,10.0.1.5`,
@@ -94,7 +91,7 @@ step: name resolution, association set-up, each round trip. The first failure en
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on each step: name resolution, association set-up, each round trip")
 	f.BoolVar(&o.ExpectEcho, "expect-echo", o.ExpectEcho, "require every message back unchanged (--expect-echo=false only sends)")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "summary format: "+strings.Join(probe.Outputs, ", "))
-	f.BoolVar(&o.AllowModuleLoad, "allow-module-load", false, "open the socket even when SCTP is not registered, which loads sctp.ko where it is not blacklisted")
+	f.BoolVar(&o.AllowModuleLoad, "allow-module-load", false, allowModuleLoadHelp)
 	return c
 }
 
