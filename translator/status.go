@@ -54,13 +54,15 @@ type statusWriter struct {
 	client client.Client
 }
 
-// setIngress writes a Service's status.loadBalancer.ingress.
+// setIngress writes a Service's status.loadBalancer.ingress. The API server accepts an
+// ingress only on LoadBalancer Services, so a Gateway's ClusterIP or NodePort backends do not
+// get one (AKO's older targets did); the Gateway's status.addresses carries their VIP.
 func (w statusWriter) setIngress(ctx context.Context, name types.NamespacedName, want []corev1.LoadBalancerIngress) error {
 	var svc corev1.Service
 	if err := w.client.Get(ctx, name, &svc); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if sameIngress(svc.Status.LoadBalancer.Ingress, want) {
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || sameIngress(svc.Status.LoadBalancer.Ingress, want) {
 		return nil
 	}
 	ing := want
@@ -230,7 +232,11 @@ func (w statusWriter) clearGatewayStatus(ctx context.Context, name types.Namespa
 	if equalJSON(gw.Status, st) {
 		return nil
 	}
-	return w.patchStatus(ctx, &gw, map[string]any{"addresses": nil, "listeners": nil, "conditions": st.Conditions})
+	var conds any // null removes the list; an empty one would stay as []
+	if len(st.Conditions) > 0 {
+		conds = st.Conditions
+	}
+	return w.patchStatus(ctx, &gw, map[string]any{"addresses": nil, "listeners": nil, "conditions": conds})
 }
 
 func equalJSON(a, b any) bool {

@@ -649,3 +649,114 @@ func TestNothingNotOursIsTouched(t *testing.T) {
 		t.Errorf("L4 policy sets left: %v", n)
 	}
 }
+
+// TestStaleObjectIsReread changes a synced pool behind sctpguard's back: the PUT carries
+// the old _last_modified, the controller answers 412, and the syncer re-reads the object
+// and puts it again, keeping the field the operator added.
+func TestStaleObjectIsReread(t *testing.T) {
+	f := newFixture(t)
+	f.sync(units(t, builderFor(t, serverV1, ""))...)
+	name := "cluster--default-server-SCTP-80"
+	// An operator edits the pool on the controller (another session): a PUT that bumps
+	// _last_modified and sets a field sctpguard does not manage.
+	cur, err := f.client.GetByName(f.ctx, "pool", name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur["lb_algorithm"] = "LB_ALGORITHM_ROUND_ROBIN"
+	other, err := avi.NewClient(avi.Config{Host: f.ts.URL, CAData: avisim.CertPEM(f.ts),
+		Credentials: func() (avi.Credentials, error) { return avi.Credentials{Username: "admin", Password: "admin"}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Update(f.ctx, "pool", cur.UUID(), cur); err != nil {
+		t.Fatal(err)
+	}
+	f.sim.ResetJournal()
+	m := strings.Replace(serverV1, "- addresses: [10.244.2.7]\n", "", 1)
+	f.sync(units(t, builderFor(t, m, ""))...)
+	uuid := cur.UUID()
+	want := []string{"PUT /api/pool/" + uuid + " 412", "GET /api/pool/" + uuid + "?include_name=true 200", "PUT /api/pool/" + uuid + " 200"}
+	if diff := cmp.Diff(want, f.calls()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	o, _ := f.sim.Object("admin", "pool", name)
+	if o["lb_algorithm"] != "LB_ALGORITHM_ROUND_ROBIN" {
+		t.Errorf("the operator's lb_algorithm was lost: %v", o["lb_algorithm"])
+	}
+	if diff := cmp.Diff([]string{"10.244.1.5:9090 true"}, f.poolServers(name)); diff != "" {
+		t.Errorf("servers (-want +got):\n%s", diff)
+	}
+}
+
+// TestSharedVIPFrozenMemberKeepsItsShare syncs a shared-VIP pair, then a third member that
+// clashes with the first (shared-vip-port-clash: the newer is frozen): the group stays as
+// it is, the frozen member gets nothing, and when the older member that synced first is
+// later frozen as well (it changes to clash) its pool and rule stay as they were.
+func TestSharedVIPFrozenMemberKeepsItsShare(t *testing.T) {
+	f := newFixture(t)
+	base := `
+apiVersion: v1
+kind: Service
+metadata: {name: a, namespace: default, creationTimestamp: "2026-01-01T00:00:00Z", annotations: {ako.vmware.com/enable-shared-vip: voice}}
+spec:
+  type: LoadBalancer
+  ports: [{name: sip, port: 5060, protocol: SCTP, targetPort: 5060}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b, namespace: default, creationTimestamp: "2026-01-02T00:00:00Z", annotations: {ako.vmware.com/enable-shared-vip: voice}}
+spec:
+  type: LoadBalancer
+  ports: [{name: sip, port: 5060, protocol: TCP, targetPort: 5060}]
+`
+	f.sync(units(t, builderFor(t, base, ""))...)
+	if diff := cmp.Diff([]string{"0 SCTP-5060", "1 TCP-5060"}, f.l4Rules("cluster--default-voice")); diff != "" {
+		t.Fatalf("rules (-want +got):\n%s", diff)
+	}
+	// c, newer, claims 5060/SCTP too: frozen; a and b unchanged, nothing written.
+	clash := base + `---
+apiVersion: v1
+kind: Service
+metadata: {name: c, namespace: default, creationTimestamp: "2026-01-03T00:00:00Z", annotations: {ako.vmware.com/enable-shared-vip: voice}}
+spec:
+  type: LoadBalancer
+  ports: [{name: sip, port: 5060, protocol: SCTP, targetPort: 5060}, {name: m3ua, port: 2905, protocol: SCTP, targetPort: 2905}]
+`
+	f.sim.ResetJournal()
+	us := units(t, builderFor(t, clash, ""))
+	var frozen []string
+	for _, fr := range us[0].Frozen {
+		frozen = append(frozen, fr.Object.Name+" "+fr.Rule())
+	}
+	if diff := cmp.Diff([]string{"c shared-vip-port-clash"}, frozen); diff != "" {
+		t.Errorf("frozen (-want +got):\n%s", diff)
+	}
+	f.sync(us...)
+	if w := f.writes(); len(w) != 0 {
+		t.Errorf("writes with a frozen newcomer: %v", w)
+	}
+	// b changes its port to clash with a (the older): b is frozen now, and keeps its pool,
+	// rule and port exactly as the controller holds them. Only the VS's service_metadata
+	// changes: it lists the synced members (avi-translation.md §5.6).
+	bClash := strings.Replace(base, "ports: [{name: sip, port: 5060, protocol: TCP, targetPort: 5060}]",
+		"ports: [{name: sip, port: 5060, protocol: TCP, targetPort: 5060}, {name: sip2, port: 5060, protocol: SCTP, targetPort: 5061}]", 1)
+	f.sim.ResetJournal()
+	f.sync(units(t, builderFor(t, bClash, ""))...)
+	if diff := cmp.Diff([]string{"PUT /api/virtualservice/" + f.uuid("virtualservice", "cluster--default-voice") + " 200"}, f.writes()); diff != "" {
+		t.Errorf("writes with a frozen member (-want +got):\n%s", diff)
+	}
+	vs, _ := f.sim.Object("admin", "virtualservice", "cluster--default-voice")
+	if vs["service_metadata"] != `{"namespace_svc_name":["default/a"]}` {
+		t.Errorf("service_metadata %v", vs["service_metadata"])
+	}
+	if diff := cmp.Diff([]string{"5060 " + f.uuid("networkprofile", "System-SCTP-Proxy"), "5060", "profile " + f.uuid("networkprofile", "System-TCP-Proxy")}, f.vsServices("cluster--default-voice")); diff != "" {
+		t.Errorf("VS services (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"cluster--default-a-voice-SCTP-5060", "cluster--default-b-voice-TCP-5060"}, f.names("pool")); diff != "" {
+		t.Errorf("pools (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"0 SCTP-5060", "1 TCP-5060"}, f.l4Rules("cluster--default-voice")); diff != "" {
+		t.Errorf("rules (-want +got):\n%s", diff)
+	}
+}

@@ -44,6 +44,8 @@ type Options struct {
 	Dir string
 	// Log receives sctpguard's output.
 	Log io.Writer
+	// ServeArgs are more flags for sctpguard serve (the translator's, for example).
+	ServeArgs []string
 }
 
 // Cluster is a running control plane with sctpguard's webhooks installed.
@@ -128,14 +130,14 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 			return nil, err
 		}
 	}
-	if err := c.startSctpguard(ctx, o.Sctpguard, o.Log); err != nil {
+	if err := c.startSctpguard(ctx, o.Sctpguard, o.Log, o.ServeArgs); err != nil {
 		return nil, err
 	}
 	return c, c.installWebhooks(ctx)
 }
 
 // startSctpguard runs sctpguard serve on envtest's serving address with its certificate.
-func (c *Cluster) startSctpguard(ctx context.Context, bin string, log io.Writer) error {
+func (c *Cluster) startSctpguard(ctx context.Context, bin string, log io.Writer, extra []string) error {
 	wo := c.env.WebhookInstallOptions
 	health, metrics := freeAddr(), freeAddr()
 	c.WebhookURL = "https://" + net.JoinHostPort(wo.LocalServingHost, fmt.Sprint(wo.LocalServingPort))
@@ -147,6 +149,7 @@ func (c *Cluster) startSctpguard(ctx context.Context, bin string, log io.Writer)
 		"--host", wo.LocalServingHost, "--port", fmt.Sprint(wo.LocalServingPort), "--cert-dir", wo.LocalServingCertDir,
 		"--health-probe-bind-address", health, "--metrics-bind-address", metrics, "--metrics-secure=false",
 		"--service-account", "sctpguard/sctpguard")
+	c.serve.Args = append(c.serve.Args, extra...)
 	if log == nil {
 		log = io.Discard
 	}

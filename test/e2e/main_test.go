@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sctpguard/sctpguard/test/avisim"
 	"github.com/sctpguard/sctpguard/test/cluster"
 )
 
@@ -18,10 +19,12 @@ var skipReason string
 // cl is the cluster every test uses.
 var cl *testCluster
 
-// testCluster adds the serve log to a cluster.
+// testCluster adds the serve log and the Avi Controller test double to a cluster.
 type testCluster struct {
 	*cluster.Cluster
 	log cluster.SyncBuffer
+	// avi is avisim, the test double of the Avi Controller the translator syncs to.
+	avi *avisim.Server
 }
 
 // namespaces the tests and the examples use.
@@ -39,9 +42,31 @@ func TestMain(m *testing.M) {
 	if bin == "" {
 		bin = filepath.Join(repo, "bin", "sctpguard")
 	}
-	cl = &testCluster{}
+	cl = &testCluster{avi: avisim.New(avisim.Options{})}
+	aviServer, err := cl.avi.ListenTLS("127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: start avisim: %v\n", err)
+		os.Exit(1)
+	}
+	defer aviServer.Close()
+	creds, err := os.MkdirTemp("", "sctpguard-avi")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(creds)
+	for name, value := range map[string][]byte{"username": []byte("admin"), "password": []byte("admin"), "certificateAuthorityData": avisim.CertPEM(aviServer)} {
+		if err := os.WriteFile(filepath.Join(creds, name), value, 0o600); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+			os.Exit(1)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	c, err := cluster.Start(ctx, cluster.Options{Repo: repo, Assets: assets, Sctpguard: bin, Namespaces: namespaces, Log: &cl.log})
+	c, err := cluster.Start(ctx, cluster.Options{
+		Repo: repo, Assets: assets, Sctpguard: bin, Namespaces: namespaces, Log: &cl.log,
+		ServeArgs: []string{"--translator", "--avi-controller", aviServer.Listener.Addr().String(), "--avi-credentials-dir", creds,
+			"--translator-slow-retry", "2s"},
+	})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: start: %v\n--- sctpguard serve log ---\n%s\n", err, cl.log.String())
