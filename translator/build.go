@@ -173,10 +173,10 @@ func (b *Builder) finish(u *Unit, vip netip.Addr, fqdns []string, metadata strin
 		n := nets[0]
 		sub := &avi.IPNetworkSubnet{NetworkRef: avi.NameRef(avi.TypeNetwork, n.NetworkName)}
 		if p, err := netip.ParsePrefix(n.CIDR); err == nil {
-			sub.Subnet = &avi.IPPrefix{IPAddr: avi.IPAddr{Addr: p.Addr().String(), Type: avi.AddrV4}, Mask: int32(p.Bits())}
+			sub.Subnet = &avi.IPPrefix{IPAddr: avi.IPAddr{Addr: p.Addr().String(), Type: avi.AddrV4}, Mask: int32(p.Bits())} //nolint:gosec // a prefix length is at most 128
 		}
 		if p, err := netip.ParsePrefix(n.V6CIDR); err == nil {
-			sub.Subnet6 = &avi.IPPrefix{IPAddr: avi.IPAddr{Addr: p.Addr().String(), Type: avi.AddrV6}, Mask: int32(p.Bits())}
+			sub.Subnet6 = &avi.IPPrefix{IPAddr: avi.IPAddr{Addr: p.Addr().String(), Type: avi.AddrV6}, Mask: int32(p.Bits())} //nolint:gosec // a prefix length is at most 128
 			v.AutoAllocateIPType = avi.AutoAllocateV4V6
 		}
 		v.IPAMNetworkSubnet = sub

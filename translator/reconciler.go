@@ -2,7 +2,6 @@ package translator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -308,6 +307,3 @@ func (r *Reconciler) observe(key UnitKey, start time.Time, se *SyncError, out *O
 	}
 	r.Metrics.observe(key, start, se, out)
 }
-
-// errNotConnected is the gate error before the first successful connection.
-var errNotConnected = errors.New("not connected to the Avi Controller yet")

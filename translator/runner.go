@@ -36,10 +36,11 @@ func Gate(ctx context.Context, c Controller) (version string, unsupported bool, 
 	version = info.ControllerVersion
 	cmp, err := avi.CompareVersions(version, avi.MinSCTPVersion)
 	if err != nil {
-		return version, false, fmt.Errorf("Avi Controller reports version %q: %w", version, err)
+		return version, false, fmt.Errorf("the Avi Controller reports version %q: %w", version, err)
 	}
 	if cmp < 0 {
-		return version, false, fmt.Errorf("Avi Controller %s does not support SCTP; %s or later is required", version, avi.MinSCTPVersion)
+		// The wording of avi-translation.md §12; it starts with the product's name.
+		return version, false, fmt.Errorf("Avi Controller %s does not support SCTP; %s or later is required", version, avi.MinSCTPVersion) //nolint:staticcheck // ST1005: a proper noun
 	}
 	sc, err := c.SystemConfiguration(ctx)
 	if err != nil {

@@ -58,7 +58,7 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{APIVersion: avi.MinSCTPVersion, Workers: 4, Timeout: avi.DefaultTimeout, SlowRetry: DefaultSlowRetry,
-		CredentialsDir: "/etc/sctpguard/avi"}
+		CredentialsDir: "/etc/sctpguard/avi"} //nolint:gosec // a directory path, not a credential
 }
 
 // Validate checks the options.

@@ -48,7 +48,7 @@ func NewMemorySource(objs ...policy.Object) *MemorySource {
 		byService:       map[string]*corev1.Service{},
 	}
 	for _, o := range objs {
-		m.MemoryInventory.Add(o)
+		m.Add(o)
 		switch t := o.(type) {
 		case *corev1.Service:
 			key := t.Namespace + "/" + t.Name
@@ -68,7 +68,7 @@ func NewMemorySource(objs ...policy.Object) *MemorySource {
 			m.nodes = append(m.nodes, t)
 		}
 	}
-	m.MemoryInventory.Index()
+	m.Index()
 	slices.SortFunc(m.services, func(a, b *corev1.Service) int {
 		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
 	})

@@ -272,7 +272,7 @@ func (u *Unit) L4PolicySet() *avi.L4PolicySet {
 		}
 		rules = append(rules, avi.L4Rule{
 			Name:   fmt.Sprintf("%s-%d", e.Protocol, e.Port),
-			Index:  int32(len(rules)),
+			Index:  int32(len(rules)), //nolint:gosec // one rule per (protocol, port): far below 2^31
 			Enable: ptrTo(true),
 			Match: &avi.L4RuleMatch{
 				Port:     &avi.PortMatch{MatchCriteria: avi.MatchIsIn, Ports: []int32{e.Port}},

@@ -39,12 +39,12 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/login" {
 		http.SetCookie(w, &http.Cookie{Name: "csrftoken", Value: fmt.Sprintf("csrf%d", n), Path: "/", Secure: true, MaxAge: 31449600})
 		http.SetCookie(w, &http.Cookie{Name: "avi-sessionid", Value: fmt.Sprintf("sess%d", n), Path: "/", Secure: true, HttpOnly: true, MaxAge: 86400})
-		io.WriteString(w, `{"version":{"Version":"22.1.4"}}`)
+		_, _ = io.WriteString(w, `{"version":{"Version":"22.1.4"}}`)
 		return
 	}
 	code, body := s.reply(n, r)
 	w.WriteHeader(code)
-	io.WriteString(w, body)
+	_, _ = io.WriteString(w, body)
 }
 
 func newScripted(t *testing.T, reply func(n int, r *http.Request) (int, string), mod func(*Config)) (*Client, *script) {
@@ -225,7 +225,7 @@ func TestBoundedResponse(t *testing.T) {
 func TestBadCredentials(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(401)
-		json.NewEncoder(w).Encode(map[string]string{"error": "Invalid credentials"})
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "Invalid credentials"})
 	}))
 	defer srv.Close()
 	c, err := NewClient(Config{Host: srv.URL, Credentials: func() (Credentials, error) { return Credentials{Username: "u", Password: "wrong"}, nil }})
