@@ -31,6 +31,9 @@ import (
 // LeaseName is the leader election Lease: only its holder talks to the controller.
 const LeaseName = "sctpguard-translator"
 
+// DefaultCredentialsDir is where the chart mounts the Avi credentials Secret.
+const DefaultCredentialsDir = "/etc/sctpguard/avi" //nolint:gosec // G101: a directory path, not a credential
+
 // Options configure the translator of `sctpguard serve`.
 type Options struct {
 	// Enabled turns the translator on.
@@ -58,7 +61,7 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{APIVersion: avi.MinSCTPVersion, Workers: 4, Timeout: avi.DefaultTimeout, SlowRetry: DefaultSlowRetry,
-		CredentialsDir: "/etc/sctpguard/avi"} //nolint:gosec // a directory path, not a credential
+		CredentialsDir: DefaultCredentialsDir}
 }
 
 // Validate checks the options.

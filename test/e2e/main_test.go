@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		os.Exit(1)
 	}
-	defer os.RemoveAll(creds)
+	defer func() { _ = os.RemoveAll(creds) }()
 	for name, value := range map[string][]byte{"username": []byte("admin"), "password": []byte("admin"), "certificateAuthorityData": avisim.CertPEM(aviServer)} {
 		if err := os.WriteFile(filepath.Join(creds, name), value, 0o600); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)

@@ -536,7 +536,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 		c.observe(method, path, 0, start)
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxResponseBytes+1))
 	c.observe(method, path, resp.StatusCode, start)
 	if err != nil {
