@@ -111,13 +111,14 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: bench
-bench: build $(CONFTEST) ## Benchmarks: Go benchmarks, then check vs the parse floor vs conftest.
+bench: build $(CONFTEST) ## Benchmarks: Go benchmarks; check vs parse floor vs conftest; webhook load; translator sync.
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 	$(GO) build -o $(BIN)/parsefloor ./test/bench/parsefloor
 	$(GO) run ./test/bench/checkbench -runs $(BENCH_RUNS) -sctpguard $(BIN)/sctpguard \
 		-parsefloor $(BIN)/parsefloor -conftest $(CONFTEST)
 	$(GO) build -o $(BIN)/loadbench ./test/bench/loadbench
 	$(BIN)/loadbench
+	$(GO) run ./test/bench/syncbench -services 1000
 
 ##@ Tools
 

@@ -14,9 +14,10 @@ import (
 // are both decoded into the model (which keeps only the managed fields), normalized, and
 // compared as JSON. Equal objects are not written.
 
-// normalized returns the canonical JSON of an object of a type, for comparison.
-func normalized(typ string, obj any, desired *avi.VsVip) ([]byte, error) {
-	o, err := avi.ToObject(obj)
+// normalized returns the canonical JSON of an object of a type, for comparison: a model
+// or an Object as read. Decoding into the model keeps only the managed fields.
+func normalized(typ string, obj any) ([]byte, error) {
+	data, err := json.Marshal(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -24,22 +25,22 @@ func normalized(typ string, obj any, desired *avi.VsVip) ([]byte, error) {
 	switch typ {
 	case avi.TypeVirtualService:
 		var vs avi.VirtualService
-		err = o.Decode(&vs)
+		err = json.Unmarshal(data, &vs)
 		normalizeVS(&vs)
 		v = vs
 	case avi.TypeVsVip:
 		var vv avi.VsVip
-		err = o.Decode(&vv)
-		normalizeVsVip(&vv, desired)
+		err = json.Unmarshal(data, &vv)
+		normalizeVsVip(&vv)
 		v = vv
 	case avi.TypePool:
 		var p avi.Pool
-		err = o.Decode(&p)
+		err = json.Unmarshal(data, &p)
 		normalizePool(&p)
 		v = p
 	case avi.TypeL4PolicySet:
 		var l avi.L4PolicySet
-		err = o.Decode(&l)
+		err = json.Unmarshal(data, &l)
 		normalizeL4(&l)
 		v = l
 	default:
@@ -51,21 +52,49 @@ func normalized(typ string, obj any, desired *avi.VsVip) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// equal reports whether the current object already is the desired one.
-func equal(typ string, desired any, current avi.Object) (bool, error) {
-	var dv *avi.VsVip
+// equal reports whether the current object (and its normalized form, as the state keeps
+// it) already is the desired one.
+func equal(typ string, desired any, current avi.Object, currentNorm []byte) (bool, error) {
+	d, err := normalized(typ, desired)
+	if err != nil {
+		return false, err
+	}
+	if string(d) != string(currentNorm) {
+		return false, nil
+	}
 	if v, ok := desired.(*avi.VsVip); ok {
-		dv = v
+		return sameStaticVIPs(v, current)
 	}
-	d, err := normalized(typ, desired, dv)
-	if err != nil {
+	return true, nil
+}
+
+// sameStaticVIPs compares the static addresses of the desired VIPs with the current ones;
+// the normalized form leaves addresses out, as most are allocated by the controller.
+func sameStaticVIPs(desired *avi.VsVip, current avi.Object) (bool, error) {
+	var cur avi.VsVip
+	if err := current.Decode(&cur); err != nil {
 		return false, err
 	}
-	c, err := normalized(typ, current, dv)
-	if err != nil {
-		return false, err
+	addr := func(a *avi.IPAddr) string {
+		if a == nil {
+			return ""
+		}
+		return a.Addr
 	}
-	return string(d) == string(c), nil
+	for _, want := range desired.VIP {
+		if want.IPAddress == nil && want.IP6Address == nil {
+			continue
+		}
+		i := slices.IndexFunc(cur.VIP, func(v avi.VIP) bool { return v.VipID == want.VipID })
+		if i < 0 {
+			return false, nil
+		}
+		if (want.IPAddress != nil && addr(want.IPAddress) != addr(cur.VIP[i].IPAddress)) ||
+			(want.IP6Address != nil && addr(want.IP6Address) != addr(cur.VIP[i].IP6Address)) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // ref turns any ref form into "<type>/<name>"; both "/api/pool/?name=X" and
@@ -121,7 +150,7 @@ func normalizeVS(vs *avi.VirtualService) {
 	vs.Markers = normalizeMarkers(vs.Markers)
 }
 
-func normalizeVsVip(v *avi.VsVip, desired *avi.VsVip) {
+func normalizeVsVip(v *avi.VsVip) {
 	v.TenantRef, v.CloudRef = ref(v.TenantRef), ref(v.CloudRef)
 	v.VRFContextRef = orDefaultRef(v.VRFContextRef, globalVRF)
 	boolDefault(&v.EastWestPlacement, false)
@@ -131,22 +160,9 @@ func normalizeVsVip(v *avi.VsVip, desired *avi.VsVip) {
 		if vip.AutoAllocateIPType == "" {
 			vip.AutoAllocateIPType = "V4_ONLY"
 		}
-		// An allocated address is the controller's, not a difference: compare addresses
-		// only where the desired VIP is static.
-		var want *avi.VIP
-		if desired != nil {
-			for j := range desired.VIP {
-				if desired.VIP[j].VipID == vip.VipID {
-					want = &desired.VIP[j]
-				}
-			}
-		}
-		if want == nil || want.IPAddress == nil {
-			vip.IPAddress = nil
-		}
-		if want == nil || want.IP6Address == nil {
-			vip.IP6Address = nil
-		}
+		// An allocated address is the controller's, not a difference: static addresses
+		// are compared on their own (sameStaticVIPs).
+		vip.IPAddress, vip.IP6Address = nil, nil
 		if s := vip.IPAMNetworkSubnet; s != nil {
 			s.NetworkRef = ref(s.NetworkRef)
 		}

@@ -21,8 +21,16 @@ var unitTypes = []string{avi.TypeVirtualService, avi.TypeVsVip, avi.TypeL4Policy
 type State struct {
 	mu     sync.RWMutex
 	owner  string
-	objs   map[string]map[string]avi.Object
+	objs   map[string]map[string]*entry
 	byUnit map[UnitKey]map[objectID]bool
+}
+
+// entry is an object as read, with what comparisons need computed once.
+type entry struct {
+	obj avi.Object
+	// norm is the normalized form (normalize.go); nil when it could not be computed, which
+	// makes every comparison unequal.
+	norm []byte
 }
 
 type objectID struct{ typ, name string }
@@ -35,9 +43,9 @@ func NewState(owner string) *State {
 }
 
 func (s *State) reset() {
-	s.objs = map[string]map[string]avi.Object{}
+	s.objs = map[string]map[string]*entry{}
 	for _, t := range unitTypes {
-		s.objs[t] = map[string]avi.Object{}
+		s.objs[t] = map[string]*entry{}
 	}
 	s.byUnit = map[UnitKey]map[objectID]bool{}
 }
@@ -96,7 +104,20 @@ func (s *State) Load(ctx context.Context, c Lister, cluster, cloud string) error
 func (s *State) Get(typ, name string) avi.Object {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.objs[typ][name]
+	if e := s.objs[typ][name]; e != nil {
+		return e.obj
+	}
+	return nil
+}
+
+// normalized returns the normalized form of an object held, or nil.
+func (s *State) normalized(typ, name string) []byte {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if e := s.objs[typ][name]; e != nil {
+		return e.norm
+	}
+	return nil
 }
 
 // Put records an object as the controller returned it.
@@ -108,7 +129,8 @@ func (s *State) Put(typ string, o avi.Object) {
 
 func (s *State) putLocked(typ string, o avi.Object) {
 	s.removeLocked(typ, o.Name())
-	s.objs[typ][o.Name()] = o
+	norm, _ := normalized(typ, o)
+	s.objs[typ][o.Name()] = &entry{obj: o, norm: norm}
 	if key, ok := unitOfMarkers(o.Markers()); ok {
 		if s.byUnit[key] == nil {
 			s.byUnit[key] = map[objectID]bool{}
@@ -130,7 +152,7 @@ func (s *State) removeLocked(typ, name string) {
 		return
 	}
 	delete(s.objs[typ], name)
-	if key, ok := unitOfMarkers(old.Markers()); ok {
+	if key, ok := unitOfMarkers(old.obj.Markers()); ok {
 		delete(s.byUnit[key], objectID{typ, name})
 		if len(s.byUnit[key]) == 0 {
 			delete(s.byUnit, key)

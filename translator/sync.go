@@ -218,7 +218,7 @@ func (s *Syncer) apply(ctx context.Context, u *Unit, typ, name string, desired a
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		same, err := equal(typ, desired, cur)
+		same, err := equal(typ, desired, cur, s.State.normalized(typ, name))
 		if err != nil {
 			return false, fmt.Errorf("compare %s %s: %w", typ, name, err)
 		}

@@ -244,15 +244,20 @@ func (o Object) Decode(v any) error {
 
 // Markers returns the object's markers as a map from key to values.
 func (o Object) Markers() map[string][]string {
-	var m struct {
-		Markers []Marker `json:"markers"`
-	}
-	if err := o.Decode(&m); err != nil {
-		return nil
-	}
-	out := make(map[string][]string, len(m.Markers))
-	for _, mk := range m.Markers {
-		out[mk.Key] = append(out[mk.Key], mk.Values...)
+	list, _ := o["markers"].([]any)
+	out := make(map[string][]string, len(list))
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		key, _ := m["key"].(string)
+		values, _ := m["values"].([]any)
+		for _, v := range values {
+			if s, ok := v.(string); ok {
+				out[key] = append(out[key], s)
+			}
+		}
+		if _, ok := out[key]; !ok && key != "" {
+			out[key] = nil
+		}
 	}
 	return out
 }
