@@ -299,4 +299,3 @@ func run(n, changes, workers int) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
