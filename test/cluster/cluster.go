@@ -68,12 +68,11 @@ type Cluster struct {
 
 // Start starts the control plane and sctpguard, and installs the webhook configurations.
 // On error, what was started is stopped.
-func Start(ctx context.Context, o Options) (c *Cluster, err error) {
-	c = &Cluster{kubectl: filepath.Join(o.Assets, "kubectl"), repo: o.Repo}
+func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
+	c := &Cluster{kubectl: filepath.Join(o.Assets, "kubectl"), repo: o.Repo}
 	defer func() {
 		if err != nil {
 			c.Stop()
-			c = nil
 		}
 	}()
 	if _, err := os.Stat(o.Sctpguard); err != nil {

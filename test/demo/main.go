@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/test/avisim"
 	"github.com/sctpguard/sctpguard/test/cluster"
 )
 
@@ -50,10 +51,29 @@ func run(ctx context.Context, repo, assets, bin, dir string, exit bool) error {
 		return err
 	}
 	defer func() { _ = logFile.Close() }()
-	say("Starting kube-apiserver and etcd (built from source), and sctpguard serve (log: %s) ...", logFile.Name())
+	// The Avi Controller cannot run here: avisim, its test double, stands in for it.
+	sim := avisim.New(avisim.Options{})
+	aviServer, err := sim.ListenTLS("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer aviServer.Close()
+	creds := filepath.Join(dir, "avi")
+	if err := os.MkdirAll(creds, 0o700); err != nil {
+		return err
+	}
+	for name, value := range map[string][]byte{"username": []byte("admin"), "password": []byte("admin"), "certificateAuthorityData": avisim.CertPEM(aviServer)} {
+		if err := os.WriteFile(filepath.Join(creds, name), value, 0o600); err != nil {
+			return err
+		}
+	}
+	say("Starting kube-apiserver and etcd (built from source), avisim (the Avi Controller's test double) at %s,\n"+
+		"and sctpguard serve --translator (log: %s) ...", aviServer.URL, logFile.Name())
 	c, err := cluster.Start(ctx, cluster.Options{
 		Repo: repo, Assets: assets, Sctpguard: bin, Dir: dir, Log: logFile,
 		Namespaces: []string{"sctpguard", "avi-system", "svcapi", "telco", "voice", "myapp"},
+		ServeArgs: []string{"--translator", "--avi-controller", aviServer.Listener.Addr().String(), "--avi-credentials-dir", creds,
+			"--translator-slow-retry", "5s"},
 	})
 	if err != nil {
 		return err
@@ -101,11 +121,30 @@ func run(ctx context.Context, repo, assets, bin, dir string, exit bool) error {
 	show(c, "get", "svc", "server", "-n", "default", "-o",
 		`jsonpath={.metadata.labels}{"\n"}{.spec.ports[0].name}{" "}{.spec.allocateLoadBalancerNodePorts}{"\n"}`)
 
+	say("\n== The translator synced the admitted SCTP objects to the Avi Controller (here avisim, its test double)")
+	if err := showAvi(ctx, sim); err != nil {
+		return err
+	}
+	if err := cluster.Poll(ctx, 30*time.Second, func() error {
+		out, _, _ := c.Kubectl("", "get", "svc", "server", "-n", "default", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+		if out == "" {
+			return fmt.Errorf("the Service has no VIP in its status yet")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	show(c, "get", "svc", "server", "-n", "default")
+	show(c, "get", "gateway.networking.x-k8s.io", "my-gateway", "-n", "svcapi", "-o",
+		`jsonpath={.status.addresses[0].value}{"  "}{range .status.conditions[*]}{.type}={.status} {end}{"\n"}`)
+
 	say("\n== The cluster stays up. Try:")
 	fmt.Printf("  export KUBECONFIG=%s\n", c.Kubeconfig)
 	fmt.Printf("  kubectl apply -f examples/broken/backend-port-conflict.yaml\n")
 	fmt.Printf("  kubectl -n avi-system patch configmap avi-k8s-config -p '{\"data\":{\"serviceType\":\"NodePortLocal\"}}'\n")
 	fmt.Printf("  kubectl apply -f examples/seeds/ako-loadbalancer-service.yaml   # now rejected\n")
+	fmt.Printf("  sctpguard translate -f examples/seeds --ako-values examples/ako/values.yaml   # the Avi objects, offline\n")
+	fmt.Printf("avisim (test double of the Avi Controller) serves %s; credentials and CA in %s\n", aviServer.URL, creds)
 	if exit {
 		return nil
 	}
@@ -115,6 +154,56 @@ func run(ctx context.Context, repo, assets, bin, dir string, exit bool) error {
 }
 
 func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+
+// showAvi waits for the seed units' virtual services in avisim and prints every object of
+// ours with its main fields.
+func showAvi(ctx context.Context, sim *avisim.Server) error {
+	want := []string{"my-cluster--default-server", "my-cluster--svcapi-my-gateway"}
+	if err := cluster.Poll(ctx, 30*time.Second, func() error {
+		for _, name := range want {
+			if _, ok := sim.Object("admin", "virtualservice", name); !ok {
+				return fmt.Errorf("virtual service %s has not appeared in avisim", name)
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// Plain reads render refs as URLs ending in the uuid: name them.
+	names := map[string]string{}
+	for _, typ := range []string{"healthmonitor", "networkprofile"} {
+		for _, o := range sim.Objects("admin", typ) {
+			names[o["uuid"].(string)] = o["name"].(string)
+		}
+	}
+	refName := func(v any) string {
+		s, _ := v.(string)
+		return names[s[strings.LastIndex(s, "/")+1:]]
+	}
+	for _, typ := range []string{"pool", "l4policyset", "vsvip", "virtualservice"} {
+		for _, o := range sim.Objects("admin", typ) {
+			line := fmt.Sprintf("  %-15s %s", typ, o["name"])
+			switch typ {
+			case "pool":
+				line += "  health monitor " + refName(o["health_monitor_refs"].([]any)[0])
+			case "l4policyset":
+				for _, r := range o["l4_connection_policy"].(map[string]any)["rules"].([]any) {
+					m := r.(map[string]any)["match"].(map[string]any)
+					line += fmt.Sprintf("  rule %v: %v %v", r.(map[string]any)["name"], m["protocol"].(map[string]any)["protocol"], m["port"].(map[string]any)["ports"])
+				}
+			case "vsvip":
+				vip := o["vip"].([]any)[0].(map[string]any)
+				if a, ok := vip["ip_address"].(map[string]any); ok {
+					line += fmt.Sprintf("  VIP %v", a["addr"])
+				}
+			case "virtualservice":
+				line += fmt.Sprintf("  created_by %v, network profile %s", o["created_by"], refName(o["network_profile_ref"]))
+			}
+			fmt.Println(line)
+		}
+	}
+	return nil
+}
 
 // show runs kubectl and prints the command and what kubectl printed.
 func show(c *cluster.Cluster, args ...string) {

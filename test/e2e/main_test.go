@@ -48,13 +48,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "e2e: start avisim: %v\n", err)
 		os.Exit(1)
 	}
-	defer aviServer.Close()
 	creds, err := os.MkdirTemp("", "sctpguard-avi")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		os.Exit(1)
 	}
-	defer func() { _ = os.RemoveAll(creds) }()
+	// Removed explicitly below: os.Exit skips deferred calls.
 	for name, value := range map[string][]byte{"username": []byte("admin"), "password": []byte("admin"), "certificateAuthorityData": avisim.CertPEM(aviServer)} {
 		if err := os.WriteFile(filepath.Join(creds, name), value, 0o600); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
@@ -85,6 +84,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "--- sctpguard serve log ---\n%s\n", cl.log.String())
 	}
 	c.Stop()
+	aviServer.Close()
+	_ = os.RemoveAll(creds)
 	os.Exit(code)
 }
 
