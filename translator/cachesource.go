@@ -90,11 +90,7 @@ func (s *CacheSource) Services() ([]*corev1.Service, error) {
 	if err := s.list(&list); err != nil {
 		return nil, err
 	}
-	out := make([]*corev1.Service, len(list.Items))
-	for i := range list.Items {
-		out[i] = &list.Items[i]
-	}
-	return out, nil
+	return pointers(list.Items), nil
 }
 
 // Gateways implements Source; none when the cluster does not serve them.
@@ -106,11 +102,7 @@ func (s *CacheSource) Gateways() ([]*svcapi.Gateway, error) {
 	if err := s.list(&list); err != nil {
 		return nil, err
 	}
-	out := make([]*svcapi.Gateway, len(list.Items))
-	for i := range list.Items {
-		out[i] = &list.Items[i]
-	}
-	return out, nil
+	return pointers(list.Items), nil
 }
 
 // EndpointSlices implements Source.
@@ -119,11 +111,7 @@ func (s *CacheSource) EndpointSlices(namespace, service string) ([]*discoveryv1.
 	if err := s.list(&list, client.InNamespace(namespace), client.MatchingFields{indexSliceService: namespace + "/" + service}); err != nil {
 		return nil, err
 	}
-	out := make([]*discoveryv1.EndpointSlice, len(list.Items))
-	for i := range list.Items {
-		out[i] = &list.Items[i]
-	}
-	return out, nil
+	return pointers(list.Items), nil
 }
 
 // Nodes implements Source.
@@ -132,9 +120,14 @@ func (s *CacheSource) Nodes() ([]*corev1.Node, error) {
 	if err := s.list(&list); err != nil {
 		return nil, err
 	}
-	out := make([]*corev1.Node, len(list.Items))
-	for i := range list.Items {
-		out[i] = &list.Items[i]
+	return pointers(list.Items), nil
+}
+
+// pointers returns pointers to the items of a list, without copying them.
+func pointers[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
 	}
-	return out, nil
+	return out
 }

@@ -4,7 +4,8 @@
 // VsVip, L4 policy set and pools) from Services, Gateways, EndpointSlices and Nodes; plans
 // them against the controller's current objects into creates, updates and deletes; applies
 // the plan in dependency order through package avi; and writes the outcome back as Service
-// and Gateway status and Events. It is external-dns's loop (read current, compute desired,
+// and Gateway status and Events (avi-translation.md in this directory specifies all of it).
+// It is external-dns's loop (read current, compute desired,
 // apply the difference only), and it never touches an Avi object it does not own.
 //
 // Every object is re-checked with the policy engine first: an object the rule catalogue

@@ -21,34 +21,26 @@ func normalized(typ string, obj any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v any
 	switch typ {
 	case avi.TypeVirtualService:
-		var vs avi.VirtualService
-		err = json.Unmarshal(data, &vs)
-		normalizeVS(&vs)
-		v = vs
+		return normalizeAs(typ, data, normalizeVS)
 	case avi.TypeVsVip:
-		var vv avi.VsVip
-		err = json.Unmarshal(data, &vv)
-		normalizeVsVip(&vv)
-		v = vv
+		return normalizeAs(typ, data, normalizeVsVip)
 	case avi.TypePool:
-		var p avi.Pool
-		err = json.Unmarshal(data, &p)
-		normalizePool(&p)
-		v = p
+		return normalizeAs(typ, data, normalizePool)
 	case avi.TypeL4PolicySet:
-		var l avi.L4PolicySet
-		err = json.Unmarshal(data, &l)
-		normalizeL4(&l)
-		v = l
-	default:
-		return nil, fmt.Errorf("normalize: unknown type %s", typ)
+		return normalizeAs(typ, data, normalizeL4)
 	}
-	if err != nil {
+	return nil, fmt.Errorf("normalize: unknown type %s", typ)
+}
+
+// normalizeAs decodes data into the model T, normalizes it and encodes it again.
+func normalizeAs[T any](typ string, data []byte, normalize func(*T)) ([]byte, error) {
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", typ, err)
 	}
+	normalize(&v)
 	return json.Marshal(v)
 }
 

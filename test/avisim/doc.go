@@ -1,7 +1,7 @@
 // Package avisim is a test double: a faithful fake of the VMware Avi (NSX Advanced Load
 // Balancer) Controller REST API, served in-process over TLS, against which sctpguard's Avi
 // client and translator are tested. It is not a mock that echoes what a test wants: it enforces
-// the controller's behaviour as written in shared/spec/avi-rest.md (§10 is its checklist) —
+// the controller's behaviour as written in translator/avi/avi-rest.md (§10 is its checklist) —
 // session login with the exact cookies, CSRF, idle expiry, Basic auth behind a knob,
 // X-Avi-Version and licence gating of every SCTP item, tenants and their visibility, uuids,
 // url and _last_modified, the server defaults and validation of §9 (unknown fields rejected),

@@ -242,20 +242,16 @@ func (c *Client) login(ctx context.Context, gen uint64) error {
 	if resp.status != http.StatusOK {
 		return fmt.Errorf("avi: login as %s: %w", creds.Username, resp.err(http.MethodPost, "/login"))
 	}
-	var info struct {
-		Version struct {
-			Version string `json:"Version"`
-		} `json:"version"`
-	}
-	if err := json.Unmarshal(resp.body, &info); err != nil {
-		return fmt.Errorf("avi: login: answer is not JSON: %w", err)
+	version, err := versionOf(resp.body)
+	if err != nil {
+		return fmt.Errorf("avi: login: %w", err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.csrf == "" || c.session == "" {
 		return errors.New("avi: login: the controller set no csrftoken and session cookies")
 	}
-	c.version = info.Version.Version
+	c.version = version
 	c.generation++
 	c.cfg.Log.V(1).Info("logged in", "controller", c.base.Host, "version", c.version, "user", creds.Username)
 	return nil
@@ -270,19 +266,31 @@ func (c *Client) readVersion(ctx context.Context) error {
 	if resp.status != http.StatusOK {
 		return fmt.Errorf("avi: read initial-data: %w", resp.err(http.MethodGet, "/api/initial-data"))
 	}
+	version, err := versionOf(resp.body)
+	if err != nil {
+		return fmt.Errorf("avi: read initial-data: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.version = version
+	c.generation++
+	return nil
+}
+
+// versionOf reads version.Version from a login or initial-data answer.
+func versionOf(body []byte) (string, error) {
 	var info struct {
 		Version struct {
 			Version string `json:"Version"`
 		} `json:"version"`
 	}
-	if err := json.Unmarshal(resp.body, &info); err != nil {
-		return fmt.Errorf("avi: initial-data is not JSON: %w", err)
+	if err := json.Unmarshal(body, &info); err != nil {
+		return "", fmt.Errorf("answer is not JSON: %w", err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.version = info.Version.Version
-	c.generation++
-	return nil
+	if info.Version.Version == "" {
+		return "", errors.New("the answer names no version.Version")
+	}
+	return info.Version.Version, nil
 }
 
 // Logout ends the session; it is sent at shutdown.

@@ -4,4 +4,5 @@
 // errors with their retry class, name references, paging, and the models of the objects the
 // translator writes. It is written against spec/avi-rest.md because the vendor SDK
 // (github.com/vmware/alb-sdk) cannot be fetched here; it implements only what sctpguard needs.
+// avi-rest.md in this directory is that specification.
 package avi
