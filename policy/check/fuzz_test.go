@@ -26,7 +26,9 @@ func FuzzCheck(f *testing.F) {
 	f.Add([]byte(sctpLB))
 	f.Add([]byte(`{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"ports":[{"port":80,"protocol":"SCTP"}]}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lines := bytes.Count(data, []byte("\n")) + 1
+		// Lines as YAML counts them: LF, CRLF and a lone CR each end a line.
+		lines := bytes.Count(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\n")) +
+			bytes.Count(bytes.ReplaceAll(data, []byte("\r\n"), nil), []byte("\r")) + 1
 		for _, format := range []string{check.OutputText, check.OutputSARIF} {
 			o := check.NewOptions()
 			o.Files = []string{"-"}
