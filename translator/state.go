@@ -25,12 +25,20 @@ type State struct {
 	byUnit map[UnitKey]map[objectID]bool
 }
 
-// entry is an object as read, with what comparisons need computed once.
+// entry is an object as read, with what comparisons need computed once, when first needed
+// (most objects written in a pass are not compared again before the next full sync).
 type entry struct {
-	obj avi.Object
+	typ  string
+	obj  avi.Object
+	once sync.Once
 	// norm is the normalized form (normalize.go); nil when it could not be computed, which
 	// makes every comparison unequal.
 	norm []byte
+}
+
+func (e *entry) normalized() []byte {
+	e.once.Do(func() { e.norm, _ = normalized(e.typ, e.obj) })
+	return e.norm
 }
 
 type objectID struct{ typ, name string }
@@ -113,11 +121,12 @@ func (s *State) Get(typ, name string) avi.Object {
 // normalized returns the normalized form of an object held, or nil.
 func (s *State) normalized(typ, name string) []byte {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if e := s.objs[typ][name]; e != nil {
-		return e.norm
+	e := s.objs[typ][name]
+	s.mu.RUnlock()
+	if e == nil {
+		return nil
 	}
-	return nil
+	return e.normalized()
 }
 
 // Put records an object as the controller returned it.
@@ -129,8 +138,7 @@ func (s *State) Put(typ string, o avi.Object) {
 
 func (s *State) putLocked(typ string, o avi.Object) {
 	s.removeLocked(typ, o.Name())
-	norm, _ := normalized(typ, o)
-	s.objs[typ][o.Name()] = &entry{obj: o, norm: norm}
+	s.objs[typ][o.Name()] = &entry{typ: typ, obj: o}
 	if key, ok := unitOfMarkers(o.Markers()); ok {
 		if s.byUnit[key] == nil {
 			s.byUnit[key] = map[objectID]bool{}
