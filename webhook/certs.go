@@ -149,7 +149,7 @@ func (c CertConfig) Plan(data map[string][]byte, now time.Time, trustedSince fun
 	fresh := err != nil
 	if fresh {
 		if len(data[SecretCABundle]) == 0 && len(data[SecretCAKey]) == 0 {
-			d.Rotated = append(d.Rotated, "no CA yet: issued one")
+			d.Rotated = append(d.Rotated, "no certificates yet: issued a CA and a serving certificate")
 		} else {
 			d.Replaced = append(d.Replaced, fmt.Sprintf("CA unusable (%v): issued a new CA; webhook calls fail until the API server trusts it", err))
 		}
