@@ -44,14 +44,14 @@ func issue(t *testing.T, c CertConfig, at time.Time) map[string][]byte {
 
 // certSummary is what matters of a certificate, comparable as a whole.
 type certSummary struct {
-	CommonName          string
+	CommonName           string
 	IsCA, MaxPathLenZero bool
-	KeyUsage            x509.KeyUsage
-	ExtKeyUsage         []x509.ExtKeyUsage
-	DNSNames            []string
-	IPs                 []string
-	NotBefore, NotAfter time.Time
-	Curve               string
+	KeyUsage             x509.KeyUsage
+	ExtKeyUsage          []x509.ExtKeyUsage
+	DNSNames             []string
+	IPs                  []string
+	NotBefore, NotAfter  time.Time
+	Curve                string
 }
 
 func summarize(c *x509.Certificate) certSummary {
