@@ -144,7 +144,8 @@ func (s *SelfSigned) Start(ctx context.Context) error {
 		} else {
 			retry = 0
 		}
-		timer := clk.NewTimer(min(max(wake.Sub(now), 0), certResync))
+		// From the clock's time now, not the sync's start: the sync may take a while.
+		timer := clk.NewTimer(min(max(wake.Sub(clk.Now()), 0), certResync))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
