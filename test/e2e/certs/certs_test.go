@@ -185,9 +185,23 @@ func TestIssued(t *testing.T) {
 	if n := strings.Count(serveLog.String(), "no certificates yet: issued a CA and a serving certificate"); n != 1 {
 		t.Errorf("%d replicas issued the first certificates, want 1", n)
 	}
-	_, stderr, code := cl.Kubectl(cluster.NPLProbe, "create", "--dry-run=server", "-f", "-")
+	denies(t)
+}
+
+// denies requires kubectl apply --dry-run=server of cluster.NPLProbe to show the webhook's
+// denial. It retries for a while: the inventory sees the seed MachineConfig asynchronously.
+func denies(t *testing.T) {
+	t.Helper()
+	var stderr string
+	var code int
+	_ = cluster.Poll(t.Context(), 30*time.Second, func() error {
+		if _, stderr, code = cl.Kubectl(cluster.NPLProbe, "apply", "--dry-run=server", "-f", "-"); code != 1 || stderr != nplDenial {
+			return errors.New(stderr)
+		}
+		return nil
+	})
 	if code != 1 || stderr != nplDenial {
-		t.Errorf("kubectl create --dry-run=server: exit %d, stderr (-want +got):\n%s", code, cmp.Diff(nplDenial, stderr))
+		t.Errorf("kubectl apply --dry-run=server: exit %d, stderr (-want +got):\n%s", code, cmp.Diff(nplDenial, stderr))
 	}
 }
 
@@ -266,6 +280,60 @@ func requestCounts(t *testing.T, r *cluster.Replica) map[string]int {
 	return counts
 }
 
+// sample is what a new connection of the API server to each replica would meet at one
+// moment: the CAs every webhook trusts, and the CA that signed each replica's certificate.
+type sample struct {
+	at time.Time
+	// trusted are the CAs in the caBundle of every webhook of both configurations.
+	trusted []string
+	// signers are, per replica, the CA of the bundles that signed its serving certificate,
+	// or why there is none.
+	signers []string
+}
+
+// probe takes a sample: it reads the configurations, then opens a new connection to each
+// replica.
+func probe(ctx context.Context) sample {
+	s := sample{at: time.Now()}
+	bundles, err := caBundles(ctx)
+	if err != nil {
+		return sample{at: s.at, signers: []string{"reading the configurations: " + err.Error()}}
+	}
+	count := map[string]int{}
+	byFP := map[string]*x509.Certificate{}
+	for _, b := range bundles {
+		cas, _ := cert.ParseCertsPEM([]byte(b))
+		for _, ca := range cas {
+			count[fingerprint(ca)]++
+			byFP[fingerprint(ca)] = ca
+		}
+	}
+	for fp, n := range count {
+		if n == len(bundles) {
+			s.trusted = append(s.trusted, fp)
+		}
+	}
+	slices.Sort(s.trusted)
+	for _, r := range cl.Replicas {
+		d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}}
+		conn, err := d.DialContext(ctx, "tcp", strings.TrimPrefix(r.WebhookURL, "https://"))
+		if err != nil {
+			s.signers = append(s.signers, "dial: "+err.Error())
+			continue
+		}
+		leaf := conn.(*tls.Conn).ConnectionState().PeerCertificates[0]
+		_ = conn.Close()
+		signer := "a CA in no caBundle"
+		for fp, ca := range byFP {
+			if leaf.CheckSignatureFrom(ca) == nil {
+				signer = fp
+			}
+		}
+		s.signers = append(s.signers, signer)
+	}
+	return s
+}
+
 // TestRotationUnderLoad sends a steady 30 admissions a second through the API server while
 // the serving certificate is renewed and the CA rotates (published, signing, old one
 // dropped), and requires every single request to get the webhooks' answer.
@@ -322,6 +390,21 @@ func TestRotationUnderLoad(t *testing.T) {
 		}
 	}()
 
+	// The probe: every 50 ms, a new connection to each replica must meet a certificate that
+	// the configurations trust, as the API server's next connection would.
+	var samples []sample
+	probeCtx, stopProbe := context.WithCancel(t.Context())
+	probeDone := make(chan struct{})
+	go func() {
+		defer close(probeDone)
+		for probeCtx.Err() == nil {
+			if s := probe(probeCtx); probeCtx.Err() == nil {
+				samples = append(samples, s)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+
 	// Watch the Secret until the serving certificate was renewed under the same CA and a
 	// CA rotation went through all three steps, then let the load run a little longer.
 	var phases []string
@@ -361,7 +444,9 @@ func TestRotationUnderLoad(t *testing.T) {
 	last := consistent(t)
 	time.Sleep(3 * time.Second)
 	stopLoad()
+	stopProbe()
 	<-loadDone
+	<-probeDone
 	after := []map[string]int{requestCounts(t, cl.Replicas[0]), requestCounts(t, cl.Replicas[1])}
 
 	// The CA rotation went in its order.
@@ -377,6 +462,8 @@ func TestRotationUnderLoad(t *testing.T) {
 	if slices.Contains(last.CAs, first.Signer) || len(last.CAs) != 1 {
 		t.Errorf("after the rotation the bundle holds %v; the first CA %s should be gone", last.CAs, first.Signer)
 	}
+
+	checkSamples(t, samples, first.Signer, last.Signer)
 
 	res.mu.Lock()
 	defer res.mu.Unlock()
@@ -440,15 +527,7 @@ func TestCABundleReasserted(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("caBundle patched back within %s", time.Since(emptied).Round(time.Millisecond))
-	err = cluster.Poll(t.Context(), 30*time.Second, func() error {
-		if _, stderr, _ := cl.Kubectl(cluster.NPLProbe, "create", "--dry-run=server", "-f", "-"); stderr != nplDenial {
-			return errors.New(stderr)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Errorf("the API server does not trust the webhooks again: %v", err)
-	}
+	denies(t)
 }
 
 // TestRBAC: what the service account may do with Secrets and webhook configurations is
@@ -493,5 +572,46 @@ func TestRBAC(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("kubectl auth can-i (-want +got):\n%s", diff)
+	}
+}
+
+// checkSamples requires every sample to find each replica's certificate trusted, the new CA
+// trusted for most of a rotation step (5 s) before a replica serves a certificate of it, and
+// the old CA trusted for most of a step after the last replica stopped serving one of it:
+// margins the API server's reuse of its connections would hide.
+func checkSamples(t *testing.T, samples []sample, oldCA, newCA string) {
+	t.Helper()
+	const minMargin = 3 * time.Second
+	var violations []string
+	var newTrusted, newServed, oldServed, oldDropped time.Time
+	for _, s := range samples {
+		for i, signer := range s.signers {
+			if !slices.Contains(s.trusted, signer) {
+				violations = append(violations, fmt.Sprintf("%s: replica %d: certificate signed by %s, the webhooks trust %v", s.at.Sub(started).Round(time.Millisecond), i+1, signer, s.trusted))
+			}
+			if signer == newCA && newServed.IsZero() {
+				newServed = s.at
+			}
+			if signer == oldCA {
+				oldServed = s.at
+			}
+		}
+		if slices.Contains(s.trusted, newCA) && newTrusted.IsZero() {
+			newTrusted = s.at
+		}
+		if !newTrusted.IsZero() && !slices.Contains(s.trusted, oldCA) && oldDropped.IsZero() {
+			oldDropped = s.at
+		}
+	}
+	t.Logf("%d probes: new CA trusted %s before a replica served it, old CA trusted %s after the last replica served it",
+		len(samples), newServed.Sub(newTrusted).Round(time.Millisecond), oldDropped.Sub(oldServed).Round(time.Millisecond))
+	if len(violations) > 0 {
+		t.Errorf("%d probes met a certificate the webhooks do not trust; the first ones:\n%s", len(violations), strings.Join(violations[:min(10, len(violations))], "\n"))
+	}
+	if newTrusted.IsZero() || newServed.IsZero() || newServed.Sub(newTrusted) < minMargin {
+		t.Errorf("the new CA was trusted from %s and served from %s: want at least %s between", newTrusted.Sub(started), newServed.Sub(started), minMargin)
+	}
+	if oldServed.IsZero() || oldDropped.IsZero() || oldDropped.Sub(oldServed) < minMargin {
+		t.Errorf("the old CA was served until %s and dropped at %s: want at least %s between", oldServed.Sub(started), oldDropped.Sub(started), minMargin)
 	}
 }
