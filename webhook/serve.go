@@ -99,8 +99,11 @@ type Options struct {
 	CAValidity           time.Duration
 }
 
-// Defaults of the self-signed certificates' lifetimes.
+// Defaults of the self-signed certificates.
 const (
+	// DefaultCertSecret is the Secret that holds them.
+	DefaultCertSecret = "sctpguard-webhook-tls" //nolint:gosec // G101: the name of a Secret, not a credential
+
 	// DefaultCertValidity: 90 days, renewed after 60, so the renewal runs often enough to be
 	// known to work, and a leaked key is good for weeks, not years.
 	DefaultCertValidity = 90 * 24 * time.Hour
@@ -120,7 +123,7 @@ func NewOptions() *Options {
 		AKOConfigMapNamespace: "avi-system", AKOConfigMapName: "avi-k8s-config",
 		Platform: PlatformAuto, PolicyNamespace: "sctpguard",
 		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn),
-		CertSecret: "sctpguard-webhook-tls", WebhookConfiguration: "sctpguard", WebhookService: "sctpguard",
+		CertSecret: DefaultCertSecret, WebhookConfiguration: "sctpguard", WebhookService: "sctpguard",
 		CertValidity: DefaultCertValidity, CAValidity: DefaultCAValidity,
 	}
 	if ns := os.Getenv("SCTPGUARD_NAMESPACE"); ns != "" {

@@ -63,7 +63,7 @@ type Options struct {
 
 // CertSecret is the Secret of the sctpguard namespace that holds the certificates in
 // SelfSigned mode (sctpguard's default).
-const CertSecret = "sctpguard-webhook-tls"
+const CertSecret = webhook.DefaultCertSecret
 
 // Replica is one sctpguard serve process.
 type Replica struct {

@@ -146,7 +146,7 @@ func consistent(t *testing.T) snapshot {
 			return fmt.Errorf("webhook %d lacks the Secret's caBundle", i)
 		}
 		if again, err := readSecret(t.Context()); err != nil || again.Version != s.Version {
-			return fmt.Errorf("the Secret changed meanwhile (%v)", err)
+			return fmt.Errorf("the Secret changed meanwhile (%w)", err)
 		}
 		return nil
 	})
@@ -237,7 +237,7 @@ func admit(cs kubernetes.Interface, i int) error {
 	if i%2 == 0 {
 		const want = `admission webhook "services.validate.sctpguard.io" denied the request: [sctp-npl-annotation]`
 		if err == nil || !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), want) {
-			return fmt.Errorf("request %d: want the webhook's denial, got %v", i, err)
+			return fmt.Errorf("request %d: want the webhook's denial, got %w", i, err)
 		}
 		return nil
 	}
@@ -416,7 +416,7 @@ func TestRotationUnderLoad(t *testing.T) {
 		t.Logf("%6s %s: CAs %v, serving %s signed by %s", time.Since(started).Round(time.Second), phase, s.CAs, s.Serving, s.Signer)
 	}
 	deadline := time.Now().Add(4 * time.Minute)
-	for !(seen["serving renewed"] && seen["old CA dropped"]) {
+	for !seen["serving renewed"] || !seen["old CA dropped"] {
 		if time.Now().After(deadline) {
 			t.Fatalf("no full rotation within 4 minutes; phases seen: %q", phases)
 		}
