@@ -255,16 +255,7 @@ func (c CertConfig) wake(b *CertBundle, now time.Time, trustedSince func(*x509.C
 
 // newCA issues a self-signed CA.
 func (c CertConfig) newCA(now time.Time) (*KeyPair, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate CA key: %w", err)
-	}
-	serial, err := serialNumber()
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
+	return issueCert(&x509.Certificate{
 		Subject:               pkix.Name{CommonName: fmt.Sprintf("sctpguard-webhook-ca@%d", now.Unix())},
 		NotBefore:             now.Add(-certBackdate),
 		NotAfter:              now.Add(c.CAValidity),
@@ -272,21 +263,12 @@ func (c CertConfig) newCA(now time.Time) (*KeyPair, error) {
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		MaxPathLenZero:        true,
-	}
-	return sign(tmpl, tmpl, key, key)
+	}, nil)
 }
 
 // newServing issues a serving certificate signed by ca. It ends with the CA at the latest:
 // a certificate is not valid past its CA.
 func (c CertConfig) newServing(ca *KeyPair, names []string, ips []net.IP, now time.Time) (*KeyPair, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate serving key: %w", err)
-	}
-	serial, err := serialNumber()
-	if err != nil {
-		return nil, err
-	}
 	cn := "sctpguard-webhook"
 	if len(names) > 0 {
 		cn = names[0]
@@ -295,8 +277,7 @@ func (c CertConfig) newServing(ca *KeyPair, names []string, ips []net.IP, now ti
 	if ca.Cert.NotAfter.Before(notAfter) {
 		notAfter = ca.Cert.NotAfter
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
+	return issueCert(&x509.Certificate{
 		Subject:               pkix.Name{CommonName: cn},
 		DNSNames:              names,
 		IPAddresses:           ips,
@@ -305,12 +286,24 @@ func (c CertConfig) newServing(ca *KeyPair, names []string, ips []net.IP, now ti
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
-	}
-	return sign(tmpl, ca.Cert, key, ca.Key)
+	}, ca)
 }
 
-func sign(tmpl, parent *x509.Certificate, key *ecdsa.PrivateKey, signer crypto.Signer) (*KeyPair, error) {
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
+// issueCert gives tmpl a new ECDSA P-256 key and a random 128-bit serial number, and has
+// parent sign it; a nil parent makes it self-signed.
+func issueCert(tmpl *x509.Certificate, parent *KeyPair) (*KeyPair, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate a key for %s: %w", tmpl.Subject.CommonName, err)
+	}
+	if tmpl.SerialNumber, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128)); err != nil {
+		return nil, fmt.Errorf("serial number: %w", err)
+	}
+	signerCert, signer := tmpl, crypto.Signer(key)
+	if parent != nil {
+		signerCert, signer = parent.Cert, parent.Key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signerCert, key.Public(), signer)
 	if err != nil {
 		return nil, fmt.Errorf("sign certificate %s: %w", tmpl.Subject.CommonName, err)
 	}
@@ -319,14 +312,6 @@ func sign(tmpl, parent *x509.Certificate, key *ecdsa.PrivateKey, signer crypto.S
 		return nil, err
 	}
 	return &KeyPair{Cert: c, Key: key}, nil
-}
-
-func serialNumber() (*big.Int, error) {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	if err != nil {
-		return nil, fmt.Errorf("serial number: %w", err)
-	}
-	return n, nil
 }
 
 // parseAuthorities reads the CAs of the Secret: the one whose key is ca.key signs, the one

@@ -285,38 +285,50 @@ func (s *SelfSigned) caBundles() [][]byte {
 // configuration is what the caBundle patch needs of a webhook configuration.
 type configuration struct {
 	kind    string
-	patch   func(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) error
 	hooks   []string
 	bundles [][]byte
 }
 
+const (
+	kindMutating   = "MutatingWebhookConfiguration"
+	kindValidating = "ValidatingWebhookConfiguration"
+)
+
 func (s *SelfSigned) configurations() []configuration {
 	var out []configuration
-	if o, ok, _ := s.mutating.GetByKey(s.Configuration); ok {
-		if m, ok := o.(*admissionregistrationv1.MutatingWebhookConfiguration); ok {
-			c := configuration{kind: "MutatingWebhookConfiguration", patch: func(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, sub ...string) error {
-				_, err := s.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Patch(ctx, name, pt, data, opts, sub...)
-				return err
-			}}
-			for _, w := range m.Webhooks {
+	for _, store := range []cache.Store{s.mutating, s.validating} {
+		o, ok, _ := store.GetByKey(s.Configuration)
+		if !ok {
+			continue
+		}
+		var c configuration
+		switch obj := o.(type) {
+		case *admissionregistrationv1.MutatingWebhookConfiguration:
+			c.kind = kindMutating
+			for _, w := range obj.Webhooks {
 				c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
 			}
-			out = append(out, c)
-		}
-	}
-	if o, ok, _ := s.validating.GetByKey(s.Configuration); ok {
-		if v, ok := o.(*admissionregistrationv1.ValidatingWebhookConfiguration); ok {
-			c := configuration{kind: "ValidatingWebhookConfiguration", patch: func(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, sub ...string) error {
-				_, err := s.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Patch(ctx, name, pt, data, opts, sub...)
-				return err
-			}}
-			for _, w := range v.Webhooks {
+		case *admissionregistrationv1.ValidatingWebhookConfiguration:
+			c.kind = kindValidating
+			for _, w := range obj.Webhooks {
 				c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
 			}
-			out = append(out, c)
+		default:
+			continue
 		}
+		out = append(out, c)
 	}
 	return out
+}
+
+func (s *SelfSigned) patch(ctx context.Context, kind string, patch []byte) error {
+	var err error
+	if kind == kindMutating {
+		_, err = s.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Patch(ctx, s.Configuration, types.JSONPatchType, patch, metav1.PatchOptions{})
+	} else {
+		_, err = s.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Patch(ctx, s.Configuration, types.JSONPatchType, patch, metav1.PatchOptions{})
+	}
+	return err
 }
 
 // patchConfigurations sets the caBundle of every webhook that lacks the bundle's.
@@ -332,7 +344,7 @@ func (s *SelfSigned) patchConfigurations(ctx context.Context, b *CertBundle) err
 		if patch == nil {
 			continue
 		}
-		if err := c.patch(ctx, s.Configuration, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
+		if err := s.patch(ctx, c.kind, patch); err != nil {
 			if !apierrors.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("patch the caBundle of %s %s: %w", c.kind, s.Configuration, err))
 			}
