@@ -69,6 +69,8 @@ type SelfSigned struct {
 	secrets cache.Store
 	// mutating and validating hold the webhook configurations.
 	mutating, validating cache.Store
+	// inForce is the bundle this replica serves, as last read or written.
+	inForce *CertBundle
 	// trusted is the CA the configurations carry, and since when, as seen here.
 	trusted      string
 	trustedSince time.Time
@@ -168,14 +170,23 @@ func (s *SelfSigned) changed(any) {
 func (s *SelfSigned) sync(ctx context.Context, now time.Time) (time.Time, error) {
 	secret := s.secret()
 	var data map[string][]byte
-	if secret != nil {
+	switch {
+	case secret != nil:
 		data = secret.Data
+	case s.inForce != nil:
+		// The Secret was deleted: write back the certificates in force, which the API server
+		// trusts, rather than new ones it does not.
+		var err error
+		if data, err = s.inForce.Data(); err != nil {
+			return now, err
+		}
+		s.Log.Info("the certificate Secret is gone; writing it again with the certificates in force", "secret", s.Namespace+"/"+s.Secret)
 	}
 	d, err := s.Config.Plan(data, now, func(ca *x509.Certificate) time.Time { return s.trustedAt(ca, now) })
 	if err != nil {
 		return now, err
 	}
-	if d.Changed {
+	if d.Changed || secret == nil {
 		if err := s.write(ctx, secret, d.Bundle); err != nil {
 			if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
 				// Another replica took the step first; its Secret arrives through the watch.
@@ -191,6 +202,7 @@ func (s *SelfSigned) sync(ctx context.Context, now time.Time) (time.Time, error)
 			s.Log.Info(r, "secret", s.Namespace+"/"+s.Secret)
 		}
 	}
+	s.inForce = d.Bundle
 	s.serve(d.Bundle)
 	return d.Wake, s.patchConfigurations(ctx, d.Bundle)
 }

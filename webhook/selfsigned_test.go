@@ -166,8 +166,8 @@ func caOf(t *testing.T, secret *corev1.Secret) *x509.Certificate {
 
 // TestSelfSigned runs one replica against a fake API server: it replaces a garbage Secret
 // (and says so), patches the caBundle back when a helm upgrade empties it, follows a
-// certificate written by another replica, and rotates the CA in its three steps as the
-// clock moves.
+// certificate written by another replica, writes a deleted Secret again with the same
+// certificates, and rotates the CA in its three steps as the clock moves.
 func TestSelfSigned(t *testing.T) {
 	garbage := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "sctpguard-webhook-tls", Namespace: "sctpguard"},
@@ -219,6 +219,21 @@ func TestSelfSigned(t *testing.T) {
 	r.eventually("serve the other replica's certificate", r.settled(1))
 	if got := r.secret(); string(got.Data[corev1.TLSCertKey]) != string(renewed.Data[corev1.TLSCertKey]) {
 		t.Fatal("the other replica's certificate was replaced")
+	}
+
+	// Someone deletes the Secret: it comes back with the certificates in force.
+	before := r.secret()
+	if err := r.client.CoreV1().Secrets("sctpguard").Delete(context.Background(), "sctpguard-webhook-tls", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("write the deleted Secret again", func() error {
+		if _, err := r.client.CoreV1().Secrets("sctpguard").Get(context.Background(), "sctpguard-webhook-tls", metav1.GetOptions{}); err != nil {
+			return err
+		}
+		return r.settled(1)()
+	})
+	if again := r.secret(); string(again.Data[SecretCABundle]) != string(before.Data[SecretCABundle]) || string(again.Data[corev1.TLSCertKey]) != string(before.Data[corev1.TLSCertKey]) {
+		t.Error("the Secret came back with other certificates")
 	}
 
 	// The CA rotation, driven by the clock: published at two thirds (24h), signing a step
