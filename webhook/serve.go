@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -82,7 +84,35 @@ type Options struct {
 	Disable          []string
 	Warn             []string
 	ExemptNamespaces []string
+	// SelfSignedCerts makes sctpguard issue and rotate its own CA and serving certificate
+	// instead of reading CertDir: they live in the Secret CertSecret of PolicyNamespace,
+	// shared by the replicas, and sctpguard patches the caBundle of the mutating and the
+	// validating webhook configuration named WebhookConfiguration. The serving certificate
+	// names the Service WebhookService of PolicyNamespace and CertExtraSANs (DNS names or IP
+	// addresses); it lives CertValidity, the CA CAValidity.
+	SelfSignedCerts      bool
+	CertSecret           string
+	WebhookConfiguration string
+	WebhookService       string
+	CertExtraSANs        []string
+	CertValidity         time.Duration
+	CAValidity           time.Duration
 }
+
+// Defaults of the self-signed certificates.
+const (
+	// DefaultCertSecret is the Secret that holds them.
+	DefaultCertSecret = "sctpguard-webhook-tls" //nolint:gosec // G101: the name of a Secret, not a credential
+
+	// DefaultCertValidity: 90 days, renewed after 60, so the renewal runs often enough to be
+	// known to work, and a leaked key is good for weeks, not years.
+	DefaultCertValidity = 90 * 24 * time.Hour
+	// DefaultCAValidity: 5 years (365-day years), rotated after 3 years 4 months.
+	DefaultCAValidity = 5 * 365 * 24 * time.Hour
+	// MinCertValidity keeps a CA rotation's steps (a twelfth of the lifetime) seconds long
+	// at least: the API server and the replicas must see each step before the next.
+	MinCertValidity = time.Minute
+)
 
 // NewOptions returns the defaults. The service account defaults to the pod's, from the
 // SCTPGUARD_NAMESPACE and SCTPGUARD_SERVICE_ACCOUNT environment variables the chart sets.
@@ -93,6 +123,8 @@ func NewOptions() *Options {
 		AKOConfigMapNamespace: "avi-system", AKOConfigMapName: "avi-k8s-config",
 		Platform: PlatformAuto, PolicyNamespace: "sctpguard",
 		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn),
+		CertSecret: DefaultCertSecret, WebhookConfiguration: "sctpguard", WebhookService: "sctpguard",
+		CertValidity: DefaultCertValidity, CAValidity: DefaultCAValidity,
 	}
 	if ns := os.Getenv("SCTPGUARD_NAMESPACE"); ns != "" {
 		o.PolicyNamespace = ns
@@ -129,7 +161,62 @@ func (o *Options) Validate() field.ErrorList {
 			errs = append(errs, field.Invalid(field.NewPath("service-account"), o.ServiceAccount, "must be namespace/name"))
 		}
 	}
+	if o.SelfSignedCerts {
+		errs = append(errs, o.validateSelfSigned()...)
+	}
 	return errs
+}
+
+func (o *Options) validateSelfSigned() field.ErrorList {
+	var errs field.ErrorList
+	for _, f := range []struct {
+		path, value string
+		check       func(string) []string
+	}{
+		{"cert-secret", o.CertSecret, validation.IsDNS1123Subdomain},
+		{"webhook-configuration", o.WebhookConfiguration, validation.IsDNS1123Subdomain},
+		{"webhook-service", o.WebhookService, validation.IsDNS1035Label},
+	} {
+		if f.value == "" {
+			errs = append(errs, field.Required(field.NewPath(f.path), "needed with --self-signed-certs"))
+			continue
+		}
+		for _, msg := range f.check(f.value) {
+			errs = append(errs, field.Invalid(field.NewPath(f.path), f.value, msg))
+		}
+	}
+	for i, san := range o.CertExtraSANs {
+		if net.ParseIP(san) == nil && len(validation.IsDNS1123Subdomain(san)) > 0 && len(validation.IsWildcardDNS1123Subdomain(san)) > 0 {
+			errs = append(errs, field.Invalid(field.NewPath("cert-extra-sans").Index(i), san, "must be an IP address or a DNS name"))
+		}
+	}
+	if o.CertValidity < MinCertValidity {
+		errs = append(errs, field.Invalid(field.NewPath("cert-validity"), o.CertValidity.String(), "must be at least "+MinCertValidity.String()))
+	}
+	if o.CAValidity < 2*o.CertValidity {
+		errs = append(errs, field.Invalid(field.NewPath("ca-validity"), o.CAValidity.String(), "must be at least twice --cert-validity ("+(2*o.CertValidity).String()+")"))
+	}
+	return errs
+}
+
+// CertConfig returns what the self-signed serving certificate names and how long the
+// certificates live. The API server calls <service>.<namespace>.svc.
+func (o *Options) CertConfig() CertConfig {
+	c := CertConfig{
+		DNSNames: []string{
+			o.WebhookService + "." + o.PolicyNamespace + ".svc",
+			o.WebhookService + "." + o.PolicyNamespace + ".svc.cluster.local",
+		},
+		CAValidity: o.CAValidity, CertValidity: o.CertValidity,
+	}
+	for _, san := range o.CertExtraSANs {
+		if ip := net.ParseIP(san); ip != nil {
+			c.IPs = append(c.IPs, ip)
+		} else {
+			c.DNSNames = append(c.DNSNames, san)
+		}
+	}
+	return c
 }
 
 // self is the username of sctpguard's own service account.
@@ -189,11 +276,24 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
+	clientset, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
 	metricsOpts := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.MetricsSecure}
 	if o.MetricsSecure {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
-	tlsMin := func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }
+	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }}
+	var certs *SelfSigned
+	if o.SelfSignedCerts {
+		certs = &SelfSigned{
+			Client: clientset, Namespace: o.PolicyNamespace, Secret: o.CertSecret, Configuration: o.WebhookConfiguration,
+			Config: o.CertConfig(), Log: log.WithName("certs"),
+		}
+		// With GetCertificate set, the webhook server reads no certificate files.
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.GetCertificate = certs.GetCertificate })
+	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 policy.Scheme(),
 		Logger:                 log,
@@ -201,7 +301,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 		HealthProbeBindAddress: o.HealthAddr,
 		WebhookServer: crwebhook.NewServer(crwebhook.Options{
 			Host: o.Host, Port: o.Port, CertDir: o.CertDir, CertName: o.CertName, KeyName: o.KeyName,
-			TLSOpts: []func(*tls.Config){tlsMin},
+			TLSOpts: tlsOpts,
 		}),
 		// Only what rules read is kept, without managed fields.
 		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
@@ -232,9 +332,13 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 		return errs.ToAggregate()
 	}
 	env := &Environment{Inventory: inv}
-	clientset, err := kubernetes.NewForConfig(restConfig)
-	if err != nil {
-		return fmt.Errorf("create client: %w", err)
+	if certs != nil {
+		if err := mgr.Add(certs); err != nil {
+			return err
+		}
+		if err := mgr.AddReadyzCheck("serving-certificate", certs.Ready); err != nil {
+			return err
+		}
 	}
 	follower := &ContextFollower{
 		Client: clientset, Namespace: o.AKOConfigMapNamespace, Name: o.AKOConfigMapName,

@@ -46,23 +46,53 @@ type Options struct {
 	Log io.Writer
 	// ServeArgs are more flags for sctpguard serve (the translator's, for example).
 	ServeArgs []string
+	// SelfSigned runs sctpguard serve --self-signed-certs: sctpguard issues its own
+	// certificates (naming 127.0.0.1, the webhook URL's host) into the Secret CertSecret of
+	// the sctpguard namespace, which must be among Namespaces, and the webhook configurations
+	// are installed with an empty caBundle for it to patch.
+	SelfSigned bool
+	// Replicas is how many sctpguard serve processes run (1 when 0). With more than one, the
+	// mutating webhooks call the first and the validating webhooks the last, so that every
+	// admission goes through two replicas.
+	Replicas int
+	// ServeUser, when set, is the user sctpguard authenticates as (without groups) instead
+	// of an administrator; Objects (its RBAC, say) are created before sctpguard starts.
+	ServeUser string
+	Objects   []client.Object
+}
+
+// CertSecret is the Secret of the sctpguard namespace that holds the certificates in
+// SelfSigned mode (sctpguard's default).
+const CertSecret = webhook.DefaultCertSecret
+
+// Replica is one sctpguard serve process.
+type Replica struct {
+	// WebhookURL is https://host:port of its webhook server; HealthURL and MetricsURL its
+	// probe and metrics endpoints.
+	WebhookURL string
+	HealthURL  string
+	MetricsURL string
+
+	cmd *exec.Cmd
 }
 
 // Cluster is a running control plane with sctpguard's webhooks installed.
 type Cluster struct {
 	Client     client.Client
 	Kubeconfig string
-	// WebhookURL is https://host:port of sctpguard's webhook server, trusted by CAPool.
+	// WebhookURL is https://host:port of sctpguard's webhook server, trusted by CAPool (in
+	// SelfSigned mode, the CA sctpguard had issued when it started).
 	WebhookURL string
 	CAPool     *x509.CertPool
 	// HealthURL and MetricsURL are sctpguard's probe and metrics endpoints.
 	HealthURL  string
 	MetricsURL string
+	// Replicas are the sctpguard processes; the URLs above are the first one's.
+	Replicas []*Replica
 
 	env     *envtest.Environment
 	kubectl string
 	repo    string
-	serve   *exec.Cmd
 	tempDir string
 }
 
@@ -129,52 +159,108 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 	}
-	if err := c.startSctpguard(ctx, o.Sctpguard, o.Log, o.ServeArgs); err != nil {
+	for _, obj := range o.Objects {
+		if err := c.Client.Create(ctx, obj); err != nil {
+			return nil, fmt.Errorf("create %T %s: %w", obj, obj.GetName(), err)
+		}
+	}
+	kubeconfig := c.Kubeconfig
+	if o.ServeUser != "" {
+		user, err := c.env.ControlPlane.AddUser(envtest.User{Name: o.ServeUser}, nil)
+		if err != nil {
+			return nil, err
+		}
+		kc, err := user.KubeConfig()
+		if err != nil {
+			return nil, err
+		}
+		kubeconfig = filepath.Join(dir, "sctpguard.kubeconfig")
+		if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.startSctpguard(ctx, o, kubeconfig); err != nil {
 		return nil, err
 	}
-	return c, c.installWebhooks(ctx)
+	return c, c.installWebhooks(ctx, o.SelfSigned)
 }
 
-// startSctpguard runs sctpguard serve on envtest's serving address with its certificate.
-func (c *Cluster) startSctpguard(ctx context.Context, bin string, log io.Writer, extra []string) error {
+// startSctpguard runs the sctpguard serve replicas: with envtest's serving certificate on
+// its serving address, or in SelfSigned mode on free ports with certificates of their own.
+func (c *Cluster) startSctpguard(ctx context.Context, o Options, kubeconfig string) error {
 	wo := c.env.WebhookInstallOptions
-	health, metrics := freeAddr(), freeAddr()
-	c.WebhookURL = "https://" + net.JoinHostPort(wo.LocalServingHost, fmt.Sprint(wo.LocalServingPort))
-	c.HealthURL, c.MetricsURL = "http://"+health, "http://"+metrics
 	c.CAPool = x509.NewCertPool()
 	c.CAPool.AppendCertsFromPEM(wo.LocalServingCAData)
-	c.serve = exec.Command(bin, "serve",
-		"--kubeconfig", c.Kubeconfig,
-		"--host", wo.LocalServingHost, "--port", fmt.Sprint(wo.LocalServingPort), "--cert-dir", wo.LocalServingCertDir,
-		"--health-probe-bind-address", health, "--metrics-bind-address", metrics, "--metrics-secure=false",
-		"--service-account", "sctpguard/sctpguard")
-	c.serve.Args = append(c.serve.Args, extra...)
+	log := o.Log
 	if log == nil {
 		log = io.Discard
 	}
-	c.serve.Stdout, c.serve.Stderr = log, log
-	if err := c.serve.Start(); err != nil {
-		return fmt.Errorf("start sctpguard: %w", err)
+	for i := range max(o.Replicas, 1) {
+		r := &Replica{}
+		args := []string{"serve", "--kubeconfig", kubeconfig, "--service-account", "sctpguard/sctpguard"}
+		if o.SelfSigned {
+			addr := freeAddr()
+			host, port, _ := net.SplitHostPort(addr)
+			r.WebhookURL = "https://" + addr
+			args = append(args, "--host", host, "--port", port, "--self-signed-certs", "--cert-extra-sans", host)
+		} else {
+			if i > 0 {
+				return errors.New("more than one replica needs SelfSigned: envtest serves one address")
+			}
+			r.WebhookURL = "https://" + net.JoinHostPort(wo.LocalServingHost, fmt.Sprint(wo.LocalServingPort))
+			args = append(args, "--host", wo.LocalServingHost, "--port", fmt.Sprint(wo.LocalServingPort), "--cert-dir", wo.LocalServingCertDir)
+		}
+		health, metrics := freeAddr(), freeAddr()
+		r.HealthURL, r.MetricsURL = "http://"+health, "http://"+metrics
+		args = append(args, "--health-probe-bind-address", health, "--metrics-bind-address", metrics, "--metrics-secure=false")
+		r.cmd = exec.Command(o.Sctpguard, append(args, o.ServeArgs...)...)
+		r.cmd.Stdout, r.cmd.Stderr = log, log
+		if err := r.cmd.Start(); err != nil {
+			return fmt.Errorf("start sctpguard: %w", err)
+		}
+		c.Replicas = append(c.Replicas, r)
 	}
-	return Poll(ctx, time.Minute, func() error {
-		resp, err := http.Get(c.HealthURL + "/readyz")
-		if err != nil {
-			return err
+	c.WebhookURL, c.HealthURL, c.MetricsURL = c.Replicas[0].WebhookURL, c.Replicas[0].HealthURL, c.Replicas[0].MetricsURL
+	for _, r := range c.Replicas {
+		if err := Poll(ctx, time.Minute, func() error {
+			resp, err := http.Get(r.HealthURL + "/readyz")
+			if err != nil {
+				return err
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("readyz: %s", resp.Status)
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("sctpguard at %s: %w", r.WebhookURL, err)
 		}
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz: %s", resp.Status)
+	}
+	if o.SelfSigned {
+		secret := &corev1.Secret{}
+		if err := c.Client.Get(ctx, client.ObjectKey{Namespace: "sctpguard", Name: CertSecret}, secret); err != nil {
+			return fmt.Errorf("read the certificates sctpguard issued: %w", err)
 		}
-		return nil
-	})
+		c.CAPool = x509.NewCertPool()
+		c.CAPool.AppendCertsFromPEM(secret.Data["ca.crt"])
+	}
+	return nil
 }
 
-// installWebhooks installs sctpguard's own webhook configurations, pointed at the server.
-func (c *Cluster) installWebhooks(ctx context.Context) error {
-	mutating, validating := webhook.Configurations(webhook.ConfigurationOptions{
+// installWebhooks installs sctpguard's own webhook configurations, pointed at the
+// replicas: the mutating webhooks at the first, the validating ones at the last. In
+// SelfSigned mode their caBundle is empty, as the chart installs them, for sctpguard to set.
+func (c *Cluster) installWebhooks(ctx context.Context, selfSigned bool) error {
+	opts := webhook.ConfigurationOptions{
 		Name: "sctpguard", URL: c.WebhookURL, CABundle: c.env.WebhookInstallOptions.LocalServingCAData,
 		ExcludeNamespaces: []string{"sctpguard"}, TimeoutSeconds: 5,
-	})
+	}
+	if selfSigned {
+		opts.CABundle = nil
+	}
+	mutating, _ := webhook.Configurations(opts)
+	opts.URL = c.Replicas[len(c.Replicas)-1].WebhookURL
+	_, validating := webhook.Configurations(opts)
 	if err := c.Client.Create(ctx, mutating); err != nil {
 		return fmt.Errorf("install mutating webhooks: %w", err)
 	}
@@ -206,14 +292,17 @@ spec:
 
 // Stop stops sctpguard and the control plane.
 func (c *Cluster) Stop() {
-	if c.serve != nil && c.serve.Process != nil {
-		_ = c.serve.Process.Signal(os.Interrupt)
+	for _, r := range c.Replicas {
+		if r.cmd.Process == nil {
+			continue
+		}
+		_ = r.cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
-		go func() { _ = c.serve.Wait(); close(done) }()
+		go func() { _ = r.cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
-			_ = c.serve.Process.Kill()
+			_ = r.cmd.Process.Kill()
 		}
 	}
 	if c.env != nil {

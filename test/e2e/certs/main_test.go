@@ -1,0 +1,113 @@
+package certs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sctpguard/sctpguard/test/cluster"
+)
+
+// Lifetimes short enough for a test to see rotations: the serving certificate is renewed
+// every 40 seconds, the CA rotation starts at 80 seconds, in steps of 5 seconds.
+const (
+	certValidity = time.Minute
+	caValidity   = 2 * time.Minute
+)
+
+// serviceAccount is the identity sctpguard runs as, bound to testdata/rbac.yaml.
+const serviceAccount = "system:serviceaccount:sctpguard:sctpguard"
+
+var (
+	// skipReason is why the tests cannot run here; empty when they can.
+	skipReason string
+	cl         *cluster.Cluster
+	serveLog   cluster.SyncBuffer
+	// started is when sctpguard issued the first certificates, about.
+	started time.Time
+)
+
+func TestMain(m *testing.M) {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		skipReason = "KUBEBUILDER_ASSETS is not set: these tests need the test control plane; run make test-e2e"
+		os.Exit(m.Run())
+	}
+	wd, _ := os.Getwd()
+	repo := filepath.Clean(filepath.Join(wd, "../../.."))
+	bin := os.Getenv("SCTPGUARD_BIN")
+	if bin == "" {
+		bin = filepath.Join(repo, "bin", "sctpguard")
+	}
+	rbac, err := readObjects("testdata/rbac.yaml")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "certs: %v\n", err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	started = time.Now()
+	c, err := cluster.Start(ctx, cluster.Options{
+		Repo: repo, Assets: assets, Sctpguard: bin, Namespaces: []string{"sctpguard", "avi-system", "load"}, Log: &serveLog,
+		SelfSigned: true, Replicas: 2, ServeUser: serviceAccount, Objects: rbac,
+		ServeArgs: []string{"--cert-validity", certValidity.String(), "--ca-validity", caValidity.String()},
+	})
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "certs: start: %v\n--- sctpguard serve log ---\n%s\n", err, serveLog.String())
+		os.Exit(1)
+	}
+	cl = c
+	// The MachineConfig CRD makes this an OpenShift cluster to sctpguard: give it the seed
+	// MachineConfig that loads sctp, so that no module warning joins the webhook's answers.
+	if _, stderr, code := c.Kubectl("", "apply", "-f", "examples/seeds/okd-load-sctp-module.yaml"); code != 0 {
+		fmt.Fprintf(os.Stderr, "certs: apply the seed MachineConfig: %s\n", stderr)
+		c.Stop()
+		os.Exit(1)
+	}
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "--- sctpguard serve log ---\n%s\n", serveLog.String())
+	}
+	c.Stop()
+	os.Exit(code)
+}
+
+// requireCluster skips a test, with the reason, where the control plane is not available.
+func requireCluster(t *testing.T) {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+}
+
+// readObjects reads the objects of a multi-document YAML file.
+func readObjects(path string) ([]client.Object, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var objs []client.Object
+	d := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := d.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return objs, nil
+			}
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(u.Object) > 0 {
+			objs = append(objs, u)
+		}
+	}
+}

@@ -1,0 +1,395 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/cert"
+	"k8s.io/utils/clock"
+)
+
+// Waits of SelfSigned's loop.
+const (
+	// certResync looks at the certificates this often even when nothing seems due, so that a
+	// missed event or a clock jump delays a step by this much at most.
+	certResync = 10 * time.Minute
+	// certRetryMin and certRetryMax bound the backoff after a failed step.
+	certRetryMin = 500 * time.Millisecond
+	certRetryMax = 30 * time.Second
+)
+
+// SelfSigned issues the webhook's CA and serving certificate, rotates them, and keeps the
+// caBundle of the webhook configurations in step; it is what runs instead of cert-manager.
+//
+// Every replica serves the webhook, so the certificates live in one Secret that every
+// replica reads: the first replica creates it (another one finding it already there reads
+// theirs), and a replica that finds a step due writes it with optimistic concurrency, so
+// replicas that decide the same step at once write it once. Each replica serves the
+// Secret's serving certificate from memory (GetCertificate), switching as soon as its watch
+// sees a change, and patches the caBundle of every webhook of the two configurations back
+// whenever it differs from the Secret's (a helm upgrade re-applies them empty).
+//
+// The serving certificate is held in memory, not written to --cert-dir for
+// controller-runtime's certificate watcher: the switch then happens exactly when the Secret
+// allows it, certificate and key together, with no writable volume, and the webhook server
+// can start before the first certificate exists.
+type SelfSigned struct {
+	Client kubernetes.Interface
+	// Namespace and Secret name the certificate Secret.
+	Namespace string
+	Secret    string
+	// Configuration names both the mutating and the validating webhook configuration.
+	Configuration string
+	Config        CertConfig
+	// Clock is the real one when nil.
+	Clock clock.Clock
+	Log   logr.Logger
+
+	serving atomic.Pointer[tls.Certificate]
+	poke    chan struct{}
+	secrets cache.Store
+	// mutating and validating hold the webhook configurations.
+	mutating, validating cache.Store
+	// inForce is the bundle this replica serves, as last read or written.
+	inForce *CertBundle
+	// trusted is the CA the configurations carry, and since when, as seen here.
+	trusted      string
+	trustedSince time.Time
+}
+
+// NeedLeaderElection is false: every replica serves, so every replica needs a certificate.
+func (s *SelfSigned) NeedLeaderElection() bool { return false }
+
+// GetCertificate serves the Secret's serving certificate; it is the webhook server's
+// tls.Config.GetCertificate.
+func (s *SelfSigned) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if c := s.serving.Load(); c != nil {
+		return c, nil
+	}
+	return nil, errors.New("no serving certificate yet")
+}
+
+// Ready is a readiness check: a serving certificate is in place.
+func (s *SelfSigned) Ready(*http.Request) error {
+	if s.serving.Load() == nil {
+		return fmt.Errorf("no serving certificate from Secret %s/%s yet", s.Namespace, s.Secret)
+	}
+	return nil
+}
+
+// Start runs until ctx is done; it implements manager.Runnable.
+func (s *SelfSigned) Start(ctx context.Context) error {
+	clk := s.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	s.poke = make(chan struct{}, 1)
+	byName := func(name string) informers.SharedInformerOption {
+		return informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+		})
+	}
+	// Each watch sees one object, so the rules may name it (resourceNames).
+	secretFactory := informers.NewSharedInformerFactoryWithOptions(s.Client, 0, informers.WithNamespace(s.Namespace), byName(s.Secret))
+	configFactory := informers.NewSharedInformerFactoryWithOptions(s.Client, 0, byName(s.Configuration))
+	informerList := []cache.SharedIndexInformer{
+		secretFactory.Core().V1().Secrets().Informer(),
+		configFactory.Admissionregistration().V1().MutatingWebhookConfigurations().Informer(),
+		configFactory.Admissionregistration().V1().ValidatingWebhookConfigurations().Informer(),
+	}
+	for _, i := range informerList {
+		if _, err := i.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: s.changed, UpdateFunc: func(_, o any) { s.changed(o) }, DeleteFunc: s.changed,
+		}); err != nil {
+			return fmt.Errorf("watch certificates: %w", err)
+		}
+	}
+	s.secrets, s.mutating, s.validating = informerList[0].GetStore(), informerList[1].GetStore(), informerList[2].GetStore()
+	secretFactory.Start(ctx.Done())
+	configFactory.Start(ctx.Done())
+	defer secretFactory.Shutdown()
+	defer configFactory.Shutdown()
+	for _, i := range informerList {
+		if !cache.WaitForCacheSync(ctx.Done(), i.HasSynced) {
+			return fmt.Errorf("sync Secret %s/%s and webhook configurations %s: %w", s.Namespace, s.Secret, s.Configuration, ctx.Err())
+		}
+	}
+	s.Log.Info("managing the webhook certificates", "secret", s.Namespace+"/"+s.Secret, "webhookConfigurations", s.Configuration,
+		"dnsNames", s.Config.DNSNames, "ips", s.Config.IPs, "caValidity", s.Config.CAValidity, "certValidity", s.Config.CertValidity)
+	var retry time.Duration
+	for {
+		now := clk.Now()
+		wake, err := s.sync(ctx, now)
+		if err != nil {
+			retry = min(max(retry*2, certRetryMin), certRetryMax)
+			s.Log.Error(err, "certificates: will retry", "in", retry)
+			wake = now.Add(retry)
+		} else {
+			retry = 0
+		}
+		// From the clock's time now, not the sync's start: the sync may take a while.
+		timer := clk.NewTimer(min(max(wake.Sub(clk.Now()), 0), certResync))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-s.poke:
+			timer.Stop()
+		case <-timer.C():
+		}
+	}
+}
+
+func (s *SelfSigned) changed(any) {
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
+}
+
+// sync takes the steps due at now and returns when the next one is.
+func (s *SelfSigned) sync(ctx context.Context, now time.Time) (time.Time, error) {
+	secret := s.secret()
+	var data map[string][]byte
+	switch {
+	case secret != nil:
+		data = secret.Data
+	case s.inForce != nil:
+		// The Secret was deleted: write back the certificates in force, which the API server
+		// trusts, rather than new ones it does not.
+		var err error
+		if data, err = s.inForce.Data(); err != nil {
+			return now, err
+		}
+		s.Log.Info("the certificate Secret is gone; writing it again with the certificates in force", "secret", s.Namespace+"/"+s.Secret)
+	}
+	d, err := s.Config.Plan(data, now, func(ca *x509.Certificate) time.Time { return s.trustedAt(ca, now) })
+	if err != nil {
+		return now, err
+	}
+	if d.Changed || secret == nil {
+		if err := s.write(ctx, secret, d.Bundle); err != nil {
+			if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+				// Another replica took the step first; its Secret arrives through the watch.
+				s.Log.V(1).Info("another replica wrote the certificates first", "secret", s.Namespace+"/"+s.Secret)
+				return now.Add(certRetryMin), nil
+			}
+			return now, err
+		}
+		for _, r := range d.Replaced {
+			s.Log.Error(errors.New(r), "the certificate Secret held an unusable certificate; replaced it", "secret", s.Namespace+"/"+s.Secret)
+		}
+		for _, r := range d.Rotated {
+			s.Log.Info(r, "secret", s.Namespace+"/"+s.Secret)
+		}
+	}
+	s.inForce = d.Bundle
+	s.serve(d.Bundle)
+	return d.Wake, s.patchConfigurations(ctx, d.Bundle)
+}
+
+func (s *SelfSigned) secret() *corev1.Secret {
+	o, ok, err := s.secrets.GetByKey(s.Namespace + "/" + s.Secret)
+	if err != nil || !ok {
+		return nil
+	}
+	secret, _ := o.(*corev1.Secret)
+	return secret
+}
+
+// write creates or updates the Secret; an update carries the resourceVersion read, so it
+// fails with a conflict when another replica wrote first.
+func (s *SelfSigned) write(ctx context.Context, current *corev1.Secret, b *CertBundle) error {
+	data, err := b.Data()
+	if err != nil {
+		return err
+	}
+	if current == nil {
+		secret := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: s.Secret, Namespace: s.Namespace,
+				Labels: map[string]string{"app.kubernetes.io/managed-by": "sctpguard"}},
+			Type: corev1.SecretTypeTLS,
+			Data: data,
+		}
+		if _, err := s.Client.CoreV1().Secrets(s.Namespace).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create Secret %s/%s: %w", s.Namespace, s.Secret, err)
+		}
+		return nil
+	}
+	secret := current.DeepCopy()
+	secret.Data = data
+	if secret.Type != corev1.SecretTypeTLS {
+		// The type cannot change; a Secret made by hand keeps its own and works all the same.
+		s.Log.Info("the certificate Secret is not of type kubernetes.io/tls; using it as it is", "secret", s.Namespace+"/"+s.Secret, "type", secret.Type)
+	}
+	if _, err := s.Client.CoreV1().Secrets(s.Namespace).Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("update Secret %s/%s: %w", s.Namespace, s.Secret, err)
+	}
+	return nil
+}
+
+// serve puts the bundle's serving certificate in force.
+func (s *SelfSigned) serve(b *CertBundle) {
+	if cur := s.serving.Load(); cur != nil && bytes.Equal(cur.Certificate[0], b.Serving.Cert.Raw) {
+		return
+	}
+	s.serving.Store(&tls.Certificate{Certificate: [][]byte{b.Serving.Cert.Raw}, PrivateKey: b.Serving.Key, Leaf: b.Serving.Cert})
+	s.Log.Info("serving certificate in force", "certificate", describe(b.Serving.Cert), "ca", describe(b.CA.Cert))
+}
+
+// trustedAt returns since when every webhook of the configurations has carried ca in its
+// caBundle, as this replica has seen, or zero. No configuration at all trusts vacuously:
+// nothing calls the webhook then, and a configuration made later gets the whole bundle.
+func (s *SelfSigned) trustedAt(ca *x509.Certificate, now time.Time) time.Time {
+	for _, bundle := range s.caBundles() {
+		if !carries(bundle, ca) {
+			s.trusted, s.trustedSince = "", time.Time{}
+			return time.Time{}
+		}
+	}
+	if fp := Fingerprint(ca); s.trusted != fp {
+		s.trusted, s.trustedSince = fp, now
+	}
+	return s.trustedSince
+}
+
+func carries(bundle []byte, ca *x509.Certificate) bool {
+	certs, err := cert.ParseCertsPEM(bundle)
+	if err != nil {
+		return false
+	}
+	for _, c := range certs {
+		if c.Equal(ca) {
+			return true
+		}
+	}
+	return false
+}
+
+// caBundles returns the caBundle of every webhook of both configurations.
+func (s *SelfSigned) caBundles() [][]byte {
+	var bundles [][]byte
+	for _, c := range s.configurations() {
+		bundles = append(bundles, c.bundles...)
+	}
+	return bundles
+}
+
+// configuration is what the caBundle patch needs of a webhook configuration.
+type configuration struct {
+	kind    string
+	hooks   []string
+	bundles [][]byte
+}
+
+const (
+	kindMutating   = "MutatingWebhookConfiguration"
+	kindValidating = "ValidatingWebhookConfiguration"
+)
+
+func (s *SelfSigned) configurations() []configuration {
+	var out []configuration
+	for _, store := range []cache.Store{s.mutating, s.validating} {
+		o, ok, _ := store.GetByKey(s.Configuration)
+		if !ok {
+			continue
+		}
+		var c configuration
+		switch obj := o.(type) {
+		case *admissionregistrationv1.MutatingWebhookConfiguration:
+			c.kind = kindMutating
+			for _, w := range obj.Webhooks {
+				c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
+			}
+		case *admissionregistrationv1.ValidatingWebhookConfiguration:
+			c.kind = kindValidating
+			for _, w := range obj.Webhooks {
+				c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
+			}
+		default:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (s *SelfSigned) patch(ctx context.Context, kind string, patch []byte) error {
+	var err error
+	if kind == kindMutating {
+		_, err = s.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Patch(ctx, s.Configuration, types.JSONPatchType, patch, metav1.PatchOptions{})
+	} else {
+		_, err = s.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Patch(ctx, s.Configuration, types.JSONPatchType, patch, metav1.PatchOptions{})
+	}
+	return err
+}
+
+// patchConfigurations sets the caBundle of every webhook that lacks the bundle's.
+func (s *SelfSigned) patchConfigurations(ctx context.Context, b *CertBundle) error {
+	want := b.TrustBundle()
+	var errs []error
+	for _, c := range s.configurations() {
+		patch, err := caBundlePatch(c.hooks, c.bundles, want)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if patch == nil {
+			continue
+		}
+		if err := s.patch(ctx, c.kind, patch); err != nil {
+			if !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("patch the caBundle of %s %s: %w", c.kind, s.Configuration, err))
+			}
+			continue
+		}
+		var cas []string
+		for _, ca := range b.CAs() {
+			cas = append(cas, Fingerprint(ca))
+		}
+		s.Log.Info("caBundle set", "kind", c.kind, "name", s.Configuration, "webhooks", len(c.hooks), "cas", strings.Join(cas, ","))
+	}
+	return errors.Join(errs...)
+}
+
+// caBundlePatch returns a JSON patch that sets want as the caBundle of each webhook whose
+// caBundle differs, or nil. Each replacement first tests the webhook's name at its index, so
+// a patch meant for an older list fails instead of landing on the wrong webhook.
+func caBundlePatch(hooks []string, bundles [][]byte, want []byte) ([]byte, error) {
+	type op struct {
+		Op    string `json:"op"`
+		Path  string `json:"path"`
+		Value any    `json:"value"`
+	}
+	var ops []op
+	for i, name := range hooks {
+		if bytes.Equal(bundles[i], want) {
+			continue
+		}
+		path := fmt.Sprintf("/webhooks/%d", i)
+		ops = append(ops, op{"test", path + "/name", name}, op{"add", path + "/clientConfig/caBundle", want})
+	}
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(ops)
+}

@@ -1,0 +1,270 @@
+package webhook
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/funcr"
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/util/cert"
+	clocktesting "k8s.io/utils/clock/testing"
+)
+
+// logLines collects log lines.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) add(prefix, args string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, args)
+}
+
+func (l *logLines) grep(s string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range l.lines {
+		if strings.Contains(line, s) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// selfSignedRig runs SelfSigned against a fake API server and a fake clock.
+type selfSignedRig struct {
+	t      *testing.T
+	client *fake.Clientset
+	clock  *clocktesting.FakeClock
+	s      *SelfSigned
+	logs   *logLines
+}
+
+func startSelfSigned(t *testing.T, objects ...runtime.Object) *selfSignedRig {
+	t.Helper()
+	mutating, validating := Configurations(ConfigurationOptions{Name: "sctpguard", URL: "https://127.0.0.1:9443"})
+	objs := []runtime.Object{mutating, validating}
+	r := &selfSignedRig{t: t, clock: clocktesting.NewFakeClock(t0), logs: &logLines{}}
+	r.client = fake.NewClientset(append(objs, objects...)...)
+	r.s = &SelfSigned{
+		Client: r.client, Namespace: "sctpguard", Secret: "sctpguard-webhook-tls", Configuration: "sctpguard",
+		Config: testCertConfig, Clock: r.clock, Log: funcr.New(r.logs.add, funcr.Options{}),
+	}
+	if err := r.s.Ready(nil); err == nil {
+		t.Error("ready without a certificate")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.s.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Start: %v", err)
+		}
+	})
+	return r
+}
+
+// eventually retries check for ten seconds.
+func (r *selfSignedRig) eventually(what string, check func() error) {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (r *selfSignedRig) secret() *corev1.Secret {
+	r.t.Helper()
+	s, err := r.client.CoreV1().Secrets("sctpguard").Get(context.Background(), "sctpguard-webhook-tls", metav1.GetOptions{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return s
+}
+
+// caBundles returns the caBundle of every webhook, mutating then validating.
+func (r *selfSignedRig) caBundles() []string {
+	r.t.Helper()
+	m, err := r.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(context.Background(), "sctpguard", metav1.GetOptions{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	v, err := r.client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(context.Background(), "sctpguard", metav1.GetOptions{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var out []string
+	for _, w := range m.Webhooks {
+		out = append(out, string(w.ClientConfig.CABundle))
+	}
+	for _, w := range v.Webhooks {
+		out = append(out, string(w.ClientConfig.CABundle))
+	}
+	return out
+}
+
+// settled: the replica serves the Secret's certificate, every webhook carries the Secret's
+// bundle, and the Secret holds as many CAs as want.
+func (r *selfSignedRig) settled(cas int) func() error {
+	return func() error {
+		secret := r.secret()
+		served, err := r.s.GetCertificate(nil)
+		if err != nil {
+			return err
+		}
+		want, err := cert.ParseCertsPEM(secret.Data[corev1.TLSCertKey])
+		if err != nil {
+			return err
+		}
+		if !served.Leaf.Equal(want[0]) {
+			return fmt.Errorf("serves %s, the Secret holds %s", describe(served.Leaf), describe(want[0]))
+		}
+		bundle := string(secret.Data[SecretCABundle])
+		if got := r.caBundles(); slices.ContainsFunc(got, func(b string) bool { return b != bundle }) {
+			return errors.New("a webhook lacks the Secret's caBundle")
+		}
+		if got, _ := cert.ParseCertsPEM([]byte(bundle)); len(got) != cas {
+			return fmt.Errorf("%d CAs in the bundle, want %d", len(got), cas)
+		}
+		if !r.clock.HasWaiters() {
+			return errors.New("the loop is not waiting")
+		}
+		return nil
+	}
+}
+
+func caOf(t *testing.T, secret *corev1.Secret) *x509.Certificate {
+	t.Helper()
+	cas, err := cert.ParseCertsPEM(secret.Data[SecretCABundle])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cas[0]
+}
+
+// TestSelfSigned runs one replica against a fake API server: it replaces a garbage Secret
+// (and says so), patches the caBundle back when a helm upgrade empties it, follows a
+// certificate written by another replica, writes a deleted Secret again with the same
+// certificates, and rotates the CA in its three steps as the clock moves.
+func TestSelfSigned(t *testing.T) {
+	garbage := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "sctpguard-webhook-tls", Namespace: "sctpguard"},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{SecretCABundle: []byte("garbage"), SecretCAKey: []byte("garbage"), corev1.TLSCertKey: []byte("x"), corev1.TLSPrivateKeyKey: []byte("y")},
+	}
+	r := startSelfSigned(t, garbage)
+	r.eventually("replace the garbage Secret", r.settled(1))
+	if err := r.s.Ready(nil); err != nil {
+		t.Errorf("not ready with a certificate: %v", err)
+	}
+	want := []string{`"msg"="the certificate Secret held an unusable certificate; replaced it" "error"="CA unusable (ca.crt: data does not contain any valid RSA or ECDSA certificates): ` +
+		`issued a new CA; webhook calls fail until the API server trusts it" "secret"="sctpguard/sctpguard-webhook-tls"`}
+	if diff := cmp.Diff(want, r.logs.grep("unusable")); diff != "" {
+		t.Errorf("log (-want +got):\n%s", diff)
+	}
+	if lines := r.logs.grep("garbage"); len(lines) > 0 || len(r.logs.grep("PRIVATE KEY")) > 0 {
+		t.Errorf("the log shows Secret data: %q", lines)
+	}
+	first := r.secret()
+
+	// A helm upgrade applies the configurations with an empty caBundle.
+	mutating, _ := Configurations(ConfigurationOptions{Name: "sctpguard", URL: "https://127.0.0.1:9443"})
+	current, err := r.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(context.Background(), "sctpguard", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutating.ResourceVersion = current.ResourceVersion
+	if _, err := r.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(context.Background(), mutating, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("patch the caBundle back", r.settled(1))
+
+	// Another replica renews the serving certificate under the same CA.
+	d, err := testCertConfig.Plan(first.Data, t0, never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Bundle.Serving, err = testCertConfig.newServing(d.Bundle.CA, testCertConfig.DNSNames, testCertConfig.IPs, t0); err != nil {
+		t.Fatal(err)
+	}
+	renewed := first.DeepCopy()
+	if renewed.Data, err = d.Bundle.Data(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.client.CoreV1().Secrets("sctpguard").Update(context.Background(), renewed, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("serve the other replica's certificate", r.settled(1))
+	if got := r.secret(); string(got.Data[corev1.TLSCertKey]) != string(renewed.Data[corev1.TLSCertKey]) {
+		t.Fatal("the other replica's certificate was replaced")
+	}
+
+	// Someone deletes the Secret: it comes back with the certificates in force.
+	before := r.secret()
+	if err := r.client.CoreV1().Secrets("sctpguard").Delete(context.Background(), "sctpguard-webhook-tls", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("write the deleted Secret again", func() error {
+		if _, err := r.client.CoreV1().Secrets("sctpguard").Get(context.Background(), "sctpguard-webhook-tls", metav1.GetOptions{}); err != nil {
+			return err
+		}
+		return r.settled(1)()
+	})
+	if again := r.secret(); string(again.Data[SecretCABundle]) != string(before.Data[SecretCABundle]) || string(again.Data[corev1.TLSCertKey]) != string(before.Data[corev1.TLSCertKey]) {
+		t.Error("the Secret came back with other certificates")
+	}
+
+	// The CA rotation, driven by the clock: published at two thirds (24h), signing a step
+	// after the configurations carry it, the old CA gone a step later.
+	oldCA := caOf(t, first)
+	r.clock.SetTime(t0.Add(24 * time.Hour))
+	r.eventually("publish the next CA", r.settled(2))
+	published := r.secret()
+	if !caOf(t, published).Equal(oldCA) {
+		t.Fatal("the next CA signs before the configurations carry it")
+	}
+	r.clock.Step(time.Hour)
+	r.eventually("sign with the next CA", func() error {
+		if caOf(t, r.secret()).Equal(oldCA) {
+			return errors.New("the old CA still signs")
+		}
+		return r.settled(2)()
+	})
+	promoted := r.secret()
+	served, _ := r.s.GetCertificate(nil)
+	if err := served.Leaf.CheckSignatureFrom(caOf(t, promoted)); err != nil {
+		t.Errorf("the served certificate is not the new CA's: %v", err)
+	}
+	r.clock.Step(time.Hour)
+	r.eventually("drop the old CA", r.settled(1))
+	if !caOf(t, r.secret()).Equal(caOf(t, promoted)) {
+		t.Error("the CA in force changed when the old one left")
+	}
+	for _, msg := range []string{"published the next CA", "signs from now on", "dropped CA"} {
+		if len(r.logs.grep(msg)) != 1 {
+			t.Errorf("log lines with %q: %q", msg, r.logs.grep(msg))
+		}
+	}
+}
