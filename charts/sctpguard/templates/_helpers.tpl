@@ -100,7 +100,6 @@ never wait on itself) and webhook.excludeNamespaces.
 {{- $c := index . 0 }}{{- $image := index . 1 }}{{- $probe := index . 2 }}{{- $root := index . 3 }}
 - name: {{ $c.name }}
   image: {{ $image }}
-  imagePullPolicy: {{ $root.Values.image.pullPolicy }}
   command: ["sctpguard"]
   args: ["probe", "connect", {{ $c.address | quote }}, "--count", {{ $probe.count | toString | quote }}, "--timeout", {{ $probe.timeout | quote }}, "-o", "json"]
   {{- if eq $c.name "node-port" }}
