@@ -610,6 +610,19 @@ func TestInstall(t *testing.T) {
 	}
 	t.Logf("applied in %s", time.Since(start).Round(time.Millisecond))
 
+	// Without cert-manager the chart grants exactly the same plus selfManagedOnly.
+	want := append(grants(t, objs[withTranslator.name], "sctpguard", "sctpguard"), selfManagedOnly...)
+	for i := range want {
+		if want[i].Namespace == "sctpguard" {
+			want[i].Namespace = "sg-self"
+		}
+	}
+	got := grants(t, objs[selfManaged.name], "sg-self", "sg-self-sctpguard")
+	sortGrants(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("grants without cert-manager (-with cert-manager plus selfManagedOnly +got):\n%s", diff)
+	}
+
 	// The helm test before the webhook answers: it fails, saying why.
 	testPod := objs[withTranslator.name].get(t, "Pod", "sctpguard-test")
 	var pod corev1.Pod
@@ -622,6 +635,9 @@ func TestInstall(t *testing.T) {
 
 	full := cp.startServe(t, bin, withTranslator, objs[withTranslator.name])
 	webhooks := cp.startServe(t, bin, webhookOnly, objs[webhookOnly.name])
+	// Deferred, so that a step that fails (for want of a grant, say) still gets the audit's
+	// account of what was refused.
+	defer cp.checkRBAC(t, objs, full, webhooks)
 	cp.useLocalWebhook(t, "sctpguard", full)
 	waitFor(t, "the webhook denies", func() error { _, err := selftest.Check(t.Context(), cp.kube, "default"); return err }, full)
 	t.Logf("sctpguard serving in %s", time.Since(start).Round(time.Millisecond))
@@ -723,7 +739,6 @@ func TestInstall(t *testing.T) {
 		return nil
 	}, full)
 	full.stop()
-	webhooks.stop()
 	waitFor(t, "the Lease released", func() error {
 		l, err := cp.kube.CoordinationV1().Leases("sctpguard").Get(t.Context(), "sctpguard-translator", metav1.GetOptions{})
 		if err != nil || (l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "") {
@@ -731,12 +746,21 @@ func TestInstall(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("exercised in %s", time.Since(start).Round(time.Millisecond))
 
+	t.Logf("exercised in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// checkRBAC stops the servers and compares, for each service account, the requests in the
+// audit log with what the chart grants it: none refused, every grant used, no cluster-wide
+// grant that a Role would replace.
+func (cp *controlPlane) checkRBAC(t *testing.T, objs map[string]manifests, full, webhooks *server) {
 	// What each service account asked for, against what the chart grants it.
+	full.stop()
+	webhooks.stop()
 	requests, err := readAudit(cp.auditLog)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return
 	}
 	for _, c := range []struct {
 		r          release
@@ -764,20 +788,6 @@ func TestInstall(t *testing.T) {
 		}
 		t.Logf("%s: granted and used:\n  %s", user, strings.Join(usedTable(gs, reqs), "\n  "))
 	}
-
-	// Without cert-manager the chart grants exactly the same plus selfManagedOnly.
-	want := append(grants(t, objs[withTranslator.name], "sctpguard", "sctpguard"), selfManagedOnly...)
-	for i := range want {
-		if want[i].Namespace == "sctpguard" {
-			want[i].Namespace = "sg-self"
-		}
-	}
-	got := grants(t, objs[selfManaged.name], "sg-self", "sg-self-sctpguard")
-	sortGrants(want)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("grants without cert-manager (-with cert-manager plus selfManagedOnly +got):\n%s", diff)
-	}
-	t.Logf("done in %s", time.Since(start).Round(time.Millisecond))
 }
 
 // usedTable lists each grant with the namespaces and names it was used for.

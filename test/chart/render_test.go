@@ -428,9 +428,9 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		values string
 		want   []string
 	}{
-		"no replicas":           {"replicaCount: 0\n", []string{"- at '/replicaCount': minimum: got 0, want 1"}},
-		"unknown failurePolicy": {"webhook: {failurePolicy: Never}\n", []string{"- at '/webhook/failurePolicy': value must be one of 'Fail', 'Ignore'"}},
-		"timeout over 30s":      {"webhook: {timeoutSeconds: 31}\n", []string{"- at '/webhook/timeoutSeconds': maximum: got 31, want 30"}},
+		"no replicas":            {"replicaCount: 0\n", []string{"- at '/replicaCount': minimum: got 0, want 1"}},
+		"unknown failurePolicy":  {"webhook: {failurePolicy: Never}\n", []string{"- at '/webhook/failurePolicy': value must be one of 'Fail', 'Ignore'"}},
+		"timeout over 30s":       {"webhook: {timeoutSeconds: 31}\n", []string{"- at '/webhook/timeoutSeconds': maximum: got 31, want 30"}},
 		"misspelt top-level key": {"replicas: 3\n", []string{"- at '': additional properties 'replicas' not allowed"}},
 		"misspelt nested key":    {"certManager: {enable: false}\n", []string{"- at '/certManager': additional properties 'enable' not allowed"}},
 		"translator without the Avi Secret": {"translator: {enabled: true}\n",
