@@ -2,6 +2,7 @@ package chart
 
 import (
 	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -383,8 +384,8 @@ func get(c *http.Client, url, token string, status int) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
 	if resp.StatusCode != status {
 		return fmt.Errorf("GET %s: %s, want %d: %.200s", url, resp.Status, status, body)
 	}
@@ -396,30 +397,25 @@ func get(c *http.Client, url, token string, status int) error {
 // Service here.
 func (cp *controlPlane) useLocalWebhook(t *testing.T, name string, s *server) {
 	t.Helper()
-	ca := cp.env.WebhookInstallOptions.LocalServingCAData
-	client := func(cc *admissionregistrationv1.WebhookClientConfig) {
-		*cc = admissionregistrationv1.WebhookClientConfig{URL: ptr.To(s.webhook + *cc.Service.Path), CABundle: ca}
-	}
-	ar := cp.kube.AdmissionregistrationV1()
-	m, err := ar.MutatingWebhookConfigurations().Get(t.Context(), name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range m.Webhooks {
-		client(&m.Webhooks[i].ClientConfig)
-	}
-	if _, err := ar.MutatingWebhookConfigurations().Update(t.Context(), m, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	v, err := ar.ValidatingWebhookConfigurations().Get(t.Context(), name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range v.Webhooks {
-		client(&v.Webhooks[i].ClientConfig)
-	}
-	if _, err := ar.ValidatingWebhookConfigurations().Update(t.Context(), v, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
+	ca := base64.StdEncoding.EncodeToString(cp.env.WebhookInstallOptions.LocalServingCAData)
+	for _, res := range []string{"mutatingwebhookconfigurations", "validatingwebhookconfigurations"} {
+		client := cp.dyn.Resource(admissionregistrationv1.SchemeGroupVersion.WithResource(res))
+		cfg, err := client.Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hooks, _, _ := unstructured.NestedSlice(cfg.Object, "webhooks")
+		for _, h := range hooks {
+			h := h.(map[string]any)
+			path, _, _ := unstructured.NestedString(h, "clientConfig", "service", "path")
+			h["clientConfig"] = map[string]any{"url": s.webhook + path, "caBundle": ca}
+		}
+		if err := unstructured.SetNestedSlice(cfg.Object, hooks, "webhooks"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.Update(t.Context(), cfg, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -658,8 +654,11 @@ func TestInstall(t *testing.T) {
 	cp.create(t, translated)
 	waitFor(t, "Service status", func() error {
 		svc, err := cp.kube.CoreV1().Services("telco").Get(t.Context(), "diameter", metav1.GetOptions{})
-		if err != nil || len(svc.Status.LoadBalancer.Ingress) == 0 {
-			return fmt.Errorf("status %+v, %v", svc.Status, err)
+		if err != nil {
+			return err
+		}
+		if len(svc.Status.LoadBalancer.Ingress) == 0 {
+			return fmt.Errorf("status %+v", svc.Status)
 		}
 		return nil
 	}, full)
@@ -685,8 +684,11 @@ func TestInstall(t *testing.T) {
 		cp.create(t, fmt.Sprintf(brokenPolicy, ns))
 		waitFor(t, "PolicyRefused in "+ns, func() error {
 			evs, err := cp.kube.EventsV1().Events(ns).List(t.Context(), metav1.ListOptions{FieldSelector: "reason=PolicyRefused"})
-			if err != nil || len(evs.Items) == 0 {
-				return fmt.Errorf("no PolicyRefused Event yet (%v)", err)
+			if err != nil {
+				return err
+			}
+			if len(evs.Items) == 0 {
+				return fmt.Errorf("no PolicyRefused Event yet")
 			}
 			return nil
 		}, s)
@@ -700,7 +702,7 @@ func TestInstall(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	insecure := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // controller-runtime's self-signed metrics certificate
+	insecure := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // controller-runtime's self-signed metrics certificate
 	for _, r := range []release{withTranslator, webhookOnly} {
 		reader := objs[r.name].ofKind("ClusterRole")
 		var readerName string
@@ -733,16 +735,22 @@ func TestInstall(t *testing.T) {
 	// Leader election: the translator's replica holds the Lease, and hands it over on stop.
 	waitFor(t, "the Lease", func() error {
 		l, err := cp.kube.CoordinationV1().Leases("sctpguard").Get(t.Context(), "sctpguard-translator", metav1.GetOptions{})
-		if err != nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
-			return fmt.Errorf("lease %v: %v", l, err)
+		if err != nil {
+			return err
+		}
+		if ptr.Deref(l.Spec.HolderIdentity, "") == "" {
+			return fmt.Errorf("lease %+v has no holder", l.Spec)
 		}
 		return nil
 	}, full)
 	full.stop()
 	waitFor(t, "the Lease released", func() error {
 		l, err := cp.kube.CoordinationV1().Leases("sctpguard").Get(t.Context(), "sctpguard-translator", metav1.GetOptions{})
-		if err != nil || (l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "") {
-			return fmt.Errorf("lease holder %v: %v", ptr.Deref(l.Spec.HolderIdentity, ""), err)
+		if err != nil {
+			return err
+		}
+		if h := ptr.Deref(l.Spec.HolderIdentity, ""); h != "" {
+			return fmt.Errorf("lease still held by %s", h)
 		}
 		return nil
 	})

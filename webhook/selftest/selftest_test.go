@@ -17,7 +17,7 @@ import (
 
 // denial is the error the API server returns for sctpguard's denial of the known-bad Service.
 var denial = apierrors.NewForbidden(schema.GroupResource{Resource: "services"}, ServiceName,
-	errors.New(`admission webhook "services.validate.sctpguard.io" denied the request: [sctp-npl-annotation] metadata.annotations: ...`))
+	errors.New(`admission webhook "services.validate.sctpguard.io" denied the request: [sctp-npl-annotation] metadata.annotations: antrea NodePortLocal`))
 
 // answering returns a clientset whose Service creates get err, and records the dry-run options.
 func answering(err error, dryRun *[]string) *fake.Clientset {
