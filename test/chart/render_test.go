@@ -472,6 +472,19 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 	}
 }
 
+// TestTestNamespaceIsJudged: the helm test's dry run cannot be in the release's namespace,
+// which the webhooks skip: the test could never pass there.
+func TestTestNamespaceIsJudged(t *testing.T) {
+	r := release{name: "sctpguard", namespace: "sctpguard", values: "tests: {namespace: sctpguard}\n"}
+	_, stderr, code := r.helm(t, "template", r.name, chartDir, "--namespace", r.namespace)
+	first, _, _ := strings.Cut(stderr, "\n")
+	got := regexp.MustCompile(`^Error: execution error at \(sctpguard/templates/tests/selftest.yaml:\d+:\d+\): `).ReplaceAllString(first, "")
+	want := "tests.namespace: sctpguard is the release's namespace, which the webhooks skip; the helm test needs another (default: default)"
+	if code == 0 || got != want {
+		t.Errorf("helm template: exit %d, %q; want the error %q", code, stderr, want)
+	}
+}
+
 func indent(s, prefix string) string {
 	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 	for i, l := range lines {
