@@ -472,16 +472,30 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 	}
 }
 
-// TestTestNamespaceIsJudged: the helm test's dry run cannot be in the release's namespace,
+// TestTestNamespaceIsJudged: the helm test's dry run is never in the release's namespace,
 // which the webhooks skip: the test could never pass there.
 func TestTestNamespaceIsJudged(t *testing.T) {
 	r := release{name: "sctpguard", namespace: "sctpguard", values: "tests: {namespace: sctpguard}\n"}
 	_, stderr, code := r.helm(t, "template", r.name, chartDir, "--namespace", r.namespace)
 	first, _, _ := strings.Cut(stderr, "\n")
 	got := regexp.MustCompile(`^Error: execution error at \(sctpguard/templates/tests/selftest.yaml:\d+:\d+\): `).ReplaceAllString(first, "")
-	want := "tests.namespace: sctpguard is the release's namespace, which the webhooks skip; the helm test needs another (default: default)"
+	want := "tests.namespace: sctpguard is the release's namespace, which the webhooks skip; the helm test needs another"
 	if code == 0 || got != want {
 		t.Errorf("helm template: exit %d, %q; want the error %q", code, stderr, want)
+	}
+
+	// By default the dry run is in default, or in kube-public for a release in default.
+	for ns, want := range map[string]string{"sctpguard": "default", "default": "kube-public"} {
+		r := release{name: "sctpguard", namespace: ns}
+		var pod corev1.Pod
+		objs := r.objects(t)
+		mustDecode(t, objs.get(t, "Pod", "sctpguard-test"), &pod)
+		if diff := cmp.Diff([]string{"selftest", "--namespace=" + want, "--timeout=2m"}, pod.Spec.Containers[0].Args); diff != "" {
+			t.Errorf("release in %s: selftest args (-want +got):\n%s", ns, diff)
+		}
+		if role := objs.get(t, "Role", "sctpguard-test"); role.GetNamespace() != want {
+			t.Errorf("release in %s: the test's Role is in %s, want %s", ns, role.GetNamespace(), want)
+		}
 	}
 }
 

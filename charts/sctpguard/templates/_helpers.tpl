@@ -114,3 +114,17 @@ never wait on itself) and webhook.excludeNamespaces.
   securityContext:
     {{- include "sctpguard.containerSecurityContext" $root | nindent 4 }}
 {{- end }}
+
+{{/*
+The namespace of the helm test's dry run: tests.namespace, or by default "default" (and
+"kube-public" when sctpguard itself is installed in "default", which the webhooks skip).
+*/}}
+{{- define "sctpguard.testNamespace" -}}
+{{- if .Values.tests.namespace }}
+{{- .Values.tests.namespace }}
+{{- else if eq .Release.Namespace "default" }}
+{{- "kube-public" }}
+{{- else }}
+{{- "default" }}
+{{- end }}
+{{- end }}
