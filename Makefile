@@ -20,10 +20,12 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GOLANGCI_LINT_VERSION := v2.15.0
 CONTROLLER_GEN_VERSION := v0.23.0
 CONFTEST_VERSION := v0.71.1
+HELM_VERSION := v3.22.0
 
 GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)/controller-gen
 CONFTEST := $(TOOLS)/conftest-$(CONFTEST_VERSION)/conftest
+HELM := $(TOOLS)/helm-$(HELM_VERSION)/helm
 
 # The test control plane: kube-apiserver, kubectl and etcd built from source (test/controlplane).
 KUBERNETES_VERSION := v1.36.3
@@ -50,8 +52,8 @@ help: ## Show this help.
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/sctpguard.
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/sctpguard ./cmd/sctpguard
+build: ## Build bin/sctpguard (the Dockerfile runs this very command).
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/sctpguard ./cmd/sctpguard
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and CRDs from the API types.
@@ -84,7 +86,7 @@ check-examples: build ## Check the example manifests: the seeds pass, each broke
 ##@ Test
 
 .PHONY: test
-test: vet lint verify-generate unit fuzz test-e2e demo-smoke ## Run every test CI runs.
+test: vet lint verify-generate unit fuzz test-e2e demo-smoke chart-lint test-chart ## Run every test CI runs.
 
 .PHONY: unit
 unit: ## Run the unit and scenario tests with the race detector.
@@ -98,6 +100,21 @@ test-e2e: build controlplane ## End-to-end tests: real kube-apiserver, etcd and 
 demo-smoke: build controlplane ## Run make demo's walk-through once and stop, so the README's first command keeps working.
 	$(GO) run ./test/demo -sctpguard $(BIN)/sctpguard -dir $$(mktemp -d) -exit > /dev/null
 
+# The chart's tests are a module of their own (test/chart): cert-manager's API types and its
+# CRDs would otherwise bring cert-manager's ~190 requirements into sctpguard's go.mod.
+CHART := charts/sctpguard
+
+.PHONY: chart-lint
+chart-lint: $(HELM) ## helm lint and helm template the chart, with cert-manager and with self-managed certificates.
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) --set certManager.enabled=false
+	$(HELM) template sctpguard $(CHART) --namespace sctpguard > /dev/null
+	$(HELM) template sctpguard $(CHART) --namespace sctpguard --set certManager.enabled=false > /dev/null
+
+.PHONY: test-chart
+test-chart: build controlplane $(HELM) ## Chart tests: rendering vs webhook.Configurations, schema, server-side apply, RBAC vs the audit log, helm test.
+	cd test/chart && HELM=$(HELM) SCTPGUARD_BIN=$(BIN)/sctpguard $(GO) test -count=1 -v ./...
+
 .PHONY: fuzz
 fuzz: ## Fuzz the YAML-to-findings path for FUZZTIME.
 	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./policy/check
@@ -105,10 +122,12 @@ fuzz: ## Fuzz the YAML-to-findings path for FUZZTIME.
 .PHONY: vet
 vet: ## Run go vet.
 	$(GO) vet ./...
+	cd test/chart && $(GO) vet ./...
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
+	cd test/chart && $(GOLANGCI_LINT) run ./...
 
 .PHONY: bench
 bench: build $(CONFTEST) ## Benchmarks: Go benchmarks; check vs parse floor vs conftest; webhook load; translator sync.
@@ -131,6 +150,9 @@ $(CONTROLLER_GEN):
 $(CONFTEST):
 	GOBIN=$(dir $@) $(GO) install github.com/open-policy-agent/conftest@$(CONFTEST_VERSION)
 
+$(HELM):
+	GOBIN=$(dir $@) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
 $(K8S_BIN)/kube-apiserver: test/controlplane/go.mod test/controlplane/go.sum
 	cd test/controlplane && GOFLAGS=-mod=readonly $(GO) build -trimpath -ldflags "$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-apiserver
 
@@ -145,7 +167,7 @@ $(K8S_BIN)/etcd: test/controlplane/etcd/go.mod test/controlplane/etcd/go.sum
 controlplane: $(K8S_BIN)/kube-apiserver $(K8S_BIN)/kubectl $(K8S_BIN)/etcd ## Build the test control plane (kube-apiserver, etcd, kubectl) from source.
 
 .PHONY: tools
-tools: $(GOLANGCI_LINT) $(CONTROLLER_GEN) $(CONFTEST) controlplane ## Build the pinned tools and the test control plane into bin/.
+tools: $(GOLANGCI_LINT) $(CONTROLLER_GEN) $(CONFTEST) $(HELM) controlplane ## Build the pinned tools and the test control plane into bin/.
 
 .PHONY: clean
 clean: ## Remove build outputs (keeps the pinned tools).

@@ -62,7 +62,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		fmt.Fprintf(stderr, "error: %v\nSee '%s --help'.\n", err, c.CommandPath())
 		return exitError{code: 2}
 	})
-	root.AddCommand(newCheckCommand(), newTranslateCommand(), newServeCommand(), newTestCommand(), newRulesCommand(), newProbeCommand(), newVersionCommand())
+	root.AddCommand(newCheckCommand(), newTranslateCommand(), newServeCommand(), newTestCommand(), newRulesCommand(), newProbeCommand(), newVersionCommand(), newSelftestCommand())
 	return root
 }
 
