@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -29,6 +30,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -55,34 +57,27 @@ policies:
 `}
 	// webhookOnly is the default install: the webhooks without the translator.
 	webhookOnly = release{name: "sg-webhook", namespace: "sg-webhook"}
-	// selfManaged is the chart without cert-manager, translator on. It is applied, but not
-	// run: the binary's --self-signed-certs is not merged yet (see selfManagedOnly).
+	// selfManaged is the default install without cert-manager: the binary issues its own
+	// certificates and patches the caBundle.
 	selfManaged = release{name: "sg-self", namespace: "sg-self", values: `
 certManager: {enabled: false}
-translator: {enabled: true}
-avi: {existingSecret: avi-credentials}
 `}
 )
 
 // selfManagedOnly are the grants of certManager.enabled=false beyond those of the same
-// release with cert-manager: what the binary needs to manage its own certificates. They are
-// checked against the rendering only, not against an audit log, because the binary side
-// (--self-signed-certs, being written on the certs branch) is not merged yet. When it is,
-// run selfManaged like withTranslator and drop this list (keep "update secrets" if rotation
-// does not happen within the test).
+// release with cert-manager: what the binary needs to manage its own certificates. The
+// audit comparison shows each is used (update: replacing an unusable Secret; create: writing
+// a deleted one again) and none is missing.
 var selfManagedOnly = []grant{
-	// Read and write the Secret with the CA and the serving certificate.
+	// The Secret with the CA and the serving certificate (list, watch and update by name).
 	{Resource: "secrets", Verb: "create", Namespace: "sg-self"},
-	{Resource: "secrets", Verb: "get", Namespace: "sg-self"},
 	{Resource: "secrets", Verb: "list", Namespace: "sg-self"},
 	{Resource: "secrets", Verb: "update", Namespace: "sg-self"},
 	{Resource: "secrets", Verb: "watch", Namespace: "sg-self"},
-	// Patch the CA bundle into both webhook configurations and follow them.
-	{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Verb: "get"},
+	// Follow both webhook configurations and patch the CA bundle into them (by name).
 	{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Verb: "list"},
 	{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Verb: "patch"},
 	{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Verb: "watch"},
-	{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "get"},
 	{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "list"},
 	{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "patch"},
 	{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "watch"},
@@ -287,7 +282,7 @@ func (cp *controlPlane) projectVolumes(t *testing.T, namespace string, spec core
 // startServe runs the rendered Deployment's container as its service account: its arguments
 // and environment, with the mounts projected to local directories and the listeners moved
 // to free loopback ports (the only changes, each checked to apply).
-func (cp *controlPlane) startServe(t *testing.T, bin string, r release, objs manifests) *server {
+func (cp *controlPlane) startServe(t *testing.T, bin string, r release, objs manifests, extraArgs ...string) *server {
 	t.Helper()
 	var d appsv1.Deployment
 	mustDecode(t, objs.ofKind("Deployment")[0], &d)
@@ -317,6 +312,7 @@ func (cp *controlPlane) startServe(t *testing.T, bin string, r release, objs man
 		t.Fatalf("the Deployment's args %q lack %v", c.Args, moved)
 	}
 	args = append(args, "--host="+wo.LocalServingHost, "--kubeconfig="+cp.kubeconfigFor(t, r.namespace, spec.ServiceAccountName))
+	args = append(args, extraArgs...)
 	s := &server{
 		log:     &cluster.SyncBuffer{},
 		health:  fmt.Sprintf("http://127.0.0.1:%d", healthPort),
@@ -392,29 +388,62 @@ func get(c *http.Client, url, token string, status int) error {
 	return nil
 }
 
-// useLocalWebhook points the release's webhook configurations at the local server, with
-// envtest's CA as cert-manager's CA injector would set it: the API server cannot reach a
-// Service here.
-func (cp *controlPlane) useLocalWebhook(t *testing.T, name string, s *server) {
+// useLocalWebhook points the release's webhook configurations at the local server: the API
+// server cannot reach a Service here. A non-nil ca is set as the caBundle, as cert-manager's
+// CA injector would set it; with nil the caBundle is left to serve --self-signed-certs,
+// which may be patching it at the same moment (hence the retry on conflict).
+func (cp *controlPlane) useLocalWebhook(t *testing.T, name string, s *server, ca []byte) {
 	t.Helper()
-	ca := base64.StdEncoding.EncodeToString(cp.env.WebhookInstallOptions.LocalServingCAData)
 	for _, res := range []string{"mutatingwebhookconfigurations", "validatingwebhookconfigurations"} {
 		client := cp.dyn.Resource(admissionregistrationv1.SchemeGroupVersion.WithResource(res))
-		cfg, err := client.Get(t.Context(), name, metav1.GetOptions{})
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			cfg, err := client.Get(t.Context(), name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			hooks, _, _ := unstructured.NestedSlice(cfg.Object, "webhooks")
+			for _, h := range hooks {
+				h := h.(map[string]any)
+				path, _, _ := unstructured.NestedString(h, "clientConfig", "service", "path")
+				bundle, _, _ := unstructured.NestedString(h, "clientConfig", "caBundle")
+				if ca != nil {
+					bundle = base64.StdEncoding.EncodeToString(ca)
+				}
+				h["clientConfig"] = map[string]any{"url": s.webhook + path, "caBundle": bundle}
+			}
+			if err := unstructured.SetNestedSlice(cfg.Object, hooks, "webhooks"); err != nil {
+				return err
+			}
+			_, err = client.Update(t.Context(), cfg, metav1.UpdateOptions{})
+			return err
+		})
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s %s: %v", res, name, err)
 		}
-		hooks, _, _ := unstructured.NestedSlice(cfg.Object, "webhooks")
-		for _, h := range hooks {
-			h := h.(map[string]any)
-			path, _, _ := unstructured.NestedString(h, "clientConfig", "service", "path")
-			h["clientConfig"] = map[string]any{"url": s.webhook + path, "caBundle": ca}
-		}
-		if err := unstructured.SetNestedSlice(cfg.Object, hooks, "webhooks"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := client.Update(t.Context(), cfg, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
+	}
+}
+
+// wantCABundle checks that every webhook of both configurations carries ca.
+func (cp *controlPlane) wantCABundle(t *testing.T, name string, ca []byte) {
+	t.Helper()
+	m, err := cp.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := cp.kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundles := map[string][]byte{}
+	for _, h := range m.Webhooks {
+		bundles["mutating webhook "+h.Name] = h.ClientConfig.CABundle
+	}
+	for _, h := range v.Webhooks {
+		bundles["validating webhook "+h.Name] = h.ClientConfig.CABundle
+	}
+	for hook, bundle := range bundles {
+		if string(bundle) != string(ca) {
+			t.Errorf("%s: the caBundle is not the Secret's CA", hook)
 		}
 	}
 }
@@ -594,8 +623,9 @@ func TestInstall(t *testing.T) {
 	for _, r := range []release{withTranslator, webhookOnly, selfManaged} {
 		objs[r.name] = cp.apply(t, r)
 	}
-	// Only one set of webhooks is called here: the others' Services are unreachable.
-	for _, r := range []release{webhookOnly, selfManaged} {
+	// The webhooks of withTranslator and selfManaged are called here (pointed at local
+	// servers below); webhookOnly's would be a copy of withTranslator's.
+	for _, r := range []release{webhookOnly} {
 		name := objs[r.name].ofKind("ValidatingWebhookConfiguration")[0].GetName()
 		if err := cp.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(t.Context(), name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
@@ -607,9 +637,9 @@ func TestInstall(t *testing.T) {
 	t.Logf("applied in %s", time.Since(start).Round(time.Millisecond))
 
 	// Without cert-manager the chart grants exactly the same plus selfManagedOnly.
-	want := append(grants(t, objs[withTranslator.name], "sctpguard", "sctpguard"), selfManagedOnly...)
+	want := append(grants(t, objs[webhookOnly.name], "sg-webhook", "sg-webhook-sctpguard"), selfManagedOnly...)
 	for i := range want {
-		if want[i].Namespace == "sctpguard" {
+		if want[i].Namespace == "sg-webhook" {
 			want[i].Namespace = "sg-self"
 		}
 	}
@@ -629,14 +659,63 @@ func TestInstall(t *testing.T) {
 		t.Errorf("selftest without a reachable webhook: exit %d, %q %q; want exit 1 and %q...", code, out, stderr, want)
 	}
 
+	// Without cert-manager, serve finds an unusable certificate Secret (left by a failed
+	// install, say) and replaces it.
+	certSecret := "sg-self-sctpguard-webhook-tls"
+	if _, err := cp.kube.CoreV1().Secrets("sg-self").Create(t.Context(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: certSecret, Namespace: "sg-self"},
+		Type:       corev1.SecretTypeTLS,
+		Data: map[string][]byte{"ca.crt": []byte("not a CA"), "ca.key": []byte("not a key"),
+			"tls.crt": []byte("not a certificate"), "tls.key": []byte("not a key")},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	full := cp.startServe(t, bin, withTranslator, objs[withTranslator.name])
 	webhooks := cp.startServe(t, bin, webhookOnly, objs[webhookOnly.name])
+	// The certificate must name the address the API server calls here.
+	self := cp.startServe(t, bin, selfManaged, objs[selfManaged.name], "--cert-extra-sans="+cp.env.WebhookInstallOptions.LocalServingHost)
 	// Deferred, so that a step that fails (for want of a grant, say) still gets the audit's
 	// account of what was refused.
-	defer cp.checkRBAC(t, objs, full, webhooks)
-	cp.useLocalWebhook(t, "sctpguard", full)
-	waitFor(t, "the webhook denies", func() error { _, err := selftest.Check(t.Context(), cp.kube, "default"); return err }, full)
+	defer cp.checkRBAC(t, objs, full, webhooks, self)
+	cp.useLocalWebhook(t, "sctpguard", full, cp.env.WebhookInstallOptions.LocalServingCAData)
+	cp.useLocalWebhook(t, "sg-self-sctpguard", self, nil)
+	// Both sets of webhooks must answer for the dry run to be denied (a webhook that cannot
+	// be called fails the request); selfManaged's only once the API server trusts its CA.
+	waitFor(t, "the webhooks deny", func() error { _, err := selftest.Check(t.Context(), cp.kube, "default"); return err }, full, self)
 	t.Logf("sctpguard serving in %s", time.Since(start).Round(time.Millisecond))
+
+	// selfManaged: the caBundle of both configurations is the Secret's CA; when the Secret is
+	// deleted, it comes back with the same certificates.
+	secret, err := cp.kube.CoreV1().Secrets("sg-self").Get(t.Context(), certSecret, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(secret.Data["ca.crt"]), "BEGIN CERTIFICATE") {
+		t.Fatalf("Secret %s holds no CA: keys %v", certSecret, slices.Sorted(maps.Keys(secret.Data)))
+	}
+	if !strings.Contains(self.log.String(), "the certificate Secret held an unusable certificate; replaced it") {
+		t.Errorf("serve did not report replacing the unusable Secret:\n%s", self.log.String())
+	}
+	cp.wantCABundle(t, "sg-self-sctpguard", secret.Data["ca.crt"])
+	if err := cp.kube.CoreV1().Secrets("sg-self").Delete(t.Context(), certSecret, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the certificate Secret written again", func() error {
+		again, err := cp.kube.CoreV1().Secrets("sg-self").Get(t.Context(), certSecret, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, k := range []string{"ca.crt", "tls.crt"} {
+			if string(again.Data[k]) != string(secret.Data[k]) {
+				return fmt.Errorf("%s differs from the one in force", k)
+			}
+		}
+		return nil
+	}, self)
+	if _, err := selftest.Check(t.Context(), cp.kube, "default"); err != nil {
+		t.Errorf("after the certificate Secret was written again: %v", err)
+	}
 
 	// The helm test: the rendered Pod's command as the test's service account.
 	out, stderr, code = run(repo, nil, "", bin, append(pod.Spec.Containers[0].Args, "--kubeconfig="+testKubeconfig)...)
@@ -679,7 +758,7 @@ func TestInstall(t *testing.T) {
 
 	// User policies: a set that does not load is reported on its ConfigMap, again at the
 	// next reload.
-	for _, s := range []*server{full, webhooks} {
+	for _, s := range []*server{full, webhooks, self} {
 		ns := strings.Split(s.user, ":")[2]
 		cp.create(t, fmt.Sprintf(brokenPolicy, ns))
 		waitFor(t, "PolicyRefused in "+ns, func() error {
@@ -703,7 +782,7 @@ func TestInstall(t *testing.T) {
 		}
 	}
 	insecure := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // controller-runtime's self-signed metrics certificate
-	for _, r := range []release{withTranslator, webhookOnly} {
+	for _, r := range []release{withTranslator, webhookOnly, selfManaged} {
 		reader := objs[r.name].ofKind("ClusterRole")
 		var readerName string
 		for _, o := range reader {
@@ -727,7 +806,7 @@ func TestInstall(t *testing.T) {
 		return tr.Status.Token
 	}
 	prometheus, nobody := token("prometheus"), token("nobody")
-	for _, s := range []*server{full, webhooks} {
+	for _, s := range []*server{full, webhooks, self} {
 		waitFor(t, "metrics for prometheus", func() error { return get(insecure, s.metrics, prometheus, http.StatusOK) }, s)
 		waitFor(t, "no metrics for nobody", func() error { return get(insecure, s.metrics, nobody, http.StatusForbidden) }, s)
 	}
@@ -761,10 +840,11 @@ func TestInstall(t *testing.T) {
 // checkRBAC stops the servers and compares, for each service account, the requests in the
 // audit log with what the chart grants it: none refused, every grant used, no cluster-wide
 // grant that a Role would replace.
-func (cp *controlPlane) checkRBAC(t *testing.T, objs map[string]manifests, full, webhooks *server) {
+func (cp *controlPlane) checkRBAC(t *testing.T, objs map[string]manifests, full, webhooks, self *server) {
 	// What each service account asked for, against what the chart grants it.
 	full.stop()
 	webhooks.stop()
+	self.stop()
 	requests, err := readAudit(cp.auditLog)
 	if err != nil {
 		t.Error(err)
@@ -778,6 +858,7 @@ func (cp *controlPlane) checkRBAC(t *testing.T, objs map[string]manifests, full,
 	}{
 		{withTranslator, "sctpguard", full, []string{"sctpguard", "avi-system"}},
 		{webhookOnly, "sg-webhook-sctpguard", webhooks, []string{"sg-webhook", "avi-system"}},
+		{selfManaged, "sg-self-sctpguard", self, []string{"sg-self", "avi-system"}},
 		{withTranslator, "sctpguard-test", nil, []string{"sctpguard", "default"}},
 	} {
 		user := "system:serviceaccount:" + c.r.namespace + ":" + c.sa

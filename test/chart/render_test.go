@@ -155,12 +155,11 @@ func TestDeployment(t *testing.T) {
 	}{
 		"defaults": {r: defaults, args: common, volumes: []corev1.Volume{tlsSecret},
 			mounts: []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/sctpguard/tls", ReadOnly: true}}},
+		// The certificates live in memory and in the Secret serve manages: nothing mounted.
 		"without cert-manager": {r: selfSigned,
-			args: append(slices.Clone(common), "--self-signed-certs", "--cert-secret=sctpguard-webhook-tls",
-				"--webhook-configuration=sctpguard", "--webhook-service=sctpguard"),
-			volumes: []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
-				Medium: corev1.StorageMediumMemory, SizeLimit: ptrQuantity("1Mi")}}}},
-			mounts: []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/sctpguard/tls"}}},
+			args: append(slices.DeleteFunc(slices.Clone(common), func(a string) bool { return a == "--cert-dir=/etc/sctpguard/tls" }),
+				"--self-signed-certs", "--cert-secret=sctpguard-webhook-tls",
+				"--webhook-configuration=sctpguard", "--webhook-service=sctpguard")},
 		"translator and rules": {r: release{name: "sctpguard", namespace: "sctpguard", values: `
 translator: {enabled: true, controller: avi.example:443, workers: 8, timeout: 20s}
 avi: {existingSecret: avi-credentials}

@@ -10,11 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-func ptrQuantity(s string) *resource.Quantity {
-	q := resource.MustParse(s)
-	return &q
-}
-
 func intOrString(s string) intstr.IntOrString { return intstr.FromString(s) }
 
 func ptrIntOrString(i int) *intstr.IntOrString {
