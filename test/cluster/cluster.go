@@ -422,3 +422,20 @@ func (s *SyncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// FromEnv reads what the end-to-end tests need from the environment make test-e2e sets:
+// the control plane's binaries (KUBEBUILDER_ASSETS) and sctpguard's (SCTPGUARD_BIN, by
+// default bin/sctpguard of the repository at repo, a path relative to the test's directory).
+// skip says why the tests cannot run, or is empty.
+func FromEnv(repo string) (assets, repoDir, bin, skip string) {
+	assets = os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		return "", "", "", "KUBEBUILDER_ASSETS is not set: these tests need the test control plane; run make test-e2e"
+	}
+	wd, _ := os.Getwd()
+	repoDir = filepath.Clean(filepath.Join(wd, repo))
+	if bin = os.Getenv("SCTPGUARD_BIN"); bin == "" {
+		bin = filepath.Join(repoDir, "bin", "sctpguard")
+	}
+	return assets, repoDir, bin, ""
+}

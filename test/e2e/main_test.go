@@ -31,16 +31,9 @@ type testCluster struct {
 var namespaces = []string{"sctpguard", "avi-system", "svcapi", "telco", "voice", "myapp", "gw-first", "svc-first", "conflict-a", "conflict-b", "dryrun", "ran", "web"}
 
 func TestMain(m *testing.M) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		skipReason = "KUBEBUILDER_ASSETS is not set: these tests need the test control plane; run make test-e2e"
+	var assets, repo, bin string
+	if assets, repo, bin, skipReason = cluster.FromEnv("../.."); skipReason != "" {
 		os.Exit(m.Run())
-	}
-	wd, _ := os.Getwd()
-	repo := filepath.Clean(filepath.Join(wd, "../.."))
-	bin := os.Getenv("SCTPGUARD_BIN")
-	if bin == "" {
-		bin = filepath.Join(repo, "bin", "sctpguard")
 	}
 	cl = &testCluster{avi: avisim.New(avisim.Options{})}
 	aviServer, err := cl.avi.ListenTLS("127.0.0.1:0")

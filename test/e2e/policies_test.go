@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/test/cluster"
 )
 
 // installPolicies puts each example policy folder into a ConfigMap of sctpguard's namespace,
@@ -71,10 +72,7 @@ func TestPoliciesSameInCheckAndWebhook(t *testing.T) {
 	if err := os.WriteFile(manifest, []byte(policyNamespaces+"---\n"+violating), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin := os.Getenv("SCTPGUARD_BIN")
-	if bin == "" {
-		bin = filepath.Join("..", "..", "bin", "sctpguard")
-	}
+	_, _, bin, _ := cluster.FromEnv("../..")
 	out, _ := exec.Command(bin, "check", "-f", manifest, "--policy", "../../examples/policies",
 		"--ako-service-type", "NodePortLocal", "--ako-services-api", "-o", "json").Output()
 	var rep struct {

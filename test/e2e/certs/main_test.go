@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -38,16 +37,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		skipReason = "KUBEBUILDER_ASSETS is not set: these tests need the test control plane; run make test-e2e"
+	var assets, repo, bin string
+	if assets, repo, bin, skipReason = cluster.FromEnv("../../.."); skipReason != "" {
 		os.Exit(m.Run())
-	}
-	wd, _ := os.Getwd()
-	repo := filepath.Clean(filepath.Join(wd, "../../.."))
-	bin := os.Getenv("SCTPGUARD_BIN")
-	if bin == "" {
-		bin = filepath.Join(repo, "bin", "sctpguard")
 	}
 	rbac, err := readObjects("testdata/rbac.yaml")
 	if err != nil {
