@@ -328,8 +328,15 @@ func (cp *controlPlane) startServe(t *testing.T, bin string, r release, objs man
 	s.cmd.Env = append(os.Environ(), "KUBE_FEATURE_WatchListClient=false")
 	for _, e := range c.Env {
 		v := e.Value
-		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+		switch {
+		case e.ValueFrom == nil:
+		case e.ValueFrom.FieldRef != nil:
 			v = map[string]string{"metadata.namespace": r.namespace, "spec.serviceAccountName": spec.ServiceAccountName}[e.ValueFrom.FieldRef.FieldPath]
+		case e.ValueFrom.ResourceFieldRef != nil && e.ValueFrom.ResourceFieldRef.Resource == "limits.memory":
+			// In bytes, as the kubelet writes it (divisor 1).
+			if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+				v = fmt.Sprint(q.Value())
+			}
 		}
 		if v == "" {
 			t.Fatalf("env %s: cannot resolve %+v", e.Name, e.ValueFrom)

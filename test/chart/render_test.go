@@ -228,6 +228,7 @@ extraArgs: [--policy-namespace=sctpguard]
 		"env": []corev1.EnvVar{
 			{Name: "SCTPGUARD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
 			{Name: "SCTPGUARD_SERVICE_ACCOUNT", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.serviceAccountName"}}},
+			{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: "sctpguard", Resource: "limits.memory"}}},
 		},
 		"liveness":  &corev1.HTTPGetAction{Path: "/healthz", Port: intOrString("health")},
 		"readiness": &corev1.HTTPGetAction{Path: "/readyz", Port: intOrString("health")},
