@@ -71,9 +71,9 @@ type SelfSigned struct {
 	mutating, validating cache.Store
 	// inForce is the bundle this replica serves, as last read or written.
 	inForce *CertBundle
-	// trusted is the CA the configurations carry, and since when, as seen here.
-	trusted      string
-	trustedSince time.Time
+	// trust is the CA the configurations carry, and since when, as seen here. Only the
+	// loop writes it; it is atomic so that tests can wait for the loop to have seen a CA.
+	trust atomic.Pointer[caTrust]
 }
 
 // NeedLeaderElection is false: every replica serves, so every replica needs a certificate.
@@ -136,6 +136,7 @@ func (s *SelfSigned) Start(ctx context.Context) error {
 	s.Log.Info("managing the webhook certificates", "secret", s.Namespace+"/"+s.Secret, "webhookConfigurations", s.Configuration,
 		"dnsNames", s.Config.DNSNames, "ips", s.Config.IPs, "caValidity", s.Config.CAValidity, "certValidity", s.Config.CertValidity)
 	var retry time.Duration
+	overdue := 0
 	for {
 		now := clk.Now()
 		wake, err := s.sync(ctx, now)
@@ -146,8 +147,15 @@ func (s *SelfSigned) Start(ctx context.Context) error {
 		} else {
 			retry = 0
 		}
-		// From the clock's time now, not the sync's start: the sync may take a while.
 		timer := clk.NewTimer(min(max(wake.Sub(clk.Now()), 0), certResync))
+		// A step that fell due while the sync ran, or while the timer was set, is taken now
+		// (at most a few times in a row, so a wake in the past cannot spin the loop).
+		if !wake.After(clk.Now()) && overdue < 3 && ctx.Err() == nil {
+			timer.Stop()
+			overdue++
+			continue
+		}
+		overdue = 0
 		select {
 		case <-ctx.Done():
 			timer.Stop()
@@ -262,14 +270,22 @@ func (s *SelfSigned) serve(b *CertBundle) {
 func (s *SelfSigned) trustedAt(ca *x509.Certificate, now time.Time) time.Time {
 	for _, bundle := range s.caBundles() {
 		if !carries(bundle, ca) {
-			s.trusted, s.trustedSince = "", time.Time{}
+			s.trust.Store(nil)
 			return time.Time{}
 		}
 	}
-	if fp := Fingerprint(ca); s.trusted != fp {
-		s.trusted, s.trustedSince = fp, now
+	fp := Fingerprint(ca)
+	if t := s.trust.Load(); t != nil && t.fingerprint == fp {
+		return t.since
 	}
-	return s.trustedSince
+	s.trust.Store(&caTrust{fingerprint: fp, since: now})
+	return now
+}
+
+// caTrust is a CA every webhook configuration carries, and since when.
+type caTrust struct {
+	fingerprint string
+	since       time.Time
 }
 
 func carries(bundle []byte, ca *x509.Certificate) bool {

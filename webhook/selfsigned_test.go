@@ -245,6 +245,23 @@ func TestSelfSigned(t *testing.T) {
 	if !caOf(t, published).Equal(oldCA) {
 		t.Fatal("the next CA signs before the configurations carry it")
 	}
+	// The step is counted from when the replica saw the configurations carry the next CA
+	// (its watch may lag the API): wait for that, and for the loop to wait again, before
+	// moving the clock.
+	cas, err := cert.ParseCertsPEM(published.Data[SecretCABundle])
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := Fingerprint(cas[1])
+	r.eventually("see the configurations carry the next CA", func() error {
+		if tr := r.s.trust.Load(); tr == nil || tr.fingerprint != next || !tr.since.Equal(r.clock.Now()) {
+			return fmt.Errorf("trust %+v, want %s since %s", tr, next, r.clock.Now())
+		}
+		if !r.clock.HasWaiters() {
+			return errors.New("the loop is not waiting")
+		}
+		return nil
+	})
 	r.clock.Step(time.Hour)
 	r.eventually("sign with the next CA", func() error {
 		if caOf(t, r.secret()).Equal(oldCA) {
