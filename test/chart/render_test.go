@@ -229,6 +229,7 @@ extraArgs: [--policy-namespace=sctpguard]
 			{Name: "SCTPGUARD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
 			{Name: "SCTPGUARD_SERVICE_ACCOUNT", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.serviceAccountName"}}},
 			{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: "sctpguard", Resource: "limits.memory"}}},
+			{Name: "GOGC", Value: "400"},
 		},
 		"liveness":  &corev1.HTTPGetAction{Path: "/healthz", Port: intOrString("health")},
 		"readiness": &corev1.HTTPGetAction{Path: "/readyz", Port: intOrString("health")},
