@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -264,6 +265,9 @@ func run(n, changes, workers int) error {
 			return err
 		}
 		key := translator.UnitKey{Kind: translator.KindService, Namespace: "telco", Name: fmt.Sprintf("diameter-%04d", target)}
+		// The inputs above are rebuilt per change here, where the reconciler reads a
+		// long-lived cache: their garbage is collected now, not billed to the reconcile.
+		runtime.GC()
 		start := time.Now()
 		u, err := b.Build(ctx, key)
 		if err != nil {
