@@ -2,12 +2,14 @@ package policy
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/yaml"
 )
 
 // Config tunes the built-in rules and mutations.
@@ -19,6 +21,25 @@ type Config struct {
 	// ExemptNamespaces lists namespaces the rules and mutations skip; a trailing "*" matches
 	// a prefix ("kube-*").
 	ExemptNamespaces []string `json:"exemptNamespaces,omitempty"`
+}
+
+// LoadConfig reads the rule configuration file at path (none when empty, unknown keys
+// refused) and adds the rules and namespaces given on the command line, flags.
+func LoadConfig(path string, flags Config) (Config, error) {
+	var cfg Config
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read rule configuration: %w", err)
+		}
+		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	cfg.Disabled = append(cfg.Disabled, flags.Disabled...)
+	cfg.Warn = append(cfg.Warn, flags.Warn...)
+	cfg.ExemptNamespaces = append(cfg.ExemptNamespaces, flags.ExemptNamespaces...)
+	return cfg, nil
 }
 
 // Validate checks that every ID names a built-in rule or mutation (or one of extra, the IDs

@@ -3,7 +3,6 @@ package policy
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -177,15 +176,6 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		return nil, err
 	}
 	return append(out, module...), nil
-}
-
-// Summary renders findings as one denial message: every finding on its own line.
-func Summary(findings []Finding) string {
-	lines := make([]string, len(findings))
-	for i, f := range findings {
-		lines[i] = f.String()
-	}
-	return strings.Join(lines, "\n")
 }
 
 // String describes the context for logs.

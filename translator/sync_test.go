@@ -232,11 +232,17 @@ endpoints:
 `
 
 // poolServers returns the servers of a stored pool as "addr:port enabled".
-func (f *fixture) poolServers(name string) []string {
-	o, ok := f.sim.Object("admin", "pool", name)
+// object returns an object of the admin tenant from avisim, failing when it is missing.
+func (f *fixture) object(typ, name string) map[string]any {
+	o, ok := f.sim.Object("admin", typ, name)
 	if !ok {
-		f.t.Fatalf("pool %s is missing", name)
+		f.t.Fatalf("%s %s is missing", typ, name)
 	}
+	return o
+}
+
+func (f *fixture) poolServers(name string) []string {
+	o := f.object("pool", name)
 	var out []string
 	servers, _ := o["servers"].([]any)
 	for _, s := range servers {
@@ -248,10 +254,7 @@ func (f *fixture) poolServers(name string) []string {
 }
 
 func (f *fixture) l4Rules(name string) []string {
-	o, ok := f.sim.Object("admin", "l4policyset", name)
-	if !ok {
-		f.t.Fatalf("L4 policy set %s is missing", name)
-	}
+	o := f.object("l4policyset", name)
 	var out []string
 	for _, r := range o["l4_connection_policy"].(map[string]any)["rules"].([]any) {
 		m := r.(map[string]any)
@@ -261,10 +264,7 @@ func (f *fixture) l4Rules(name string) []string {
 }
 
 func (f *fixture) vsServices(name string) []string {
-	o, ok := f.sim.Object("admin", "virtualservice", name)
-	if !ok {
-		f.t.Fatalf("virtual service %s is missing", name)
-	}
+	o := f.object("virtualservice", name)
 	var out []string
 	for _, s := range o["services"].([]any) {
 		m := s.(map[string]any)

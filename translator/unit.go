@@ -38,20 +38,6 @@ type UnitKey struct {
 
 func (k UnitKey) String() string { return string(k.Kind) + "/" + k.Namespace + "/" + k.Name }
 
-// ParseUnitKey parses the String form of a key.
-func ParseUnitKey(s string) (UnitKey, error) {
-	parts := strings.SplitN(s, "/", 3)
-	if len(parts) != 3 || parts[1] == "" || parts[2] == "" {
-		return UnitKey{}, fmt.Errorf("unit key %q: want <kind>/<namespace>/<name>", s)
-	}
-	k := UnitKey{Kind: UnitKind(parts[0]), Namespace: parts[1], Name: parts[2]}
-	switch k.Kind {
-	case KindService, KindSharedVIP, KindGateway:
-		return k, nil
-	}
-	return UnitKey{}, fmt.Errorf("unit key %q: kind %q is not svc, sharedvip or gw", s, parts[0])
-}
-
 // Marker keys (avi-translation.md §4 and §5.6).
 const (
 	MarkerCluster   = "clustername"

@@ -26,7 +26,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
-	"sigs.k8s.io/yaml"
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/rego"
@@ -237,20 +236,7 @@ func (o *Options) restConfig() (*rest.Config, error) {
 
 // PolicyConfig returns the rule configuration: the file's, plus the flags'.
 func (o *Options) PolicyConfig() (policy.Config, error) {
-	var cfg policy.Config
-	if o.ConfigFile != "" {
-		data, err := os.ReadFile(o.ConfigFile)
-		if err != nil {
-			return cfg, fmt.Errorf("read rule configuration: %w", err)
-		}
-		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
-			return cfg, fmt.Errorf("%s: %w", o.ConfigFile, err)
-		}
-	}
-	cfg.Disabled = append(cfg.Disabled, o.Disable...)
-	cfg.Warn = append(cfg.Warn, o.Warn...)
-	cfg.ExemptNamespaces = append(cfg.ExemptNamespaces, o.ExemptNamespaces...)
-	return cfg, nil
+	return policy.LoadConfig(o.ConfigFile, policy.Config{Disabled: o.Disable, Warn: o.Warn, ExemptNamespaces: o.ExemptNamespaces})
 }
 
 // Setup adds something else to the manager (the translator) before it starts.

@@ -219,18 +219,5 @@ func (o *Options) policies(ctx context.Context) (*rego.Set, error) {
 
 // Config builds the rule configuration from the file and flags.
 func (o *Options) Config() (policy.Config, error) {
-	var cfg policy.Config
-	if o.ConfigFile != "" {
-		data, err := os.ReadFile(o.ConfigFile)
-		if err != nil {
-			return cfg, fmt.Errorf("read rule configuration: %w", err)
-		}
-		if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
-			return cfg, fmt.Errorf("%s: %w", o.ConfigFile, err)
-		}
-	}
-	cfg.Disabled = append(cfg.Disabled, o.Disable...)
-	cfg.Warn = append(cfg.Warn, o.Warn...)
-	cfg.ExemptNamespaces = append(cfg.ExemptNamespaces, o.ExemptNamespaces...)
-	return cfg, nil
+	return policy.LoadConfig(o.ConfigFile, policy.Config{Disabled: o.Disable, Warn: o.Warn, ExemptNamespaces: o.ExemptNamespaces})
 }

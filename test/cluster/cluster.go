@@ -182,8 +182,22 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err := c.startSctpguard(ctx, o, kubeconfig); err != nil {
 		return nil, err
 	}
-	return c, c.installWebhooks(ctx, o.SelfSigned)
+	if err := c.installWebhooks(ctx, o.SelfSigned); err != nil {
+		return c, err
+	}
+	// The control plane serves OpenShift's MachineConfig kind (test/e2e/testdata/crds), so
+	// that the OpenShift code paths run, and sctpguard takes it for OpenShift: give it the
+	// seed MachineConfig that loads the sctp module, as on OpenShift, so that no module
+	// warning joins the webhook's answers unless a test removes it.
+	if _, stderr, code := c.Kubectl("", "apply", "-f", SCTPModuleMachineConfig); code != 0 {
+		return c, fmt.Errorf("apply the seed MachineConfig: %s", stderr)
+	}
+	return c, nil
 }
+
+// SCTPModuleMachineConfig is the seed MachineConfig that loads the sctp kernel module,
+// relative to the repository; Start applies it.
+const SCTPModuleMachineConfig = "examples/seeds/okd-load-sctp-module.yaml"
 
 // startSctpguard runs the sctpguard serve replicas: with envtest's serving certificate on
 // its serving address, or in SelfSigned mode on free ports with certificates of their own.

@@ -80,11 +80,6 @@ func run(ctx context.Context, repo, assets, bin, dir string, exit bool) error {
 	}
 	defer c.Stop()
 
-	// The test control plane serves OpenShift's MachineConfig kind, so sctpguard takes it for
-	// OpenShift: give it the seed MachineConfig that loads the sctp module, as on OpenShift.
-	if _, errOut, code := c.Kubectl("", "apply", "-f", "examples/seeds/okd-load-sctp-module.yaml"); code != 0 {
-		return fmt.Errorf("apply the seed MachineConfig: %s", errOut)
-	}
 	ako := &akoSettings{c: c}
 
 	say("\n== The broken examples: each is rejected at kubectl apply, with what is wrong and how to fix it")

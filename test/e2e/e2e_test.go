@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sctpguard/sctpguard/test/cluster"
 )
 
 const gatewayClass = `apiVersion: networking.x-k8s.io/v1alpha1
@@ -208,16 +210,16 @@ spec:
   podSelector: {}
   ingress: [{ports: [{protocol: SCTP, port: 38412}]}]
 `
-	if _, errOut, code := cl.kubectl("", "delete", "-f", "examples/seeds/okd-load-sctp-module.yaml"); code != 0 {
+	if _, errOut, code := cl.kubectl("", "delete", "-f", cluster.SCTPModuleMachineConfig); code != 0 {
 		t.Fatal(errOut)
 	}
-	t.Cleanup(func() { _, _, _ = cl.kubectl("", "apply", "-f", "examples/seeds/okd-load-sctp-module.yaml") })
+	t.Cleanup(func() { _, _, _ = cl.kubectl("", "apply", "-f", cluster.SCTPModuleMachineConfig) })
 	warning := "Warning: spec.ingress[0].ports[0].protocol: sctp module is blacklisted on RHCOS; apply load-sctp-module [sctp-openshift-module]\n"
 	// The inventory follows the deletion through its watch.
 	waitWarning(t, policy, warning)
 	apply(t, policy, 0, "networkpolicy.networking.k8s.io/allow-sctp created\n", warning)
 
-	apply(t, readFile(t, "examples/seeds/okd-load-sctp-module.yaml"), 0, "machineconfig.machineconfiguration.openshift.io/load-sctp-module created\n", "")
+	apply(t, readFile(t, cluster.SCTPModuleMachineConfig), 0, "machineconfig.machineconfiguration.openshift.io/load-sctp-module created\n", "")
 	waitWarning(t, policy, "")
 	apply(t, policy, 0, "networkpolicy.networking.k8s.io/allow-sctp unchanged\n", "")
 }

@@ -65,13 +65,6 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	cl.Cluster = c
-	// The MachineConfig CRD makes this an OpenShift cluster to sctpguard: give it the seed
-	// MachineConfig that loads sctp, so tests see no module warning unless they remove it.
-	if _, stderr, code := cl.Kubectl("", "apply", "-f", "examples/seeds/okd-load-sctp-module.yaml"); code != 0 {
-		fmt.Fprintf(os.Stderr, "e2e: apply the seed MachineConfig: %s\n", stderr)
-		c.Stop()
-		os.Exit(1)
-	}
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "--- sctpguard serve log ---\n%s\n", cl.log.String())

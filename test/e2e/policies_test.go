@@ -16,6 +16,18 @@ import (
 	"github.com/sctpguard/sctpguard/test/cluster"
 )
 
+// startWithPolicies sets AKO's mode, creates the policies' Namespaces, installs the example
+// policies and waits until the webhook judges with them.
+func startWithPolicies(t *testing.T, mode map[string]string) {
+	t.Helper()
+	setAKO(t, mode)
+	if _, errOut, code := cl.kubectl(policyNamespaces, "apply", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	installPolicies(t)
+	waitVerdict(t, violating, "sctp-only-in-telco-namespaces")
+}
+
 // installPolicies puts each example policy folder into a ConfigMap of sctpguard's namespace,
 // labelled sctpguard.io/policy, as a platform team would.
 func installPolicies(t *testing.T) {
@@ -59,12 +71,7 @@ spec:
 // on the real API server as sctpguard check gives offline.
 func TestPoliciesSameInCheckAndWebhook(t *testing.T) {
 	requireCluster(t)
-	setAKO(t, nodePortLocalMode)
-	if _, errOut, code := cl.kubectl(policyNamespaces, "apply", "-f", "-"); code != 0 {
-		t.Fatal(errOut)
-	}
-	installPolicies(t)
-	waitVerdict(t, violating, "sctp-only-in-telco-namespaces")
+	startWithPolicies(t, nodePortLocalMode)
 
 	// Offline: the same manifest, with the Namespaces it lives in, against the same policies.
 	dir := t.TempDir()
@@ -112,12 +119,7 @@ func TestPoliciesSameInCheckAndWebhook(t *testing.T) {
 // a dryrun constraint only logs and counts.
 func TestPolicyReload(t *testing.T) {
 	requireCluster(t)
-	setAKO(t, clusterIPMode)
-	if _, errOut, code := cl.kubectl(policyNamespaces, "apply", "-f", "-"); code != 0 {
-		t.Fatal(errOut)
-	}
-	installPolicies(t)
-	waitVerdict(t, violating, "sctp-only-in-telco-namespaces")
+	startWithPolicies(t, clusterIPMode)
 
 	broken := `apiVersion: v1
 kind: ConfigMap

@@ -59,13 +59,6 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	cl = c
-	// The MachineConfig CRD makes this an OpenShift cluster to sctpguard: give it the seed
-	// MachineConfig that loads sctp, so that no module warning joins the webhook's answers.
-	if _, stderr, code := c.Kubectl("", "apply", "-f", "examples/seeds/okd-load-sctp-module.yaml"); code != 0 {
-		fmt.Fprintf(os.Stderr, "certs: apply the seed MachineConfig: %s\n", stderr)
-		c.Stop()
-		os.Exit(1)
-	}
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "--- sctpguard serve log ---\n%s\n", serveLog.String())
