@@ -189,6 +189,18 @@ func (s *Server) Object(tenantName, typ, name string) (map[string]any, bool) {
 	return nil, false
 }
 
+// VIP returns the first address allocated to the VsVip named name in a tenant, or "".
+func (s *Server) VIP(tenantName, name string) string {
+	v, _ := s.Object(tenantName, "vsvip", name)
+	vips, _ := v["vip"].([]any)
+	if len(vips) == 0 {
+		return ""
+	}
+	addr, _ := vips[0].(map[string]any)["ip_address"].(map[string]any)
+	ip, _ := addr["addr"].(string)
+	return ip
+}
+
 // takeFault returns the first fault matching the request and uses it up. It runs under s.mu.
 func (s *Server) takeFault(c *call) *fault {
 	if len(s.faults) == 0 {

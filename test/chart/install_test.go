@@ -743,7 +743,7 @@ func TestInstall(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		want := []corev1.LoadBalancerIngress{{IP: vipOf(avi, "chart--telco-diameter"), IPMode: ptr.To(corev1.LoadBalancerIPModeVIP)}}
+		want := []corev1.LoadBalancerIngress{{IP: avi.VIP("admin", "chart--telco-diameter"), IPMode: ptr.To(corev1.LoadBalancerIPModeVIP)}}
 		if diff := cmp.Diff(want, svc.Status.LoadBalancer.Ingress); want[0].IP == "" || diff != "" {
 			return fmt.Errorf("ingress (-want +got):\n%s", diff)
 		}
@@ -756,7 +756,7 @@ func TestInstall(t *testing.T) {
 			return err
 		}
 		addrs, _, _ := unstructured.NestedSlice(gw.Object, "status", "addresses")
-		want := []any{map[string]any{"type": "IPAddress", "value": vipOf(avi, "chart--telco-ran")}}
+		want := []any{map[string]any{"type": "IPAddress", "value": avi.VIP("admin", "chart--telco-ran")}}
 		if diff := cmp.Diff(want, addrs); diff != "" {
 			return fmt.Errorf("addresses (-want +got):\n%s", diff)
 		}
@@ -844,18 +844,6 @@ func TestInstall(t *testing.T) {
 	})
 
 	t.Logf("exercised in %s", time.Since(start).Round(time.Millisecond))
-}
-
-// vipOf returns the address avisim allocated to a VsVip, or "".
-func vipOf(avi *avisim.Server, name string) string {
-	v, _ := avi.Object("admin", "vsvip", name)
-	vips, _ := v["vip"].([]any)
-	if len(vips) == 0 {
-		return ""
-	}
-	addr, _ := vips[0].(map[string]any)["ip_address"].(map[string]any)
-	ip, _ := addr["addr"].(string)
-	return ip
 }
 
 // checkRBAC stops the servers and compares, for each service account, the requests in the

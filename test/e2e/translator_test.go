@@ -83,17 +83,7 @@ func TestTranslator(t *testing.T) {
 		}
 		return nil
 	})
-	vip := func(name string) string {
-		v, _ := cl.avi.Object("admin", "vsvip", name)
-		vips, _ := v["vip"].([]any)
-		if len(vips) == 0 {
-			return ""
-		}
-		addr, _ := vips[0].(map[string]any)["ip_address"].(map[string]any)
-		s, _ := addr["addr"].(string)
-		return s
-	}
-	serverVIP, gatewayVIP := vip("e2e--default-server"), vip("e2e--svcapi-my-gateway")
+	serverVIP, gatewayVIP := cl.avi.VIP("admin", "e2e--default-server"), cl.avi.VIP("admin", "e2e--svcapi-my-gateway")
 	if serverVIP == "" || gatewayVIP == "" || serverVIP == gatewayVIP {
 		t.Fatalf("VIPs %q and %q", serverVIP, gatewayVIP)
 	}
