@@ -136,6 +136,7 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		ports := field.NewPath("spec", "ports")
 		out = append(out, validateServicePorts(o, ports)...)
 		out = append(out, validateServiceSCTP(o, ctx, ports)...)
+		out = append(out, validateLoadBalancerIP(o, ctx)...)
 		shared, err := validateSharedVIP(o, old, inv)
 		if err != nil {
 			return nil, err

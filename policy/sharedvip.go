@@ -28,14 +28,6 @@ func annotationPath(key string) *field.Path {
 	return field.NewPath("metadata", "annotations").Key(key)
 }
 
-// staticIP is the static VIP AKO uses: its annotation wins over spec.loadBalancerIP.
-func staticIP(svc *corev1.Service) string {
-	if ip := svc.Annotations[AnnotationLoadBalancerIP]; ip != "" {
-		return ip
-	}
-	return svc.Spec.LoadBalancerIP
-}
-
 var sharedVIPSettings = []sharedVIPSetting{
 	{
 		name: "loadBalancerClass",
@@ -50,12 +42,7 @@ var sharedVIPSettings = []sharedVIPSetting{
 	{
 		name:  "static IP",
 		value: staticIP,
-		path: func(s *corev1.Service) *field.Path {
-			if _, ok := s.Annotations[AnnotationLoadBalancerIP]; ok {
-				return annotationPath(AnnotationLoadBalancerIP)
-			}
-			return field.NewPath("spec", "loadBalancerIP")
-		},
+		path:  staticIPPath,
 	},
 	{
 		name:  "AviInfraSetting",

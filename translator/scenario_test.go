@@ -53,7 +53,8 @@ func loadScenario(t *testing.T, dir string) *translator.Builder {
 var update = flag.Bool("update", false, "rewrite testdata/scenarios/*/want.json from the results")
 
 // TestScenarios renders each scenario of testdata/scenarios and compares the whole result
-// (every object, field by field, in creation order) with want.json.
+// (every object, field by field, in creation order) with want.json. Each scenario names the
+// AKO function it follows in an "# AKO: " comment of its input.yaml.
 func TestScenarios(t *testing.T) {
 	dirs, err := filepath.Glob("testdata/scenarios/*")
 	if err != nil {
@@ -61,6 +62,9 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
+			if src, err := os.ReadFile(filepath.Join(dir, "input.yaml")); err != nil || !bytes.Contains(src, []byte("\n# AKO: ")) {
+				t.Errorf("input.yaml names no AKO function in a line starting \"# AKO: \" (%v)", err)
+			}
 			b := loadScenario(t, dir)
 			got, err := translator.Render(context.Background(), b)
 			if err != nil {
