@@ -177,7 +177,12 @@ func (b *Builder) finish(u *Unit, vip netip.Addr, fqdns []string, metadata strin
 		}
 		if p, err := netip.ParsePrefix(n.V6CIDR); err == nil {
 			sub.Subnet6 = &avi.IPPrefix{IPAddr: avi.IPAddr{Addr: p.Addr().String(), Type: avi.AddrV6}, Mask: int32(p.Bits())} //nolint:gosec // a prefix length is at most 128
-			v.AutoAllocateIPType = avi.AutoAllocateV4V6
+			// AKO: internal/lib/lib.go UpdateV6: both families with an IPv4 cidr too, else
+			// IPv6 only; the controller cannot allocate IPv4 from an IPv6-only network.
+			v.AutoAllocateIPType = avi.AutoAllocateV6Only
+			if n.CIDR != "" {
+				v.AutoAllocateIPType = avi.AutoAllocateV4V6
+			}
 		}
 		v.IPAMNetworkSubnet = sub
 	}

@@ -760,3 +760,20 @@ spec:
 		t.Errorf("rules (-want +got):\n%s", diff)
 	}
 }
+
+// TestIPv6OnlyVIPNetwork syncs the ipv6-only-vip-network scenario to a controller whose
+// network has only an IPv6 subnet: the VsVip asks for V6_ONLY, as AKO's UpdateV6 does, and
+// gets an IPv6 address from that subnet. (Asking for V4_V6 there is refused with "No
+// available free IPs", which avisim's own tests show.)
+func TestIPv6OnlyVIPNetwork(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.sim.Preload("admin", "network", map[string]any{"name": "v6-net", "configured_subnets": []any{
+		map[string]any{"prefix": map[string]any{"ip_addr": map[string]any{"addr": "2001:db8:10::", "type": "V6"}, "mask": 64}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	out := f.sync(units(t, loadScenario(t, "testdata/scenarios/ipv6-only-vip-network"))...)
+	if diff := cmp.Diff([]string{"2001:db8:10::1"}, out[0].VIPs); diff != "" {
+		t.Errorf("VIPs (-want +got):\n%s", diff)
+	}
+}

@@ -109,6 +109,7 @@ type Server struct {
 	lastModified  int64
 	st            store
 	vip4, vip6    allocator
+	subnetAllocs  map[AddrRange]*allocator // allocators of requested or configured subnets
 	holders       map[netip.Addr]*object // VIP → the VsVip holding it
 }
 
@@ -152,6 +153,7 @@ func New(opts Options) *Server {
 		host:          "localhost",
 		st:            newStore(),
 		holders:       map[netip.Addr]*object{},
+		subnetAllocs:  map[AddrRange]*allocator{},
 	}
 	s.vip4.set(opts.VIPRange)
 	s.vip6.set(opts.VIP6Range)

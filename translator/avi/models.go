@@ -34,6 +34,7 @@ const (
 	AddrV4                = "V4"
 	AddrV6                = "V6"
 	AutoAllocateV4V6      = "V4_V6"
+	AutoAllocateV6Only    = "V6_ONLY"
 	LicenseEnterprise     = "ENTERPRISE"
 	LicenseEnterpriseSaaS = "ENTERPRISE_WITH_CLOUD_SERVICES"
 )
