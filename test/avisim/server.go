@@ -110,7 +110,7 @@ type Server struct {
 	st            store
 	vip4, vip6    allocator
 	subnetAllocs  map[AddrRange]*allocator // allocators of requested or configured subnets
-	holders       map[netip.Addr]*object // VIP → the VsVip holding it
+	holders       map[netip.Addr]*object   // VIP → the VsVip holding it
 }
 
 // New returns a Server with the system objects of avi-rest.md §8 loaded in tenant admin.
