@@ -203,7 +203,7 @@ func (b *Builder) pool(u *Unit, name string, obj policy.Object, svc *corev1.Serv
 		u.Events = append(u.Events, warning(obj, ReasonNameTooLong, "Avi object name is %d characters; the limit is %d (pool %s...)", len(name), MaxNameLength, name[:64]))
 		return nil, nil
 	}
-	servers, err := b.servers(u, svc, port)
+	servers, err := b.servers(u, svc, port, u.Key.Kind != KindGateway)
 	if err != nil {
 		return nil, err
 	}
@@ -230,57 +230,105 @@ func (b *Builder) pool(u *Unit, name string, obj policy.Object, svc *corev1.Serv
 	}, nil
 }
 
-// servers returns the pool servers of a Service port (avi-translation.md §6).
-func (b *Builder) servers(u *Unit, svc *corev1.Service, port corev1.ServicePort) ([]avi.Server, error) {
-	if b.ako().ServiceType == policy.ServiceTypeNodePort && svc.Annotations[AnnotationSkipNodePort] != "true" {
+// servers returns the pool servers of a Service port (avi-translation.md §6). The
+// skipnodeport annotation acts by its presence, whatever its value, and only on LB Services
+// and shared-VIP members (AKO: internal/nodes/avi_model_l4_translator.go
+// ConstructAviL4PolPoolNodes, avi_model_advl4_translator.go ConstructSharedVipPolPoolNodes;
+// Gateway backends do not look at it, ConstructAdvL4PolPoolNodes).
+func (b *Builder) servers(u *Unit, svc *corev1.Service, port corev1.ServicePort, skipAnnotation bool) ([]avi.Server, error) {
+	_, skip := svc.Annotations[AnnotationSkipNodePort]
+	if b.ako().ServiceType == policy.ServiceTypeNodePort && !(skip && skipAnnotation) {
 		return b.nodeServers(u, svc, port)
 	}
 	slices, err := b.Source.EndpointSlices(svc.Namespace, svc.Name)
 	if err != nil {
 		return nil, fmt.Errorf("list EndpointSlices of %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
+	fam := b.families(svc)
 	set := serverSet{}
 	for _, es := range slices {
-		var typ string
-		switch es.AddressType {
-		case discoveryv1.AddressTypeIPv4:
-			typ = avi.AddrV4
-		case discoveryv1.AddressTypeIPv6:
-			typ = avi.AddrV6
-		default:
+		if es.AddressType != discoveryv1.AddressTypeIPv4 && es.AddressType != discoveryv1.AddressTypeIPv6 {
 			continue // FQDN slices are not load balanced
 		}
-		// The slice port with the Service port's name AND protocol [≠AKO: name or number].
-		var target *int32
-		for _, p := range es.Ports {
-			name, proto := "", corev1.ProtocolTCP
-			if p.Name != nil {
-				name = *p.Name
-			}
-			if p.Protocol != nil {
-				proto = *p.Protocol
-			}
-			if name == port.Name && proto == port.Protocol && p.Port != nil {
-				target = p.Port
-				break
-			}
-		}
+		target := slicePort(es, port)
 		if target == nil {
 			continue
 		}
 		for _, ep := range es.Endpoints {
+			if len(ep.Addresses) == 0 {
+				continue
+			}
+			// Only the first address: the others are the same endpoint's, fungible
+			// (AKO: PopulateServers, after https://issue.k8s.io/106267).
+			typ := fam.typeOf(ep.Addresses[0])
+			if typ == "" {
+				continue
+			}
 			enabled := (ep.Conditions.Ready == nil || *ep.Conditions.Ready) &&
 				(ep.Conditions.Terminating == nil || !*ep.Conditions.Terminating)
-			for _, addr := range ep.Addresses {
-				set.add(addr, typ, *target, enabled)
-			}
+			set.add(ep.Addresses[0], typ, *target, enabled)
 		}
 	}
 	return set.sorted(), nil
 }
 
-// nodeServers returns NodePort-mode servers: the first InternalIP per family of each
-// eligible Node, at the port's nodePort.
+// slicePort returns the target port of a Service port in an EndpointSlice: the slice port
+// with the Service port's name AND protocol [≠AKO: name or number].
+func slicePort(es *discoveryv1.EndpointSlice, port corev1.ServicePort) *int32 {
+	for _, p := range es.Ports {
+		name, proto := "", corev1.ProtocolTCP
+		if p.Name != nil {
+			name = *p.Name
+		}
+		if p.Protocol != nil {
+			proto = *p.Protocol
+		}
+		if name == port.Name && proto == port.Protocol && p.Port != nil {
+			return p.Port
+		}
+	}
+	return nil
+}
+
+// families are the address families a Service's pool servers may have: those AKO's
+// ipFamily enables and the Service serves (AKO: v4enabled, v4Family, v6enabled, v6Family in
+// internal/nodes/avi_model_l4_translator.go PopulateServers, PopulateServersForNodePort).
+type families struct{ v4, v6 bool }
+
+func (b *Builder) families(svc *corev1.Service) families {
+	ipFamily := b.ako().IPFamilyFor(b.Context.CloudType())
+	v4On := ipFamily == policy.IPFamilyV4 || ipFamily == policy.IPFamilyV4V6
+	v6On := ipFamily == policy.IPFamilyV6 || ipFamily == policy.IPFamilyV4V6
+	// The Service's families: both when dual-stack, IPv6 when its first is, else IPv4 (an
+	// unset list too, as on clusters that predate the field).
+	v4Svc, v6Svc := true, false
+	switch fs := svc.Spec.IPFamilies; {
+	case len(fs) >= 2:
+		v6Svc = true
+	case len(fs) == 1 && fs[0] == corev1.IPv6Protocol:
+		v4Svc, v6Svc = false, true
+	}
+	return families{v4: v4On && v4Svc, v6: v6On && v6Svc}
+}
+
+// typeOf is the Avi address type of an address the families allow, or "".
+func (f families) typeOf(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	switch {
+	case err != nil:
+		return ""
+	case ip.Is4() && f.v4:
+		return avi.AddrV4
+	case ip.Is6() && !ip.Is4In6() && f.v6:
+		return avi.AddrV6
+	}
+	return ""
+}
+
+// nodeServers returns NodePort-mode servers: one per eligible Node, at the port's nodePort,
+// with the Node's IPv4 address when the families allow it and it has one, else its IPv6
+// address (AKO: internal/nodes/avi_model_l4_translator.go PopulateServersForNodePort).
+// kube-proxy opens the NodePort only for the Service's families, so no other address is used.
 func (b *Builder) nodeServers(u *Unit, svc *corev1.Service, port corev1.ServicePort) ([]avi.Server, error) {
 	if port.NodePort == 0 {
 		u.Events = append(u.Events, warning(svc, ReasonNoNodePort, "port %d/%s has no nodePort, so its pool has no servers in NodePort mode", port.Port, port.Protocol))
@@ -290,49 +338,104 @@ func (b *Builder) nodeServers(u *Unit, svc *corev1.Service, port corev1.ServiceP
 	if err != nil {
 		return nil, fmt.Errorf("list Nodes: %w", err)
 	}
-	var local map[string]bool
+	// With externalTrafficPolicy Local, only Nodes with an endpoint of the port, per family
+	// (AKO: checkIfEndpointSliceExistsForNode; readiness is not looked at).
+	var local4, local6 map[string]bool
 	if svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal {
 		slices, err := b.Source.EndpointSlices(svc.Namespace, svc.Name)
 		if err != nil {
 			return nil, fmt.Errorf("list EndpointSlices of %s/%s: %w", svc.Namespace, svc.Name, err)
 		}
-		local = map[string]bool{}
+		local4, local6 = map[string]bool{}, map[string]bool{}
 		for _, es := range slices {
+			if slicePort(es, port) == nil {
+				continue
+			}
 			for _, ep := range es.Endpoints {
-				if ep.NodeName != nil && (ep.Conditions.Ready == nil || *ep.Conditions.Ready) {
-					local[*ep.NodeName] = true
+				if ep.NodeName == nil {
+					continue
+				}
+				switch es.AddressType {
+				case discoveryv1.AddressTypeIPv4:
+					local4[*ep.NodeName] = true
+				case discoveryv1.AddressTypeIPv6:
+					local6[*ep.NodeName] = true
 				}
 			}
 		}
 	}
+	fam := b.families(svc)
 	sel := b.ako().NodePortSelector
 	set := serverSet{}
 	for _, n := range nodes {
 		if sel != nil && n.Labels[sel.Key] != sel.Value {
 			continue
 		}
-		if _, excluded := n.Labels[labelExcludeFromLB]; excluded || (local != nil && !local[n.Name]) {
+		if _, excluded := n.Labels[labelExcludeFromLB]; excluded {
 			continue
 		}
-		var v4, v6 bool
-		for _, a := range n.Status.Addresses {
-			if a.Type != corev1.NodeInternalIP {
-				continue
-			}
-			ip, err := netip.ParseAddr(a.Address)
-			if err != nil {
-				continue
-			}
-			if ip.Is4() && !v4 {
-				v4 = true
-				set.add(a.Address, avi.AddrV4, port.NodePort, true)
-			} else if ip.Is6() && !v6 {
-				v6 = true
-				set.add(a.Address, avi.AddrV6, port.NodePort, true)
-			}
+		v4, v6 := nodeAddresses(n, b.Context.CNI, fam)
+		on4 := local4 == nil || local4[n.Name]
+		on6 := local6 == nil || local6[n.Name]
+		switch {
+		case v4 != "" && on4:
+			set.add(v4, avi.AddrV4, port.NodePort, true)
+		case v6 != "" && on6:
+			set.add(v6, avi.AddrV6, port.NodePort, true)
 		}
 	}
 	return set.sorted(), nil
+}
+
+// Node annotations AKO reads a Node's address from under some CNIs (AKO: internal/lib/lib.go
+// GetIPFromNode).
+const (
+	annotationCalicoIPv4      = "projectcalico.org/IPv4Address"
+	annotationCalicoIPv6      = "projectcalico.org/IPv6Address"
+	annotationAntreaTransport = "node.antrea.io/transport-addresses"
+)
+
+// nodeAddresses returns a Node's IPv4 and IPv6 address of the families asked for: from the
+// Calico or Antrea annotation under that CNI, else the first InternalIP of the family
+// (AKO: internal/lib/lib.go GetIPFromNode).
+func nodeAddresses(n *corev1.Node, cni string, fam families) (v4, v6 string) {
+	fromAnnotation := func(s string) {
+		ip, err := netip.ParseAddr(strings.TrimSpace(s))
+		switch {
+		case err != nil:
+		case ip.Is4() && fam.v4:
+			v4 = ip.String()
+		case ip.Is6() && fam.v6:
+			v6 = ip.String()
+		}
+	}
+	switch cni {
+	case "calico":
+		for _, a := range []string{annotationCalicoIPv4, annotationCalicoIPv6} {
+			if v, ok := n.Annotations[a]; ok {
+				addr, _, _ := strings.Cut(v, "/")
+				fromAnnotation(addr)
+			}
+		}
+	case "antrea":
+		for a := range strings.SplitSeq(n.Annotations[annotationAntreaTransport], ",") {
+			fromAnnotation(a)
+		}
+	}
+	for _, a := range n.Status.Addresses {
+		if a.Type != corev1.NodeInternalIP {
+			continue
+		}
+		ip, err := netip.ParseAddr(a.Address)
+		switch {
+		case err != nil:
+		case ip.Is4() && fam.v4 && v4 == "":
+			v4 = a.Address
+		case ip.Is6() && fam.v6 && v6 == "":
+			v6 = a.Address
+		}
+	}
+	return v4, v6
 }
 
 // serverSet merges duplicate servers: enabled is the OR of the duplicates.
