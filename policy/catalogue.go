@@ -42,7 +42,8 @@ const (
 
 // AKO inputs: the settings, annotations and CRD fields that shape an L4 virtual service.
 const (
-	RuleLoadBalancerIPConflict RuleID = "load-balancer-ip-conflict"
+	RuleLoadBalancerIPConflict     RuleID = "load-balancer-ip-conflict"
+	RuleSharedVIPAnnotationIgnored RuleID = "shared-vip-annotation-ignored"
 )
 
 // Gateway to backend Service (cross-object).
@@ -114,7 +115,8 @@ var catalogue = map[RuleID]RuleInfo{
 	RuleGatewayAddress:          {Action: ActionWarn, Objects: "AKO v1alpha1 Gateway", Summary: "AKO uses only the first IPAddress"},
 	RuleGatewayServicesAPIOff:   {Action: ActionWarn, Objects: "AKO v1alpha1 Gateway", Summary: "AKO servicesAPI is off; AKO ignores this Gateway"},
 
-	RuleLoadBalancerIPConflict: {Action: ActionWarn, Objects: "LoadBalancer Service", Summary: "annotation ignored: spec.loadBalancerIP differs and wins"},
+	RuleLoadBalancerIPConflict:     {Action: ActionWarn, Objects: "LoadBalancer Service", Summary: "annotation ignored: spec.loadBalancerIP differs and wins"},
+	RuleSharedVIPAnnotationIgnored: {Action: ActionWarn, Objects: "shared-VIP Services", Summary: "no effect on a shared VIP, as in AKO"},
 
 	RuleBackendNoListener:        {Action: ActionDeny, Objects: "Gateway backend Service, AKO v1alpha1 Gateway", Summary: "port matches no listener of the Gateway"},
 	RuleBackendPortConflict:      {Action: ActionDeny, Objects: "Gateway backend Service, AKO v1alpha1 Gateway", Summary: "another backend Service claims the same listener"},

@@ -20,6 +20,10 @@ const (
 	AnnotationInfraSetting   = "aviinfrasetting.ako.vmware.com/name"
 	AnnotationL4Rule         = "ako.vmware.com/l4rule"
 	AnnotationNodePortLocal  = "nodeportlocal.antrea.io/enabled"
+	// AnnotationDisableTraffic and AnnotationApplicationProfile set the traffic_enabled and
+	// application profile of an LB Service's virtual service.
+	AnnotationDisableTraffic     = "ako.vmware.com/disable-traffic"
+	AnnotationApplicationProfile = "ako.vmware.com/application-profile"
 
 	// AKOController is the controller name of AKO's GatewayClasses and its LoadBalancer class.
 	AKOController = "ako.vmware.com/avi-lb"

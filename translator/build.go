@@ -19,8 +19,8 @@ import (
 
 // Annotations the translator honours beyond the rule catalogue's (avi-translation.md §2.5).
 const (
-	AnnotationDisableTraffic     = "ako.vmware.com/disable-traffic"
-	AnnotationApplicationProfile = "ako.vmware.com/application-profile"
+	AnnotationDisableTraffic     = policy.AnnotationDisableTraffic
+	AnnotationApplicationProfile = policy.AnnotationApplicationProfile
 	AnnotationExternalDNS        = "external-dns.alpha.kubernetes.io/hostname"
 	AnnotationSkipNodePort       = "skipnodeport.ako.vmware.com/enabled"
 	labelExcludeFromLB           = "node.kubernetes.io/exclude-from-external-load-balancers"
@@ -555,6 +555,13 @@ func staticVIP(u *Unit, obj policy.Object, value, where string) (netip.Addr, boo
 	return ip.Unmap(), true
 }
 
+// trafficDisabled reports the disable-traffic annotation as AKO reads it on a LoadBalancer
+// Service: "true" in any case (AKO: internal/nodes/avi_model_l4_translator.go
+// ConstructAviL4VsNode lower-cases it).
+func trafficDisabled(svc *corev1.Service) bool {
+	return strings.ToLower(svc.Annotations[AnnotationDisableTraffic]) == "true"
+}
+
 // hostnames returns the external-dns FQDNs of a Service: trimmed, deduplicated.
 func hostnames(svc *corev1.Service) []string {
 	var out []string
@@ -636,7 +643,7 @@ func (b *Builder) buildService(ctx context.Context, key UnitKey) (*Unit, error) 
 	sortEntries(u.Entries)
 	fqdns := hostnames(svc)
 	slices.Sort(fqdns)
-	b.finish(u, vip, fqdns, serviceMetadata("", []string{svc.Namespace + "/" + svc.Name}, fqdns), svc.Annotations[AnnotationDisableTraffic] != "true")
+	b.finish(u, vip, fqdns, serviceMetadata("", []string{svc.Namespace + "/" + svc.Name}, fqdns), !trafficDisabled(svc))
 	return u, nil
 }
 
@@ -695,17 +702,16 @@ func (b *Builder) buildSharedVIP(ctx context.Context, key UnitKey) (*Unit, error
 	if !ok {
 		return u, nil
 	}
-	u.appProf = oldest.Annotations[AnnotationApplicationProfile]
-	traffic := oldest.Annotations[AnnotationDisableTraffic] != "true"
-	var names, fqdns []string
+	var fqdns []string
 	for _, m := range synced {
 		unsupported(u, m)
+		// AKO builds a shared VIP with System-L4-Application and traffic enabled, whatever
+		// its members say (ConstructSharedVipSvcLBNode); so does sctpguard, aloud.
 		for _, a := range []string{AnnotationDisableTraffic, AnnotationApplicationProfile} {
-			if m.Annotations[a] != oldest.Annotations[a] {
-				u.Events = append(u.Events, warning(m, ReasonSharedVIPSettingIgnored, "annotation %s differs from the oldest member %s of shared VIP %q, whose value applies to the group", a, oldest.Name, key.Name))
+			if v, ok := m.Annotations[a]; ok {
+				u.Events = append(u.Events, warning(m, ReasonSharedVIPSettingIgnored, "annotation %s: %q has no effect on a Service sharing the VIP %q: AKO builds a shared virtual service with %s and traffic enabled", a, v, key.Name, appProfileL4))
 			}
 		}
-		names = append(names, m.Namespace+"/"+m.Name)
 		for _, h := range hostnames(m) {
 			if !slices.Contains(fqdns, h) {
 				fqdns = append(fqdns, h)
@@ -722,8 +728,9 @@ func (b *Builder) buildSharedVIP(ctx context.Context, key UnitKey) (*Unit, error
 		}
 	}
 	sortEntries(u.Entries)
-	slices.Sort(names)
 	slices.Sort(fqdns)
-	b.finish(u, vip, fqdns, serviceMetadata("", names, fqdns), traffic)
+	// The shared virtual service's metadata has the hostnames only; its members are on the
+	// pools (AKO: ConstructSharedVipSvcLBNode).
+	b.finish(u, vip, fqdns, serviceMetadata("", nil, fqdns), true)
 	return u, nil
 }

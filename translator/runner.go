@@ -185,7 +185,7 @@ func (r *Runner) connect(ctx context.Context, settings policy.Context) (Controll
 	}
 	r.Log.Info("connected to the Avi Controller", "version", version, "owned", state.Len())
 	return ctrl, &connection{
-		syncer:  &Syncer{Client: ctrl, State: state, Cluster: a.ClusterName, Log: r.Log.WithName("sync")},
+		syncer:  &Syncer{Client: ctrl, State: state, Cluster: a.ClusterName, Cloud: a.Cloud(), Log: r.Log.WithName("sync")},
 		version: version,
 	}, nil
 }

@@ -83,7 +83,9 @@ type Syncer struct {
 	Client  Backend
 	State   *State
 	Cluster string
-	Log     logr.Logger
+	// Cloud is AKO's cloud: name look-ups of cloud-scoped objects are limited to it.
+	Cloud string
+	Log   logr.Logger
 }
 
 func (s *Syncer) owner() string { return Owner(s.Cluster) }
@@ -255,7 +257,9 @@ func (s *Syncer) apply(ctx context.Context, u *Unit, typ, name string, desired a
 // adopt reads the object holding a name after a 409 and takes it over if it is owned and
 // belongs to the unit.
 func (s *Syncer) adopt(ctx context.Context, u *Unit, typ, name string) (avi.Object, error) {
-	cur, err := s.Client.GetByName(ctx, typ, name, url.Values{"include_name": {"true"}})
+	q := cloudQuery(typ, s.Cloud)
+	q.Set("include_name", "true")
+	cur, err := s.Client.GetByName(ctx, typ, name, q)
 	if err != nil {
 		return nil, fmt.Errorf("read %s %s after 409: %w", typ, name, err)
 	}

@@ -48,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, ts: ts, sim: sim, client: c, ctx: context.Background()}
-	f.syncer = &translator.Syncer{Client: c, State: translator.NewState(translator.Owner("cluster")), Cluster: "cluster", Log: testr.New(t)}
+	f.syncer = &translator.Syncer{Client: c, State: translator.NewState(translator.Owner("cluster")), Cluster: "cluster", Cloud: "Default-Cloud", Log: testr.New(t)}
 	return f
 }
 
@@ -197,10 +197,10 @@ func TestWorkedExampleOnTheWire(t *testing.T) {
 	}
 	out = f.sync(us...)
 	wantCalls := []string{
-		"GET /api/virtualservice?created_by=sctpguard-cluster&include_name=true&page_size=100 200",
+		"GET /api/virtualservice?cloud_ref.name=Default-Cloud&created_by=sctpguard-cluster&include_name=true&page_size=100 200",
 		"GET /api/vsvip?cloud_ref.name=Default-Cloud&include_name=true&name.contains=cluster--&page_size=100 200",
 		"GET /api/l4policyset?created_by=sctpguard-cluster&include_name=true&page_size=100 200",
-		"GET /api/pool?created_by=sctpguard-cluster&include_name=true&page_size=100 200",
+		"GET /api/pool?cloud_ref.name=Default-Cloud&created_by=sctpguard-cluster&include_name=true&page_size=100 200",
 	}
 	if diff := cmp.Diff(wantCalls, f.calls()); diff != "" {
 		t.Errorf("full sync calls (-want +got):\n%s", diff)
@@ -439,10 +439,10 @@ func TestConvergeWithMinimumCalls(t *testing.T) {
 	f.sync(us...)
 	var want []string
 	want = append(want, "POST /login 200",
-		"GET /api/virtualservice?created_by=sctpguard-cluster&include_name=true&page_size=100 200",
+		"GET /api/virtualservice?cloud_ref.name=Default-Cloud&created_by=sctpguard-cluster&include_name=true&page_size=100 200",
 		"GET /api/vsvip?cloud_ref.name=Default-Cloud&include_name=true&name.contains=cluster--&page_size=100 200",
 		"GET /api/l4policyset?created_by=sctpguard-cluster&include_name=true&page_size=100 200",
-		"GET /api/pool?created_by=sctpguard-cluster&include_name=true&page_size=100 200")
+		"GET /api/pool?cloud_ref.name=Default-Cloud&created_by=sctpguard-cluster&include_name=true&page_size=100 200")
 	for range n {
 		want = append(want, "POST /api/pool 201", "POST /api/l4policyset 201", "POST /api/vsvip 201", "POST /api/virtualservice 201")
 	}
@@ -592,6 +592,40 @@ func TestFaultsEndConverged(t *testing.T) {
 		}
 		converged(t, f)
 	})
+
+	t.Run("a same-named virtual service in another cloud of the tenant is not looked at", func(t *testing.T) {
+		f := newFixture(t)
+		markers := []any{
+			map[string]any{"key": "clustername", "values": []any{"cluster"}},
+			map[string]any{"key": "managed_by", "values": []any{"sctpguard-cluster"}},
+			map[string]any{"key": "Namespace", "values": []any{"telco"}},
+			map[string]any{"key": "ServiceName", "values": []any{"svc-1"}},
+		}
+		if _, err := f.sim.Preload("admin", "cloud", map[string]any{"name": "other-cloud", "vtype": "CLOUD_VCENTER"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, vs := range []map[string]any{
+			{"name": "cluster--telco-svc-1", "created_by": "sctpguard-cluster", "markers": markers},
+			{"name": "cluster--telco-svc-1", "created_by": "ako-other", "cloud_ref": "/api/cloud/?name=other-cloud"},
+		} {
+			if _, err := f.sim.Preload("admin", "virtualservice", vs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if errs := syncUntil(t, f); len(errs) != 0 {
+			t.Errorf("errors %v, want the leftover of this cloud adopted (AKO looks up with cloud_ref.name)", errs)
+		}
+		var lookups []string
+		for _, c := range f.calls() {
+			if strings.HasPrefix(c, "GET /api/virtualservice?") {
+				lookups = append(lookups, c)
+			}
+		}
+		want := []string{"GET /api/virtualservice?cloud_ref.name=Default-Cloud&include_name=true&name=cluster--telco-svc-1&page_size=100 200"}
+		if diff := cmp.Diff(want, lookups); diff != "" {
+			t.Errorf("look-ups (-want +got):\n%s", diff)
+		}
+	})
 }
 
 // TestNothingNotOursIsTouched preloads objects of AKO (created_by ako-cluster) under the
@@ -737,17 +771,17 @@ spec:
 		t.Errorf("writes with a frozen newcomer: %v", w)
 	}
 	// b changes its port to clash with a (the older): b is frozen now, and keeps its pool,
-	// rule and port exactly as the controller holds them. Only the VS's service_metadata
-	// changes: it lists the synced members (avi-translation.md §5.6).
+	// rule and port exactly as the controller holds them; nothing is written (the shared
+	// VS's service_metadata names no member, as AKO's, avi-translation.md §5.6).
 	bClash := strings.Replace(base, "ports: [{name: sip, port: 5060, protocol: TCP, targetPort: 5060}]",
 		"ports: [{name: sip, port: 5060, protocol: TCP, targetPort: 5060}, {name: sip2, port: 5060, protocol: SCTP, targetPort: 5061}]", 1)
 	f.sim.ResetJournal()
 	f.sync(units(t, builderFor(t, bClash, ""))...)
-	if diff := cmp.Diff([]string{"PUT /api/virtualservice/" + f.uuid("virtualservice", "cluster--default-voice") + " 200"}, f.writes()); diff != "" {
-		t.Errorf("writes with a frozen member (-want +got):\n%s", diff)
+	if w := f.writes(); len(w) != 0 {
+		t.Errorf("writes with a frozen member: %v", w)
 	}
 	vs, _ := f.sim.Object("admin", "virtualservice", "cluster--default-voice")
-	if vs["service_metadata"] != `{"namespace_svc_name":["default/a"]}` {
+	if vs["service_metadata"] != `{}` {
 		t.Errorf("service_metadata %v", vs["service_metadata"])
 	}
 	if diff := cmp.Diff([]string{"5060 " + f.uuid("networkprofile", "System-SCTP-Proxy"), "5060", "profile " + f.uuid("networkprofile", "System-TCP-Proxy")}, f.vsServices("cluster--default-voice")); diff != "" {
