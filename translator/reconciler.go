@@ -65,6 +65,8 @@ type connection struct {
 	// unsupported is set when the licence tier lacks SCTP (reported as
 	// ControllerUnsupported rather than as a frozen rule).
 	unsupported bool
+	// idle is the session's idle timeout: the runner keeps it alive at half of it.
+	idle time.Duration
 }
 
 var _ reconcile.TypedReconciler[UnitKey] = (*Reconciler)(nil)
@@ -220,7 +222,7 @@ func (r *Reconciler) disconnect(err error) {
 	if c == nil || c.gateErr != nil {
 		return
 	}
-	r.conn.CompareAndSwap(c, &connection{syncer: c.syncer, version: c.version, gateErr: err})
+	r.conn.CompareAndSwap(c, &connection{syncer: c.syncer, version: c.version, gateErr: err, idle: c.idle})
 }
 
 // writeStatus writes the members' ingress and the Gateway's status.

@@ -85,7 +85,11 @@ func (f *reconcilerFixture) setSource() { f.rec.Source = NewMemorySource(f.objs.
 
 func (f *reconcilerFixture) connect() {
 	f.t.Helper()
-	_, conn, err := f.runner.connect(context.Background(), f.context)
+	ctrl, err := f.runner.newController(f.context)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	conn, err := f.runner.connect(context.Background(), ctrl, f.context)
 	if conn == nil {
 		f.t.Fatalf("connect: %v", err)
 	}
@@ -222,7 +226,11 @@ func TestReconcileFrozenAndGate(t *testing.T) {
 			_ = f.sim.SetVersion("22.1.3")
 			f.sim.SetLicense("ENTERPRISE")
 			tt.setup()
-			_, conn, err := f.runner.connect(context.Background(), f.context)
+			ctrl, err := f.runner.newController(f.context)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := f.runner.connect(context.Background(), ctrl, f.context)
 			if err == nil || err.Error() != tt.wantErr {
 				t.Fatalf("connect: %v, want %q", err, tt.wantErr)
 			}

@@ -31,14 +31,14 @@ type entry struct {
 	typ  string
 	obj  avi.Object
 	once sync.Once
-	// norm is the normalized form (normalize.go); nil when it could not be computed, which
-	// makes every comparison unequal.
-	norm []byte
+	// norm is the normalized form (normalize.go), or normErr why it could not be computed.
+	norm    []byte
+	normErr error
 }
 
-func (e *entry) normalized() []byte {
-	e.once.Do(func() { e.norm, _ = normalized(e.typ, e.obj) })
-	return e.norm
+func (e *entry) normalized() ([]byte, error) {
+	e.once.Do(func() { e.norm, e.normErr = normalized(e.typ, e.obj) })
+	return e.norm, e.normErr
 }
 
 type objectID struct{ typ, name string }
@@ -118,13 +118,14 @@ func (s *State) Get(typ, name string) avi.Object {
 	return nil
 }
 
-// normalized returns the normalized form of an object held, or nil.
-func (s *State) normalized(typ, name string) []byte {
+// normalized returns the normalized form of an object held (nil when none is), or why the
+// object as the controller returned it cannot be read into the model.
+func (s *State) normalized(typ, name string) ([]byte, error) {
 	s.mu.RLock()
 	e := s.objs[typ][name]
 	s.mu.RUnlock()
 	if e == nil {
-		return nil
+		return nil, nil
 	}
 	return e.normalized()
 }

@@ -220,7 +220,16 @@ func (s *Syncer) apply(ctx context.Context, u *Unit, typ, name string, desired a
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		same, err := equal(typ, desired, cur, s.State.normalized(typ, name))
+		curNorm, err := s.State.normalized(typ, name)
+		if err != nil {
+			// The controller's object does not read into the model: it cannot be compared, and
+			// a PUT would be sent on every pass. Say so, and write nothing until an input
+			// changes or a full sync reads it again.
+			s.Log.Error(err, "the controller's object cannot be compared with the desired one", "type", typ, "name", name)
+			return false, &SyncError{Reason: ReasonSyncFailed, Class: avi.ClassNone,
+				Err: fmt.Errorf("compare %s %s: the object as the controller holds it cannot be read: %w", typ, name, err)}
+		}
+		same, err := equal(typ, desired, cur, curNorm)
 		if err != nil {
 			return false, fmt.Errorf("compare %s %s: %w", typ, name, err)
 		}

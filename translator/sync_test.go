@@ -811,3 +811,31 @@ func TestIPv6OnlyVIPNetwork(t *testing.T) {
 		t.Errorf("VIPs (-want +got):\n%s", diff)
 	}
 }
+
+// TestUnreadableObjectIsReported holds a pool the controller returned in a shape the model
+// cannot read (graceful_disable_timeout as a string): the sync fails with that error, as
+// SyncFailed without retry, and writes nothing, rather than PUTting it on every pass in
+// silence.
+func TestUnreadableObjectIsReported(t *testing.T) {
+	f := newFixture(t)
+	us := units(t, builderFor(t, serverV1, ""))
+	f.sync(us...)
+	name := "cluster--default-server-SCTP-80"
+	pool := f.syncer.State.Get(avi.TypePool, name)
+	odd := avi.Object{}
+	for k, v := range pool {
+		odd[k] = v
+	}
+	odd["graceful_disable_timeout"] = "one"
+	f.syncer.State.Put(avi.TypePool, odd)
+	f.sim.ResetJournal()
+	_, err := f.syncer.Sync(f.ctx, us[0])
+	var se *translator.SyncError
+	if !errors.As(err, &se) || se.Reason != translator.ReasonSyncFailed || se.Class != avi.ClassNone ||
+		se.Error() != "compare pool "+name+": the object as the controller holds it cannot be read: decode pool: json: cannot unmarshal string into Go struct field Pool.graceful_disable_timeout of type int32" {
+		t.Errorf("sync: %v", err)
+	}
+	if w := f.writes(); len(w) != 0 {
+		t.Errorf("writes: %v", w)
+	}
+}
