@@ -145,7 +145,11 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(append(out, shared...), backend...)
+		inputs, err := validateServiceAKOInputs(o, ctx, inv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(append(out, shared...), backend...), inputs...)
 		for i, p := range o.Spec.Ports {
 			if p.Protocol == corev1.ProtocolSCTP {
 				sctp = ports.Index(i).Child("protocol")

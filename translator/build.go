@@ -45,6 +45,7 @@ var freezingRules = []policy.RuleID{
 	policy.RuleGatewayListenerProtocol, policy.RuleGatewayListenerPort, policy.RuleGatewayListenerDup,
 	policy.RuleGatewaySelectorLabels, policy.RuleGatewayListenerTLS,
 	policy.RuleBackendNoListener, policy.RuleBackendPortConflict, policy.RuleBackendType, policy.RuleBackendClusterIPNodePort,
+	policy.RuleAKOInputUnsupported, policy.RuleAKOReferenceInvalid,
 }
 
 // Builder builds the desired units from a Source. It reads; it writes nothing.
