@@ -136,9 +136,8 @@ func (b *Builder) newUnit(key UnitKey, nameKey, markerKey string) *Unit {
 		{Key: MarkerNamespace, Values: []string{key.Namespace}},
 		{Key: markerKey, Values: []string{nameKey}},
 	}
-	if a.VRFName != "" {
-		u.vrfRef = avi.NameRef(avi.TypeVRFContext, a.VRFName)
-	}
+	u.vrfRef = avi.NameRef(avi.TypeVRFContext, b.vrf())
+	u.place = b.placementFor(nil)
 	return u
 }
 
@@ -154,7 +153,7 @@ func (b *Builder) finish(u *Unit, vip netip.Addr, fqdns []string, metadata strin
 	u.vs = &avi.VirtualService{
 		Name: u.Name, Type: avi.VSTypeNormal, TenantRef: tenant, CloudRef: cloud, CreatedBy: b.owner(),
 		Enabled: ptrTo(true), TrafficEnabled: ptrTo(trafficEnabled), EastWestPlacement: ptrTo(false),
-		SEGroupRef:                  avi.NameRef(avi.TypeServiceEngineGroup, a.ServiceEngineGroup()),
+		SEGroupRef:                  avi.NameRef(avi.TypeServiceEngineGroup, u.place.seGroup),
 		VRFContextRef:               u.vrfRef,
 		VsVipRef:                    avi.NameRef(avi.TypeVsVip, u.Name),
 		ApplicationProfileRef:       avi.NameRef(avi.TypeApplicationProfile, appProfile),
@@ -163,6 +162,11 @@ func (b *Builder) finish(u *Unit, vip netip.Addr, fqdns []string, metadata strin
 		ServiceMetadata:             metadata,
 		Markers:                     u.markers,
 	}
+	// AKO sends enable_rhi only when it is on (internal/rest/avi_obj_vs.go AviVsBuild).
+	if u.place.enableRHI {
+		u.vs.EnableRHI = ptrTo(true)
+	}
+	applyL4RuleVS(u.vs, u.l4rule)
 	v := avi.VIP{VipID: "0", AutoAllocateIP: ptrTo(true)}
 	switch {
 	case vip.Is4():
@@ -170,26 +174,12 @@ func (b *Builder) finish(u *Unit, vip netip.Addr, fqdns []string, metadata strin
 	case vip.Is6():
 		v.IP6Address = &avi.IPAddr{Addr: vip.String(), Type: avi.AddrV6}
 	}
-	if nets := a.VIPNetworks; len(nets) > 0 {
-		n := nets[0]
-		sub := &avi.IPNetworkSubnet{NetworkRef: avi.NameRef(avi.TypeNetwork, n.NetworkName)}
-		if p, err := netip.ParsePrefix(n.CIDR); err == nil {
-			sub.Subnet = &avi.IPPrefix{IPAddr: avi.IPAddr{Addr: p.Addr().String(), Type: avi.AddrV4}, Mask: int32(p.Bits())} //nolint:gosec // a prefix length is at most 128
-		}
-		if p, err := netip.ParsePrefix(n.V6CIDR); err == nil {
-			sub.Subnet6 = &avi.IPPrefix{IPAddr: avi.IPAddr{Addr: p.Addr().String(), Type: avi.AddrV6}, Mask: int32(p.Bits())} //nolint:gosec // a prefix length is at most 128
-			// AKO: internal/lib/lib.go UpdateV6: both families with an IPv4 cidr too, else
-			// IPv6 only; the controller cannot allocate IPv4 from an IPv6-only network.
-			v.AutoAllocateIPType = avi.AutoAllocateV6Only
-			if n.CIDR != "" {
-				v.AutoAllocateIPType = avi.AutoAllocateV4V6
-			}
-		}
-		v.IPAMNetworkSubnet = sub
+	if n := u.place.vipNetwork; n != nil {
+		v.IPAMNetworkSubnet, v.AutoAllocateIPType = vipSubnet(n)
 	}
 	u.vsvip = &avi.VsVip{
 		Name: u.Name, TenantRef: tenant, CloudRef: cloud, VRFContextRef: u.vrfRef, EastWestPlacement: ptrTo(false),
-		VIP: []avi.VIP{v}, Markers: u.markers,
+		VIP: []avi.VIP{v}, Markers: u.markers, BGPPeerLabels: slices.Clone(u.place.bgpPeerLabels),
 	}
 	for _, f := range fqdns {
 		u.vsvip.DNSInfo = append(u.vsvip.DNSInfo, avi.DNSInfo{FQDN: f})
@@ -219,7 +209,7 @@ func (b *Builder) pool(u *Unit, name string, obj policy.Object, svc *corev1.Serv
 	markers = append(markers,
 		avi.Marker{Key: MarkerPort, Values: []string{portString(entryPort)}},
 		avi.Marker{Key: MarkerProtocol, Values: []string{string(port.Protocol)}})
-	return &avi.Pool{
+	p := &avi.Pool{
 		Name: name, TenantRef: avi.NameRef(avi.TypeTenant, a.Tenant()), CloudRef: avi.NameRef(avi.TypeCloud, a.Cloud()),
 		VRFRef: u.vrfRef, CreatedBy: b.owner(),
 		HealthMonitorRefs:      []string{avi.NameRef(avi.TypeHealthMonitor, monitorPrefix+string(port.Protocol))},
@@ -228,7 +218,10 @@ func (b *Builder) pool(u *Unit, name string, obj policy.Object, svc *corev1.Serv
 		GracefulDisableTimeout: ptrTo(int32(1)),
 		ServiceMetadata:        metadata,
 		Markers:                markers,
-	}, nil
+		PlacementNetworks:      b.placementNetworks(u.place),
+	}
+	applyL4RulePool(p, u.l4rule, port.Protocol, entryPort)
+	return p, nil
 }
 
 // servers returns the pool servers of a Service port (avi-translation.md §6). The
@@ -574,15 +567,6 @@ func hostnames(svc *corev1.Service) []string {
 	return out
 }
 
-// unsupported reports AKO CRD annotations sctpguard does not translate.
-func unsupported(u *Unit, svc *corev1.Service) {
-	for _, a := range []string{policy.AnnotationInfraSetting, policy.AnnotationL4Rule} {
-		if v, ok := svc.Annotations[a]; ok {
-			u.Events = append(u.Events, warning(svc, ReasonUnsupportedAnnotation, "annotation %s: %s is not translated by sctpguard; the virtual service is synced without it", a, v))
-		}
-	}
-}
-
 func warning(obj policy.Object, reason, format string, args ...any) Event {
 	return Event{Object: objectRef(obj), Type: corev1.EventTypeWarning, Reason: reason, Message: fmt.Sprintf(format, args...), Regarding: obj}
 }
@@ -626,8 +610,15 @@ func (b *Builder) buildService(ctx context.Context, key UnitKey) (*Unit, error) 
 		u.Frozen, u.Skip = []*Freeze{f}, f.Message()
 		return u, nil
 	}
-	unsupported(u, svc)
-	vip, ok := staticVIP(u, svc, policy.StaticIP(svc), "static VIP")
+	if err := b.serviceInputs(u, svc); err != nil || u.Skip != "" {
+		return u, err
+	}
+	// The L4Rule's loadBalancerIP comes last (AKO: ConstructAviL4VsNode).
+	ip := policy.StaticIP(svc)
+	if ip == "" && u.l4rule != nil && u.l4rule.Spec.LoadBalancerIP != nil {
+		ip = *u.l4rule.Spec.LoadBalancerIP
+	}
+	vip, ok := staticVIP(u, svc, ip, "static VIP")
 	if !ok {
 		return u, nil
 	}
@@ -646,6 +637,22 @@ func (b *Builder) buildService(ctx context.Context, key UnitKey) (*Unit, error) 
 	slices.Sort(fqdns)
 	b.finish(u, vip, fqdns, serviceMetadata("", []string{svc.Namespace + "/" + svc.Name}, fqdns), !trafficDisabled(svc))
 	return u, nil
+}
+
+// serviceInputs resolves the AviInfraSetting and L4Rule of a LoadBalancer Service into the
+// unit's placement and rule; a missing one stops the unit (Skip).
+func (b *Builder) serviceInputs(u *Unit, svc *corev1.Service) error {
+	ref, ok, err := policy.ServiceInfraSettingRef(svc, b.Source)
+	if err != nil {
+		return err
+	}
+	infra, err := b.resolveInfraSetting(u, svc, ref, ok)
+	if err != nil {
+		return err
+	}
+	u.place = b.placementFor(infra)
+	u.l4rule, err = b.resolveL4Rule(u, svc)
+	return err
 }
 
 // buildSharedVIP builds the unit of a shared-VIP group (avi-translation.md §2.3).
@@ -698,14 +705,24 @@ func (b *Builder) buildSharedVIP(ctx context.Context, key UnitKey) (*Unit, error
 		u.Skip = "every SCTP member is frozen"
 		return u, nil
 	}
+	// The oldest member's AviInfraSetting and L4Rule apply to the whole group, its L4Rule's
+	// backendProperties to every member's pools (AKO: ConstructSharedVipSvcLBNode,
+	// ConstructSharedVipPolPoolNodes take the first member's).
 	oldest := synced[0]
-	vip, ok := staticVIP(u, oldest, policy.StaticIP(oldest), "static VIP")
+	if err := b.serviceInputs(u, oldest); err != nil || u.Skip != "" {
+		return u, err
+	}
+	// An L4Rule's loadBalancerIP wins on a shared VIP (AKO: ConstructSharedVipSvcLBNode).
+	ip := policy.StaticIP(oldest)
+	if u.l4rule != nil && u.l4rule.Spec.LoadBalancerIP != nil {
+		ip = *u.l4rule.Spec.LoadBalancerIP
+	}
+	vip, ok := staticVIP(u, oldest, ip, "static VIP")
 	if !ok {
 		return u, nil
 	}
 	var fqdns []string
 	for _, m := range synced {
-		unsupported(u, m)
 		// AKO builds a shared VIP with System-L4-Application and traffic enabled, whatever
 		// its members say (ConstructSharedVipSvcLBNode); so does sctpguard, aloud.
 		for _, a := range []string{AnnotationDisableTraffic, AnnotationApplicationProfile} {

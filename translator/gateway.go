@@ -74,6 +74,15 @@ func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) 
 		}
 		return u, nil
 	}
+	ref, ok, err := policy.GatewayInfraSettingRef(gw, class, b.Source)
+	if err != nil {
+		return nil, err
+	}
+	infra, err := b.resolveInfraSetting(u, gw, ref, ok)
+	if err != nil || u.Skip != "" {
+		return u, err
+	}
+	u.place = b.placementFor(infra)
 	backends, err := b.Source.GatewayBackends(gw.Namespace, gw.Name)
 	if err != nil {
 		return nil, fmt.Errorf("list backends of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
@@ -112,7 +121,7 @@ func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) 
 			}
 			continue
 		}
-		unsupported(u, s)
+		ignoredOnBackend(u, s)
 		for _, p := range s.Spec.Ports {
 			k := listenerKey{p.Protocol, p.Port}
 			if providers[k] == nil {

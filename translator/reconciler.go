@@ -67,6 +67,8 @@ type connection struct {
 	unsupported bool
 	// idle is the session's idle timeout: the runner keeps it alive at half of it.
 	idle time.Duration
+	// cloud is what was read of AKO's cloud (type, DNS, the VIP network's VRF).
+	cloud *policy.AviCloud
 }
 
 var _ reconcile.TypedReconciler[UnitKey] = (*Reconciler)(nil)
@@ -84,6 +86,9 @@ func (r *Reconciler) builder(c *connection) *Builder {
 	ctx := r.Context()
 	if c != nil && c.version != "" {
 		ctx.ControllerVersion = c.version
+	}
+	if c != nil && c.cloud != nil {
+		ctx.Cloud = c.cloud
 	}
 	return &Builder{Context: ctx, Source: r.Source, Engine: r.Engine}
 }
@@ -222,7 +227,7 @@ func (r *Reconciler) disconnect(err error) {
 	if c == nil || c.gateErr != nil {
 		return
 	}
-	r.conn.CompareAndSwap(c, &connection{syncer: c.syncer, version: c.version, gateErr: err, idle: c.idle})
+	r.conn.CompareAndSwap(c, &connection{syncer: c.syncer, version: c.version, gateErr: err, idle: c.idle, cloud: c.cloud})
 }
 
 // writeStatus writes the members' ingress and the Gateway's status.

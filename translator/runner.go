@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"time"
 
@@ -252,16 +253,69 @@ func (r *Runner) connect(ctx context.Context, ctrl Controller, settings policy.C
 		}
 		return &connection{version: version, gateErr: err, unsupported: unsupported, idle: sessionIdle(ctx, ctrl)}, err
 	}
+	cloud, err := readCloud(ctx, ctrl, a)
+	if err != nil {
+		return &connection{version: version, gateErr: err, idle: sessionIdle(ctx, ctrl)}, err
+	}
 	state := NewState(Owner(a.ClusterName))
 	if err := state.Load(ctx, ctrl, a.ClusterName, a.Cloud()); err != nil {
 		return &connection{version: version, gateErr: err, idle: sessionIdle(ctx, ctrl)}, fmt.Errorf("read the owned objects: %w", err)
 	}
-	r.Log.V(1).Info("connected to the Avi Controller", "version", version, "owned", state.Len())
+	r.Log.V(1).Info("connected to the Avi Controller", "version", version, "cloud", cloud.Type, "owned", state.Len())
 	return &connection{
 		syncer:  &Syncer{Client: ctrl, State: state, Cluster: a.ClusterName, Cloud: a.Cloud(), Log: r.Log.WithName("sync")},
 		version: version,
+		cloud:   cloud,
 		idle:    sessionIdle(ctx, ctrl),
 	}, nil
+}
+
+// readCloud reads what AKO reads of its cloud at boot: its type and whether it has a DNS
+// provider (AKO: internal/cache/controller_obj_cache.go AviCloudPropertiesPopulate), and in
+// ClusterIP mode without vrfName the VRF of the first VIP network, which AKO then uses for
+// every object (checkAndSetVRFFromNetwork).
+func readCloud(ctx context.Context, c Controller, a *policy.AKOSettings) (*policy.AviCloud, error) {
+	q := url.Values{"include_name": {"true"}}
+	cl, err := c.GetByName(ctx, avi.TypeCloud, a.Cloud(), q)
+	if err != nil {
+		return nil, fmt.Errorf("read the cloud %s: %w", a.Cloud(), err)
+	}
+	if cl == nil {
+		return nil, fmt.Errorf("the Avi Controller has no cloud %q (AKO's ControllerSettings.cloudName)", a.Cloud())
+	}
+	vtype, _ := cl["vtype"].(string)
+	dns, _ := cl["dns_provider_ref"].(string)
+	out := &policy.AviCloud{Type: vtype, DNSProvider: dns != ""}
+	if a.VRFName != "" || a.ServiceType == policy.ServiceTypeNodePort || len(a.VIPNetworks) == 0 {
+		return out, nil
+	}
+	n := a.VIPNetworks[0]
+	var network avi.Object
+	if n.NetworkUUID != "" {
+		network, err = c.Get(ctx, avi.TypeNetwork, n.NetworkUUID, q)
+	} else {
+		network, err = c.GetByName(ctx, avi.TypeNetwork, n.NetworkName, cloudQueryWith(a.Cloud(), q))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the VIP network %s for its VRF: %w", n.NetworkName+n.NetworkUUID, err)
+	}
+	if network == nil {
+		return nil, fmt.Errorf("the Avi Controller has no network %q in cloud %s (AKO's NetworkSettings.vipNetworkList)", n.NetworkName, a.Cloud())
+	}
+	ref, _ := network["vrf_context_ref"].(string)
+	if r, err := avi.ParseRef(ref); err == nil && r.Name != "" {
+		out.NetworkVRF = r.Name
+	}
+	return out, nil
+}
+
+// cloudQueryWith adds cloud_ref.name to a query of a cloud-scoped type.
+func cloudQueryWith(cloud string, q url.Values) url.Values {
+	out := cloudQuery(avi.TypeNetwork, cloud)
+	for k, v := range q {
+		out[k] = v
+	}
+	return out
 }
 
 // sessionIdle is the idle timeout of the session in force.

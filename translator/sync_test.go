@@ -697,7 +697,7 @@ func TestStaleObjectIsReread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur["lb_algorithm"] = "LB_ALGORITHM_ROUND_ROBIN"
+	cur["inline_health_monitor"] = false
 	other, err := avi.NewClient(avi.Config{Host: f.ts.URL, CAData: avisim.CertPEM(f.ts),
 		Credentials: func() (avi.Credentials, error) { return avi.Credentials{Username: "admin", Password: "admin"}, nil }})
 	if err != nil {
@@ -715,8 +715,8 @@ func TestStaleObjectIsReread(t *testing.T) {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 	o, _ := f.sim.Object("admin", "pool", name)
-	if o["lb_algorithm"] != "LB_ALGORITHM_ROUND_ROBIN" {
-		t.Errorf("the operator's lb_algorithm was lost: %v", o["lb_algorithm"])
+	if o["inline_health_monitor"] != false {
+		t.Errorf("the operator's inline_health_monitor was lost: %v", o["inline_health_monitor"])
 	}
 	if diff := cmp.Diff([]string{"10.244.1.5:9090 true"}, f.poolServers(name)); diff != "" {
 		t.Errorf("servers (-want +got):\n%s", diff)
@@ -837,5 +837,72 @@ func TestUnreadableObjectIsReported(t *testing.T) {
 	}
 	if w := f.writes(); len(w) != 0 {
 		t.Errorf("writes: %v", w)
+	}
+}
+
+// TestAKOInputsOnTheWire syncs the scenarios of AKO's inputs (AviInfraSettings, network
+// settings, L4Rules) to avisim with the configuration objects they name: the controller
+// receives exactly the scenario's bodies, and a second pass, and a full sync that reads
+// everything back, write nothing (the server's defaults and by-uuid network refs compare
+// equal).
+func TestAKOInputsOnTheWire(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range []struct {
+		typ  string
+		body map[string]any
+	}{
+		{"network", map[string]any{"name": "vip-net"}},
+		{"network", map[string]any{"name": "gold-vip", "uuid": "dvportgroup-42-cloud-1"}},
+		{"network", map[string]any{"name": "gold-nodes"}},
+		{"network", map[string]any{"name": "global-nodes", "uuid": "dvportgroup-7-cloud-1"}},
+		{"network", map[string]any{"name": "sctp-vip"}},
+		{"network", map[string]any{"name": "sctp-nodes"}},
+		{"serviceenginegroup", map[string]any{"name": "gold-seg"}},
+		{"serviceenginegroup", map[string]any{"name": "silver-seg"}},
+		{"serviceenginegroup", map[string]any{"name": "sctp-seg"}},
+		{"networkprofile", map[string]any{"name": "sctp-tuned", "profile": map[string]any{"type": "PROTOCOL_TYPE_SCTP_PROXY"}}},
+		{"applicationprofile", map[string]any{"name": "telco-l4", "type": "APPLICATION_PROFILE_TYPE_L4"}},
+		{"analyticsprofile", map[string]any{"name": "telco-analytics"}},
+		{"healthmonitor", map[string]any{"name": "sctp-hb", "type": "HEALTH_MONITOR_SCTP"}},
+	} {
+		if _, err := f.sim.Preload("admin", p.typ, p.body); err != nil {
+			t.Fatalf("preload %s %v: %v", p.typ, p.body["name"], err)
+		}
+	}
+	var us []*translator.Unit
+	var want []map[string]any
+	for _, sc := range []string{"infrasetting-service", "infrasetting-gateway", "l4rule"} {
+		us = append(us, units(t, loadScenario(t, "testdata/scenarios/"+sc))...)
+		for _, o := range readWant(t, sc) {
+			want = append(want, map[string]any{"path": "/api/" + o["type"].(string), "body": o["body"]})
+		}
+	}
+	f.sim.ResetJournal()
+	f.sync(us...)
+	var got []map[string]any
+	for _, r := range f.sim.Writes() {
+		var body map[string]any
+		if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+			t.Fatal(err)
+		}
+		if r.Method != "POST" || r.Status != 201 {
+			t.Errorf("%s %s answered %d", r.Method, r.Path, r.Status)
+		}
+		got = append(got, map[string]any{"path": r.Path, "body": body})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	f.sim.ResetJournal()
+	f.sync(us...)
+	if c := f.calls(); len(c) != 0 {
+		t.Errorf("second pass: %v", c)
+	}
+	if err := f.syncer.State.Load(f.ctx, f.client, "cluster", "Default-Cloud"); err != nil {
+		t.Fatal(err)
+	}
+	f.sync(us...)
+	if w := f.writes(); len(w) != 0 {
+		t.Errorf("full sync writes: %v", w)
 	}
 }
