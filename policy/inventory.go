@@ -20,9 +20,9 @@ const (
 	AnnotationSharedVIP      = "ako.vmware.com/enable-shared-vip"
 	AnnotationLoadBalancerIP = "ako.vmware.com/load-balancer-ip"
 	// AnnotationInfraSetting names an AviInfraSetting, on a Service or on a Namespace.
-	AnnotationInfraSetting   = "aviinfrasetting.ako.vmware.com/name"
-	AnnotationL4Rule         = "ako.vmware.com/l4rule"
-	AnnotationNodePortLocal  = "nodeportlocal.antrea.io/enabled"
+	AnnotationInfraSetting  = "aviinfrasetting.ako.vmware.com/name"
+	AnnotationL4Rule        = "ako.vmware.com/l4rule"
+	AnnotationNodePortLocal = "nodeportlocal.antrea.io/enabled"
 	// AnnotationDisableTraffic and AnnotationApplicationProfile set the traffic_enabled and
 	// application profile of an LB Service's virtual service.
 	AnnotationDisableTraffic     = "ako.vmware.com/disable-traffic"
