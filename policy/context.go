@@ -116,6 +116,8 @@ type AKOSettings struct {
 	VPCMode bool `json:"vpcMode,omitempty"`
 	// IstioEnabled is AKOSettings.istioEnabled: AKO's pools then speak mTLS to the pods.
 	IstioEnabled bool `json:"istioEnabled,omitempty"`
+	// EnableEVH is AKOSettings.enableEVH: AKO then names its objects by a hash.
+	EnableEVH bool `json:"enableEVH,omitempty"`
 	// BlockedNamespaces is AKOSettings.blockedNamespaceList: AKO syncs nothing from them.
 	BlockedNamespaces []string `json:"blockedNamespaceList,omitempty"`
 	// NamespaceSelector is AKOSettings.namespaceSelector: when set, AKO syncs only the
@@ -283,6 +285,7 @@ type akoValues struct {
 		IPFamily          any `json:"ipFamily"`
 		VPCMode           any `json:"vpcMode"`
 		IstioEnabled      any `json:"istioEnabled"`
+		EnableEVH         any `json:"enableEVH"`
 		BlockedNamespaces any `json:"blockedNamespaceList"`
 		NamespaceSelector any `json:"namespaceSelector"`
 	} `json:"AKOSettings"`
@@ -341,6 +344,7 @@ func ParseAKOValues(data []byte) (Context, error) {
 	s.ipFamily("AKOSettings.ipFamily", v.AKOSettings.IPFamily, &ctx.AKO.IPFamily)
 	s.boolean("AKOSettings.vpcMode", v.AKOSettings.VPCMode, &ctx.AKO.VPCMode)
 	s.boolean("AKOSettings.istioEnabled", v.AKOSettings.IstioEnabled, &ctx.AKO.IstioEnabled)
+	s.boolean("AKOSettings.enableEVH", v.AKOSettings.EnableEVH, &ctx.AKO.EnableEVH)
 	s.strings("AKOSettings.blockedNamespaceList", v.AKOSettings.BlockedNamespaces, &ctx.AKO.BlockedNamespaces)
 	s.autoFQDN("L4Settings.autoFQDN", v.L4Settings.AutoFQDN, &ctx.AKO.AutoFQDN)
 	if sel, ok := v.AKOSettings.NamespaceSelector.(map[string]any); ok {
@@ -406,6 +410,7 @@ func ParseAKOConfigMap(data map[string]string) (Context, error) {
 	s.ipFamily("ipFamily", get("ipFamily"), &ctx.AKO.IPFamily)
 	s.boolean("vpcMode", get("vpcMode"), &ctx.AKO.VPCMode)
 	s.boolean("istioEnabled", get("istioEnabled"), &ctx.AKO.IstioEnabled)
+	s.boolean("enableEVH", get("enableEVH"), &ctx.AKO.EnableEVH)
 	s.autoFQDN("autoFQDN", get("autoFQDN"), &ctx.AKO.AutoFQDN)
 	var ns NamespaceSelector
 	s.str("nsSyncLabelKey", get("nsSyncLabelKey"), &ns.LabelKey)

@@ -3,6 +3,8 @@ package translator
 import (
 	"cmp"
 	"context"
+	"crypto/sha1" //nolint:gosec // AKO's name encoding
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -67,6 +69,41 @@ func (b *Builder) owner() string { return Owner(b.ako().ClusterName) }
 // prefix is "<cluster>--", the start of every object name.
 func (b *Builder) prefix() string { return b.ako().ClusterName + "--" }
 
+// UnitName is the name of a unit's virtual service, VsVip and L4 policy set (AKO:
+// internal/lib/lib.go GetL4VSName).
+func (b *Builder) UnitName(key UnitKey) string {
+	return b.objectName(b.prefix() + key.Namespace + "-" + key.Name)
+}
+
+// objectName is the name AKO gives an object: as built, or with enableEVH the prefix and the
+// SHA-1 of it, in hex (AKO: internal/lib/lib.go Encode, EncodeWithPrefix).
+func (b *Builder) objectName(s string) string {
+	if !b.ako().EnableEVH {
+		return s
+	}
+	sum := sha1.Sum([]byte(s)) //nolint:gosec // AKO's name encoding, not a security measure
+	return b.prefix() + hex.EncodeToString(sum[:])
+}
+
+// namespaceSynced reports whether AKO syncs the objects of a namespace: not in
+// blockedNamespaceList, and carrying the namespaceSelector label when one is set (AKO:
+// internal/lib/lib.go IsNamespaceBlocked, internal/k8s's namespace filter). An unknown
+// namespace (a manifest set without it) counts as synced.
+func (b *Builder) namespaceSynced(namespace string) (bool, error) {
+	a := b.ako()
+	if slices.Contains(a.BlockedNamespaces, namespace) {
+		return false, nil
+	}
+	if a.NamespaceSelector == nil {
+		return true, nil
+	}
+	ns, err := b.Source.Namespace(namespace)
+	if err != nil {
+		return false, fmt.Errorf("get Namespace %s: %w", namespace, err)
+	}
+	return ns == nil || ns.Labels[a.NamespaceSelector.LabelKey] == a.NamespaceSelector.LabelValue, nil
+}
+
 // Keys returns the units that may be in scope, sorted: every AKO LoadBalancer Service's
 // own or shared-VIP unit, and every Gateway's. Build decides.
 func (b *Builder) Keys() ([]UnitKey, error) {
@@ -106,6 +143,9 @@ func (b *Builder) Build(ctx context.Context, key UnitKey) (*Unit, error) {
 	if b.ako() == nil || b.ako().ClusterName == "" {
 		return nil, fmt.Errorf("build %s: AKO's clusterName is not known", key)
 	}
+	if ok, err := b.namespaceSynced(key.Namespace); err != nil || !ok {
+		return nil, err // out of AKO's scope: the unit's objects are deleted
+	}
 	switch key.Kind {
 	case KindService:
 		return b.buildService(ctx, key)
@@ -129,7 +169,7 @@ func hasSCTP(s *corev1.Service) bool {
 // newUnit starts a unit: its name, markers and the fixed parts of its objects.
 func (b *Builder) newUnit(key UnitKey, nameKey, markerKey string) *Unit {
 	a := b.ako()
-	u := &Unit{Key: key, Name: b.prefix() + key.Namespace + "-" + key.Name}
+	u := &Unit{Key: key, Name: b.UnitName(key)}
 	u.markers = []avi.Marker{
 		{Key: MarkerCluster, Values: []string{a.ClusterName}},
 		{Key: MarkerManagedBy, Values: []string{b.owner()}},
@@ -625,7 +665,7 @@ func (b *Builder) buildService(ctx context.Context, key UnitKey) (*Unit, error) 
 	u.appProf = svc.Annotations[AnnotationApplicationProfile]
 	meta := serviceMetadata("", []string{svc.Namespace + "/" + svc.Name}, nil)
 	for _, p := range svc.Spec.Ports {
-		name := fmt.Sprintf("%s-%s-%d", u.Name, p.Protocol, p.Port)
+		name := b.objectName(fmt.Sprintf("%s%s-%s-%s-%d", b.prefix(), svc.Namespace, svc.Name, p.Protocol, p.Port))
 		pool, err := b.pool(u, name, svc, svc, p, p.Port, nil, meta)
 		if err != nil {
 			return nil, err
@@ -737,7 +777,7 @@ func (b *Builder) buildSharedVIP(ctx context.Context, key UnitKey) (*Unit, error
 		}
 		meta := serviceMetadata("", []string{m.Namespace + "/" + m.Name}, nil)
 		for _, p := range m.Spec.Ports {
-			name := fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(), m.Namespace, m.Name, key.Name, p.Protocol, p.Port)
+			name := b.objectName(fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(), m.Namespace, m.Name, key.Name, p.Protocol, p.Port))
 			pool, err := b.pool(u, name, m, m, p, p.Port, []avi.Marker{{Key: MarkerSharedVIP, Values: []string{key.Name}}}, meta)
 			if err != nil {
 				return nil, err

@@ -144,7 +144,7 @@ func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) 
 		ls := u.listener(k.port)
 		if s := providers[k]; s != nil {
 			port := servicePort(s, k)
-			name := fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(), gw.Namespace, s.Name, gw.Name, k.protocol, k.port)
+			name := b.objectName(fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(), gw.Namespace, s.Name, gw.Name, k.protocol, k.port))
 			meta := serviceMetadata(gw.Namespace+"/"+gw.Name, []string{s.Namespace + "/" + s.Name}, nil)
 			pool, err := b.pool(u, name, s, s, port, k.port, []avi.Marker{{Key: MarkerGateway, Values: []string{gw.Name}}}, meta)
 			if err != nil {

@@ -132,7 +132,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key UnitKey) (reconcile.Resu
 		return reconcile.Result{}, nil
 	}
 	if u == nil {
-		out, err := c.syncer.Delete(ctx, key, b.prefix()+key.Namespace+"-"+key.Name)
+		out, err := c.syncer.Delete(ctx, key, b.UnitName(key))
 		if err != nil {
 			return r.retry(ctx, log, key, nil, classify(err))
 		}
@@ -141,7 +141,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key UnitKey) (reconcile.Resu
 				log.Error(err, "clear Service status", "service", m.String())
 			}
 			if out.Writes > 0 {
-				r.emitService(ctx, m, corev1.EventTypeNormal, ReasonRemoved, fmt.Sprintf("Removed virtualservice %s for %s", b.prefix()+key.Namespace+"-"+key.Name, m))
+				r.emitService(ctx, m, corev1.EventTypeNormal, ReasonRemoved, fmt.Sprintf("Removed virtualservice %s for %s", b.UnitName(key), m))
 			}
 		}
 		if key.Kind == KindGateway {
