@@ -271,7 +271,7 @@ func (b *Builder) pool(u *Unit, name string, obj policy.Object, svc *corev1.Serv
 // Gateway backends do not look at it, ConstructAdvL4PolPoolNodes).
 func (b *Builder) servers(u *Unit, svc *corev1.Service, port corev1.ServicePort, skipAnnotation bool) ([]avi.Server, error) {
 	_, skip := svc.Annotations[AnnotationSkipNodePort]
-	if b.ako().ServiceType == policy.ServiceTypeNodePort && !(skip && skipAnnotation) {
+	if b.ako().ServiceType == policy.ServiceTypeNodePort && (!skip || !skipAnnotation) {
 		return b.nodeServers(u, svc, port)
 	}
 	slices, err := b.Source.EndpointSlices(svc.Namespace, svc.Name)
