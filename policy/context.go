@@ -548,26 +548,23 @@ func (s *settingsReader) nodeNetworks(key string, v any, dst *[]NodeNetwork) {
 }
 
 func (s *settingsReader) ipFamily(key string, v any, dst *string) {
-	var str string
-	s.str(key, v, &str)
-	switch str {
-	case "":
-	case IPFamilyV4, IPFamilyV6, IPFamilyV4V6:
-		*dst = str
-	default:
-		s.errs = append(s.errs, fmt.Sprintf("%s: %q is not V4, V6 or V4_V6", key, str))
-	}
+	s.oneOf(key, v, dst, IPFamilyV4, IPFamilyV6, IPFamilyV4V6)
 }
 
 func (s *settingsReader) autoFQDN(key string, v any, dst *string) {
+	s.oneOf(key, v, dst, AutoFQDNDefault, AutoFQDNFlat, AutoFQDNDisabled)
+}
+
+// oneOf reads a string that must be one of values; empty leaves dst alone.
+func (s *settingsReader) oneOf(key string, v any, dst *string, values ...string) {
 	var str string
 	s.str(key, v, &str)
-	switch str {
-	case "":
-	case AutoFQDNDefault, AutoFQDNFlat, AutoFQDNDisabled:
+	switch {
+	case str == "":
+	case slices.Contains(values, str):
 		*dst = str
 	default:
-		s.errs = append(s.errs, fmt.Sprintf("%s: %q is not default, flat or disabled", key, str))
+		s.errs = append(s.errs, fmt.Sprintf("%s: %q is not %s or %s", key, str, strings.Join(values[:len(values)-1], ", "), values[len(values)-1]))
 	}
 }
 

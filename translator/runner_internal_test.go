@@ -151,14 +151,7 @@ func TestRunnerDaySessions(t *testing.T) {
 		}
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Start did not return")
-	}
+	waitReturn(t, done, 5*time.Second)
 
 	if got := sim.Logins(); got > 2 {
 		t.Errorf("%d logins in 25 hours, want at most 2", got)
@@ -237,18 +230,24 @@ func TestRunnerShutdownControllerDown(t *testing.T) {
 			}
 			begin := time.Now()
 			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatal(err)
-				}
-			case <-time.After(2 * time.Second):
-				t.Fatal("Start did not return within 2 s of the shutdown")
-			}
+			waitReturn(t, done, 2*time.Second)
 			t.Logf("Start returned %s after the shutdown", time.Since(begin))
 			if sim != nil && sim.Logins() != 1 {
 				t.Errorf("%d logins", sim.Logins())
 			}
 		})
+	}
+}
+
+// waitReturn waits up to d for Start to return, without an error.
+func waitReturn(t *testing.T, done <-chan error, d time.Duration) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(d):
+		t.Fatalf("Start did not return within %s of the shutdown", d)
 	}
 }

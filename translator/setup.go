@@ -263,15 +263,19 @@ func (m mapper) endpointSlice(ctx context.Context, es *discoveryv1.EndpointSlice
 
 // node maps a Node to every unit, in NodePort mode only.
 func (m mapper) node(context.Context, *corev1.Node) []UnitKey {
-	settings := m.rec.Context()
-	if settings.AKO == nil || settings.AKO.ServiceType != policy.ServiceTypeNodePort {
+	if settings := m.rec.Context(); settings.AKO == nil || settings.AKO.ServiceType != policy.ServiceTypeNodePort {
 		return nil
 	}
-	keys, err := (&Builder{Context: settings, Source: m.src}).Keys()
+	return m.keys(m.all()...)
+}
+
+// all returns every unit that may be in scope.
+func (m mapper) all() []UnitKey {
+	keys, err := (&Builder{Context: m.rec.Context(), Source: m.src}).Keys()
 	if err != nil {
 		return nil
 	}
-	return m.keys(keys...)
+	return keys
 }
 
 func (m mapper) gateway(_ context.Context, gw *svcapi.Gateway) []UnitKey {
@@ -295,23 +299,13 @@ func (m mapper) gatewayClass(_ context.Context, gc *svcapi.GatewayClass) []UnitK
 // allUnits maps any change of an object (an AviInfraSetting: it may be named by Services,
 // Namespaces and GatewayClasses alike) to every unit.
 func allUnits[T client.Object](m mapper) handler.TypedMapFunc[T, UnitKey] {
-	return func(context.Context, T) []UnitKey {
-		keys, err := (&Builder{Context: m.rec.Context(), Source: m.src}).Keys()
-		if err != nil {
-			return nil
-		}
-		return m.keys(keys...)
-	}
+	return func(context.Context, T) []UnitKey { return m.keys(m.all()...) }
 }
 
 // namespace maps a Namespace to the units in it: its annotations name their AviInfraSetting
 // and their tenant.
 func (m mapper) namespace(_ context.Context, ns *corev1.Namespace) []UnitKey {
-	keys, err := (&Builder{Context: m.rec.Context(), Source: m.src}).Keys()
-	if err != nil {
-		return nil
-	}
-	return m.keys(slices.DeleteFunc(keys, func(k UnitKey) bool { return k.Namespace != ns.Name })...)
+	return m.keys(slices.DeleteFunc(m.all(), func(k UnitKey) bool { return k.Namespace != ns.Name })...)
 }
 
 // l4Rule maps an L4Rule to the units of the Services that name it.
