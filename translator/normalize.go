@@ -20,10 +20,12 @@ func normalized(typ string, obj any) ([]byte, error) {
 	return norm{}.normalized(typ, obj)
 }
 
-// norm normalizes objects. names resolves refs by uuid ("/api/network/<uuid>", which AKO
-// sends for a network given by uuid) to the names the controller renders them with.
+// norm normalizes objects. current, when set, is the object as the controller holds it: its
+// refs resolve desired refs by uuid ("/api/network/<uuid>", which AKO sends for a network
+// given by uuid) to the names the controller renders them with.
 type norm struct {
-	names map[string]string // "<type>/<uuid>" → name
+	current avi.Object
+	names   *map[string]string // "<type>/<uuid>" → name, read from current when first needed
 }
 
 func (n norm) normalized(typ string, obj any) ([]byte, error) {
@@ -57,7 +59,7 @@ func normalizeAs[T any](typ string, data []byte, normalize func(*T)) ([]byte, er
 // equal reports whether the current object (and its normalized form, as the state keeps
 // it) already is the desired one.
 func equal(typ string, desired any, current avi.Object, currentNorm []byte) (bool, error) {
-	d, err := norm{names: refNames(current)}.normalized(typ, desired)
+	d, err := norm{current: current, names: new(map[string]string)}.normalized(typ, desired)
 	if err != nil {
 		return false, err
 	}
@@ -137,8 +139,11 @@ func (n norm) ref(s string) string {
 	if err != nil {
 		return s
 	}
-	if r.Name == "" && r.UUID != "" {
-		r.Name = n.names[r.Type+"/"+r.UUID]
+	if r.Name == "" && r.UUID != "" && n.names != nil {
+		if *n.names == nil {
+			*n.names = refNames(n.current)
+		}
+		r.Name = (*n.names)[r.Type+"/"+r.UUID]
 	}
 	return r.String()
 }
