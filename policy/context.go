@@ -517,6 +517,22 @@ func (s *settingsReader) strings(key string, v any, dst *[]string) {
 
 // nodeNetworks reads nodeNetworkList: a list of {networkName or networkUUID, cidrs}.
 func (s *settingsReader) nodeNetworks(key string, v any, dst *[]NodeNetwork) {
+	s.networks(key, v, "{networkName, cidrs}", func(at string, m map[string]any) []string {
+		var n NodeNetwork
+		s.str(at+".networkName", m["networkName"], &n.NetworkName)
+		s.str(at+".networkUUID", m["networkUUID"], &n.NetworkUUID)
+		s.strings(at+".cidrs", m["cidrs"], &n.CIDRs)
+		if n.NetworkName == "" && n.NetworkUUID == "" {
+			s.errs = append(s.errs, at+": networkName or networkUUID is required")
+		}
+		*dst = append(*dst, n)
+		return n.CIDRs
+	})
+}
+
+// networks reads a list of network maps (expect names their form in errors): read reads the
+// entry at "<key>[i]" and returns its CIDRs, each of which must parse.
+func (s *settingsReader) networks(key string, v any, expect string, read func(at string, m map[string]any) []string) {
 	if v == nil {
 		return
 	}
@@ -526,24 +542,17 @@ func (s *settingsReader) nodeNetworks(key string, v any, dst *[]NodeNetwork) {
 		return
 	}
 	for i, item := range list {
+		at := fmt.Sprintf("%s[%d]", key, i)
 		m, ok := item.(map[string]any)
 		if !ok {
-			s.errs = append(s.errs, fmt.Sprintf("%s[%d]: expected {networkName, cidrs}, got %T", key, i, item))
+			s.errs = append(s.errs, fmt.Sprintf("%s: expected %s, got %T", at, expect, item))
 			continue
 		}
-		var n NodeNetwork
-		s.str(fmt.Sprintf("%s[%d].networkName", key, i), m["networkName"], &n.NetworkName)
-		s.str(fmt.Sprintf("%s[%d].networkUUID", key, i), m["networkUUID"], &n.NetworkUUID)
-		s.strings(fmt.Sprintf("%s[%d].cidrs", key, i), m["cidrs"], &n.CIDRs)
-		for _, c := range n.CIDRs {
-			if _, err := netip.ParsePrefix(c); err != nil {
-				s.errs = append(s.errs, fmt.Sprintf("%s[%d]: %q is not a CIDR", key, i, c))
+		for _, c := range read(at, m) {
+			if _, err := netip.ParsePrefix(c); c != "" && err != nil {
+				s.errs = append(s.errs, fmt.Sprintf("%s: %q is not a CIDR", at, c))
 			}
 		}
-		if n.NetworkName == "" && n.NetworkUUID == "" {
-			s.errs = append(s.errs, fmt.Sprintf("%s[%d]: networkName or networkUUID is required", key, i))
-		}
-		*dst = append(*dst, n)
 	}
 }
 
@@ -579,42 +588,22 @@ func (n NamespaceSelector) orNil() *NamespaceSelector {
 // vipNetworks reads vipNetworkList: a list of {networkName or networkUUID, cidr, v6cidr}.
 // AKO's chart spells the IPv6 key both v6cidr and v6Cidr.
 func (s *settingsReader) vipNetworks(key string, v any, dst *[]VIPNetwork) {
-	if v == nil {
-		return
-	}
-	list, ok := v.([]any)
-	if !ok {
-		s.errs = append(s.errs, fmt.Sprintf("%s: expected a list, got %T", key, v))
-		return
-	}
-	for i, item := range list {
-		m, ok := item.(map[string]any)
-		if !ok {
-			s.errs = append(s.errs, fmt.Sprintf("%s[%d]: expected {networkName, cidr}, got %T", key, i, item))
-			continue
-		}
+	s.networks(key, v, "{networkName, cidr}", func(at string, m map[string]any) []string {
 		var n VIPNetwork
-		s.str(fmt.Sprintf("%s[%d].networkName", key, i), m["networkName"], &n.NetworkName)
-		s.str(fmt.Sprintf("%s[%d].networkUUID", key, i), m["networkUUID"], &n.NetworkUUID)
-		s.str(fmt.Sprintf("%s[%d].cidr", key, i), m["cidr"], &n.CIDR)
+		s.str(at+".networkName", m["networkName"], &n.NetworkName)
+		s.str(at+".networkUUID", m["networkUUID"], &n.NetworkUUID)
+		s.str(at+".cidr", m["cidr"], &n.CIDR)
 		v6 := m["v6cidr"]
 		if v6 == nil {
 			v6 = m["v6Cidr"]
 		}
-		s.str(fmt.Sprintf("%s[%d].v6cidr", key, i), v6, &n.V6CIDR)
-		for _, c := range []string{n.CIDR, n.V6CIDR} {
-			if c == "" {
-				continue
-			}
-			if _, err := netip.ParsePrefix(c); err != nil {
-				s.errs = append(s.errs, fmt.Sprintf("%s[%d]: %q is not a CIDR", key, i, c))
-			}
-		}
+		s.str(at+".v6cidr", v6, &n.V6CIDR)
 		if n.NetworkName == "" && n.NetworkUUID == "" {
-			s.errs = append(s.errs, fmt.Sprintf("%s[%d].networkName: required", key, i))
+			s.errs = append(s.errs, at+".networkName: required")
 		}
 		*dst = append(*dst, n)
-	}
+		return []string{n.CIDR, n.V6CIDR}
+	})
 }
 
 func (s *settingsReader) serviceType(key string, v any, dst *ServiceType) {
