@@ -300,7 +300,10 @@ func (b *Builder) servers(u *Unit, svc *corev1.Service, port corev1.ServicePort,
 			}
 			enabled := (ep.Conditions.Ready == nil || *ep.Conditions.Ready) &&
 				(ep.Conditions.Terminating == nil || !*ep.Conditions.Terminating)
-			set.add(ep.Addresses[0], typ, *target, enabled)
+			srv := set.add(ep.Addresses[0], typ, *target, enabled)
+			if ep.NodeName != nil {
+				srv.ServerNode = *ep.NodeName // AKO: PopulateServers
+			}
 		}
 	}
 	return set.sorted(), nil
@@ -480,13 +483,17 @@ type serverKey struct {
 	port int32
 }
 
-func (s serverSet) add(addr, typ string, port int32, enabled bool) {
+// add adds a server, or merges it into the one of that address and port, and returns it. Its
+// external_uuid is "<addr>:<port>", as AKO's (AKO: internal/rest/avi_obj_pool.go AviPoolBuild).
+func (s serverSet) add(addr, typ string, port int32, enabled bool) *avi.Server {
 	k := serverKey{addr, port}
 	if cur, ok := s[k]; ok {
 		*cur.Enabled = *cur.Enabled || enabled
-		return
+		return cur
 	}
-	s[k] = &avi.Server{IP: avi.IPAddr{Addr: addr, Type: typ}, Port: port, Enabled: ptrTo(enabled)}
+	s[k] = &avi.Server{IP: avi.IPAddr{Addr: addr, Type: typ}, Port: port, Enabled: ptrTo(enabled),
+		ExternalUUID: fmt.Sprintf("%s:%d", addr, port)}
+	return s[k]
 }
 
 func (s serverSet) sorted() []avi.Server {

@@ -210,6 +210,10 @@ type Server struct {
 	IP      IPAddr `json:"ip"`
 	Port    int32  `json:"port,omitempty"`
 	Enabled *bool  `json:"enabled,omitempty"`
+	// ExternalUUID is "<addr>:<port>" and ServerNode the endpoint's Node, as AKO sends them
+	// (AKO: internal/rest/avi_obj_pool.go AviPoolBuild).
+	ExternalUUID string `json:"external_uuid,omitempty"`
+	ServerNode   string `json:"server_node,omitempty"`
 }
 
 // L4PolicySet is /api/l4policyset: tenant-scoped, it has no cloud.
