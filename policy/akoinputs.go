@@ -225,7 +225,7 @@ func unsupportedSettings(ctx Context) []string {
 // LoadBalancer Service AKO may handle, with an SCTP port or in a shared-VIP group that has
 // one.
 func akoSubject(svc *corev1.Service, ctx Context, inv Inventory) (bool, error) {
-	if handled, _ := serviceHandledByAKO(svc, ctx); handled == no {
+	if _, handled, _ := serviceImplementation(svc, ctx); handled == no {
 		return false, nil
 	}
 	if serviceHasSCTP(svc) {

@@ -39,6 +39,15 @@ func validateBackendService(svc, old *corev1.Service, ctx Context, inv Inventory
 		out = append(out, newFinding(RuleBackendClusterIPNodePort, field.NewPath("spec", "type"),
 			"AKO runs in NodePort mode, where pool servers are node IPs with the Service's nodePort; a ClusterIP backend has no nodePort, "+
 				"so the pool for Gateway %s/%s would have no servers; use type NodePort", gwNS, gwName))
+	case svc.Spec.Type == corev1.ServiceTypeClusterIP && ctx.serviceType() == ServiceTypeNodePortLocal:
+		// sctpguard serves a Gateway of its class through node ports in NodePortLocal mode.
+		if impl, err := backendImplementation(svc, inv); err != nil {
+			return nil, err
+		} else if impl == ImplementationSCTPGuard {
+			out = append(out, newFinding(RuleBackendClusterIPNodePort, field.NewPath("spec", "type"),
+				"AKO runs in NodePortLocal mode, so sctpguard serves Gateway %s/%s through node IPs at the Service's nodePort; a ClusterIP backend has no nodePort, "+
+					"so the pool would have no servers; use type NodePort", gwNS, gwName))
+		}
 	}
 	if gwNS != svc.Namespace {
 		out = append(out, newFinding(RuleBackendGatewayMissing, labels.Key(LabelGatewayNamespace),
@@ -56,7 +65,7 @@ func validateBackendService(svc, old *corev1.Service, ctx Context, inv Inventory
 			"Gateway %s/%s does not exist: AKO creates nothing for this backend until it does; check the %s and %s labels",
 			gwNS, gwName, LabelGatewayName, LabelGatewayNamespace))
 	} else {
-		handled, err := gatewayHandledByAKO(gw, inv)
+		_, handled, err := gatewayImplementation(gw, inv)
 		if err != nil {
 			return nil, err
 		}
@@ -95,6 +104,25 @@ func validateBackendService(svc, old *corev1.Service, ctx Context, inv Inventory
 		}
 	}
 	return out, nil
+}
+
+// backendImplementation returns who serves the Gateway a backend Service is labelled for:
+// sctpguard for a Gateway of its class, AKO otherwise (also while the Gateway or its class is
+// unknown, as the rules have always assumed), or ImplementationNone for a Service that is no
+// backend.
+func backendImplementation(svc *corev1.Service, inv Inventory) (Implementation, error) {
+	if !isGatewayBackend(svc) {
+		return ImplementationNone, nil
+	}
+	gw, err := inv.Gateway(svc.Labels[LabelGatewayNamespace], svc.Labels[LabelGatewayName])
+	if err != nil || gw == nil {
+		return ImplementationAKO, err
+	}
+	impl, _, err := gatewayImplementation(gw, inv)
+	if impl != ImplementationSCTPGuard {
+		impl = ImplementationAKO
+	}
+	return impl, err
 }
 
 // isBackendOf reports whether svc is a usable backend of the Gateway: labelled for it, in

@@ -19,6 +19,7 @@ const (
 // SCTP under AKO.
 const (
 	RuleSCTPNodePortLocal       RuleID = "sctp-nodeportlocal"
+	RuleSCTPNodeProxy           RuleID = "sctp-node-proxy"
 	RuleSCTPNPLAnnotation       RuleID = "sctp-npl-annotation"
 	RuleSCTPControllerVersion   RuleID = "sctp-controller-version"
 	RuleSCTPLBNotAKO            RuleID = "sctp-lb-not-ako"
@@ -71,6 +72,7 @@ const (
 	MutationDefaultSCTPPortName    RuleID = "default-sctp-port-name"
 	MutationLabelSCTP              RuleID = "label-sctp"
 	MutationDefaultNoLBNodePorts   RuleID = "default-no-lb-nodeports"
+	MutationDefaultSCTPGuardClass  RuleID = "default-sctpguard-class"
 )
 
 // RuleInfo describes a built-in rule or mutation.
@@ -80,6 +82,8 @@ type RuleInfo struct {
 	Action Action `json:"action,omitempty"`
 	// Mutation is true for the defaulting and labelling mutations.
 	Mutation bool `json:"mutation,omitempty"`
+	// OptIn is true for a mutation that runs only when the configuration enables it.
+	OptIn bool `json:"optIn,omitempty"`
 	// Objects names the kinds the rule looks at.
 	Objects string `json:"objects"`
 	// Summary is the short text of admission warnings (path and rule ID are added).
@@ -98,9 +102,10 @@ var catalogue = map[RuleID]RuleInfo{
 	RuleUnknownField:         {Action: ActionWarn, Objects: "any known kind", Summary: "unknown field"},
 
 	RuleSCTPNodePortLocal:       {Action: ActionDeny, Objects: "Service handled by AKO, AKO Gateway, Gateway backend Service", Summary: "SCTP is not supported in AKO NodePortLocal mode"},
+	RuleSCTPNodeProxy:           {Action: ActionWarn, Objects: "sctpguard-class Service, Gateway or backend Service", Summary: "served through node ports: the node proxy must forward SCTP"},
 	RuleSCTPNPLAnnotation:       {Action: ActionDeny, Objects: "Service", Summary: "Antrea NodePortLocal supports only TCP and UDP ports"},
-	RuleSCTPControllerVersion:   {Action: ActionDeny, Objects: "Service or Gateway handled by AKO", Summary: "SCTP needs Avi Controller 22.1.3 or newer"},
-	RuleSCTPLBNotAKO:            {Action: ActionWarn, Objects: "LoadBalancer Service not handled by AKO", Summary: "SCTP LoadBalancer not handled by AKO; most LBs lack SCTP"},
+	RuleSCTPControllerVersion:   {Action: ActionDeny, Objects: "Service or Gateway handled by AKO or sctpguard", Summary: "SCTP needs Avi Controller 22.1.3 or newer"},
+	RuleSCTPLBNotAKO:            {Action: ActionWarn, Objects: "LoadBalancer Service not handled by AKO or sctpguard", Summary: "SCTP LoadBalancer not handled by AKO; most LBs lack SCTP"},
 	RuleSharedVIPPortClash:      {Action: ActionDeny, Objects: "shared-VIP Services", Summary: "port clashes with another Service on the shared VIP"},
 	RuleSharedVIPInconsistent:   {Action: ActionDeny, Objects: "shared-VIP Services", Summary: "shared-VIP Services disagree; AKO deletes the VS"},
 	RuleSCTPPortUnnamed:         {Action: ActionWarn, Objects: "Service", Summary: "unnamed SCTP port gets no DNS SRV record"},
@@ -137,7 +142,8 @@ var catalogue = map[RuleID]RuleInfo{
 	MutationDefaultGatewaySelector: {Mutation: true, Objects: "AKO v1alpha1 Gateway", Summary: "default routes selector, kind and group"},
 	MutationDefaultSCTPPortName:    {Mutation: true, Objects: "Service", Summary: "name unnamed SCTP ports sctp-<port>"},
 	MutationLabelSCTP:              {Mutation: true, Objects: "Service, Gateways", Summary: `label sctpguard.io/sctp: "true" while SCTP is used`},
-	MutationDefaultNoLBNodePorts:   {Mutation: true, Objects: "AKO LoadBalancer Service with SCTP", Summary: "allocateLoadBalancerNodePorts: false in AKO ClusterIP mode"},
+	MutationDefaultNoLBNodePorts:   {Mutation: true, Objects: "AKO or sctpguard LoadBalancer Service with SCTP", Summary: "allocateLoadBalancerNodePorts: false in AKO ClusterIP mode"},
+	MutationDefaultSCTPGuardClass:  {Mutation: true, OptIn: true, Objects: "SCTP LoadBalancer Service AKO would take", Summary: "loadBalancerClass sctpguard.io/avi-sctp under NodePortLocal"},
 }
 
 // Catalogue returns every built-in rule and mutation, sorted by ID.

@@ -16,6 +16,8 @@ import (
 type Config struct {
 	// Disabled lists rule or mutation IDs that do not run.
 	Disabled []string `json:"disabled,omitempty"`
+	// Enable lists the opt-in mutations that run.
+	Enable []string `json:"enable,omitempty"`
 	// Warn lists rule IDs whose denials are demoted to warnings.
 	Warn []string `json:"warn,omitempty"`
 	// ExemptNamespaces lists namespaces the rules and mutations skip; a trailing "*" matches
@@ -37,6 +39,7 @@ func LoadConfig(path string, flags Config) (Config, error) {
 		}
 	}
 	cfg.Disabled = append(cfg.Disabled, flags.Disabled...)
+	cfg.Enable = append(cfg.Enable, flags.Enable...)
 	cfg.Warn = append(cfg.Warn, flags.Warn...)
 	cfg.ExemptNamespaces = append(cfg.ExemptNamespaces, flags.ExemptNamespaces...)
 	return cfg, nil
@@ -53,6 +56,11 @@ func (c Config) Validate(extra ...string) field.ErrorList {
 	for i, id := range c.Disabled {
 		if !known(id) {
 			errs = append(errs, field.NotFound(field.NewPath("disabled").Index(i), id))
+		}
+	}
+	for i, id := range c.Enable {
+		if info, ok := catalogue[RuleID(id)]; !ok || !info.OptIn {
+			errs = append(errs, field.NotSupported(field.NewPath("enable").Index(i), id, optInMutations()))
 		}
 	}
 	for i, id := range c.Warn {
@@ -83,9 +91,21 @@ func (c Config) Validate(extra ...string) field.ErrorList {
 	return errs
 }
 
+// optInMutations returns the IDs Config.Enable accepts, sorted.
+func optInMutations() []string {
+	var out []string
+	for _, info := range Catalogue() {
+		if info.OptIn {
+			out = append(out, string(info.ID))
+		}
+	}
+	return out
+}
+
 // compiledConfig is a Config in the form the engine queries.
 type compiledConfig struct {
 	disabled sets.Set[string]
+	enabled  sets.Set[string]
 	warn     sets.Set[string]
 	exact    sets.Set[string]
 	prefixes []string
@@ -95,7 +115,7 @@ func compileConfig(c Config, extra ...string) (compiledConfig, error) {
 	if errs := c.Validate(extra...); len(errs) > 0 {
 		return compiledConfig{}, fmt.Errorf("invalid rule configuration: %w", errs.ToAggregate())
 	}
-	cc := compiledConfig{disabled: sets.New(c.Disabled...), warn: sets.New(c.Warn...), exact: sets.New[string]()}
+	cc := compiledConfig{disabled: sets.New(c.Disabled...), enabled: sets.New(c.Enable...), warn: sets.New(c.Warn...), exact: sets.New[string]()}
 	for _, ns := range c.ExemptNamespaces {
 		if prefix, ok := strings.CutSuffix(ns, "*"); ok {
 			cc.prefixes = append(cc.prefixes, prefix)

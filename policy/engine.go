@@ -135,7 +135,11 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		old, _ := r.OldObject.(*corev1.Service)
 		ports := field.NewPath("spec", "ports")
 		out = append(out, validateServicePorts(o, ports)...)
-		out = append(out, validateServiceSCTP(o, ctx, ports)...)
+		backendOf, err := backendImplementation(o, inv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, validateServiceSCTP(o, ctx, backendOf, ports)...)
 		out = append(out, validateLoadBalancerIP(o, ctx)...)
 		shared, err := validateSharedVIP(o, old, inv)
 		if err != nil {

@@ -10,27 +10,11 @@ import (
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
 )
 
-// gatewayHandledByAKO tells whether a v1alpha1 Gateway's class is AKO's: unknown when the
-// class is not in the inventory.
-func gatewayHandledByAKO(gw *svcapi.Gateway, inv Inventory) (tristate, error) {
-	class, err := inv.GatewayClass(gw.Spec.GatewayClassName)
-	if err != nil {
-		return unknown, fmt.Errorf("get GatewayClass %s: %w", gw.Spec.GatewayClassName, err)
-	}
-	switch {
-	case class == nil:
-		return unknown, nil
-	case class.Spec.Controller == AKOController:
-		return yes, nil
-	default:
-		return no, nil
-	}
-}
-
-// validateGateway runs the rules for networking.x-k8s.io/v1alpha1 Gateways of AKO's class:
-// listeners, selectors, addresses, SCTP support, and the backends bound to it.
+// validateGateway runs the rules for networking.x-k8s.io/v1alpha1 Gateways of AKO's class
+// and of sctpguard's (whose translator builds what AKO would): listeners, selectors,
+// addresses, SCTP support, and the backends bound to it.
 func validateGateway(gw *svcapi.Gateway, ctx Context, inv Inventory) ([]Finding, error) {
-	handled, err := gatewayHandledByAKO(gw, inv)
+	impl, handled, err := gatewayImplementation(gw, inv)
 	if err != nil {
 		return nil, err
 	}
@@ -38,16 +22,16 @@ func validateGateway(gw *svcapi.Gateway, ctx Context, inv Inventory) ([]Finding,
 	case unknown:
 		return []Finding{newFinding(RuleGatewayClassMissing, field.NewPath("spec", "gatewayClassName"),
 			"GatewayClass %q does not exist: the Gateway stays Pending (InvalidGatewayClass) and nothing is load balanced; "+
-				"create the GatewayClass (controller %s for AKO) or fix the name", gw.Spec.GatewayClassName, AKOController)}, nil
+				"create the GatewayClass (controller %s for AKO, %s for sctpguard) or fix the name", gw.Spec.GatewayClassName, AKOController, SCTPGuardClass)}, nil
 	case no:
 		return nil, nil
 	}
 	var out []Finding
-	if ctx.AKO != nil && !ctx.AKO.ServicesAPI {
+	if impl == ImplementationAKO && ctx.AKO != nil && !ctx.AKO.ServicesAPI {
 		out = append(out, newFinding(RuleGatewayServicesAPIOff, field.NewPath("spec", "gatewayClassName"),
 			"AKO runs with servicesAPI: false (AKOSettings.servicesAPI), so it ignores this Gateway entirely; enable servicesAPI in AKO"))
 	}
-	out = append(out, validateListeners(gw, ctx, field.NewPath("spec", "listeners"))...)
+	out = append(out, validateListeners(gw, impl, ctx, field.NewPath("spec", "listeners"))...)
 	out = append(out, validateGatewayAddresses(gw, field.NewPath("spec", "addresses"))...)
 	backends, err := validateGatewayBackends(gw, inv)
 	if err != nil {
@@ -60,7 +44,7 @@ func validateGateway(gw *svcapi.Gateway, ctx Context, inv Inventory) ([]Finding,
 	return append(append(out, backends...), inputs...), nil
 }
 
-func validateListeners(gw *svcapi.Gateway, ctx Context, p *field.Path) []Finding {
+func validateListeners(gw *svcapi.Gateway, impl Implementation, ctx Context, p *field.Path) []Finding {
 	var out []Finding
 	seen := map[portKey]int{}
 	for i, l := range gw.Spec.Listeners {
@@ -100,11 +84,16 @@ func validateListeners(gw *svcapi.Gateway, ctx Context, p *field.Path) []Finding
 				"routes group %q is ignored: AKO binds core Services by label only; use group: v1", *g))
 		}
 		if l.Protocol == string(corev1.ProtocolSCTP) {
-			if ctx.serviceType() == ServiceTypeNodePortLocal {
+			switch {
+			case ctx.serviceType() != ServiceTypeNodePortLocal:
+			case impl == ImplementationAKO:
 				out = append(out, newFinding(RuleSCTPNodePortLocal, lp.Child("protocol"),
 					"listener %s: AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; "+
 						"AKO would log a warning and skip this Gateway's whole virtual service, its TCP and UDP listeners too. "+
-						"Run AKO in ClusterIP or NodePort mode for SCTP workloads", k))
+						"Run AKO in ClusterIP or NodePort mode for SCTP workloads, or give the Gateway a GatewayClass whose controller is %s: "+
+						"sctpguard then serves it with the nodes as pool servers at its backends' nodePorts (NodePort backends)", k, SCTPGuardClass))
+			default:
+				out = append(out, newFinding(RuleSCTPNodeProxy, lp.Child("protocol"), "listener %s: %s", k, nodeProxyNeeds))
 			}
 			if ctx.controllerTooOld() {
 				out = append(out, newFinding(RuleSCTPControllerVersion, lp.Child("protocol"),

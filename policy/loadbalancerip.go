@@ -36,7 +36,7 @@ func validateLoadBalancerIP(svc *corev1.Service, ctx Context) []Finding {
 	if spec == "" || annotation == "" || spec == annotation {
 		return nil
 	}
-	if handled, _ := serviceHandledByAKO(svc, ctx); handled == no {
+	if _, handled, _ := serviceImplementation(svc, ctx); handled == no {
 		return nil
 	}
 	return []Finding{newFinding(RuleLoadBalancerIPConflict, annotationPath(AnnotationLoadBalancerIP),

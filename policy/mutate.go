@@ -44,6 +44,9 @@ func (e *Engine) Mutate(ctx context.Context, r *Review, env Env) (Object, []Rule
 		if on(MutationDefaultSCTPPortName) {
 			apply(MutationDefaultSCTPPortName, defaultSCTPPortNames(o))
 		}
+		if e.cfg.enabled.Has(string(MutationDefaultSCTPGuardClass)) && on(MutationDefaultSCTPGuardClass) {
+			apply(MutationDefaultSCTPGuardClass, defaultSCTPGuardClass(o, r.Operation, env.Context))
+		}
 		if on(MutationDefaultNoLBNodePorts) {
 			apply(MutationDefaultNoLBNodePorts, defaultNoLBNodePorts(o, r.Operation, env.Context))
 		}
@@ -52,7 +55,7 @@ func (e *Engine) Mutate(ctx context.Context, r *Review, env Env) (Object, []Rule
 		}
 	case *svcapi.Gateway:
 		if on(MutationDefaultGatewaySelector) {
-			handled, err := gatewayHandledByAKO(o, env.Inventory)
+			_, handled, err := gatewayImplementation(o, env.Inventory)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -110,10 +113,10 @@ func defaultSCTPPortNames(svc *corev1.Service) bool {
 // without any explicit nodePort counts as unset; set a nodePort, or disable the mutation,
 // to keep node ports. UPDATEs are left alone: node ports already allocated stay.
 func defaultNoLBNodePorts(svc *corev1.Service, op Operation, ctx Context) bool {
-	if op != OperationCreate || ctx.serviceType() != ServiceTypeClusterIP || !serviceHasSCTP(svc) {
+	if op != OperationCreate || !serviceHasSCTP(svc) {
 		return false
 	}
-	if handled, _ := serviceHandledByAKO(svc, ctx); handled != yes {
+	if impl, _, _ := serviceImplementation(svc, ctx); impl == ImplementationNone || ctx.ServiceTypeFor(impl) != ServiceTypeClusterIP {
 		return false
 	}
 	if a := svc.Spec.AllocateLoadBalancerNodePorts; a != nil && !*a {
@@ -125,6 +128,21 @@ func defaultNoLBNodePorts(svc *corev1.Service, op Operation, ctx Context) bool {
 		}
 	}
 	svc.Spec.AllocateLoadBalancerNodePorts = ptr.To(false)
+	return true
+}
+
+// defaultSCTPGuardClass sets loadBalancerClass sctpguard.io/avi-sctp on a new SCTP
+// LoadBalancer Service that AKO would take and could not serve: AKO in NodePortLocal mode,
+// which has no SCTP. sctpguard then serves it through the nodes' nodePorts. Opt-in: it moves
+// the Service away from AKO. Only on CREATE, since the field is immutable.
+func defaultSCTPGuardClass(svc *corev1.Service, op Operation, ctx Context) bool {
+	if op != OperationCreate || !serviceHasSCTP(svc) || svc.Spec.LoadBalancerClass != nil || ctx.serviceType() != ServiceTypeNodePortLocal {
+		return false
+	}
+	if impl, _, _ := serviceImplementation(svc, ctx); impl != ImplementationAKO {
+		return false
+	}
+	svc.Spec.LoadBalancerClass = ptr.To(SCTPGuardClass)
 	return true
 }
 

@@ -59,29 +59,52 @@ func internalServicePort(p corev1.ServicePort) string {
 	return "core" + s[len("v1"):]
 }
 
+// nodeProxyNeeds is what a node must do for sctpguard to serve SCTP through node ports.
+const nodeProxyNeeds = "AKO runs in NodePortLocal mode, so sctpguard serves this through the nodes, as AKO's NodePort mode does " +
+	"(pool servers are the node addresses at the nodePort): the node proxy (kube-proxy, or the CNI's replacement such as " +
+	"Antrea Proxy or Cilium's) must forward SCTP node ports, and the nodes must load the sctp kernel module"
+
 // validateServiceSCTP holds the SCTP-under-AKO rules that need only the Service and the
 // context: NodePortLocal mode, the Antrea NPL annotation, the controller version, LBs not
-// handled by AKO, port names, appProtocol and Cilium's port rewriting.
-func validateServiceSCTP(svc *corev1.Service, ctx Context, p *field.Path) []Finding {
+// handled by AKO or sctpguard, port names, appProtocol and Cilium's port rewriting.
+// backend is who serves the Gateway the Service is a backend of (AKO when that Gateway or
+// its class is unknown), or ImplementationNone when it is no backend.
+func validateServiceSCTP(svc *corev1.Service, ctx Context, backend Implementation, p *field.Path) []Finding {
 	if !serviceHasSCTP(svc) {
 		return nil
 	}
 	var out []Finding
-	handled, reason := serviceHandledByAKO(svc, ctx)
-	backend := isGatewayBackend(svc)
+	impl, handled, reason := serviceImplementation(svc, ctx)
 	npl := svc.Annotations[AnnotationNodePortLocal] == "true" && svc.Spec.Selector != nil &&
 		(svc.Spec.Type == corev1.ServiceTypeClusterIP || svc.Spec.Type == corev1.ServiceTypeLoadBalancer)
+	noNodePorts := svc.Spec.AllocateLoadBalancerNodePorts != nil && !*svc.Spec.AllocateLoadBalancerNodePorts
 	for i, port := range svc.Spec.Ports {
 		if port.Protocol != corev1.ProtocolSCTP {
 			continue
 		}
 		pp := p.Index(i)
 		key := servicePortKey(port)
-		if ctx.serviceType() == ServiceTypeNodePortLocal && (handled == yes || backend) {
+		switch {
+		case ctx.serviceType() != ServiceTypeNodePortLocal:
+		case impl == ImplementationAKO:
 			out = append(out, newFinding(RuleSCTPNodePortLocal, pp.Child("protocol"),
 				"port %s: AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; "+
 					"AKO would log a warning and skip the whole virtual service, its TCP and UDP ports too, and leave an existing one stale. "+
-					"Run AKO in ClusterIP or NodePort mode for SCTP workloads, or expose this port over TCP or UDP", key))
+					"Set spec.loadBalancerClass: %s to have sctpguard serve it through the nodes' nodePorts "+
+					"(the field is immutable: recreate the Service), run AKO in ClusterIP or NodePort mode, or expose this port over TCP or UDP",
+				key, SCTPGuardClass))
+		case impl == ImplementationSCTPGuard && port.NodePort == 0 && noNodePorts:
+			out = append(out, newFinding(RuleSCTPNodeProxy, pp.Child("protocol"),
+				"port %s: %s; this port has no nodePort (allocateLoadBalancerNodePorts: false), so its pool would have no servers: "+
+					"remove allocateLoadBalancerNodePorts or set a nodePort", key, nodeProxyNeeds))
+		case impl == ImplementationSCTPGuard || backend == ImplementationSCTPGuard:
+			out = append(out, newFinding(RuleSCTPNodeProxy, pp.Child("protocol"), "port %s: %s", key, nodeProxyNeeds))
+		case backend == ImplementationAKO:
+			out = append(out, newFinding(RuleSCTPNodePortLocal, pp.Child("protocol"),
+				"port %s: AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; "+
+					"AKO would log a warning and skip the Gateway's whole virtual service, its TCP and UDP listeners too. "+
+					"Give the Gateway a GatewayClass whose controller is %s to have sctpguard serve it through this Service's nodePorts (type NodePort), "+
+					"run AKO in ClusterIP or NodePort mode, or expose this port over TCP or UDP", key, SCTPGuardClass))
 		}
 		// Antrea's NodePortLocal acts only on ClusterIP and LoadBalancer Services with a
 		// selector; on other Services the annotation has no effect, so there is nothing to deny.
@@ -99,7 +122,7 @@ func validateServiceSCTP(svc *corev1.Service, ctx Context, p *field.Path) []Find
 		if handled == no && svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
 			out = append(out, newFinding(RuleSCTPLBNotAKO, pp.Child("protocol"),
 				"port %s: this LoadBalancer Service is not handled by AKO because %s, and most cloud load balancers do not support SCTP; "+
-					"set spec.loadBalancerClass: %s to have Avi serve it", key, reason, AKOController))
+					"set spec.loadBalancerClass: %s to have AKO serve it, or %s to have sctpguard serve it", key, reason, AKOController, SCTPGuardClass))
 		}
 		if port.Name == "" {
 			out = append(out, newFinding(RuleSCTPPortUnnamed, pp.Child("name"),

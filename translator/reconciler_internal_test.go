@@ -192,7 +192,7 @@ func TestReconcileFrozenAndGate(t *testing.T) {
 	}
 	want := "Warning sctp-nodeportlocal port 80/SCTP: AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; " +
 		"AKO would log a warning and skip the whole virtual service, its TCP and UDP ports too, and leave an existing one stale. " +
-		"Run AKO in ClusterIP or NodePort mode for SCTP workloads, or expose this port over TCP or UDP; existing Avi objects left unchanged"
+		"Set spec.loadBalancerClass: sctpguard.io/avi-sctp to have sctpguard serve it through the nodes' nodePorts (the field is immutable: recreate the Service), run AKO in ClusterIP or NodePort mode, or expose this port over TCP or UDP; existing Avi objects left unchanged"
 	if diff := cmp.Diff([]string{want}, f.drainEvents()); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}

@@ -78,7 +78,7 @@ var npl = policy.Env{Context: policy.Context{AKO: &policy.AKOSettings{ServiceTyp
 
 func TestValidate(t *testing.T) {
 	const consequence = "AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; AKO would log a warning and skip the whole virtual service, " +
-		"its TCP and UDP ports too, and leave an existing one stale. Run AKO in ClusterIP or NodePort mode for SCTP workloads, or expose this port over TCP or UDP"
+		"its TCP and UDP ports too, and leave an existing one stale. Set spec.loadBalancerClass: sctpguard.io/avi-sctp to have sctpguard serve it through the nodes' nodePorts (the field is immutable: recreate the Service), run AKO in ClusterIP or NodePort mode, or expose this port over TCP or UDP"
 	for _, tt := range []struct {
 		name   string
 		cfg    policy.Config

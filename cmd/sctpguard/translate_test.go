@@ -28,7 +28,7 @@ func TestTranslateCommand(t *testing.T) {
 	golden(t, "translate-frozen.json", []byte(out))
 	wantErr := "svc/default/server: not synced: [sctp-nodeportlocal] port 80/SCTP: AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; " +
 		"AKO would log a warning and skip the whole virtual service, its TCP and UDP ports too, and leave an existing one stale. " +
-		"Run AKO in ClusterIP or NodePort mode for SCTP workloads, or expose this port over TCP or UDP; existing Avi objects left unchanged\n"
+		"Set spec.loadBalancerClass: sctpguard.io/avi-sctp to have sctpguard serve it through the nodes' nodePorts (the field is immutable: recreate the Service), run AKO in ClusterIP or NodePort mode, or expose this port over TCP or UDP; existing Avi objects left unchanged\n"
 	if diff := cmp.Diff(wantErr, errOut); diff != "" {
 		t.Errorf("stderr (-want +got):\n%s", diff)
 	}

@@ -127,7 +127,7 @@ func TestStdin(t *testing.T) {
 		t.Errorf("exit code %d, stderr %q", code, errOut)
 	}
 	want := "-:14: Service telco/amf: spec.ClusterIP: [unknown-field] warning: unknown field \"spec.ClusterIP\"\n" +
-		"-:18: Service telco/amf: spec.ports[0].protocol: [sctp-nodeportlocal] port 38412/SCTP: AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; AKO would log a warning and skip the whole virtual service, its TCP and UDP ports too, and leave an existing one stale. Run AKO in ClusterIP or NodePort mode for SCTP workloads, or expose this port over TCP or UDP\n" +
+		"-:18: Service telco/amf: spec.ports[0].protocol: [sctp-nodeportlocal] port 38412/SCTP: AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; AKO would log a warning and skip the whole virtual service, its TCP and UDP ports too, and leave an existing one stale. Set spec.loadBalancerClass: sctpguard.io/avi-sctp to have sctpguard serve it through the nodes' nodePorts (the field is immutable: recreate the Service), run AKO in ClusterIP or NodePort mode, or expose this port over TCP or UDP\n" +
 		"checked 2 resources in 1 input: 1 denied (1 denial), 0 with warnings only (1 warning)\n"
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
