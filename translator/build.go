@@ -57,6 +57,22 @@ type Builder struct {
 	Source  Source
 	// Engine re-checks every input with the built-in rules; nil checks nothing.
 	Engine *policy.Engine
+	// SyncAKOClass makes the translator sync the Services and Gateways of AKO's class too, as
+	// well as its own: for clusters where AKO does not run. Off, AKO's class is left to AKO.
+	SyncAKOClass bool
+}
+
+// OwnClassPrefix starts the names of the objects of sctpguard's class: "sctpguard." and then
+// "<cluster>--". AKO never builds such a name: every AKO name starts with its NamePrefix,
+// "<clusterName>--" (AKO: internal/lib/lib.go SetNamePrefix, GetL4VSName, GetL4PoolName,
+// GetSvcApiL4PoolName, and Encode, which keeps the prefix when it hashes), and a clusterName
+// has no "." (IsClusterNameValid: ^[a-zA-Z0-9-_]*$). A prefix of "sctpguard." that AKO could
+// produce would have to be a clusterName followed by "--", and "sctpguard." has no "-".
+const OwnClassPrefix = "sctpguard."
+
+// serves reports whether the translator syncs objects of an implementation's class.
+func (b *Builder) serves(impl policy.Implementation) bool {
+	return impl == policy.ImplementationSCTPGuard || (impl == policy.ImplementationAKO && b.SyncAKOClass)
 }
 
 // Owner is the created_by and managed_by value of a cluster's objects.
@@ -66,23 +82,43 @@ func (b *Builder) ako() *policy.AKOSettings { return b.Context.AKO }
 
 func (b *Builder) owner() string { return Owner(b.ako().ClusterName) }
 
-// prefix is "<cluster>--", the start of every object name.
-func (b *Builder) prefix() string { return b.ako().ClusterName + "--" }
+// prefix is the start of every object name of a class: "<cluster>--", AKO's, and
+// "sctpguard.<cluster>--" for sctpguard's own class.
+func (b *Builder) prefix(impl policy.Implementation) string {
+	if impl == policy.ImplementationSCTPGuard {
+		return OwnClassPrefix + b.ako().ClusterName + "--"
+	}
+	return b.ako().ClusterName + "--"
+}
 
-// UnitName is the name of a unit's virtual service, VsVip and L4 policy set (AKO:
-// internal/lib/lib.go GetL4VSName).
-func (b *Builder) UnitName(key UnitKey) string {
-	return b.objectName(b.prefix() + key.Namespace + "-" + key.Name)
+// UnitName is the name of a unit's virtual service, VsVip and L4 policy set in a class
+// (AKO: internal/lib/lib.go GetL4VSName, with the class's prefix).
+func (b *Builder) UnitName(key UnitKey, impl policy.Implementation) string {
+	return b.objectName(impl, b.prefix(impl)+key.Namespace+"-"+key.Name)
+}
+
+// UnitNames are the names a unit's virtual service may have, in both classes: AKO's, then
+// sctpguard's.
+func (b *Builder) UnitNames(key UnitKey) []string {
+	return []string{b.UnitName(key, policy.ImplementationAKO), b.UnitName(key, policy.ImplementationSCTPGuard)}
 }
 
 // objectName is the name AKO gives an object: as built, or with enableEVH the prefix and the
 // SHA-1 of it, in hex (AKO: internal/lib/lib.go Encode, EncodeWithPrefix).
-func (b *Builder) objectName(s string) string {
+func (b *Builder) objectName(impl policy.Implementation, s string) string {
 	if !b.ako().EnableEVH {
 		return s
 	}
 	sum := sha1.Sum([]byte(s)) //nolint:gosec // AKO's name encoding, not a security measure
-	return b.prefix() + hex.EncodeToString(sum[:])
+	return b.prefix(impl) + hex.EncodeToString(sum[:])
+}
+
+// implementationOfName returns the class an owned object's name belongs to.
+func implementationOfName(name string) policy.Implementation {
+	if strings.HasPrefix(name, OwnClassPrefix) {
+		return policy.ImplementationSCTPGuard
+	}
+	return policy.ImplementationAKO
 }
 
 // namespaceSynced reports whether AKO syncs the objects of a namespace: not in
@@ -104,7 +140,7 @@ func (b *Builder) namespaceSynced(namespace string) (bool, error) {
 	return ns == nil || ns.Labels[a.NamespaceSelector.LabelKey] == a.NamespaceSelector.LabelValue, nil
 }
 
-// Keys returns the units that may be in scope, sorted: every AKO LoadBalancer Service's
+// Keys returns the units that may be in scope, sorted: every synced LoadBalancer Service's
 // own or shared-VIP unit, and every Gateway's. Build decides.
 func (b *Builder) Keys() ([]UnitKey, error) {
 	svcs, err := b.Source.Services()
@@ -157,9 +193,10 @@ func (b *Builder) Build(ctx context.Context, key UnitKey) (*Unit, error) {
 	return nil, fmt.Errorf("build %s: unknown kind", key)
 }
 
-// lbService reports whether AKO handles a LoadBalancer Service (avi-translation.md §2.1).
+// lbService reports whether the translator syncs a LoadBalancer Service: of sctpguard's class,
+// or of AKO's when it syncs that class too (avi-translation.md §2.1).
 func (b *Builder) lbService(s *corev1.Service) bool {
-	return s != nil && policy.ServiceHandledByAKO(s, b.Context)
+	return s != nil && b.serves(policy.ServiceImplementation(s, b.Context))
 }
 
 func hasSCTP(s *corev1.Service) bool {
@@ -167,9 +204,9 @@ func hasSCTP(s *corev1.Service) bool {
 }
 
 // newUnit starts a unit: its name, markers and the fixed parts of its objects.
-func (b *Builder) newUnit(key UnitKey, nameKey, markerKey string) *Unit {
+func (b *Builder) newUnit(key UnitKey, impl policy.Implementation, nameKey, markerKey string) *Unit {
 	a := b.ako()
-	u := &Unit{Key: key, Name: b.UnitName(key)}
+	u := &Unit{Key: key, Implementation: impl, Name: b.UnitName(key, impl), AKOName: b.UnitName(key, policy.ImplementationAKO)}
 	u.markers = []avi.Marker{
 		{Key: MarkerCluster, Values: []string{a.ClusterName}},
 		{Key: MarkerManagedBy, Values: []string{b.owner()}},
@@ -271,7 +308,7 @@ func (b *Builder) pool(u *Unit, name string, obj policy.Object, svc *corev1.Serv
 // Gateway backends do not look at it, ConstructAdvL4PolPoolNodes).
 func (b *Builder) servers(u *Unit, svc *corev1.Service, port corev1.ServicePort, skipAnnotation bool) ([]avi.Server, error) {
 	_, skip := svc.Annotations[AnnotationSkipNodePort]
-	if b.ako().ServiceType == policy.ServiceTypeNodePort && (!skip || !skipAnnotation) {
+	if b.Context.ServiceTypeFor(u.Implementation) == policy.ServiceTypeNodePort && (!skip || !skipAnnotation) {
 		return b.nodeServers(u, svc, port)
 	}
 	slices, err := b.Source.EndpointSlices(svc.Namespace, svc.Name)
@@ -642,7 +679,7 @@ func (b *Builder) buildService(ctx context.Context, key UnitKey) (*Unit, error) 
 	if !b.lbService(svc) || policy.SharedVIPKey(svc) != "" || !hasSCTP(svc) {
 		return nil, nil
 	}
-	u := b.newUnit(key, svc.Name, MarkerService)
+	u := b.newUnit(key, policy.ServiceImplementation(svc, b.Context), svc.Name, MarkerService)
 	u.Members = []types.NamespacedName{nn(svc)}
 	if len(u.Name) > MaxNameLength {
 		u.Events = append(u.Events, warning(svc, ReasonNameTooLong, "Avi object name is %d characters; the limit is %d", len(u.Name), MaxNameLength))
@@ -672,7 +709,7 @@ func (b *Builder) buildService(ctx context.Context, key UnitKey) (*Unit, error) 
 	u.appProf = svc.Annotations[AnnotationApplicationProfile]
 	meta := serviceMetadata("", []string{svc.Namespace + "/" + svc.Name}, nil)
 	for _, p := range svc.Spec.Ports {
-		name := b.objectName(fmt.Sprintf("%s%s-%s-%s-%d", b.prefix(), svc.Namespace, svc.Name, p.Protocol, p.Port))
+		name := b.objectName(u.Implementation, fmt.Sprintf("%s%s-%s-%s-%d", b.prefix(u.Implementation), svc.Namespace, svc.Name, p.Protocol, p.Port))
 		pool, err := b.pool(u, name, svc, svc, p, p.Port, nil, meta)
 		if err != nil {
 			return nil, err
@@ -724,7 +761,8 @@ func (b *Builder) buildSharedVIP(ctx context.Context, key UnitKey) (*Unit, error
 		}
 		return -1
 	})
-	u := b.newUnit(key, key.Name, MarkerSharedVIP)
+	// shared-vip-inconsistent freezes a member of another class than the oldest's.
+	u := b.newUnit(key, policy.ServiceImplementation(members[0], b.Context), key.Name, MarkerSharedVIP)
 	var synced []*corev1.Service
 	for _, m := range members {
 		f, err := b.freeze(ctx, m)
@@ -784,7 +822,7 @@ func (b *Builder) buildSharedVIP(ctx context.Context, key UnitKey) (*Unit, error
 		}
 		meta := serviceMetadata("", []string{m.Namespace + "/" + m.Name}, nil)
 		for _, p := range m.Spec.Ports {
-			name := b.objectName(fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(), m.Namespace, m.Name, key.Name, p.Protocol, p.Port))
+			name := b.objectName(u.Implementation, fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(u.Implementation), m.Namespace, m.Name, key.Name, p.Protocol, p.Port))
 			pool, err := b.pool(u, name, m, m, p, p.Port, []avi.Marker{{Key: MarkerSharedVIP, Values: []string{key.Name}}}, meta)
 			if err != nil {
 				return nil, err

@@ -34,9 +34,6 @@ type listenerKey struct {
 // buildGateway builds the unit of a v1alpha1 Gateway of AKO's class and its backend
 // Services (avi-translation.md §2.4).
 func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) {
-	if !b.ako().ServicesAPI {
-		return nil, nil
-	}
 	gw, err := b.Source.Gateway(key.Namespace, key.Name)
 	if err != nil {
 		return nil, fmt.Errorf("get Gateway %s/%s: %w", key.Namespace, key.Name, err)
@@ -44,14 +41,16 @@ func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) 
 	if gw == nil || !slices.ContainsFunc(gw.Spec.Listeners, func(l svcapi.Listener) bool { return l.Protocol == string(corev1.ProtocolSCTP) }) {
 		return nil, nil
 	}
-	class, err := b.Source.GatewayClass(gw.Spec.GatewayClassName)
+	impl, err := policy.GatewayImplementation(gw, b.Source)
 	if err != nil {
 		return nil, fmt.Errorf("get GatewayClass %s: %w", gw.Spec.GatewayClassName, err)
 	}
-	if class == nil || class.Spec.Controller != policy.AKOController {
-		return nil, nil // not AKO's: no Avi objects and no status
+	// Not synced: another controller's class, or AKO's, left to AKO or ignored by it
+	// (servicesAPI off, which concerns AKO's class only). No Avi objects and no status.
+	if !b.serves(impl) || (impl == policy.ImplementationAKO && !b.ako().ServicesAPI) {
+		return nil, nil
 	}
-	u := b.newUnit(key, gw.Name, MarkerGateway)
+	u := b.newUnit(key, impl, gw.Name, MarkerGateway)
 	u.Gateway = gw
 	u.Listeners = listenerStates(gw)
 	if len(u.Name) > MaxNameLength {
@@ -73,6 +72,10 @@ func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) 
 			}
 		}
 		return u, nil
+	}
+	class, err := b.Source.GatewayClass(gw.Spec.GatewayClassName)
+	if err != nil {
+		return nil, fmt.Errorf("get GatewayClass %s: %w", gw.Spec.GatewayClassName, err)
 	}
 	ref, ok, err := policy.GatewayInfraSettingRef(gw, class, b.Source)
 	if err != nil {
@@ -144,7 +147,7 @@ func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) 
 		ls := u.listener(k.port)
 		if s := providers[k]; s != nil {
 			port := servicePort(s, k)
-			name := b.objectName(fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(), gw.Namespace, s.Name, gw.Name, k.protocol, k.port))
+			name := b.objectName(u.Implementation, fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(u.Implementation), gw.Namespace, s.Name, gw.Name, k.protocol, k.port))
 			meta := serviceMetadata(gw.Namespace+"/"+gw.Name, []string{s.Namespace + "/" + s.Name}, nil)
 			pool, err := b.pool(u, name, s, s, port, k.port, []avi.Marker{{Key: MarkerGateway, Values: []string{gw.Name}}}, meta)
 			if err != nil {

@@ -15,6 +15,10 @@ type Metrics struct {
 	requests   *prometheus.CounterVec
 	reqLatency *prometheus.HistogramVec
 	connected  prometheus.Gauge
+	// planned counts the changes of the computed plans; dryRunPending is the number of units
+	// whose last dry-run plan writes.
+	planned       *prometheus.CounterVec
+	dryRunPending prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -46,8 +50,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "sctpguard_translator_connected",
 			Help: "1 while the translator is logged in to an Avi Controller that passes the SCTP gate (version >= 22.1.3, Enterprise licence); 0 otherwise.",
 		}),
+		planned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sctpguard_translator_planned_changes_total",
+			Help: "Changes of the computed plans by action (create, update, delete, unchanged), Avi object type and dry_run (true: reported, not applied).",
+		}, []string{"action", "type", "dry_run"}),
+		dryRunPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sctpguard_translator_dry_run_pending_units",
+			Help: "With --translator-dry-run: the units whose last plan would write to the Avi Controller.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.syncs, m.duration, m.writes, m.requests, m.reqLatency, m.connected} {
+	for _, c := range []prometheus.Collector{m.syncs, m.duration, m.writes, m.requests, m.reqLatency, m.connected, m.planned, m.dryRunPending} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

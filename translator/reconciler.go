@@ -1,6 +1,7 @@
 package translator
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
@@ -48,10 +49,17 @@ type Reconciler struct {
 	// SlowRetry is the slow retry period; default 90 s.
 	SlowRetry time.Duration
 	Metrics   *Metrics
+	// SyncAKOClass syncs AKO's class too (Builder.SyncAKOClass).
+	SyncAKOClass bool
+	// DryRun computes and reports the plans (log lines, Would... Events, a metric) and writes
+	// nothing to the controller or to the objects' status.
+	DryRun bool
 
 	conn     atomic.Pointer[connection]
 	mu       sync.Mutex
 	failures map[UnitKey]int
+	// pending are the units whose last dry-run plan writes.
+	pending map[UnitKey]bool
 }
 
 // connection is the controller session in force: the client, the state of the owned
@@ -90,7 +98,7 @@ func (r *Reconciler) builder(c *connection) *Builder {
 	if c != nil && c.cloud != nil {
 		ctx.Cloud = c.cloud
 	}
-	return &Builder{Context: ctx, Source: r.Source, Engine: r.Engine}
+	return &Builder{Context: ctx, Source: r.Source, Engine: r.Engine, SyncAKOClass: r.SyncAKOClass}
 }
 
 // resetFailures forgets a unit's consecutive failures: its input changed.
@@ -126,13 +134,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, key UnitKey) (reconcile.Resu
 		if u != nil && c.unsupported {
 			r.emitUnit(ctx, u, corev1.EventTypeWarning, ReasonControllerUnsupported, c.gateErr.Error())
 		}
-		if u != nil && u.Gateway != nil {
+		if u != nil && u.Gateway != nil && !r.DryRun {
 			r.writeGatewayStatus(ctx, log, u, nil, nil)
 		}
 		return reconcile.Result{}, nil
 	}
 	if u == nil {
-		out, err := c.syncer.Delete(ctx, key, b.UnitName(key))
+		names := b.UnitNames(key)
+		p := c.syncer.PlanDelete(key, names)
+		r.observePlan(key, p)
+		if r.DryRun {
+			r.reportPlan(ctx, log, nil, c.syncer.deletedMembers(key, names), p)
+			return reconcile.Result{}, nil
+		}
+		out, err := c.syncer.ApplyDelete(ctx, key, names, p)
 		if err != nil {
 			return r.retry(ctx, log, key, nil, classify(err))
 		}
@@ -141,7 +156,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key UnitKey) (reconcile.Resu
 				log.Error(err, "clear Service status", "service", m.String())
 			}
 			if out.Writes > 0 {
-				r.emitService(ctx, m, corev1.EventTypeNormal, ReasonRemoved, fmt.Sprintf("Removed virtualservice %s for %s", b.UnitName(key), m))
+				r.emitService(ctx, m, corev1.EventTypeNormal, ReasonRemoved, fmt.Sprintf("Removed virtualservice %s for %s", cmp.Or(p.Name, names[0]), m))
 			}
 		}
 		if key.Kind == KindGateway {
@@ -156,7 +171,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, key UnitKey) (reconcile.Resu
 		r.resetFailures(key)
 		return reconcile.Result{}, nil
 	}
-	out, err := c.syncer.Sync(ctx, u)
+	p, err := c.syncer.Plan(ctx, u)
+	if err == nil {
+		r.observePlan(key, p)
+		if r.DryRun {
+			r.reportPlan(ctx, log, u, u.Members, p)
+			r.resetFailures(key)
+			return reconcile.Result{}, nil
+		}
+	}
+	var out *Outcome
+	if err == nil {
+		out, err = c.syncer.Apply(ctx, u, p)
+	}
 	if err != nil {
 		se := classify(err)
 		if se.Reason == ReasonDeleteBlocked {
@@ -205,7 +232,7 @@ func (r *Reconciler) retry(ctx context.Context, log logr.Logger, key UnitKey, u 
 		if class != avi.ClassFast || n >= 3 {
 			r.emitUnit(ctx, u, corev1.EventTypeWarning, se.Reason, se.Error())
 		}
-		if u.Gateway != nil {
+		if u.Gateway != nil && !r.DryRun {
 			r.writeGatewayStatus(ctx, log, u, nil, se)
 		}
 	}

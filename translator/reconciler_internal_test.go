@@ -65,7 +65,7 @@ func newReconcilerFixture(t *testing.T, objs ...client.Object) *reconcilerFixtur
 		t.Fatal(err)
 	}
 	f.rec = &Reconciler{
-		Kube: kube, Engine: engine, Context: func() policy.Context { return f.context },
+		Kube: kube, Engine: engine, Context: func() policy.Context { return f.context }, SyncAKOClass: true,
 		Events: f.events, Log: testr.New(t), SlowRetry: 90 * time.Second,
 	}
 	f.setSource()

@@ -67,7 +67,7 @@ func newTestRunner(t *testing.T, host string, ca []byte, objs []policy.Object, t
 		t.Fatal(err)
 	}
 	rec := &Reconciler{
-		Kube: kube, Source: NewMemorySource(objs...), Engine: engine, Context: func() policy.Context { return settings },
+		Kube: kube, Source: NewMemorySource(objs...), Engine: engine, Context: func() policy.Context { return settings }, SyncAKOClass: true,
 		Events: events.NewFakeRecorder(10000), Log: testr.NewWithOptions(t, testr.Options{Verbosity: 0}), SlowRetry: DefaultSlowRetry,
 	}
 	return &Runner{

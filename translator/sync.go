@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/translator/avi"
 )
 
@@ -36,6 +37,7 @@ const (
 	ReasonDeleteBlocked           = "DeleteBlocked"
 	ReasonControllerConfigMissing = "ControllerConfigMissing"
 	ReasonSyncFailed              = "SyncFailed"
+	ReasonHandOverPending         = "HandOverPending"
 )
 
 // SyncError is a failed sync with its Event reason and retry class.
@@ -90,40 +92,59 @@ type Syncer struct {
 
 func (s *Syncer) owner() string { return Owner(s.Cluster) }
 
-// Sync makes the controller hold the unit's desired objects: pools, then the L4 policy
-// set, then the VsVip, then the virtual service, then the deletion of the unit's pools no
-// longer desired (avi-translation.md §8.1). A failed step aborts the rest, so the virtual
-// service never references a child whose write failed. A skipped unit writes nothing.
+// Sync makes the controller hold the unit's desired objects: it plans, then applies the
+// plan (avi-translation.md §8.0, §8.1).
 func (s *Syncer) Sync(ctx context.Context, u *Unit) (*Outcome, error) {
-	out := &Outcome{}
+	p, err := s.Plan(ctx, u)
+	if err != nil {
+		return &Outcome{}, err
+	}
+	return s.Apply(ctx, u, p)
+}
+
+// Plan computes what a sync of the unit would do, from the state and without writing: the
+// unit's objects of the other class first (a unit that changed class hands over with no
+// moment where both classes' objects hold its VIP), then the pools, the L4 policy set, the
+// VsVip and the virtual service, then the deletion of the unit's pools no longer desired
+// (avi-translation.md §8.1). A skipped unit plans nothing. An ownership conflict, a name
+// collision or AKO still holding the unit's inputs is returned as the error.
+func (s *Syncer) Plan(ctx context.Context, u *Unit) (*Plan, error) {
+	p := &Plan{Unit: u.Key.String(), Name: u.Name, Changes: []Change{}}
 	if u.Skip != "" {
-		out.VIPs, out.FQDNs = s.addresses(u.Name)
-		return out, nil
+		p.Skipped = u.Skip
+		return p, nil
 	}
 	if err := s.checkNames(u); err != nil {
-		return out, err
+		return p, err
+	}
+	if err := s.checkHandOver(ctx, u); err != nil {
+		return p, err
+	}
+	for _, typ := range unitTypes {
+		for _, n := range s.State.UnitObjects(u.Key, typ) {
+			if implementationOfName(n) != u.Implementation {
+				p.Changes = append(p.Changes, Change{Action: ActionDelete, Type: typ, Name: n})
+			}
+		}
 	}
 	prevL4 := s.State.Get(avi.TypeL4PolicySet, u.Name)
 	referenced := poolsOf(prevL4)
 	s.keepFrozenShares(u, prevL4)
-	for _, p := range u.Pools() {
-		if _, err := s.apply(ctx, u, avi.TypePool, p.Name, p, out); err != nil {
-			return out, err
+	for _, pool := range u.Pools() {
+		if err := s.planObject(p, avi.TypePool, pool.Name, pool); err != nil {
+			return p, err
 		}
 	}
-	if _, err := s.apply(ctx, u, avi.TypeL4PolicySet, u.Name, u.L4PolicySet(), out); err != nil {
-		return out, err
+	for _, o := range []struct {
+		typ     string
+		desired any
+	}{{avi.TypeL4PolicySet, u.L4PolicySet()}, {avi.TypeVsVip, u.VsVip()}, {avi.TypeVirtualService, u.VirtualService()}} {
+		if err := s.planObject(p, o.typ, u.Name, o.desired); err != nil {
+			return p, err
+		}
 	}
-	if _, err := s.apply(ctx, u, avi.TypeVsVip, u.Name, u.VsVip(), out); err != nil {
-		return out, err
-	}
-	created, err := s.apply(ctx, u, avi.TypeVirtualService, u.Name, u.VirtualService(), out)
-	if err != nil {
-		return out, err
-	}
-	out.Created = created
-	// Orphans: our pools of this unit, or referenced by its previous policy set, that are
-	// no longer selected.
+	// Orphans: our pools of this unit and class, or referenced by its previous policy set,
+	// that are no longer selected.
 	keep := map[string]bool{}
 	for _, e := range u.Entries {
 		if n := e.poolName(); n != "" {
@@ -132,39 +153,62 @@ func (s *Syncer) Sync(ctx context.Context, u *Unit) (*Outcome, error) {
 	}
 	orphans := append(s.State.UnitObjects(u.Key, avi.TypePool), referenced...)
 	slices.Sort(orphans)
-	var blocked error
 	for _, name := range slices.Compact(orphans) {
-		if keep[name] || s.frozenPool(u, name) {
+		if keep[name] || s.frozenPool(u, name) || implementationOfName(name) != u.Implementation || s.State.Get(avi.TypePool, name) == nil {
 			continue
 		}
-		if err := s.delete(ctx, avi.TypePool, name, out); err != nil {
-			if se := classify(err); se.Reason == ReasonDeleteBlocked {
-				blocked = err
-				continue
-			}
-			return out, err
-		}
+		p.Changes = append(p.Changes, Change{Action: ActionDelete, Type: avi.TypePool, Name: name, orphan: true})
 	}
-	out.VIPs, out.FQDNs = s.addresses(u.Name)
-	return out, blocked
+	return p, nil
 }
 
-// Delete removes the unit's owned objects, virtual service first, then the VsVip, the L4
-// policy set and the pools (avi-translation.md §8.3). A 404 counts as deleted. A child
-// that something else still references is left, and reported as DeleteBlocked.
-func (s *Syncer) Delete(ctx context.Context, key UnitKey, name string) (*Outcome, error) {
+// planObject adds the change that makes the controller hold one desired object.
+func (s *Syncer) planObject(p *Plan, typ, name string, desired any) error {
+	cur := s.State.Get(typ, name)
+	if cur == nil {
+		p.Changes = append(p.Changes, Change{Action: ActionCreate, Type: typ, Name: name, desired: desired})
+		return nil
+	}
+	curNorm, err := s.State.normalized(typ, name)
+	if err != nil {
+		// The controller's object does not read into the model: it cannot be compared, and
+		// a PUT would be sent on every pass. Say so, and write nothing until an input
+		// changes or a full sync reads it again.
+		s.Log.Error(err, "the controller's object cannot be compared with the desired one", "type", typ, "name", name)
+		return &SyncError{Reason: ReasonSyncFailed, Class: avi.ClassNone,
+			Err: fmt.Errorf("compare %s %s: the object as the controller holds it cannot be read: %w", typ, name, err)}
+	}
+	fields, err := diffFields(typ, desired, cur, curNorm)
+	if err != nil {
+		return fmt.Errorf("compare %s %s: %w", typ, name, err)
+	}
+	c := Change{Action: ActionUnchanged, Type: typ, Name: name, desired: desired}
+	if len(fields) > 0 {
+		c.Action, c.Fields = ActionUpdate, fields
+	}
+	p.Changes = append(p.Changes, c)
+	return nil
+}
+
+// Apply carries out a plan in its order. A failed step aborts the rest, so the virtual
+// service never references a child whose write failed; an orphan pool that something else
+// still uses is left, and reported as DeleteBlocked once the rest is done.
+func (s *Syncer) Apply(ctx context.Context, u *Unit, p *Plan) (*Outcome, error) {
 	out := &Outcome{}
-	out.VIPs, out.FQDNs = s.addresses(name)
-	out.Members = s.members(key, name)
 	var blocked error
-	for _, typ := range unitTypes {
-		names := s.State.UnitObjects(key, typ)
-		if typ != avi.TypePool && name != "" && !slices.Contains(names, name) && s.State.Get(typ, name) != nil {
-			names = append(names, name)
-		}
-		for _, n := range names {
-			if err := s.delete(ctx, typ, n, out); err != nil {
-				if se := classify(err); se.Reason == ReasonDeleteBlocked {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case ActionCreate, ActionUpdate:
+			created, err := s.apply(ctx, u, c.Type, c.Name, c.desired, out)
+			if err != nil {
+				return out, err
+			}
+			if c.Type == avi.TypeVirtualService {
+				out.Created = created
+			}
+		case ActionDelete:
+			if err := s.delete(ctx, c.Type, c.Name, out); err != nil {
+				if se := classify(err); se.Reason == ReasonDeleteBlocked && c.orphan {
 					blocked = err
 					continue
 				}
@@ -172,7 +216,105 @@ func (s *Syncer) Delete(ctx context.Context, key UnitKey, name string) (*Outcome
 			}
 		}
 	}
+	if u != nil {
+		out.VIPs, out.FQDNs = s.addresses(u.Name)
+	}
 	return out, blocked
+}
+
+// checkHandOver makes a unit of sctpguard's class wait, before its VsVip is first created,
+// while AKO still holds a virtual service for the unit's inputs under AKO's name for it: the
+// Service or Gateway has just left AKO's class (a delete and recreate, or a type change, as
+// loadBalancerClass is immutable), and AKO has not deleted its objects yet. Waiting leaves
+// no moment where both hold the VIP; a pinned VIP (spec.loadBalancerIP) is then free for
+// sctpguard's VsVip. An AKO object of that name for other inputs (AKO's names are not
+// injective) does not count. Objects of AKO's class that sctpguard owns are handed over by
+// the plan itself.
+func (s *Syncer) checkHandOver(ctx context.Context, u *Unit) error {
+	if u.Implementation != policy.ImplementationSCTPGuard || u.AKOName == "" || s.State.Get(avi.TypeVsVip, u.Name) != nil ||
+		s.State.Get(avi.TypeVirtualService, u.AKOName) != nil {
+		return nil
+	}
+	q := cloudQuery(avi.TypeVirtualService, s.Cloud)
+	q.Set("include_name", "true")
+	vs, err := s.Client.GetByName(ctx, avi.TypeVirtualService, u.AKOName, q)
+	if err != nil {
+		return fmt.Errorf("read virtualservice %s, AKO's name for unit %s: %w", u.AKOName, u.Key, err)
+	}
+	if vs == nil || Owned(avi.TypeVirtualService, vs, s.owner()) || !servesUnit(vs, u) {
+		return nil
+	}
+	holder, _ := vs["created_by"].(string)
+	return &SyncError{Reason: ReasonHandOverPending, Class: avi.ClassFast,
+		Err: fmt.Errorf("virtualservice %s (created_by: %s) still serves %s for AKO; sctpguard creates %s once AKO has deleted it", u.AKOName, holder, u.Key, u.Name)}
+}
+
+// servesUnit reports whether a virtual service's service_metadata names the unit's inputs:
+// its Gateway, one of its Services, or, for a shared VIP, whose virtual service names no
+// inputs (AKO: ConstructSharedVipSvcLBNode), none at all.
+func servesUnit(vs avi.Object, u *Unit) bool {
+	md, _ := vs["service_metadata"].(string)
+	var m struct {
+		Gateway  string   `json:"gateway"`
+		Services []string `json:"namespace_svc_name"`
+	}
+	if md != "" && json.Unmarshal([]byte(md), &m) != nil {
+		return false
+	}
+	switch u.Key.Kind {
+	case KindGateway:
+		return m.Gateway == u.Key.Namespace+"/"+u.Key.Name
+	case KindSharedVIP:
+		return m.Gateway == "" && len(m.Services) == 0
+	}
+	return slices.Contains(m.Services, u.Key.Namespace+"/"+u.Key.Name)
+}
+
+// PlanDelete computes the deletion of a unit's owned objects, of both classes: virtual
+// service first, then the VsVip, the L4 policy set and the pools (avi-translation.md §8.3).
+// names are the unit's virtual service names in both classes.
+func (s *Syncer) PlanDelete(key UnitKey, names []string) *Plan {
+	p := &Plan{Unit: key.String(), Changes: []Change{}}
+	for _, typ := range unitTypes {
+		objs := s.State.UnitObjects(key, typ)
+		for _, name := range names {
+			if typ != avi.TypePool && !slices.Contains(objs, name) && s.State.Get(typ, name) != nil {
+				objs = append(objs, name)
+			}
+		}
+		for _, n := range objs {
+			if typ == avi.TypeVirtualService && p.Name == "" {
+				p.Name = n
+			}
+			p.Changes = append(p.Changes, Change{Action: ActionDelete, Type: typ, Name: n, orphan: true})
+		}
+	}
+	return p
+}
+
+// Delete removes the unit's owned objects as PlanDelete plans it. A 404 counts as deleted. A
+// child that something else still references is left, and reported as DeleteBlocked.
+func (s *Syncer) Delete(ctx context.Context, key UnitKey, names []string) (*Outcome, error) {
+	return s.ApplyDelete(ctx, key, names, s.PlanDelete(key, names))
+}
+
+// ApplyDelete carries out a deletion plan; the outcome names the Services whose status is
+// to be cleared and the VIPs they had.
+func (s *Syncer) ApplyDelete(ctx context.Context, key UnitKey, names []string, p *Plan) (*Outcome, error) {
+	var vips, fqdns []string
+	var members []types.NamespacedName
+	for _, name := range names {
+		v, f := s.addresses(name)
+		vips, fqdns = append(vips, v...), append(fqdns, f...)
+		for _, m := range s.members(key, name) {
+			if !slices.Contains(members, m) {
+				members = append(members, m)
+			}
+		}
+	}
+	out, err := s.Apply(ctx, nil, p)
+	out.VIPs, out.FQDNs, out.Members = vips, fqdns, members
+	return out, err
 }
 
 // delete deletes one owned object known to the state.

@@ -369,7 +369,7 @@ func TestUpdates(t *testing.T) {
 			"DELETE /api/pool/" + f.uuid("pool", "cluster--default-server-SCTP-3868") + " 204",
 			"DELETE /api/pool/" + f.uuid("pool", "cluster--default-server-TCP-80") + " 204",
 		}
-		out, err := f.syncer.Delete(f.ctx, key, "cluster--default-server")
+		out, err := f.syncer.Delete(f.ctx, key, []string{"cluster--default-server"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -677,7 +677,7 @@ func TestNothingNotOursIsTouched(t *testing.T) {
 	// svc-1's pool and policy set were written before its VsVip failed; deleting both
 	// units removes exactly ours.
 	for _, name := range []string{"svc-0", "svc-1"} {
-		if _, err := f.syncer.Delete(f.ctx, translator.UnitKey{Kind: translator.KindService, Namespace: "telco", Name: name}, "cluster--telco-"+name); err != nil {
+		if _, err := f.syncer.Delete(f.ctx, translator.UnitKey{Kind: translator.KindService, Namespace: "telco", Name: name}, []string{"cluster--telco-"+name}); err != nil {
 			t.Fatal(err)
 		}
 	}

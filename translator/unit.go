@@ -202,8 +202,14 @@ type ListenerProblem struct {
 // Unit is the desired state of one unit on the controller, with what is reported about it.
 type Unit struct {
 	Key UnitKey
+	// Implementation is the class the unit's inputs are of: sctpguard's, or AKO's where the
+	// translator syncs AKO's class too. It decides the names (avi-translation.md §3).
+	Implementation policy.Implementation
 	// Name is the name of the virtual service, its VsVip and its L4 policy set.
 	Name string
+	// AKOName is the name AKO gives the unit's virtual service: while AKO still holds one of
+	// that name for the unit's inputs, a unit of sctpguard's class waits (§2.1, hand-over).
+	AKOName string
 	// Skip, when set, is why the unit is not synced at all (frozen, or a name too long):
 	// the controller keeps what it holds, nothing is written.
 	Skip string
