@@ -60,7 +60,7 @@ type Plan struct {
 	Skipped string `json:"skipped,omitempty"`
 	// Blocked says why the unit cannot be synced now (an ownership conflict, AKO still
 	// holding the unit's inputs): the changes are what would follow once it can.
-	Blocked string    `json:"blocked,omitempty"`
+	Blocked string   `json:"blocked,omitempty"`
 	Changes []Change `json:"changes"`
 }
 

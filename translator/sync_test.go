@@ -677,7 +677,7 @@ func TestNothingNotOursIsTouched(t *testing.T) {
 	// svc-1's pool and policy set were written before its VsVip failed; deleting both
 	// units removes exactly ours.
 	for _, name := range []string{"svc-0", "svc-1"} {
-		if _, err := f.syncer.Delete(f.ctx, translator.UnitKey{Kind: translator.KindService, Namespace: "telco", Name: name}, []string{"cluster--telco-"+name}); err != nil {
+		if _, err := f.syncer.Delete(f.ctx, translator.UnitKey{Kind: translator.KindService, Namespace: "telco", Name: name}, []string{"cluster--telco-" + name}); err != nil {
 			t.Fatal(err)
 		}
 	}
