@@ -405,7 +405,7 @@ func (f families) typeOf(addr string) string {
 // kube-proxy opens the NodePort only for the Service's families, so no other address is used.
 func (b *Builder) nodeServers(u *Unit, svc *corev1.Service, port corev1.ServicePort) ([]avi.Server, error) {
 	if port.NodePort == 0 {
-		u.Events = append(u.Events, warning(svc, ReasonNoNodePort, "port %d/%s has no nodePort, so its pool has no servers in NodePort mode", port.Port, port.Protocol))
+		u.Events = append(u.Events, warning(svc, ReasonNoNodePort, "port %d/%s has no nodePort, so its pool has no servers: in NodePort mode they are the nodes at the nodePort", port.Port, port.Protocol))
 		return nil, nil
 	}
 	nodes, err := b.Source.Nodes()
