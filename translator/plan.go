@@ -2,12 +2,16 @@ package translator
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/go-logr/logr"
 
 	"github.com/sctpguard/sctpguard/translator/avi"
 )
@@ -160,4 +164,62 @@ func orAbsent(v json.RawMessage) string {
 		return "(absent)"
 	}
 	return string(v)
+}
+
+// Plans computes the plan of every unit the builder finds in scope and of every unit the
+// syncer's state holds objects of, sorted by unit; a deletion with nothing to delete is left
+// out. A unit that cannot be planned now (an ownership conflict, a name collision, AKO still
+// holding its inputs) gets its reason as Blocked. Only reads: the state's and, for a unit of
+// sctpguard's class not yet created, one GET of AKO's virtual service for it.
+func Plans(ctx context.Context, b *Builder, s *Syncer) ([]*Plan, error) {
+	keys, err := b.Keys()
+	if err != nil {
+		return nil, err
+	}
+	keys = append(keys, s.State.Units()...)
+	slices.SortFunc(keys, func(x, y UnitKey) int { return strings.Compare(x.String(), y.String()) })
+	var out []*Plan
+	for _, k := range slices.Compact(keys) {
+		u, err := b.Build(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if u == nil {
+			if p := s.PlanDelete(k, b.UnitNames(k)); len(p.Changes) > 0 {
+				out = append(out, p)
+			}
+			continue
+		}
+		p, err := s.Plan(ctx, u)
+		var se *SyncError
+		switch {
+		case errors.As(err, &se):
+			p.Blocked = fmt.Sprintf("%s: %v", se.Reason, se.Err)
+		case err != nil:
+			return nil, fmt.Errorf("plan %s: %w", k, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// PlanController connects to a controller as the translator does (the gate, the cloud, the
+// owned objects), and returns the plans of the builder's inputs against it. It only reads:
+// the login and GETs. The builder's context gets the controller version and the cloud.
+func PlanController(ctx context.Context, ctrl Controller, b *Builder, log logr.Logger) ([]*Plan, error) {
+	a := b.Context.AKO
+	version, _, err := Gate(ctx, ctrl)
+	if err != nil {
+		return nil, err
+	}
+	cloud, err := readCloud(ctx, ctrl, a)
+	if err != nil {
+		return nil, err
+	}
+	b.Context.ControllerVersion, b.Context.Cloud = version, cloud
+	state := NewState(Owner(a.ClusterName))
+	if err := state.Load(ctx, ctrl, a.ClusterName, a.Cloud()); err != nil {
+		return nil, fmt.Errorf("read the owned objects: %w", err)
+	}
+	return Plans(ctx, b, &Syncer{Client: ctrl, State: state, Cluster: a.ClusterName, Cloud: a.Cloud(), Log: log})
 }

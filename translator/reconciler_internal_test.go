@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-logr/logr/testr"
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -352,5 +354,67 @@ func TestReconcileCloudFacts(t *testing.T) {
 		"ako-input-unsupported to warn to sync without it; existing Avi objects left unchanged"}
 	if diff := cmp.Diff(want, g.drainEvents()); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+// TestReconcileDryRun: with --translator-dry-run the plans are computed and reported (log
+// lines, Would... Events, the metrics) and nothing is written to the controller or to the
+// Services' status. Here sctpguard synced AKO's class before; now AKO's class is left to AKO,
+// so its objects would be deleted, and a Service of sctpguard's class would be created.
+func TestReconcileDryRun(t *testing.T) {
+	own := lbService("own")
+	own.Spec.LoadBalancerClass = ptrTo(policy.SCTPGuardClass)
+	f := newReconcilerFixture(t, lbService("server"), own)
+	f.connect()
+	f.reconcile(keyServer)
+	f.drainEvents()
+
+	metrics, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.rec.SyncAKOClass, f.rec.DryRun, f.rec.Metrics = false, true, metrics
+	f.connect()
+	f.sim.ResetJournal()
+	keyOwn := UnitKey{Kind: KindService, Namespace: "default", Name: "own"}
+	for _, k := range []UnitKey{keyServer, keyOwn} {
+		if res := f.reconcile(k); res != (reconcile.Result{}) {
+			t.Errorf("%s: result %+v", k, res)
+		}
+	}
+	if diff := cmp.Diff([]string(nil), f.writes()); diff != "" {
+		t.Errorf("writes in a dry run (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{
+		"Normal WouldDelete Would delete virtualservice cluster--default-server, vsvip cluster--default-server, l4policyset cluster--default-server, pool cluster--default-server-SCTP-80 (dry run: nothing is written to the Avi Controller)",
+		"Normal WouldCreate Would create pool sctpguard.cluster--default-own-SCTP-80, l4policyset sctpguard.cluster--default-own, vsvip sctpguard.cluster--default-own, virtualservice sctpguard.cluster--default-own (dry run: nothing is written to the Avi Controller)",
+	}, f.drainEvents()); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	for name, want := range map[string][]corev1.LoadBalancerIngress{"server": {{IP: "10.250.250.1"}}, "own": nil} {
+		var svc corev1.Service
+		if err := f.kube.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: name}, &svc); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, svc.Status.LoadBalancer.Ingress); diff != "" {
+			t.Errorf("%s: ingress (-want +got):\n%s", name, diff)
+		}
+	}
+	if got := testutil.ToFloat64(metrics.dryRunPending); got != 2 {
+		t.Errorf("sctpguard_translator_dry_run_pending_units = %v, want 2", got)
+	}
+	want := `# HELP sctpguard_translator_planned_changes_total Changes of the computed plans by action (create, update, delete, unchanged), Avi object type and dry_run (true: reported, not applied).
+# TYPE sctpguard_translator_planned_changes_total counter
+sctpguard_translator_planned_changes_total{action="create",dry_run="true",type="l4policyset"} 1
+sctpguard_translator_planned_changes_total{action="create",dry_run="true",type="pool"} 1
+sctpguard_translator_planned_changes_total{action="create",dry_run="true",type="virtualservice"} 1
+sctpguard_translator_planned_changes_total{action="create",dry_run="true",type="vsvip"} 1
+sctpguard_translator_planned_changes_total{action="delete",dry_run="true",type="l4policyset"} 1
+sctpguard_translator_planned_changes_total{action="delete",dry_run="true",type="pool"} 1
+sctpguard_translator_planned_changes_total{action="delete",dry_run="true",type="virtualservice"} 1
+sctpguard_translator_planned_changes_total{action="delete",dry_run="true",type="vsvip"} 1
+`
+	if err := testutil.CollectAndCompare(metrics.planned, strings.NewReader(want)); err != nil {
+		t.Error(err)
 	}
 }
