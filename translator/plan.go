@@ -136,7 +136,11 @@ func WritePlans(w io.Writer, plans []*Plan) error {
 	var b strings.Builder
 	total := map[Action]int{}
 	for _, p := range plans {
-		fmt.Fprintf(&b, "%s: %s\n", p.Unit, p.Name)
+		if p.Name != "" {
+			fmt.Fprintf(&b, "%s: %s\n", p.Unit, p.Name)
+		} else {
+			fmt.Fprintf(&b, "%s:\n", p.Unit)
+		}
 		if p.Skipped != "" {
 			fmt.Fprintf(&b, "  skipped: %s\n", p.Skipped)
 		}

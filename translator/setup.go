@@ -61,6 +61,12 @@ type Options struct {
 	Timeout time.Duration
 	// SlowRetry is the slow retry period (avi-translation.md §10).
 	SlowRetry time.Duration
+	// SyncAKOClass syncs the Services and Gateways of AKO's class too, as well as those of
+	// sctpguard's own class: only for clusters where AKO does not run (avi-translation.md §2).
+	SyncAKOClass bool
+	// DryRun computes and reports the plans and writes nothing to the controller or to the
+	// objects' status.
+	DryRun bool
 }
 
 // NewOptions returns the defaults.
@@ -159,7 +165,7 @@ func Setup(ctx context.Context, mgr manager.Manager, o *Options, inv policy.Inve
 	rec := &Reconciler{
 		Kube: mgr.GetClient(), Source: src, Engine: engine, Context: settings,
 		Events: mgr.GetEventRecorder("sctpguard-translator"), Log: log.WithName("reconcile"),
-		SlowRetry: o.SlowRetry, Metrics: metrics,
+		SlowRetry: o.SlowRetry, Metrics: metrics, SyncAKOClass: o.SyncAKOClass, DryRun: o.DryRun,
 	}
 	c, err := controller.NewTyped[UnitKey]("sctpguard-translator", mgr, controller.TypedOptions[UnitKey]{
 		Reconciler:              rec,
@@ -261,9 +267,11 @@ func (m mapper) endpointSlice(ctx context.Context, es *discoveryv1.EndpointSlice
 	return m.service(ctx, svc)
 }
 
-// node maps a Node to every unit, in NodePort mode only.
+// node maps a Node to every unit, in NodePort mode only, and in NodePortLocal mode, where
+// sctpguard serves its own class through the nodes.
 func (m mapper) node(context.Context, *corev1.Node) []UnitKey {
-	if settings := m.rec.Context(); settings.AKO == nil || settings.AKO.ServiceType != policy.ServiceTypeNodePort {
+	settings := m.rec.Context()
+	if settings.AKO == nil || (settings.AKO.ServiceType != policy.ServiceTypeNodePort && settings.AKO.ServiceType != policy.ServiceTypeNodePortLocal) {
 		return nil
 	}
 	return m.keys(m.all()...)
@@ -271,7 +279,7 @@ func (m mapper) node(context.Context, *corev1.Node) []UnitKey {
 
 // all returns every unit that may be in scope.
 func (m mapper) all() []UnitKey {
-	keys, err := (&Builder{Context: m.rec.Context(), Source: m.src}).Keys()
+	keys, err := (&Builder{Context: m.rec.Context(), Source: m.src, SyncAKOClass: m.rec.SyncAKOClass}).Keys()
 	if err != nil {
 		return nil
 	}

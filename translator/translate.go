@@ -7,18 +7,24 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
+	"github.com/go-logr/logr"
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/check"
+	"github.com/sctpguard/sctpguard/policy/manifest"
+	"github.com/sctpguard/sctpguard/translator/avi"
 )
 
-// Output formats of `sctpguard translate`.
+// Output formats of `sctpguard translate`: yaml or json for the objects, text or json for
+// the plan against a controller.
 const (
 	OutputYAML = "yaml"
 	OutputJSON = "json"
+	OutputText = "text"
 )
 
 // Exit codes of `sctpguard translate`, in line with `check`.
@@ -34,12 +40,20 @@ type TranslateOptions struct {
 	*check.Options
 	// ClusterName overrides AKO's clusterName, which every object name starts with.
 	ClusterName string
+	// SyncAKOClass translates AKO's class too, as `serve --translator-sync-ako-class` syncs it.
+	SyncAKOClass bool
+	// Controller, when set, is the Avi Controller the plan is computed against (read-only:
+	// the login and GETs); CredentialsDir holds its credentials as `serve` reads them.
+	Controller         string
+	CredentialsDir     string
+	InsecureSkipVerify bool
+	Timeout            time.Duration
 }
 
 // NewTranslateOptions returns the defaults.
 func NewTranslateOptions() *TranslateOptions {
-	o := &TranslateOptions{Options: check.NewOptions()}
-	o.Output = OutputYAML
+	o := &TranslateOptions{Options: check.NewOptions(), CredentialsDir: DefaultCredentialsDir, Timeout: avi.DefaultTimeout}
+	o.Output = ""
 	return o
 }
 
@@ -49,8 +63,12 @@ func (o *TranslateOptions) Validate() field.ErrorList {
 	o.Output = check.OutputText // check's own formats do not apply here
 	errs := o.Options.Validate()
 	o.Output = out
-	if !slices.Contains([]string{OutputYAML, OutputJSON}, o.Output) {
-		errs = append(errs, field.NotSupported(field.NewPath("output"), o.Output, []string{OutputYAML, OutputJSON}))
+	formats := []string{OutputYAML, OutputJSON}
+	if o.Controller != "" {
+		formats = []string{OutputText, OutputJSON}
+	}
+	if o.Output != "" && !slices.Contains(formats, o.Output) {
+		errs = append(errs, field.NotSupported(field.NewPath("output"), o.Output, formats))
 	}
 	return errs
 }
@@ -99,7 +117,11 @@ func Translate(ctx context.Context, o *TranslateOptions, in io.Reader, out, errO
 			objs = append(objs, d.Typed)
 		}
 	}
-	units, err := Render(ctx, &Builder{Context: settings, Source: NewMemorySource(objs...), Engine: engine})
+	b := &Builder{Context: settings, Source: NewMemorySource(objs...), Engine: engine, SyncAKOClass: o.SyncAKOClass}
+	if o.Controller != "" {
+		return translatePlan(ctx, o, b, readErrs, out, errOut)
+	}
+	units, err := Render(ctx, b)
 	if err != nil {
 		fmt.Fprintf(errOut, "error: %v\n", err)
 		return ExitError
@@ -109,7 +131,7 @@ func Translate(ctx context.Context, o *TranslateOptions, in io.Reader, out, errO
 		t.Units = []Rendered{}
 	}
 	data, err := json.MarshalIndent(t, "", "  ")
-	if err == nil && o.Output == OutputYAML {
+	if err == nil && o.Output != OutputJSON {
 		data, err = orderedYAML(data)
 	}
 	if err != nil {
@@ -129,6 +151,56 @@ func Translate(ctx context.Context, o *TranslateOptions, in io.Reader, out, errO
 	for _, u := range units {
 		if u.Skipped != "" {
 			fmt.Fprintf(errOut, "%s: not synced: %s\n", u.Unit, u.Skipped)
+			code = ExitFrozen
+		}
+	}
+	for _, e := range readErrs {
+		fmt.Fprintf(errOut, "%v\n", e)
+		code = ExitError
+	}
+	return code
+}
+
+// translatePlan prints the plans of the inputs against the controller: what a sync would
+// create, update (the fields before and after), delete and leave unchanged. It only reads.
+func translatePlan(ctx context.Context, o *TranslateOptions, b *Builder, readErrs []*manifest.Error, out, errOut io.Writer) int {
+	log := logr.Discard()
+	topts := &Options{Controller: o.Controller, CredentialsDir: o.CredentialsDir, InsecureSkipVerify: o.InsecureSkipVerify,
+		APIVersion: avi.MinSCTPVersion, Timeout: o.Timeout}
+	ctrl, err := topts.newController(log, nil)(b.Context)
+	if err != nil {
+		fmt.Fprintf(errOut, "error: %v\n", err)
+		return ExitError
+	}
+	defer func() {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logoutTimeout)
+		defer cancel()
+		_ = ctrl.Logout(lctx)
+	}()
+	plans, err := PlanController(ctx, ctrl, b, log)
+	if err != nil {
+		fmt.Fprintf(errOut, "error: %v\n", err)
+		return ExitError
+	}
+	if plans == nil {
+		plans = []*Plan{}
+	}
+	if o.Output == OutputJSON {
+		data, err := json.MarshalIndent(plans, "", "  ")
+		if err == nil {
+			_, err = out.Write(append(data, '\n'))
+		}
+		if err != nil {
+			fmt.Fprintf(errOut, "error: %v\n", err)
+			return ExitError
+		}
+	} else if err := WritePlans(out, plans); err != nil {
+		fmt.Fprintf(errOut, "error: %v\n", err)
+		return ExitError
+	}
+	code := ExitOK
+	for _, p := range plans {
+		if p.Skipped != "" || p.Blocked != "" {
 			code = ExitFrozen
 		}
 	}

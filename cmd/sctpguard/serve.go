@@ -86,6 +86,8 @@ avi-secret mounted as a volume), and writes their status back.`,
 	f.StringVar(&t.APIVersion, "avi-api-version", t.APIVersion, "X-Avi-Version sent to the controller; 22.1.3 or later")
 	f.DurationVar(&t.Timeout, "avi-timeout", t.Timeout, "timeout of one request to the Avi Controller")
 	f.IntVar(&t.Workers, "translator-workers", t.Workers, "units synced at once")
+	f.BoolVar(&t.SyncAKOClass, "translator-sync-ako-class", false, "also sync AKO's class (ako.vmware.com/avi-lb, or none with AKO the default), only where AKO does not run; sctpguard's class sctpguard.io/avi-sctp is always synced")
+	f.BoolVar(&t.DryRun, "translator-dry-run", false, "compute and report the plans (log lines, Would... Events, metrics), and write nothing to the Avi Controller or to the objects' status")
 	f.DurationVar(&t.SlowRetry, "translator-slow-retry", t.SlowRetry, "retry period of failures that will not clear soon (controller unreachable, no free IPs)")
 	gf := goflag.NewFlagSet("log", goflag.ContinueOnError)
 	logOpts.BindFlags(gf)
