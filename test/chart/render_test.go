@@ -161,7 +161,7 @@ func TestDeployment(t *testing.T) {
 				"--self-signed-certs", "--cert-secret=sctpguard-webhook-tls",
 				"--webhook-configuration=sctpguard", "--webhook-service=sctpguard")},
 		"translator and rules": {r: release{name: "sctpguard", namespace: "sctpguard", values: `
-translator: {enabled: true, controller: avi.example:443, workers: 8, timeout: 20s}
+translator: {enabled: true, controller: avi.example:443, workers: 8, timeout: 20s, classes: sctpguard-and-ako, dryRun: true}
 avi: {existingSecret: avi-credentials}
 rules: {disable: [port-range, duplicate-host-port], warn: [backend-type], exemptNamespaces: [lab-*]}
 cni: antrea
@@ -177,7 +177,7 @@ extraArgs: [--policy-namespace=sctpguard]
 				"--on-policy-error=warn", "--zap-log-level=debug", "--cni=antrea", "--controller-version=22.1.5",
 				"--disable=port-range,duplicate-host-port", "--warn=backend-type", "--exempt-namespace=lab-*",
 				"--translator", "--avi-credentials-dir=/etc/sctpguard/avi", "--translator-workers=8",
-				"--avi-controller=avi.example:443", "--avi-timeout=20s", "--policy-namespace=sctpguard",
+				"--translator-sync-ako-class", "--translator-dry-run", "--avi-controller=avi.example:443", "--avi-timeout=20s", "--policy-namespace=sctpguard",
 			},
 			volumes: []corev1.Volume{tlsSecret, {Name: "avi", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 				SecretName: "avi-credentials", DefaultMode: ptr.To[int32](0o440)}}}},
@@ -436,6 +436,8 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		"misspelt nested key":    {"certManager: {enable: false}\n", []string{"- at '/certManager': additional properties 'enable' not allowed"}},
 		"translator without the Avi Secret": {"translator: {enabled: true}\n",
 			[]string{"- at '/avi/existingSecret': minLength: got 0, want 1"}},
+		"unknown translator classes": {"translator: {classes: ako}\n",
+			[]string{"- at '/translator/classes': value must be one of 'sctpguard', 'sctpguard-and-ako'"}},
 		"credentials in values": {"avi: {existingSecret: avi-secret, password: hunter2}\n",
 			[]string{"- at '/avi': additional properties 'password' not allowed"}},
 		"bad excluded namespace": {"webhook: {excludeNamespaces: [Telco_NS]}\n",
