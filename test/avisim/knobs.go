@@ -205,6 +205,24 @@ func (s *Server) Object(tenantName, typ, name string) (map[string]any, bool) {
 	return nil, false
 }
 
+// Remove deletes the object of a type named name in a tenant (by name) as a DELETE from
+// another client would, without HTTP and out of the journal: a referenced or system object
+// is refused, and a VsVip's addresses are released. Use it for another owner's objects, for
+// example AKO deleting its virtual service.
+func (s *Server) Remove(tenantName, typ, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.st.named("tenant", adminTenant, tenantName) {
+		if found := s.st.named(typ, t.uuid, name); len(found) > 0 {
+			if resp := s.remove(found[0]); resp.status != http.StatusNoContent {
+				return fmt.Errorf("remove %s %s: %d %s", typ, name, resp.status, resp.body)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("remove %s %s: not found in tenant %s", typ, name, tenantName)
+}
+
 // VIP returns the first address allocated to the VsVip named name in a tenant, or "".
 func (s *Server) VIP(tenantName, name string) string {
 	v, _ := s.Object(tenantName, "vsvip", name)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // §10.17: name uniqueness scopes and the exact 409 texts, on POST and on a renaming PUT.
@@ -201,5 +203,48 @@ func TestPreloadForeignOwner(t *testing.T) {
 	if _, err := e.s.Preload("admin", "pool", map[string]any{"name": "p", "servers": []any{map[string]any{}}}); err == nil ||
 		err.Error() != "preload pool: 400 servers[0].ip: this field is required" {
 		t.Errorf("Preload of an invalid pool: %v", err)
+	}
+}
+
+// TestRemove: Remove deletes as another client's DELETE would: a referenced object is
+// refused with the controller's text, and a VsVip's static address is free again once it
+// is gone. Nothing enters the journal.
+func TestRemove(t *testing.T) {
+	s := New(Options{})
+	vsvip := func() map[string]any {
+		return map[string]any{"name": "ako--ns-svc", "vip": []any{map[string]any{"vip_id": "0", "ip_address": map[string]any{"addr": "10.250.250.9", "type": "V4"}}}}
+	}
+	if _, err := s.Preload("admin", "vsvip", vsvip()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Preload("admin", "virtualservice", map[string]any{"name": "ako--ns-svc", "created_by": "ako-c", "vsvip_ref": "/api/vsvip/?name=ako--ns-svc",
+		"services": []any{map[string]any{"port": 80}}}); err != nil {
+		t.Fatal(err)
+	}
+	errs := func(errs ...error) []string {
+		var out []string
+		for _, e := range errs {
+			if e == nil {
+				out = append(out, "")
+			} else {
+				out = append(out, e.Error())
+			}
+		}
+		return out
+	}
+	got := errs(s.Remove("admin", "vsvip", "ako--ns-svc"), s.Remove("admin", "virtualservice", "ako--ns-svc"), s.Remove("admin", "vsvip", "ako--ns-svc"),
+		s.Remove("admin", "pool", "none"))
+	want := []string{
+		`remove vsvip ako--ns-svc: 403 {"error":"Cannot delete, object is referred by: ['VirtualService ako--ns-svc']","obj_name":"ako--ns-svc"}`,
+		"", "", "remove pool none: not found in tenant admin",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Remove (-want +got):\n%s", diff)
+	}
+	if _, err := s.Preload("admin", "vsvip", vsvip()); err != nil {
+		t.Errorf("the removed VsVip's address is still held: %v", err)
+	}
+	if j := s.Journal(); len(j) != 0 {
+		t.Errorf("journal: %v", j)
 	}
 }
