@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/sctpguard/sctpguard/translator"
 )
@@ -142,5 +143,20 @@ Plan: 4 to create, 0 to update, 4 to delete, 0 unchanged.
 	}
 	if diff := cmp.Diff([]string{"sctpguard.cluster--telco-diameter"}, f.names("virtualservice")); diff != "" {
 		t.Errorf("virtual services (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeleteLeavesCollidingUnit: names are not injective, so the deletion of a unit out of
+// scope (here a/b-c, of AKO's class, left to AKO) leaves the objects that merely share its
+// name and belong to another unit (a-b/c, whose sctpguard name is a/b-c's too).
+func TestDeleteLeavesCollidingUnit(t *testing.T) {
+	f := newFixture(t)
+	b := builderFor(t, pinned("a-b", "c", "sctpguard.io/avi-sctp", "10.250.250.70")+"---\n"+pinned("a", "b-c", "ako.vmware.com/avi-lb", "10.250.250.71"), "")
+	b.SyncAKOClass = false
+	f.sync(units(t, b)...)
+	key := translator.UnitKey{Kind: translator.KindService, Namespace: "a", Name: "b-c"}
+	p := f.syncer.PlanDelete(key, b.UnitNames(key))
+	if diff := cmp.Diff(&translator.Plan{Unit: "svc/a/b-c", Changes: []translator.Change{}}, p, cmpopts.IgnoreUnexported(translator.Change{})); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
 	}
 }

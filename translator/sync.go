@@ -278,8 +278,12 @@ func (s *Syncer) PlanDelete(key UnitKey, names []string) *Plan {
 	for _, typ := range unitTypes {
 		objs := s.State.UnitObjects(key, typ)
 		for _, name := range names {
-			if typ != avi.TypePool && !slices.Contains(objs, name) && s.State.Get(typ, name) != nil {
-				objs = append(objs, name)
+			// An owned object of the unit's name whose markers name no unit. One that names
+			// another unit is that unit's: names are not injective (a-b/c and a/b-c).
+			if o := s.State.Get(typ, name); typ != avi.TypePool && o != nil && !slices.Contains(objs, name) {
+				if k, ok := unitOfMarkers(o.Markers()); !ok || k == key {
+					objs = append(objs, name)
+				}
 			}
 		}
 		for _, n := range objs {

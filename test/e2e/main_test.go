@@ -28,7 +28,7 @@ type testCluster struct {
 }
 
 // namespaces the tests and the examples use.
-var namespaces = []string{"sctpguard", "avi-system", "svcapi", "telco", "voice", "myapp", "gw-first", "svc-first", "conflict-a", "conflict-b", "dryrun", "ran", "web"}
+var namespaces = []string{"sctpguard", "avi-system", "svcapi", "telco", "voice", "myapp", "gw-first", "svc-first", "conflict-a", "conflict-b", "dryrun", "ran", "web", "telco-voice", "classes"}
 
 func TestMain(m *testing.M) {
 	var assets, repo, bin string
