@@ -136,7 +136,7 @@ func TestStdin(t *testing.T) {
 	// Standard input over the limit is refused, not truncated.
 	o.MaxFileSize = 64
 	_, errOut, code = run(t, clean, o)
-	if code != check.ExitError || errOut != "error: -: input is larger than that, over the limit of 64 bytes; split it, or raise --max-file-size\n" {
+	if code != check.ExitError || errOut != "error: -: standard input: larger than the limit of 64 bytes; split it, or raise --max-file-size\n" {
 		t.Errorf("exit code %d, stderr %q", code, errOut)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/input"
 	"github.com/sctpguard/sctpguard/policy/manifest"
 )
 
@@ -209,8 +210,8 @@ func mutateAll(ctx context.Context, engine *policy.Engine, items []Item, env pol
 	return out
 }
 
-// input is one file to read, or standard input.
-type input struct {
+// file is one file to read, or standard input.
+type file struct {
 	path  string
 	stdin bool
 }
@@ -227,12 +228,12 @@ func manifestExt(name string) bool {
 
 // expand turns the -f arguments into inputs: files as given, directories walked
 // recursively (hidden directories such as .git skipped), "-" for standard input.
-func expand(args []string) ([]input, []string, []*manifest.Error) {
-	var inputs []input
+func expand(args []string) ([]file, []string, []*manifest.Error) {
+	var inputs []file
 	var skipped []string
 	var errs []*manifest.Error
 	seen := map[string]bool{}
-	add := func(in input) {
+	add := func(in file) {
 		if !seen[in.path] {
 			seen[in.path] = true
 			inputs = append(inputs, in)
@@ -240,7 +241,7 @@ func expand(args []string) ([]input, []string, []*manifest.Error) {
 	}
 	for _, arg := range args {
 		if arg == "-" {
-			add(input{path: "-", stdin: true})
+			add(file{path: "-", stdin: true})
 			continue
 		}
 		info, err := os.Stat(arg)
@@ -249,7 +250,7 @@ func expand(args []string) ([]input, []string, []*manifest.Error) {
 			continue
 		}
 		if !info.IsDir() {
-			add(input{path: arg})
+			add(file{path: arg})
 			continue
 		}
 		err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
@@ -264,7 +265,7 @@ func expand(args []string) ([]input, []string, []*manifest.Error) {
 				return nil
 			}
 			if manifestExt(path) {
-				add(input{path: path})
+				add(file{path: path})
 			} else {
 				skipped = append(skipped, path)
 			}
@@ -286,7 +287,7 @@ func cleanPathError(err error) error {
 }
 
 // decodeAll reads and decodes the inputs on every core, keeping the input order.
-func decodeAll(inputs []input, o *Options, stdin io.Reader) ([]*manifest.Document, []*manifest.Error) {
+func decodeAll(inputs []file, o *Options, stdin io.Reader) ([]*manifest.Document, []*manifest.Error) {
 	dec := manifest.NewDecoder(policy.Scheme(), o.Namespace)
 	docs := make([][]*manifest.Document, len(inputs))
 	errs := make([][]*manifest.Error, len(inputs))
@@ -308,54 +309,18 @@ func decodeAll(inputs []input, o *Options, stdin io.Reader) ([]*manifest.Documen
 	return allDocs, allErrs
 }
 
-// read reads one input, refusing inputs over the size limit before reading them.
-func read(in input, limit int64, stdin io.Reader) ([]byte, error) {
-	tooBig := func(size string) error {
-		return fmt.Errorf("input is %s, over the limit of %s; split it, or raise --max-file-size", size, humanBytes(limit))
-	}
+// read reads one input: a regular file refused over the size limit before it is read, or
+// standard input cut off at the limit.
+func read(in file, limit int64, stdin io.Reader) ([]byte, error) {
 	if in.stdin {
-		data, err := io.ReadAll(io.LimitReader(stdin, limit+1))
+		data, err := io.ReadAll(input.Limit(stdin, limit))
 		if err != nil {
-			return nil, fmt.Errorf("read standard input: %w", err)
-		}
-		if int64(len(data)) > limit {
-			return nil, tooBig("larger than that")
+			return nil, fmt.Errorf("standard input: %w", sizeHint(err))
 		}
 		return data, nil
 	}
-	f, err := os.Open(in.path)
-	if err != nil {
-		return nil, cleanPathError(err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, cleanPathError(err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	if info.Size() > limit {
-		return nil, tooBig(humanBytes(info.Size()))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, cleanPathError(err)
-	}
-	if int64(len(data)) > limit {
-		return nil, tooBig("larger than that")
-	}
-	return data, nil
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
+	data, err := input.ReadFile(in.path, limit)
+	return data, sizeHint(cleanPathError(err))
 }
 
 // inventory builds the inventory of a manifest set: the typed objects (mutated, when they
