@@ -286,6 +286,12 @@ func cleanPathError(err error) error {
 	return err
 }
 
+// Standard input without objects is an error, as `kubectl apply -f -` makes it.
+var (
+	errEmptyStdin = errors.New("standard input is empty: nothing was piped in (did the command before the pipe fail?)")
+	errNoObjects  = errors.New("standard input holds no object, only comments or empty documents")
+)
+
 // decodeAll reads and decodes the inputs on every core, keeping the input order.
 func decodeAll(inputs []file, o *Options, stdin io.Reader) ([]*manifest.Document, []*manifest.Error) {
 	dec := manifest.NewDecoder(policy.Scheme(), o.Namespace)
@@ -298,6 +304,15 @@ func decodeAll(inputs []file, o *Options, stdin io.Reader) ([]*manifest.Document
 			return nil
 		}
 		docs[i], errs[i] = dec.Decode(inputs[i].path, data)
+		if inputs[i].stdin && len(docs[i]) == 0 && len(errs[i]) == 0 {
+			// An empty pipe is most often a command before it that failed: say so
+			// rather than pass with nothing checked.
+			err := errNoObjects
+			if len(data) == 0 {
+				err = errEmptyStdin
+			}
+			errs[i] = []*manifest.Error{{Source: inputs[i].path, Err: err}}
+		}
 		return nil
 	})
 	var allDocs []*manifest.Document
