@@ -1,6 +1,7 @@
 package manifest_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -131,6 +132,16 @@ items:
 			wantErrs: []string{`in.yaml:6: key "type" is set twice in one mapping (first at line 5)`},
 		},
 		{
+			name:     "a key written twice in a large mapping, found without comparing every pair",
+			src:      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n" + manyKeys(40) + "  key-17: again\n",
+			wantErrs: []string{`in.yaml:45: key "key-17" is set twice in one mapping (first at line 22)`},
+		},
+		{
+			name:     "a key written twice in a large mapping with a merge key",
+			src:      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\nbase: &b {x: y}\ndata:\n  <<: *b\n" + manyKeys(40) + "  key-39: again\n",
+			wantErrs: []string{`in.yaml:47: key "key-39" is set twice in one mapping (first at line 46)`},
+		},
+		{
 			name:     "binary content",
 			src:      "\x7fELF\x02\x01\x01\x00\x00",
 			wantErrs: []string{"in.yaml: binary content (NUL byte at offset 7), not a YAML or JSON manifest"},
@@ -229,6 +240,15 @@ spec:
 			}
 		})
 	}
+}
+
+// manyKeys returns n lines "  key-i: v".
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "  key-%d: v\n", i)
+	}
+	return b.String()
 }
 
 // aliasBomb is the "billion laughs" attack in YAML.
