@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 
@@ -73,7 +72,7 @@ func Run(ctx context.Context, o *Options, s Streams) int {
 		return ExitError
 	}
 	if o.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(o.MemoryLimit)
+		defer softLimit(o.MemoryLimit)()
 	}
 	res, err := Check(ctx, o, s.In)
 	if err != nil {
@@ -295,24 +294,11 @@ var (
 // decodeAll reads and decodes the inputs on every core, keeping the input order.
 func decodeAll(inputs []file, o *Options, stdin io.Reader) ([]*manifest.Document, []*manifest.Error) {
 	dec := manifest.NewDecoder(policy.Scheme(), o.Namespace)
+	dec.KeepText = o.Mutate // --mutate prints the documents; without it, only objects are kept
 	docs := make([][]*manifest.Document, len(inputs))
 	errs := make([][]*manifest.Error, len(inputs))
 	_ = parallel(len(inputs), func(i int) error {
-		data, err := read(inputs[i], o.MaxFileSize, stdin)
-		if err != nil {
-			errs[i] = []*manifest.Error{{Source: inputs[i].path, Err: err}}
-			return nil
-		}
-		docs[i], errs[i] = dec.Decode(inputs[i].path, data)
-		if inputs[i].stdin && len(docs[i]) == 0 && len(errs[i]) == 0 {
-			// An empty pipe is most often a command before it that failed: say so
-			// rather than pass with nothing checked.
-			err := errNoObjects
-			if len(data) == 0 {
-				err = errEmptyStdin
-			}
-			errs[i] = []*manifest.Error{{Source: inputs[i].path, Err: err}}
-		}
+		docs[i], errs[i] = decodeInput(dec, inputs[i], o.MaxFileSize, stdin)
 		return nil
 	})
 	var allDocs []*manifest.Document
@@ -324,18 +310,55 @@ func decodeAll(inputs []file, o *Options, stdin io.Reader) ([]*manifest.Document
 	return allDocs, allErrs
 }
 
-// read reads one input: a regular file refused over the size limit before it is read, or
-// standard input cut off at the limit.
-func read(in file, limit int64, stdin io.Reader) ([]byte, error) {
-	if in.stdin {
-		data, err := io.ReadAll(input.Limit(stdin, limit))
-		if err != nil {
-			return nil, fmt.Errorf("standard input: %w", sizeHint(err))
+// decodeInput reads and decodes one input a document at a time, never holding it whole: a
+// regular file, refused over the size limit before it is read, or standard input, cut off
+// at the limit.
+func decodeInput(dec *manifest.Decoder, in file, limit int64, stdin io.Reader) ([]*manifest.Document, []*manifest.Error) {
+	fail := func(err error) ([]*manifest.Document, []*manifest.Error) {
+		err = sizeHint(cleanPathError(err))
+		if in.stdin {
+			err = fmt.Errorf("standard input: %w", err)
 		}
-		return data, nil
+		return nil, []*manifest.Error{{Source: in.path, Err: err}}
 	}
-	data, err := input.ReadFile(in.path, limit)
-	return data, sizeHint(cleanPathError(err))
+	r := &counter{r: input.Limit(stdin, limit)}
+	if !in.stdin {
+		f, err := input.Open(in.path, limit)
+		if err != nil {
+			return fail(err)
+		}
+		defer func() { _ = f.Close() }()
+		r.r = f
+	}
+	docs, errs := dec.DecodeReader(in.path, r)
+	if r.err != nil {
+		return fail(r.err) // reading failed, not decoding
+	}
+	if in.stdin && len(docs) == 0 && len(errs) == 0 {
+		// An empty pipe is most often a command before it that failed: say so rather
+		// than pass with nothing checked.
+		if r.n == 0 {
+			return nil, []*manifest.Error{{Source: in.path, Err: errEmptyStdin}}
+		}
+		return nil, []*manifest.Error{{Source: in.path, Err: errNoObjects}}
+	}
+	return docs, errs
+}
+
+// counter counts what is read, and keeps the error of the reader it reads.
+type counter struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) {
+		c.err = err
+	}
+	return n, err
 }
 
 // inventory builds the inventory of a manifest set: the typed objects (mutated, when they

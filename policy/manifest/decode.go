@@ -41,6 +41,10 @@ var clusterScoped = sets.New(
 type Decoder struct {
 	scheme    *runtime.Scheme
 	namespace string
+
+	// KeepText keeps the text of each document, which Document.YAML and Document.Patched
+	// need (check --mutate). Without it a decoded set holds its objects, not its input.
+	KeepText bool
 }
 
 // NewDecoder returns a decoder for the kinds of scheme; namespaced objects without a
@@ -161,6 +165,10 @@ func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {
 	// About two values a line: size the line table once.
 	conv.lines = make([]lineEntry, 0, 2*bytes.Count(c.data, []byte("\n"))+8)
 	docs, errs := d.object(source, root, c, conv, rootHash, nil, nil)
+	// The table stays as long as its objects: drop what the estimate left over.
+	if cap(conv.lines) > len(conv.lines)+len(conv.lines)/4 {
+		conv.lines = append([]lineEntry(nil), conv.lines...)
+	}
 	// Every object of the chunk shares its line table.
 	for _, doc := range docs {
 		doc.lines = conv.lines
@@ -253,6 +261,10 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 	}
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
+		if conv.tag(n) == tagNull {
+			// kubectl would make it an object of the list's kind and nothing else.
+			return fail(fmt.Errorf("list item is empty (null), not an object"))
+		}
 		return fail(fmt.Errorf("list item is not an object"))
 	}
 	top, err := conv.pairs(n)
@@ -315,7 +327,10 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 		}
 		return docs, errs
 	}
-	doc := &Document{Source: source, Line: line, raw: c.data, prefix: prefix}
+	doc := &Document{Source: source, Line: line, prefix: prefix}
+	if d.KeepText {
+		doc.raw = c.data
+	}
 	gvk := schema.FromAPIVersionAndKind(apiVersion, kind)
 	if !d.scheme.Recognizes(gvk) {
 		v, err := conv.value(n, h, 0)

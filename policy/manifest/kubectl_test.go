@@ -140,6 +140,7 @@ var stricter = []string{
 	"is set before the merge key",
 	"a second merge key",
 	"metadata is not object metadata",
+	"list item is empty (null)",
 }
 
 func isStricter(msg string) bool {

@@ -159,6 +159,11 @@ var splitCases = []splitCase{
 		src:  cmA + "items: null\n",
 	},
 	{
+		name:     "an empty list item",
+		src:      "apiVersion: v1\nkind: List\nitems:\n-\n",
+		wantErrs: []string{"in.yaml:4: list item is empty (null), not an object"},
+	},
+	{
 		name:     "a list inside a list",
 		src:      "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: [{apiVersion: v1, kind: ConfigMap, metadata: {name: a}}]\n",
 		wantErrs: []string{"in.yaml:4: a list inside a list: kubectl refuses it; move its items up"},
