@@ -131,7 +131,7 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint.
 	cd test/chart && $(GOLANGCI_LINT) run ./...
 
 .PHONY: bench
-bench: build $(CONFTEST) ## Benchmarks: Go benchmarks; check vs parse floor vs conftest; webhook load; translator sync.
+bench: build $(CONFTEST) ## Benchmarks: Go benchmarks; check vs parse floor vs conftest; largest inputs vs kubectl's reader; webhook load; translator sync.
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 	$(GO) build -o $(BIN)/parsefloor ./test/bench/parsefloor
 	$(GO) run ./test/bench/checkbench -runs $(BENCH_RUNS) -sctpguard $(BIN)/sctpguard \

@@ -188,14 +188,15 @@ type jsonError struct {
 // writeJSON writes the report as one JSON document with one finding or error per line:
 // valid JSON for tools, readable and greppable for people, and cheap to write.
 func writeJSON(out io.Writer, res *Result) error {
-	b := bufio.NewWriterSize(out, 64<<10) // Report's own writer, or one over out
+	// Report's own writer, or one over out; it keeps the first write error for Flush.
+	b := bufio.NewWriterSize(out, 64<<10)
 	summary, err := json.Marshal(res.counts())
 	if err != nil {
 		return err
 	}
-	b.WriteString("{\n  \"summary\": ")
-	b.Write(summary)
-	b.WriteString(",\n  \"findings\": [")
+	_, _ = b.WriteString("{\n  \"summary\": ")
+	_, _ = b.Write(summary)
+	_, _ = b.WriteString(",\n  \"findings\": [")
 	// One value a line: encode into a buffer to drop the newline Encode ends with.
 	var line bytes.Buffer
 	enc := json.NewEncoder(&line)
@@ -206,7 +207,7 @@ func writeJSON(out io.Writer, res *Result) error {
 		if err := enc.Encode(v); err != nil {
 			return err
 		}
-		b.WriteString(sep)
+		_, _ = b.WriteString(sep)
 		sep = ",\n    "
 		_, err := b.Write(bytes.TrimSuffix(line.Bytes(), []byte("\n")))
 		return err
@@ -221,14 +222,14 @@ func writeJSON(out io.Writer, res *Result) error {
 	if err != nil {
 		return err
 	}
-	b.WriteString("\n  ],\n  \"errors\": [")
+	_, _ = b.WriteString("\n  ],\n  \"errors\": [")
 	sep = "\n    "
 	for _, e := range res.Errors {
 		if err := write(jsonError{File: e.Source, Line: e.Line, Object: e.Object, Path: e.Path, Message: e.Err.Error()}); err != nil {
 			return err
 		}
 	}
-	b.WriteString("\n  ]\n}\n")
+	_, _ = b.WriteString("\n  ]\n}\n")
 	return b.Flush()
 }
 
@@ -379,7 +380,7 @@ func errorText(e *manifest.Error) string {
 
 // writeManifests prints every object as YAML, mutated where --mutate changed it.
 func writeManifests(out io.Writer, res *Result) error {
-	b := bufio.NewWriterSize(out, 64<<10)
+	b := bufio.NewWriterSize(out, 64<<10) // it keeps the first write error for Flush
 	for i, it := range res.Items {
 		data := it.Mutated
 		if data == nil {
@@ -389,11 +390,11 @@ func writeManifests(out io.Writer, res *Result) error {
 			}
 		}
 		if i > 0 {
-			b.WriteString("---\n")
+			_, _ = b.WriteString("---\n")
 		}
-		b.Write(data)
+		_, _ = b.Write(data)
 		if len(data) > 0 && data[len(data)-1] != '\n' {
-			b.WriteString("\n")
+			_, _ = b.WriteString("\n")
 		}
 	}
 	return b.Flush()
