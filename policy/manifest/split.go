@@ -35,12 +35,11 @@ import (
 // size StreamVisitor gives NewYAMLOrJSONDecoder.
 const jsonPeek = 4096
 
-// chunk is one document of a stream: its text, the line breaks before it in the stream, and
-// whether it is a JSON value (else a YAML document, with its lines ending in '\n').
+// chunk is one document of a stream, a YAML document or a JSON value: its text and the
+// line breaks before it in the stream.
 type chunk struct {
 	data   []byte
 	offset int
-	json   bool
 }
 
 // splitter reads a stream one document at a time, holding no more of it than the document
@@ -120,7 +119,7 @@ func (s *splitter) nextJSON() (chunk, error) {
 		if err := s.read(span[:ws]); err != nil {
 			return chunk{}, err
 		}
-		c := chunk{data: raw, offset: s.line, json: true}
+		c := chunk{data: raw, offset: s.line}
 		return c, s.read(raw)
 	}
 	if errors.Is(err, io.EOF) {
