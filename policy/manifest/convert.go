@@ -575,9 +575,11 @@ func (c *converter) structInto(n *yaml.Node, v reflect.Value, h uint64, fields m
 		ph := pathHash(h, key)
 		f, ok := fields[key]
 		if !ok {
+			// Dropped, as the API server drops it, but converted as kubectl converts it:
+			// a value JSON cannot carry fails the document there too.
 			c.unknown = append(c.unknown, c.path())
-			c.lines = append(c.lines, lineEntry{hash: ph, line: int32(c.offset + k.Line)}) //nolint:gosec // lines fit in int32
-			return nil
+			_, err := c.value(val, ph, k.Line)
+			return err
 		}
 		fv := v
 		for i, idx := range f.index {

@@ -293,13 +293,20 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 		// kubectl reads any object with an items member as a list of them, whatever its
 		// kind (unstructured.UnstructuredJSONScheme), and applies the items, not the list:
 		// a ConfigMap with items is not a ConfigMap. Items: null is a list of none.
-		if md := topLevel(top).get("metadata"); md != nil {
-			v, err := (&converter{offset: c.offset, src: conv.src}).value(md.v, 0, 0)
+		// kubectl converts the whole document to JSON first: what does not convert fails
+		// it, items or not.
+		for _, p := range top {
+			if p.key == "items" {
+				continue
+			}
+			v, err := conv.value(p.v, pathHash(h, p.key), p.k.Line)
 			if err != nil {
 				return fail(err)
 			}
-			if err := validMetadata(v); err != nil {
-				return fail(err)
+			if p.key == "metadata" {
+				if err := validMetadata(v); err != nil {
+					return fail(err)
+				}
 			}
 		}
 		list := resolve(items)

@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/manifest"
 )
 
@@ -164,6 +166,16 @@ var splitCases = []splitCase{
 		wantErrs: []string{"in.yaml:4: list item is empty (null), not an object"},
 	},
 	{
+		name:     "a list of none beside what JSON cannot carry",
+		src:      cmA + "data: {[]: x}\nitems:\n",
+		wantErrs: []string{"in.yaml:4: mapping key is not a scalar"},
+	},
+	{
+		name:     "a field the schema does not know, with what JSON cannot carry",
+		src:      "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 80}]\n  unknown: {a: .nan}\n",
+		wantErrs: []string{"in.yaml:6: .nan: NaN is not a number JSON can carry, and kubectl refuses it"},
+	},
+	{
 		name:     "a list inside a list",
 		src:      "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: [{apiVersion: v1, kind: ConfigMap, metadata: {name: a}}]\n",
 		wantErrs: []string{"in.yaml:4: a list inside a list: kubectl refuses it; move its items up"},
@@ -260,6 +272,7 @@ func FuzzSplit(f *testing.F) {
 		f.Add([]byte(c.src))
 	}
 	dec := manifest.NewDecoder(runtime.NewScheme(), "")
+	typed := manifest.NewDecoder(policy.Scheme(), "")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		want, wantErr := kubectlObjects(data)
 		docs, errs := dec.Decode("in", data)
@@ -293,6 +306,29 @@ func FuzzSplit(f *testing.F) {
 		}
 		if diff := cmp.Diff(wantObjs, got); diff != "" {
 			t.Fatalf("objects of %q (-kubectl +sctpguard):\n%s", data, diff)
+		}
+
+		// Decoded into the Go types of the kinds sctpguard knows, the same objects, or
+		// errors in fields of them, where the API server refuses what kubectl sends.
+		docs, errs = typed.Decode("in", data)
+		for _, e := range errs {
+			if e.Object == "" && !isStricter(e.Error()) {
+				t.Fatalf("sctpguard refuses %q with %v once typed; kubectl reads %d objects", data, e, len(want))
+			}
+		}
+		if len(errs) > 0 {
+			return
+		}
+		var refs, wantRefs []string
+		for _, d := range docs {
+			refs = append(refs, d.Ref().Kind+"/"+d.Ref().Name)
+		}
+		for _, w := range want {
+			u := unstructured.Unstructured{Object: w}
+			wantRefs = append(wantRefs, u.GetKind()+"/"+u.GetName())
+		}
+		if diff := cmp.Diff(wantRefs, refs); diff != "" {
+			t.Fatalf("typed objects of %q (-kubectl +sctpguard):\n%s", data, diff)
 		}
 	})
 }
