@@ -366,7 +366,10 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 	}
 	obj, ok := rt.(policy.Object)
 	if !ok {
-		return fail(fmt.Errorf("%s is not an object with metadata", gvk.Kind))
+		// v1 List without items, Status, the options kinds: the scheme knows them, but
+		// the API server serves no resource of them, and kubectl's REST mapping refuses
+		// them before it sends anything.
+		return fail(fmt.Errorf("%s %s is not a kind the API server serves: kubectl refuses it (no matches for kind %q in version %q)", apiVersion, kind, kind, apiVersion))
 	}
 	conv.unknown, conv.segs = nil, conv.segs[:0]
 	if err := conv.typed(n, reflect.ValueOf(obj).Elem(), h, 0); err != nil {
