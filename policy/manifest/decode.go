@@ -367,9 +367,9 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 	obj, ok := rt.(policy.Object)
 	if !ok {
 		// v1 List without items, Status, the options kinds: the scheme knows them, but
-		// the API server serves no resource of them, and kubectl's REST mapping refuses
-		// them before it sends anything.
-		return fail(fmt.Errorf("%s %s is not a kind the API server serves: kubectl refuses it (no matches for kind %q in version %q)", apiVersion, kind, kind, apiVersion))
+		// the API server serves no resource of them (kubectl sends a v1 List item and
+		// the server answers NotFound).
+		return fail(fmt.Errorf("%s %s is not a kind the API server serves: kubectl sends it, and the server answers that it could not find the requested resource", apiVersion, kind))
 	}
 	conv.unknown, conv.segs = nil, conv.segs[:0]
 	if err := conv.typed(n, reflect.ValueOf(obj).Elem(), h, 0); err != nil {

@@ -51,7 +51,7 @@ var stricter = []string{
 	"a second merge key",
 	"metadata is not object metadata",
 	"list item is empty (null)",
-	"is not a kind the API server serves", // kubectl's REST mapping, which the reference does not model
+	"is not a kind the API server serves", // kubectl sends it; the API server answers NotFound
 }
 
 func isStricter(msg string) bool {

@@ -40,6 +40,10 @@ func TestKubectlReadsAsCheck(t *testing.T) {
 		kubectl string
 		// checkErr: check's error, when it refuses the stream.
 		checkErr string
+		// kubectlCode, kubectlErr: kubectl's exit code and error when the API server refuses
+		// what it sends (a server-side dry run).
+		kubectlCode int
+		kubectlErr  string
 	}{
 		{name: "CRLF", stream: strings.ReplaceAll(cm("crlf-a")+"---\n"+cm("crlf-b"), "\n", "\r\n"),
 			kubectl: "configmap/crlf-a\nconfigmap/crlf-b\n"},
@@ -55,10 +59,17 @@ func TestKubectlReadsAsCheck(t *testing.T) {
 		{name: "a lone carriage return", stream: strings.ReplaceAll(cm("cr-a")+"---\n"+cm("cr-b"), "\n", "\r"),
 			kubectl:  "configmap/cr-a\n",
 			checkErr: `input.yaml:4: a second YAML document starts here without a "---" line: kubectl reads only the first document between two "---" lines and drops the rest`},
+		{name: "a v1 List without items, as an item", stream: "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: List, metadata: {name: l}}\n",
+			kubectlCode: 1, kubectlErr: "Error from server (NotFound): error when creating \"STDIN\": the server could not find the requested resource\n",
+			checkErr: "input.yaml:4: v1 List is not a kind the API server serves: kubectl sends it, and the server answers that it could not find the requested resource"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := cl.kubectl(tt.stream, "apply", "--dry-run=client", "-o", "name", "-f", "-")
-			check(t, code, out, errOut, 0, tt.kubectl, "")
+			dryRun := "--dry-run=client"
+			if tt.kubectlCode != 0 {
+				dryRun = "--dry-run=server" // the API server refuses what the client sends
+			}
+			out, errOut, code := cl.kubectl(tt.stream, "apply", dryRun, "-o", "name", "-f", "-")
+			check(t, code, out, errOut, tt.kubectlCode, tt.kubectl, tt.kubectlErr)
 
 			// check --mutate prints every object it read.
 			rep, objects, code := checkFile(t, tt.stream, "--mutate")
