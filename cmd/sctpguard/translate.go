@@ -38,7 +38,7 @@ Exit codes: 0 every unit renders, 1 a unit would not be synced, 2 usage error or
 	f.StringSliceVarP(&o.Files, "filename", "f", nil, "files or directories to read (directories recursively: *.yaml, *.yml, *.json), or - for standard input")
 	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace of namespaced objects that name none")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: yaml (default) or json; with --controller text (default) or json")
-	f.Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest input accepted, in bytes")
+	f.Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest file read (manifests, policies, AKO values, configuration) or standard input, in bytes")
 	f.StringVar(&o.ClusterName, "cluster-name", "", "AKO's clusterName, overriding the AKO settings (every object name starts with it)")
 	f.BoolVar(&o.SyncAKOClass, "sync-ako-class", false, "translate AKO's class (ako.vmware.com/avi-lb, or none with AKO the default) too, as serve --translator-sync-ako-class syncs it")
 	f.StringVar(&o.Controller, "controller", "", "print the plan against this Avi Controller (host[:port]) instead of the objects; read-only")
