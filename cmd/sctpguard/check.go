@@ -44,8 +44,9 @@ Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadabl
 	f.StringSliceVar(&o.PolicyDirs, "policy", nil, "directories of user policies: Rego modules (conftest conventions), Gatekeeper ConstraintTemplates and constraints")
 	f.DurationVar(&o.PolicyTimeout, "policy-timeout", o.PolicyTimeout, "time the user policies may take to judge one object")
 	f.StringVar(&o.OnPolicyError, "on-policy-error", o.OnPolicyError, "what a user policy that fails or runs out of time does: warn (admit) or deny")
-	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, warn, exemptNamespaces)")
+	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, enable, warn, exemptNamespaces)")
 	f.StringSliceVar(&o.Disable, "disable", nil, "rule or mutation IDs to switch off")
+	f.StringSliceVar(&o.Enable, "enable", nil, "opt-in mutations to run (default-sctpguard-class)")
 	f.StringSliceVar(&o.Warn, "warn", nil, "rule IDs to demote from deny to warn")
 	f.StringSliceVar(&o.ExemptNamespaces, "exempt-namespace", nil, "namespaces to skip (a trailing * matches a prefix)")
 	return c

@@ -46,8 +46,9 @@ Exit codes: 0 every unit renders, 1 a unit would not be synced, 2 usage error or
 	f.BoolVar(&o.InsecureSkipVerify, "avi-insecure-skip-verify", false, "with --controller: do not verify the controller's certificate")
 	f.DurationVar(&o.Timeout, "avi-timeout", o.Timeout, "with --controller: bound of one request to the controller")
 	addContextFlags(c, o.Options)
-	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, warn, exemptNamespaces)")
+	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, enable, warn, exemptNamespaces)")
 	f.StringSliceVar(&o.Disable, "disable", nil, "rule IDs to switch off")
+	f.StringSliceVar(&o.Enable, "enable", nil, "opt-in mutations to run (default-sctpguard-class)")
 	f.StringSliceVar(&o.Warn, "warn", nil, "rule IDs to demote from deny to warn")
 	f.StringSliceVar(&o.ExemptNamespaces, "exempt-namespace", nil, "namespaces to skip (a trailing * matches a prefix)")
 	return c

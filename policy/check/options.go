@@ -80,9 +80,10 @@ type Options struct {
 	PolicyTimeout time.Duration
 	OnPolicyError string
 
-	// ConfigFile holds a policy.Config in YAML; Disable, Warn and ExemptNamespaces add to it.
+	// ConfigFile holds a policy.Config in YAML; Disable, Enable, Warn and ExemptNamespaces add to it.
 	ConfigFile       string
 	Disable          []string
+	Enable           []string
 	Warn             []string
 	ExemptNamespaces []string
 
@@ -220,7 +221,7 @@ func (o *Options) policies(ctx context.Context) (*rego.Set, error) {
 
 // Config builds the rule configuration from the file and flags.
 func (o *Options) Config() (policy.Config, error) {
-	cfg, err := policy.ReadConfig(o.ConfigFile, o.MaxFileSize, policy.Config{Disabled: o.Disable, Warn: o.Warn, ExemptNamespaces: o.ExemptNamespaces})
+	cfg, err := policy.ReadConfig(o.ConfigFile, o.MaxFileSize, policy.Config{Disabled: o.Disable, Enable: o.Enable, Warn: o.Warn, ExemptNamespaces: o.ExemptNamespaces})
 	return cfg, sizeHint(err)
 }
 
