@@ -115,17 +115,7 @@ func TestTranslator(t *testing.T) {
 	if serverVIP == "" || gatewayVIP == "" || serverVIP == gatewayVIP {
 		t.Fatalf("VIPs %q and %q", serverVIP, gatewayVIP)
 	}
-	jsonpath := func(args ...string) func(want string) func() error {
-		return func(want string) func() error {
-			return func() error {
-				out, stderr, code := cl.kubectl("", append([]string{"get"}, args...)...)
-				if code != 0 || out != want {
-					return fmt.Errorf("kubectl get %s: %q (%s), want %q", strings.Join(args, " "), out, stderr, want)
-				}
-				return nil
-			}
-		}
-	}
+	jsonpath := jsonpathOf
 	waitFor(t, "Service status", jsonpath("svc/server", "-n", "default", "-o", "jsonpath={.status.loadBalancer.ingress[*].ip}")(serverVIP))
 	waitFor(t, "Gateway status", jsonpath("gateway.networking.x-k8s.io/my-gateway", "-n", "svcapi", "-o",
 		`jsonpath={.status.addresses[*].value} {range .status.conditions[*]}{.type}={.status}/{.reason} {end}{range .status.listeners[*]}{.port}/{.protocol}:{.conditions[0].type}={.conditions[0].status}{end}`)(
