@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/sctpguard/sctpguard/policy"
-	"github.com/sctpguard/sctpguard/policy/check"
 	"github.com/sctpguard/sctpguard/policy/manifest"
 	"github.com/sctpguard/sctpguard/translator/avi"
 )
@@ -34,10 +33,11 @@ const (
 	ExitError  = 2 // usage error, or an input could not be read or parsed
 )
 
-// TranslateOptions configure `sctpguard translate`: the inputs and AKO context flags are
-// check's, so both commands read the same files the same way.
+// TranslateOptions configure `sctpguard translate`. Its inputs (manifests, AKO context, rule
+// configuration) are read as check reads them, and given to Translate as Inputs.
 type TranslateOptions struct {
-	*check.Options
+	// Output is yaml or json for the objects, text or json for a plan; empty for the first.
+	Output string
 	// ClusterName overrides AKO's clusterName, which every object name starts with.
 	ClusterName string
 	// SyncAKOClass translates AKO's class too, as `serve --translator-sync-ako-class` syncs it.
@@ -50,19 +50,23 @@ type TranslateOptions struct {
 	Timeout            time.Duration
 }
 
+// Inputs are what translate works on: the objects of the manifests, the AKO context, the
+// rule configuration, and the inputs that could not be read (reported, exit 2).
+type Inputs struct {
+	Objects []policy.Object
+	Context policy.Context
+	Config  policy.Config
+	Errors  []*manifest.Error
+}
+
 // NewTranslateOptions returns the defaults.
 func NewTranslateOptions() *TranslateOptions {
-	o := &TranslateOptions{Options: check.NewOptions(), CredentialsDir: DefaultCredentialsDir, Timeout: avi.DefaultTimeout}
-	o.Output = ""
-	return o
+	return &TranslateOptions{CredentialsDir: DefaultCredentialsDir, Timeout: avi.DefaultTimeout}
 }
 
 // Validate checks the options.
 func (o *TranslateOptions) Validate() field.ErrorList {
-	out := o.Output
-	o.Output = check.OutputText // check's own formats do not apply here
-	errs := o.Options.Validate()
-	o.Output = out
+	var errs field.ErrorList
 	formats := []string{OutputYAML, OutputJSON}
 	if o.Controller != "" {
 		formats = []string{OutputText, OutputJSON}
@@ -78,18 +82,20 @@ type translation struct {
 	Units []Rendered `json:"units"`
 }
 
-// Translate renders the Avi objects a sync of the inputs would create on an empty
-// controller, writes them to out and returns the exit code. Problems go to errOut.
-func Translate(ctx context.Context, o *TranslateOptions, in io.Reader, out, errOut io.Writer) int {
+// Translate renders the Avi objects a sync of the inputs (as read reads them) would create
+// on an empty controller, or with a controller the plan against it, writes them to out and
+// returns the exit code. Problems go to errOut.
+func Translate(ctx context.Context, o *TranslateOptions, read func() (*Inputs, error), out, errOut io.Writer) int {
 	if errs := o.Validate(); len(errs) > 0 {
 		fmt.Fprintf(errOut, "error: %v\n", errs.ToAggregate())
 		return ExitError
 	}
-	settings, err := o.Context()
+	in, err := read()
 	if err != nil {
 		fmt.Fprintf(errOut, "error: %v\n", err)
 		return ExitError
 	}
+	settings, readErrs := in.Context, in.Errors
 	if settings.AKO == nil {
 		settings.AKO = policy.DefaultAKOSettings()
 	}
@@ -100,24 +106,12 @@ func Translate(ctx context.Context, o *TranslateOptions, in io.Reader, out, errO
 		fmt.Fprintln(errOut, "error: AKO's clusterName is needed for the object names: pass --ako-values, --ako-configmap or --cluster-name")
 		return ExitError
 	}
-	cfg, err := o.Config()
+	engine, err := policy.NewEngine(in.Config)
 	if err != nil {
 		fmt.Fprintf(errOut, "error: %v\n", err)
 		return ExitError
 	}
-	engine, err := policy.NewEngine(cfg)
-	if err != nil {
-		fmt.Fprintf(errOut, "error: %v\n", err)
-		return ExitError
-	}
-	docs, _, readErrs := check.Read(o.Options, in)
-	var objs []policy.Object
-	for _, d := range docs {
-		if d.Typed != nil {
-			objs = append(objs, d.Typed)
-		}
-	}
-	b := &Builder{Context: settings, Source: NewMemorySource(objs...), Engine: engine, SyncAKOClass: o.SyncAKOClass}
+	b := &Builder{Context: settings, Source: NewMemorySource(in.Objects...), Engine: engine, SyncAKOClass: o.SyncAKOClass}
 	if o.Controller != "" {
 		return translatePlan(ctx, o, b, readErrs, out, errOut)
 	}

@@ -3,11 +3,12 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/sctpguard/sctpguard/policy/check"
 	"github.com/sctpguard/sctpguard/translator"
 )
 
 func newTranslateCommand() *cobra.Command {
-	o := translator.NewTranslateOptions()
+	o, in := translator.NewTranslateOptions(), check.NewOptions()
 	c := &cobra.Command{
 		Use:   "translate -f PATH... [flags]",
 		Short: "Print the Avi objects the translator would create for manifests, or its plan against a controller",
@@ -28,28 +29,35 @@ Exit codes: 0 every unit renders, 1 a unit would not be synced, 2 usage error or
   sctpguard translate -f manifests/ --ako-values ako-values.yaml --controller avi.example.com --avi-credentials-dir ./avi-secret`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if code := translator.Translate(c.Context(), o, c.InOrStdin(), c.OutOrStdout(), c.ErrOrStderr()); code != 0 {
+			read := func() (*translator.Inputs, error) {
+				r, err := check.ReadInputs(in, c.InOrStdin())
+				if err != nil {
+					return nil, err
+				}
+				return &translator.Inputs{Objects: r.Objects, Context: r.Context, Config: r.Config, Errors: r.Errors}, nil
+			}
+			if code := translator.Translate(c.Context(), o, read, c.OutOrStdout(), c.ErrOrStderr()); code != 0 {
 				return exitError{code: code}
 			}
 			return nil
 		},
 	}
 	f := c.Flags()
-	f.StringSliceVarP(&o.Files, "filename", "f", nil, "files or directories to read (directories recursively: *.yaml, *.yml, *.json), or - for standard input")
-	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace of namespaced objects that name none")
+	f.StringSliceVarP(&in.Files, "filename", "f", nil, "files or directories to read (directories recursively: *.yaml, *.yml, *.json), or - for standard input")
+	f.StringVarP(&in.Namespace, "namespace", "n", in.Namespace, "namespace of namespaced objects that name none")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: yaml (default) or json; with --controller text (default) or json")
-	f.Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest file read (manifests, policies, AKO values, configuration) or standard input, in bytes")
+	f.Int64Var(&in.MaxFileSize, "max-file-size", in.MaxFileSize, "largest file read (manifests, policies, AKO values, configuration) or standard input, in bytes")
 	f.StringVar(&o.ClusterName, "cluster-name", "", "AKO's clusterName, overriding the AKO settings (every object name starts with it)")
 	f.BoolVar(&o.SyncAKOClass, "sync-ako-class", false, "translate AKO's class (ako.vmware.com/avi-lb, or none with AKO the default) too, as serve --translator-sync-ako-class syncs it")
 	f.StringVar(&o.Controller, "controller", "", "print the plan against this Avi Controller (host[:port]) instead of the objects; read-only")
 	f.StringVar(&o.CredentialsDir, "avi-credentials-dir", o.CredentialsDir, "with --controller: directory with the files username, password and optionally certificateAuthorityData")
 	f.BoolVar(&o.InsecureSkipVerify, "avi-insecure-skip-verify", false, "with --controller: do not verify the controller's certificate")
 	f.DurationVar(&o.Timeout, "avi-timeout", o.Timeout, "with --controller: bound of one request to the controller")
-	addContextFlags(c, o.Options)
-	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, enable, warn, exemptNamespaces)")
-	f.StringSliceVar(&o.Disable, "disable", nil, "rule IDs to switch off")
-	f.StringSliceVar(&o.Enable, "enable", nil, "opt-in mutations to run (default-sctpguard-class)")
-	f.StringSliceVar(&o.Warn, "warn", nil, "rule IDs to demote from deny to warn")
-	f.StringSliceVar(&o.ExemptNamespaces, "exempt-namespace", nil, "namespaces to skip (a trailing * matches a prefix)")
+	addContextFlags(c, in)
+	f.StringVar(&in.ConfigFile, "config", "", "rule configuration file (YAML: disabled, enable, warn, exemptNamespaces)")
+	f.StringSliceVar(&in.Disable, "disable", nil, "rule IDs to switch off")
+	f.StringSliceVar(&in.Enable, "enable", nil, "opt-in mutations to run (default-sctpguard-class)")
+	f.StringSliceVar(&in.Warn, "warn", nil, "rule IDs to demote from deny to warn")
+	f.StringSliceVar(&in.ExemptNamespaces, "exempt-namespace", nil, "namespaces to skip (a trailing * matches a prefix)")
 	return c
 }

@@ -160,6 +160,39 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 	return res, nil
 }
 
+// Inputs are what a check reads before it judges: the objects of the manifests, the AKO
+// context and the rule configuration, and the inputs that could not be read or parsed.
+type Inputs struct {
+	Objects []policy.Object
+	Context policy.Context
+	Config  policy.Config
+	Errors  []*manifest.Error
+}
+
+// ReadInputs checks the options and reads the AKO context, the rule configuration and the
+// manifests as Check does, without judging them (sctpguard translate reads its inputs so).
+func ReadInputs(o *Options, stdin io.Reader) (*Inputs, error) {
+	if errs := o.Validate(); len(errs) > 0 {
+		return nil, errs.ToAggregate()
+	}
+	settings, err := o.Context()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := o.Config()
+	if err != nil {
+		return nil, err
+	}
+	docs, _, errs := Read(o, stdin)
+	in := &Inputs{Context: settings, Config: cfg, Errors: errs}
+	for _, d := range docs {
+		if d.Typed != nil {
+			in.Objects = append(in.Objects, d.Typed)
+		}
+	}
+	return in, nil
+}
+
 // Read reads and decodes the inputs as Check does, without judging them: the documents,
 // the directory entries skipped, and the inputs that could not be read or parsed.
 func Read(o *Options, stdin io.Reader) ([]*manifest.Document, []string, []*manifest.Error) {
