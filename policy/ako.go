@@ -18,7 +18,7 @@ const (
 // serviceHandledByAKO tells whether AKO load-balances a Service, as rules.md defines it:
 // type LoadBalancer, and loadBalancerClass ako.vmware.com/avi-lb or unset with AKO's
 // defaultLBController, and AKO not layer7Only. The reason explains a "no".
-func serviceHandledByAKO(svc *corev1.Service, ctx Context) (tristate, string) {
+func serviceHandledByAKO(svc *corev1.Service, settings Context) (tristate, string) {
 	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
 		return no, "it is not of type LoadBalancer"
 	}
@@ -26,13 +26,13 @@ func serviceHandledByAKO(svc *corev1.Service, ctx Context) (tristate, string) {
 	if class != nil && *class != AKOController {
 		return no, fmt.Sprintf("its loadBalancerClass is %q", *class)
 	}
-	if ctx.AKO == nil {
+	if settings.AKO == nil {
 		return unknown, ""
 	}
-	if ctx.AKO.Layer7Only {
+	if settings.AKO.Layer7Only {
 		return no, "AKO runs with layer7Only"
 	}
-	if class == nil && !ctx.AKO.DefaultLBController {
+	if class == nil && !settings.AKO.DefaultLBController {
 		return no, "it sets no loadBalancerClass and AKO is not the default LB controller (defaultLBController: false)"
 	}
 	return yes, ""
@@ -99,8 +99,8 @@ func nsName(obj Object) string {
 
 // ServiceHandledByAKO reports whether AKO load-balances the Service, as rules.md defines it;
 // false when the context does not know AKO's settings. The translator uses it for its scope.
-func ServiceHandledByAKO(svc *corev1.Service, ctx Context) bool {
-	handled, _ := serviceHandledByAKO(svc, ctx)
+func ServiceHandledByAKO(svc *corev1.Service, settings Context) bool {
+	handled, _ := serviceHandledByAKO(svc, settings)
 	return handled == yes
 }
 

@@ -194,9 +194,9 @@ func unsupportedL4Rule(r *akov1alpha2.L4Rule) []string {
 
 // unsupportedSettings lists the AKO settings (and, once the translator read them, the facts
 // of the cloud) sctpguard does not translate though they would change an L4 virtual service.
-func unsupportedSettings(ctx Context) []string {
+func unsupportedSettings(settings Context) []string {
 	var out []string
-	if a := ctx.AKO; a != nil {
+	if a := settings.AKO; a != nil {
 		if a.NSXTT1LR != "" {
 			out = append(out, fmt.Sprintf("AKO's NetworkSettings.nsxtT1LR %q (AKO places the VsVip and pools on that NSX-T tier-1 router)", a.NSXTT1LR))
 		}
@@ -206,12 +206,12 @@ func unsupportedSettings(ctx Context) []string {
 		if a.IstioEnabled {
 			out = append(out, "AKO's AKOSettings.istioEnabled (AKO's pools speak Istio mTLS to the pods)")
 		}
-		if c := ctx.Cloud; c != nil && c.DNSProvider && a.AutoFQDN != AutoFQDNDisabled {
+		if c := settings.Cloud; c != nil && c.DNSProvider && a.AutoFQDN != AutoFQDNDisabled {
 			out = append(out, fmt.Sprintf("AKO's L4Settings.autoFQDN %q with a DNS provider on the cloud (AKO adds an FQDN <service>.<namespace>.<subdomain> to the VsVip)",
 				orDefault(a.AutoFQDN, AutoFQDNDefault)))
 		}
 	}
-	if c := ctx.Cloud; c != nil {
+	if c := settings.Cloud; c != nil {
 		switch c.Type {
 		case "", CloudVCenter, CloudNone:
 		default:
@@ -224,8 +224,8 @@ func unsupportedSettings(ctx Context) []string {
 // akoSubject reports whether the translator syncs an L4 virtual service for a Service: a
 // LoadBalancer Service AKO may handle, with an SCTP port or in a shared-VIP group that has
 // one.
-func akoSubject(svc *corev1.Service, ctx Context, inv Inventory) (bool, error) {
-	if _, handled, _ := serviceImplementation(svc, ctx); handled == no {
+func akoSubject(svc *corev1.Service, settings Context, inv Inventory) (bool, error) {
+	if _, handled, _ := serviceImplementation(svc, settings); handled == no {
 		return false, nil
 	}
 	if serviceHasSCTP(svc) {
@@ -245,8 +245,8 @@ func akoSubject(svc *corev1.Service, ctx Context, inv Inventory) (bool, error) {
 // validateServiceAKOInputs judges the AKO inputs of a Service the translator syncs: AKO
 // settings it does not translate, the Namespace's tenant, and the AviInfraSetting and L4Rule
 // the Service uses.
-func validateServiceAKOInputs(svc *corev1.Service, ctx Context, inv Inventory) ([]Finding, error) {
-	subject, err := akoSubject(svc, ctx, inv)
+func validateServiceAKOInputs(svc *corev1.Service, settings Context, inv Inventory) ([]Finding, error) {
+	subject, err := akoSubject(svc, settings, inv)
 	if err != nil || !subject {
 		return nil, err
 	}
@@ -257,7 +257,7 @@ func validateServiceAKOInputs(svc *corev1.Service, ctx Context, inv Inventory) (
 			break
 		}
 	}
-	out, err := validateCommonAKOInputs(svc.Namespace, at, ctx, inv)
+	out, err := validateCommonAKOInputs(svc.Namespace, at, settings, inv)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +283,7 @@ func validateServiceAKOInputs(svc *corev1.Service, ctx Context, inv Inventory) (
 }
 
 // validateGatewayAKOInputs judges the AKO inputs of an AKO Gateway with an SCTP listener.
-func validateGatewayAKOInputs(gw *svcapi.Gateway, ctx Context, inv Inventory) ([]Finding, error) {
+func validateGatewayAKOInputs(gw *svcapi.Gateway, settings Context, inv Inventory) ([]Finding, error) {
 	at := -1
 	for i, l := range gw.Spec.Listeners {
 		if l.Protocol == string(corev1.ProtocolSCTP) {
@@ -291,10 +291,10 @@ func validateGatewayAKOInputs(gw *svcapi.Gateway, ctx Context, inv Inventory) ([
 			break
 		}
 	}
-	if at < 0 || (ctx.AKO != nil && !ctx.AKO.ServicesAPI) {
+	if at < 0 || (settings.AKO != nil && !settings.AKO.ServicesAPI) {
 		return nil, nil
 	}
-	out, err := validateCommonAKOInputs(gw.Namespace, field.NewPath("spec", "listeners").Index(at).Child("protocol"), ctx, inv)
+	out, err := validateCommonAKOInputs(gw.Namespace, field.NewPath("spec", "listeners").Index(at).Child("protocol"), settings, inv)
 	if err != nil {
 		return nil, err
 	}
@@ -310,9 +310,9 @@ func validateGatewayAKOInputs(gw *svcapi.Gateway, ctx Context, inv Inventory) ([
 	return append(out, more...), err
 }
 
-func validateCommonAKOInputs(namespace string, at *field.Path, ctx Context, inv Inventory) ([]Finding, error) {
+func validateCommonAKOInputs(namespace string, at *field.Path, settings Context, inv Inventory) ([]Finding, error) {
 	var out []Finding
-	for _, s := range unsupportedSettings(ctx) {
+	for _, s := range unsupportedSettings(settings) {
 		out = append(out, newFinding(RuleAKOInputUnsupported, at,
 			"%s shapes this virtual service, and sctpguard does not translate it, so it does not sync the object; "+
 				"change it, or demote %s to warn to sync without it", s, RuleAKOInputUnsupported))
@@ -324,7 +324,7 @@ func validateCommonAKOInputs(namespace string, at *field.Path, ctx Context, inv 
 	if ns == nil {
 		return out, nil
 	}
-	if t := ns.Annotations[AnnotationTenant]; t != "" && (ctx.AKO == nil || t != ctx.AKO.Tenant()) {
+	if t := ns.Annotations[AnnotationTenant]; t != "" && (settings.AKO == nil || t != settings.AKO.Tenant()) {
 		out = append(out, newFinding(RuleAKOInputUnsupported, field.NewPath("metadata", "namespace"),
 			"Namespace %s has %s: %q, with which AKO puts its virtual services in that Avi tenant; sctpguard syncs every object "+
 				"in AKO's tenant (ControllerSettings.tenantName), so it does not sync this one; remove the annotation, or demote %s to warn",

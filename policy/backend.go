@@ -13,7 +13,7 @@ import (
 
 // validateBackendService checks a Service labelled as the backend of a v1alpha1 Gateway
 // against that Gateway and its other backends (the Service side of the cross-object rules).
-func validateBackendService(svc, old *corev1.Service, ctx Context, inv Inventory) ([]Finding, error) {
+func validateBackendService(svc, old *corev1.Service, settings Context, inv Inventory) ([]Finding, error) {
 	if !isGatewayBackend(svc) {
 		return nil, nil
 	}
@@ -35,11 +35,11 @@ func validateBackendService(svc, old *corev1.Service, ctx Context, inv Inventory
 		out = append(out, newFinding(RuleBackendType, field.NewPath("spec", "type"),
 			"a Service of type LoadBalancer is not used as a backend of Gateway %s/%s: AKO ignores it there and gives it a dedicated virtual service of its own; "+
 				"use type ClusterIP (or NodePort in AKO NodePort mode), or remove the %s labels", gwNS, gwName, "ako.vmware.com/gateway-*"))
-	case svc.Spec.Type == corev1.ServiceTypeClusterIP && ctx.serviceType() == ServiceTypeNodePort:
+	case svc.Spec.Type == corev1.ServiceTypeClusterIP && settings.serviceType() == ServiceTypeNodePort:
 		out = append(out, newFinding(RuleBackendClusterIPNodePort, field.NewPath("spec", "type"),
 			"AKO runs in NodePort mode, where pool servers are node IPs with the Service's nodePort; a ClusterIP backend has no nodePort, "+
 				"so the pool for Gateway %s/%s would have no servers; use type NodePort", gwNS, gwName))
-	case svc.Spec.Type == corev1.ServiceTypeClusterIP && ctx.serviceType() == ServiceTypeNodePortLocal:
+	case svc.Spec.Type == corev1.ServiceTypeClusterIP && settings.serviceType() == ServiceTypeNodePortLocal:
 		// sctpguard serves a Gateway of its class through node ports in NodePortLocal mode.
 		if impl, err := backendImplementation(svc, inv); err != nil {
 			return nil, err

@@ -322,36 +322,36 @@ func ParseAKOValues(data []byte) (Context, error) {
 		return Context{}, fmt.Errorf("parse AKO values: %w", err)
 	}
 	s := settingsReader{}
-	ctx := Context{AKO: DefaultAKOSettings()}
-	s.str("AKOSettings.clusterName", v.AKOSettings.ClusterName, &ctx.AKO.ClusterName)
-	s.str("AKOSettings.cniPlugin", v.AKOSettings.CNIPlugin, &ctx.CNI)
-	s.boolean("AKOSettings.layer7Only", v.AKOSettings.Layer7Only, &ctx.AKO.Layer7Only)
-	s.boolean("AKOSettings.servicesAPI", v.AKOSettings.ServicesAPI, &ctx.AKO.ServicesAPI)
-	s.serviceType("L7Settings.serviceType", v.L7Settings.ServiceType, &ctx.AKO.ServiceType)
-	s.boolean("L4Settings.defaultLBController", v.L4Settings.DefaultLBController, &ctx.AKO.DefaultLBController)
-	s.str("ControllerSettings.controllerVersion", v.ControllerSettings.ControllerVersion, &ctx.ControllerVersion)
-	s.str("ControllerSettings.controllerHost", v.ControllerSettings.ControllerHost, &ctx.AKO.ControllerHost)
-	s.str("ControllerSettings.tenantName", v.ControllerSettings.TenantName, &ctx.AKO.TenantName)
-	s.str("ControllerSettings.cloudName", v.ControllerSettings.CloudName, &ctx.AKO.CloudName)
-	s.str("ControllerSettings.serviceEngineGroupName", v.ControllerSettings.ServiceEngineGroupName, &ctx.AKO.ServiceEngineGroupName)
-	s.str("ControllerSettings.vrfName", v.ControllerSettings.VRFName, &ctx.AKO.VRFName)
-	s.integer("AKOSettings.fullSyncFrequency", v.AKOSettings.FullSyncFrequency, &ctx.AKO.FullSyncSeconds)
-	s.vipNetworks("NetworkSettings.vipNetworkList", v.NetworkSettings.VIPNetworkList, &ctx.AKO.VIPNetworks)
-	s.nodeNetworks("NetworkSettings.nodeNetworkList", v.NetworkSettings.NodeNetworkList, &ctx.AKO.NodeNetworks)
-	s.boolean("NetworkSettings.enableRHI", v.NetworkSettings.EnableRHI, &ctx.AKO.EnableRHI)
-	s.strings("NetworkSettings.bgpPeerLabels", v.NetworkSettings.BGPPeerLabels, &ctx.AKO.BGPPeerLabels)
-	s.str("NetworkSettings.nsxtT1LR", v.NetworkSettings.NSXTT1LR, &ctx.AKO.NSXTT1LR)
-	s.ipFamily("AKOSettings.ipFamily", v.AKOSettings.IPFamily, &ctx.AKO.IPFamily)
-	s.boolean("AKOSettings.vpcMode", v.AKOSettings.VPCMode, &ctx.AKO.VPCMode)
-	s.boolean("AKOSettings.istioEnabled", v.AKOSettings.IstioEnabled, &ctx.AKO.IstioEnabled)
-	s.boolean("AKOSettings.enableEVH", v.AKOSettings.EnableEVH, &ctx.AKO.EnableEVH)
-	s.strings("AKOSettings.blockedNamespaceList", v.AKOSettings.BlockedNamespaces, &ctx.AKO.BlockedNamespaces)
-	s.autoFQDN("L4Settings.autoFQDN", v.L4Settings.AutoFQDN, &ctx.AKO.AutoFQDN)
+	settings := Context{AKO: DefaultAKOSettings()}
+	s.str("AKOSettings.clusterName", v.AKOSettings.ClusterName, &settings.AKO.ClusterName)
+	s.str("AKOSettings.cniPlugin", v.AKOSettings.CNIPlugin, &settings.CNI)
+	s.boolean("AKOSettings.layer7Only", v.AKOSettings.Layer7Only, &settings.AKO.Layer7Only)
+	s.boolean("AKOSettings.servicesAPI", v.AKOSettings.ServicesAPI, &settings.AKO.ServicesAPI)
+	s.serviceType("L7Settings.serviceType", v.L7Settings.ServiceType, &settings.AKO.ServiceType)
+	s.boolean("L4Settings.defaultLBController", v.L4Settings.DefaultLBController, &settings.AKO.DefaultLBController)
+	s.str("ControllerSettings.controllerVersion", v.ControllerSettings.ControllerVersion, &settings.ControllerVersion)
+	s.str("ControllerSettings.controllerHost", v.ControllerSettings.ControllerHost, &settings.AKO.ControllerHost)
+	s.str("ControllerSettings.tenantName", v.ControllerSettings.TenantName, &settings.AKO.TenantName)
+	s.str("ControllerSettings.cloudName", v.ControllerSettings.CloudName, &settings.AKO.CloudName)
+	s.str("ControllerSettings.serviceEngineGroupName", v.ControllerSettings.ServiceEngineGroupName, &settings.AKO.ServiceEngineGroupName)
+	s.str("ControllerSettings.vrfName", v.ControllerSettings.VRFName, &settings.AKO.VRFName)
+	s.integer("AKOSettings.fullSyncFrequency", v.AKOSettings.FullSyncFrequency, &settings.AKO.FullSyncSeconds)
+	s.vipNetworks("NetworkSettings.vipNetworkList", v.NetworkSettings.VIPNetworkList, &settings.AKO.VIPNetworks)
+	s.nodeNetworks("NetworkSettings.nodeNetworkList", v.NetworkSettings.NodeNetworkList, &settings.AKO.NodeNetworks)
+	s.boolean("NetworkSettings.enableRHI", v.NetworkSettings.EnableRHI, &settings.AKO.EnableRHI)
+	s.strings("NetworkSettings.bgpPeerLabels", v.NetworkSettings.BGPPeerLabels, &settings.AKO.BGPPeerLabels)
+	s.str("NetworkSettings.nsxtT1LR", v.NetworkSettings.NSXTT1LR, &settings.AKO.NSXTT1LR)
+	s.ipFamily("AKOSettings.ipFamily", v.AKOSettings.IPFamily, &settings.AKO.IPFamily)
+	s.boolean("AKOSettings.vpcMode", v.AKOSettings.VPCMode, &settings.AKO.VPCMode)
+	s.boolean("AKOSettings.istioEnabled", v.AKOSettings.IstioEnabled, &settings.AKO.IstioEnabled)
+	s.boolean("AKOSettings.enableEVH", v.AKOSettings.EnableEVH, &settings.AKO.EnableEVH)
+	s.strings("AKOSettings.blockedNamespaceList", v.AKOSettings.BlockedNamespaces, &settings.AKO.BlockedNamespaces)
+	s.autoFQDN("L4Settings.autoFQDN", v.L4Settings.AutoFQDN, &settings.AKO.AutoFQDN)
 	if sel, ok := v.AKOSettings.NamespaceSelector.(map[string]any); ok {
 		var ns NamespaceSelector
 		s.str("AKOSettings.namespaceSelector.labelKey", sel["labelKey"], &ns.LabelKey)
 		s.str("AKOSettings.namespaceSelector.labelValue", sel["labelValue"], &ns.LabelValue)
-		ctx.AKO.NamespaceSelector = ns.orNil()
+		settings.AKO.NamespaceSelector = ns.orNil()
 	} else if v.AKOSettings.NamespaceSelector != nil {
 		s.errs = append(s.errs, fmt.Sprintf("AKOSettings.namespaceSelector: expected {labelKey, labelValue}, got %T", v.AKOSettings.NamespaceSelector))
 	}
@@ -360,70 +360,70 @@ func ParseAKOValues(data []byte) (Context, error) {
 		s.str("nodePortSelector.key", sel["key"], &np.Key)
 		s.str("nodePortSelector.value", sel["value"], &np.Value)
 		if np.Key != "" {
-			ctx.AKO.NodePortSelector = &np
+			settings.AKO.NodePortSelector = &np
 		}
 	} else if v.NodePortSelector != nil {
 		s.errs = append(s.errs, fmt.Sprintf("nodePortSelector: expected {key, value}, got %T", v.NodePortSelector))
 	}
-	ctx.CNI = strings.ToLower(ctx.CNI)
-	return ctx, s.err()
+	settings.CNI = strings.ToLower(settings.CNI)
+	return settings, s.err()
 }
 
 // ParseAKOConfigMap reads the settings from the data of AKO's avi-k8s-config ConfigMap.
 func ParseAKOConfigMap(data map[string]string) (Context, error) {
 	s := settingsReader{}
-	ctx := Context{AKO: DefaultAKOSettings()}
+	settings := Context{AKO: DefaultAKOSettings()}
 	get := func(key string) any {
 		if v, ok := data[key]; ok {
 			return v
 		}
 		return nil
 	}
-	s.str("clusterName", get("clusterName"), &ctx.AKO.ClusterName)
-	s.str("cniPlugin", get("cniPlugin"), &ctx.CNI)
-	s.boolean("layer7Only", get("layer7Only"), &ctx.AKO.Layer7Only)
-	s.boolean("servicesAPI", get("servicesAPI"), &ctx.AKO.ServicesAPI)
-	s.serviceType("serviceType", get("serviceType"), &ctx.AKO.ServiceType)
-	s.boolean("defaultLBController", get("defaultLBController"), &ctx.AKO.DefaultLBController)
-	s.str("controllerVersion", get("controllerVersion"), &ctx.ControllerVersion)
-	s.str("controllerIP", get("controllerIP"), &ctx.AKO.ControllerHost)
-	s.str("tenantName", get("tenantName"), &ctx.AKO.TenantName)
-	s.str("cloudName", get("cloudName"), &ctx.AKO.CloudName)
-	s.str("serviceEngineGroupName", get("serviceEngineGroupName"), &ctx.AKO.ServiceEngineGroupName)
-	s.str("vrfName", get("vrfName"), &ctx.AKO.VRFName)
-	s.integer("fullSyncFrequency", get("fullSyncFrequency"), &ctx.AKO.FullSyncSeconds)
+	s.str("clusterName", get("clusterName"), &settings.AKO.ClusterName)
+	s.str("cniPlugin", get("cniPlugin"), &settings.CNI)
+	s.boolean("layer7Only", get("layer7Only"), &settings.AKO.Layer7Only)
+	s.boolean("servicesAPI", get("servicesAPI"), &settings.AKO.ServicesAPI)
+	s.serviceType("serviceType", get("serviceType"), &settings.AKO.ServiceType)
+	s.boolean("defaultLBController", get("defaultLBController"), &settings.AKO.DefaultLBController)
+	s.str("controllerVersion", get("controllerVersion"), &settings.ControllerVersion)
+	s.str("controllerIP", get("controllerIP"), &settings.AKO.ControllerHost)
+	s.str("tenantName", get("tenantName"), &settings.AKO.TenantName)
+	s.str("cloudName", get("cloudName"), &settings.AKO.CloudName)
+	s.str("serviceEngineGroupName", get("serviceEngineGroupName"), &settings.AKO.ServiceEngineGroupName)
+	s.str("vrfName", get("vrfName"), &settings.AKO.VRFName)
+	s.integer("fullSyncFrequency", get("fullSyncFrequency"), &settings.AKO.FullSyncSeconds)
 	// AKO's chart renders the lists into the ConfigMap as JSON strings.
 	s.jsonList("vipNetworkList", data["vipNetworkList"], func(list any) {
-		s.vipNetworks("vipNetworkList", list, &ctx.AKO.VIPNetworks)
+		s.vipNetworks("vipNetworkList", list, &settings.AKO.VIPNetworks)
 	})
 	s.jsonList("nodeNetworkList", data["nodeNetworkList"], func(list any) {
-		s.nodeNetworks("nodeNetworkList", list, &ctx.AKO.NodeNetworks)
+		s.nodeNetworks("nodeNetworkList", list, &settings.AKO.NodeNetworks)
 	})
 	s.jsonList("bgpPeerLabels", data["bgpPeerLabels"], func(list any) {
-		s.strings("bgpPeerLabels", list, &ctx.AKO.BGPPeerLabels)
+		s.strings("bgpPeerLabels", list, &settings.AKO.BGPPeerLabels)
 	})
 	s.jsonList("blockedNamespaceList", data["blockedNamespaceList"], func(list any) {
-		s.strings("blockedNamespaceList", list, &ctx.AKO.BlockedNamespaces)
+		s.strings("blockedNamespaceList", list, &settings.AKO.BlockedNamespaces)
 	})
-	s.boolean("enableRHI", get("enableRHI"), &ctx.AKO.EnableRHI)
-	s.str("nsxtT1LR", get("nsxtT1LR"), &ctx.AKO.NSXTT1LR)
-	s.ipFamily("ipFamily", get("ipFamily"), &ctx.AKO.IPFamily)
-	s.boolean("vpcMode", get("vpcMode"), &ctx.AKO.VPCMode)
-	s.boolean("istioEnabled", get("istioEnabled"), &ctx.AKO.IstioEnabled)
-	s.boolean("enableEVH", get("enableEVH"), &ctx.AKO.EnableEVH)
-	s.autoFQDN("autoFQDN", get("autoFQDN"), &ctx.AKO.AutoFQDN)
+	s.boolean("enableRHI", get("enableRHI"), &settings.AKO.EnableRHI)
+	s.str("nsxtT1LR", get("nsxtT1LR"), &settings.AKO.NSXTT1LR)
+	s.ipFamily("ipFamily", get("ipFamily"), &settings.AKO.IPFamily)
+	s.boolean("vpcMode", get("vpcMode"), &settings.AKO.VPCMode)
+	s.boolean("istioEnabled", get("istioEnabled"), &settings.AKO.IstioEnabled)
+	s.boolean("enableEVH", get("enableEVH"), &settings.AKO.EnableEVH)
+	s.autoFQDN("autoFQDN", get("autoFQDN"), &settings.AKO.AutoFQDN)
 	var ns NamespaceSelector
 	s.str("nsSyncLabelKey", get("nsSyncLabelKey"), &ns.LabelKey)
 	s.str("nsSyncLabelValue", get("nsSyncLabelValue"), &ns.LabelValue)
-	ctx.AKO.NamespaceSelector = ns.orNil()
+	settings.AKO.NamespaceSelector = ns.orNil()
 	var np NodePortSelector
 	s.str("nodeKey", get("nodeKey"), &np.Key)
 	s.str("nodeValue", get("nodeValue"), &np.Value)
 	if np.Key != "" {
-		ctx.AKO.NodePortSelector = &np
+		settings.AKO.NodePortSelector = &np
 	}
-	ctx.CNI = strings.ToLower(ctx.CNI)
-	return ctx, s.err()
+	settings.CNI = strings.ToLower(settings.CNI)
+	return settings, s.err()
 }
 
 // settingsReader converts loosely typed settings and collects every error.

@@ -127,7 +127,7 @@ func (e *Engine) ref(obj Object) ObjectRef {
 
 // builtinFindings dispatches to the rules of the object's kind.
 func builtinFindings(r *Review, env Env) ([]Finding, error) {
-	ctx, inv := env.Context, env.Inventory
+	settings, inv := env.Context, env.Inventory
 	var out []Finding
 	var sctp *field.Path // the first SCTP port, for the platform rule
 	switch o := r.Object.(type) {
@@ -139,17 +139,17 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, validateServiceSCTP(o, ctx, backendOf, ports)...)
-		out = append(out, validateLoadBalancerIP(o, ctx)...)
+		out = append(out, validateServiceSCTP(o, settings, backendOf, ports)...)
+		out = append(out, validateLoadBalancerIP(o, settings)...)
 		shared, err := validateSharedVIP(o, old, inv)
 		if err != nil {
 			return nil, err
 		}
-		backend, err := validateBackendService(o, old, ctx, inv)
+		backend, err := validateBackendService(o, old, settings, inv)
 		if err != nil {
 			return nil, err
 		}
-		inputs, err := validateServiceAKOInputs(o, ctx, inv)
+		inputs, err := validateServiceAKOInputs(o, settings, inv)
 		if err != nil {
 			return nil, err
 		}
@@ -161,14 +161,14 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 			}
 		}
 	case *networkingv1.NetworkPolicy:
-		out = validateNetworkPolicyPorts(o, ctx)
+		out = validateNetworkPolicyPorts(o, settings)
 		sctp = firstSCTPNetworkPolicyPort(o)
 	case *discoveryv1.EndpointSlice:
 		out = validateEndpointSlice(o)
 	case *corev1.Endpoints: //nolint:staticcheck // still served; the API server still validates it
 		out = validateEndpoints(o)
 	case *svcapi.Gateway:
-		return validateGateway(o, ctx, inv)
+		return validateGateway(o, settings, inv)
 	case *gwv1.Gateway:
 		return validateGatewayAPIGateway(o, inv)
 	default:
@@ -180,7 +180,7 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		out = validatePodSpec(spec, p)
 		sctp = firstSCTPContainerPort(spec, p)
 	}
-	module, err := validateOpenShiftModule(sctp, ctx, inv)
+	module, err := validateOpenShiftModule(sctp, settings, inv)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 // validateGateway runs the rules for networking.x-k8s.io/v1alpha1 Gateways of AKO's class
 // and of sctpguard's (whose translator builds what AKO would): listeners, selectors,
 // addresses, SCTP support, and the backends bound to it.
-func validateGateway(gw *svcapi.Gateway, ctx Context, inv Inventory) ([]Finding, error) {
+func validateGateway(gw *svcapi.Gateway, settings Context, inv Inventory) ([]Finding, error) {
 	impl, handled, err := gatewayImplementation(gw, inv)
 	if err != nil {
 		return nil, err
@@ -27,24 +27,24 @@ func validateGateway(gw *svcapi.Gateway, ctx Context, inv Inventory) ([]Finding,
 		return nil, nil
 	}
 	var out []Finding
-	if impl == ImplementationAKO && ctx.AKO != nil && !ctx.AKO.ServicesAPI {
+	if impl == ImplementationAKO && settings.AKO != nil && !settings.AKO.ServicesAPI {
 		out = append(out, newFinding(RuleGatewayServicesAPIOff, field.NewPath("spec", "gatewayClassName"),
 			"AKO runs with servicesAPI: false (AKOSettings.servicesAPI), so it ignores this Gateway entirely; enable servicesAPI in AKO"))
 	}
-	out = append(out, validateListeners(gw, impl, ctx, field.NewPath("spec", "listeners"))...)
+	out = append(out, validateListeners(gw, impl, settings, field.NewPath("spec", "listeners"))...)
 	out = append(out, validateGatewayAddresses(gw, field.NewPath("spec", "addresses"))...)
 	backends, err := validateGatewayBackends(gw, inv)
 	if err != nil {
 		return nil, err
 	}
-	inputs, err := validateGatewayAKOInputs(gw, ctx, inv)
+	inputs, err := validateGatewayAKOInputs(gw, settings, inv)
 	if err != nil {
 		return nil, err
 	}
 	return append(append(out, backends...), inputs...), nil
 }
 
-func validateListeners(gw *svcapi.Gateway, impl Implementation, ctx Context, p *field.Path) []Finding {
+func validateListeners(gw *svcapi.Gateway, impl Implementation, settings Context, p *field.Path) []Finding {
 	var out []Finding
 	seen := map[portKey]int{}
 	for i, l := range gw.Spec.Listeners {
@@ -85,7 +85,7 @@ func validateListeners(gw *svcapi.Gateway, impl Implementation, ctx Context, p *
 		}
 		if l.Protocol == string(corev1.ProtocolSCTP) {
 			switch {
-			case ctx.serviceType() != ServiceTypeNodePortLocal:
+			case settings.serviceType() != ServiceTypeNodePortLocal:
 			case impl == ImplementationAKO:
 				out = append(out, newFinding(RuleSCTPNodePortLocal, lp.Child("protocol"),
 					"listener %s: AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; "+
@@ -95,10 +95,10 @@ func validateListeners(gw *svcapi.Gateway, impl Implementation, ctx Context, p *
 			default:
 				out = append(out, newFinding(RuleSCTPNodeProxy, lp.Child("protocol"), "listener %s: %s", k, nodeProxyNeeds))
 			}
-			if ctx.controllerTooOld() {
+			if settings.controllerTooOld() {
 				out = append(out, newFinding(RuleSCTPControllerVersion, lp.Child("protocol"),
 					"listener %s: Avi Controller %s has no SCTP profiles (System-SCTP-Proxy, System-SCTP need %s or newer), "+
-						"so creating the virtual service would fail; upgrade the controller", k, ctx.ControllerVersion, MinSCTPControllerVersion))
+						"so creating the virtual service would fail; upgrade the controller", k, settings.ControllerVersion, MinSCTPControllerVersion))
 			}
 		}
 	}

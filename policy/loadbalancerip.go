@@ -31,12 +31,12 @@ func staticIPPath(svc *corev1.Service) *field.Path {
 // validateLoadBalancerIP warns when a Service AKO may handle sets both spec.loadBalancerIP
 // and the ako.vmware.com/load-balancer-ip annotation to different addresses: AKO (and so
 // sctpguard) uses the field, and the annotation is silently ignored.
-func validateLoadBalancerIP(svc *corev1.Service, ctx Context) []Finding {
+func validateLoadBalancerIP(svc *corev1.Service, settings Context) []Finding {
 	spec, annotation := svc.Spec.LoadBalancerIP, svc.Annotations[AnnotationLoadBalancerIP]
 	if spec == "" || annotation == "" || spec == annotation {
 		return nil
 	}
-	if _, handled, _ := serviceImplementation(svc, ctx); handled == no {
+	if _, handled, _ := serviceImplementation(svc, settings); handled == no {
 		return nil
 	}
 	return []Finding{newFinding(RuleLoadBalancerIPConflict, annotationPath(AnnotationLoadBalancerIP),

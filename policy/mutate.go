@@ -112,11 +112,11 @@ func defaultSCTPPortNames(svc *corev1.Service) bool {
 // wasted. The API server defaults the field to true before admission, so on CREATE a true
 // without any explicit nodePort counts as unset; set a nodePort, or disable the mutation,
 // to keep node ports. UPDATEs are left alone: node ports already allocated stay.
-func defaultNoLBNodePorts(svc *corev1.Service, op Operation, ctx Context) bool {
+func defaultNoLBNodePorts(svc *corev1.Service, op Operation, settings Context) bool {
 	if op != OperationCreate || !serviceHasSCTP(svc) {
 		return false
 	}
-	if impl, _, _ := serviceImplementation(svc, ctx); impl == ImplementationNone || ctx.ServiceTypeFor(impl) != ServiceTypeClusterIP {
+	if impl, _, _ := serviceImplementation(svc, settings); impl == ImplementationNone || settings.ServiceTypeFor(impl) != ServiceTypeClusterIP {
 		return false
 	}
 	if a := svc.Spec.AllocateLoadBalancerNodePorts; a != nil && !*a {
@@ -135,11 +135,11 @@ func defaultNoLBNodePorts(svc *corev1.Service, op Operation, ctx Context) bool {
 // LoadBalancer Service that AKO would take and could not serve: AKO in NodePortLocal mode,
 // which has no SCTP. sctpguard then serves it through the nodes' nodePorts. Opt-in: it moves
 // the Service away from AKO. Only on CREATE, since the field is immutable.
-func defaultSCTPGuardClass(svc *corev1.Service, op Operation, ctx Context) bool {
-	if op != OperationCreate || !serviceHasSCTP(svc) || svc.Spec.LoadBalancerClass != nil || ctx.serviceType() != ServiceTypeNodePortLocal {
+func defaultSCTPGuardClass(svc *corev1.Service, op Operation, settings Context) bool {
+	if op != OperationCreate || !serviceHasSCTP(svc) || svc.Spec.LoadBalancerClass != nil || settings.serviceType() != ServiceTypeNodePortLocal {
 		return false
 	}
-	if impl, _, _ := serviceImplementation(svc, ctx); impl != ImplementationAKO {
+	if impl, _, _ := serviceImplementation(svc, settings); impl != ImplementationAKO {
 		return false
 	}
 	svc.Spec.LoadBalancerClass = ptr.To(SCTPGuardClass)

@@ -34,7 +34,7 @@ func networkPolicyPortsAt(np *networkingv1.NetworkPolicy) ([]networkingv1.Networ
 // validateNetworkPolicyPorts mirrors ValidateNetworkPolicyPort, including its quirk of
 // printing `port`, not endPort, when endPort < port; and warns where the CNI does not
 // enforce SCTP policies.
-func validateNetworkPolicyPorts(np *networkingv1.NetworkPolicy, ctx Context) []Finding {
+func validateNetworkPolicyPorts(np *networkingv1.NetworkPolicy, settings Context) []Finding {
 	var out []Finding
 	ports, paths := networkPolicyPortsAt(np)
 	for i, port := range ports {
@@ -63,7 +63,7 @@ func validateNetworkPolicyPorts(np *networkingv1.NetworkPolicy, ctx Context) []F
 					field.Invalid(p.Child("endPort"), *port.EndPort, "may not be specified when `port` is non-numeric")))
 			}
 		}
-		if ctx.CNI == "kube-router" && port.Protocol != nil && *port.Protocol == corev1.ProtocolSCTP {
+		if settings.CNI == "kube-router" && port.Protocol != nil && *port.Protocol == corev1.ProtocolSCTP {
 			out = append(out, newFinding(RuleSCTPNetworkPolicyCNI, p.Child("protocol"),
 				"kube-router does not implement NetworkPolicy for SCTP (cloudnativelabs/kube-router#1019), so this rule is not enforced; "+
 					"use a CNI that enforces SCTP policies (Antrea, Calico, Cilium) or protect the workload otherwise"))

@@ -81,8 +81,8 @@ func decodeDataURL(s string) (string, error) {
 
 // validateOpenShiftModule warns about SCTP objects on OpenShift when no MachineConfig loads
 // the sctp module: RHCOS blacklists it, so SCTP traffic fails on the nodes.
-func validateOpenShiftModule(sctpPath *field.Path, ctx Context, inv Inventory) ([]Finding, error) {
-	if ctx.Platform != PlatformOpenShift || sctpPath == nil {
+func validateOpenShiftModule(sctpPath *field.Path, settings Context, inv Inventory) ([]Finding, error) {
+	if settings.Platform != PlatformOpenShift || sctpPath == nil {
 		return nil, nil
 	}
 	mcs, err := inv.MachineConfigs()

@@ -69,12 +69,12 @@ const nodeProxyNeeds = "AKO runs in NodePortLocal mode, so sctpguard serves this
 // handled by AKO or sctpguard, port names, appProtocol and Cilium's port rewriting.
 // backend is who serves the Gateway the Service is a backend of (AKO when that Gateway or
 // its class is unknown), or ImplementationNone when it is no backend.
-func validateServiceSCTP(svc *corev1.Service, ctx Context, backend Implementation, p *field.Path) []Finding {
+func validateServiceSCTP(svc *corev1.Service, settings Context, backend Implementation, p *field.Path) []Finding {
 	if !serviceHasSCTP(svc) {
 		return nil
 	}
 	var out []Finding
-	impl, handled, reason := serviceImplementation(svc, ctx)
+	impl, handled, reason := serviceImplementation(svc, settings)
 	npl := svc.Annotations[AnnotationNodePortLocal] == "true" && svc.Spec.Selector != nil &&
 		(svc.Spec.Type == corev1.ServiceTypeClusterIP || svc.Spec.Type == corev1.ServiceTypeLoadBalancer)
 	noNodePorts := svc.Spec.AllocateLoadBalancerNodePorts != nil && !*svc.Spec.AllocateLoadBalancerNodePorts
@@ -85,7 +85,7 @@ func validateServiceSCTP(svc *corev1.Service, ctx Context, backend Implementatio
 		pp := p.Index(i)
 		key := servicePortKey(port)
 		switch {
-		case ctx.serviceType() != ServiceTypeNodePortLocal:
+		case settings.serviceType() != ServiceTypeNodePortLocal:
 		case impl == ImplementationAKO:
 			out = append(out, newFinding(RuleSCTPNodePortLocal, pp.Child("protocol"),
 				"port %s: AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; "+
@@ -113,11 +113,11 @@ func validateServiceSCTP(svc *corev1.Service, ctx Context, backend Implementatio
 				"port %s: the annotation %s: \"true\" enables Antrea NodePortLocal, which supports only TCP and UDP Service ports, "+
 					"so this port would get no node port; remove the annotation or move the SCTP port to a Service without it", key, AnnotationNodePortLocal))
 		}
-		if handled == yes && ctx.controllerTooOld() {
+		if handled == yes && settings.controllerTooOld() {
 			out = append(out, newFinding(RuleSCTPControllerVersion, pp.Child("protocol"),
 				"port %s: Avi Controller %s has no SCTP profiles (System-SCTP-Proxy, System-SCTP need %s or newer), "+
 					"so creating the virtual service would fail; upgrade the controller or expose this port over TCP or UDP",
-				key, ctx.ControllerVersion, MinSCTPControllerVersion))
+				key, settings.ControllerVersion, MinSCTPControllerVersion))
 		}
 		if handled == no && svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
 			out = append(out, newFinding(RuleSCTPLBNotAKO, pp.Child("protocol"),
@@ -136,7 +136,7 @@ func validateServiceSCTP(svc *corev1.Service, ctx Context, backend Implementatio
 					"appProtocol %q runs only over TCP, but this port is %s; remove appProtocol or name the protocol that runs over SCTP", *port.AppProtocol, key))
 			}
 		}
-		if ctx.CNI == "cilium" && port.TargetPort.Type == intstr.Int && port.TargetPort.IntVal != port.Port {
+		if settings.CNI == "cilium" && port.TargetPort.Type == intstr.Int && port.TargetPort.IntVal != port.Port {
 			out = append(out, newFinding(RuleSCTPCiliumTargetPort, pp.Child("targetPort"),
 				"port %s forwards to targetPort %d, but Cilium cannot rewrite SCTP ports and drops such packets; "+
 					"set targetPort to %d and have the pods listen there", key, port.TargetPort.IntVal, port.Port))

@@ -91,14 +91,14 @@ func (r *Reconciler) slowRetry() time.Duration {
 // builder returns a builder over the current context, with the controller version the
 // gate reported, so that the sctp-controller-version rule freezes everything on an old one.
 func (r *Reconciler) builder(c *connection) *Builder {
-	ctx := r.Context()
+	settings := r.Context()
 	if c != nil && c.version != "" {
-		ctx.ControllerVersion = c.version
+		settings.ControllerVersion = c.version
 	}
 	if c != nil && c.cloud != nil {
-		ctx.Cloud = c.cloud
+		settings.Cloud = c.cloud
 	}
-	return &Builder{Context: ctx, Source: r.Source, Engine: r.Engine, SyncAKOClass: r.SyncAKOClass}
+	return &Builder{Context: settings, Source: r.Source, Engine: r.Engine, SyncAKOClass: r.SyncAKOClass}
 }
 
 // resetFailures forgets a unit's consecutive failures: its input changed.

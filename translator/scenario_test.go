@@ -40,7 +40,7 @@ func loadScenario(t *testing.T, dir string) *translator.Builder {
 	if v, err := os.ReadFile(filepath.Join(dir, "ako.yaml")); err == nil {
 		values = v
 	}
-	ctx, err := policy.ParseAKOValues(values)
+	settings, err := policy.ParseAKOValues(values)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func loadScenario(t *testing.T, dir string) *translator.Builder {
 		t.Fatal(err)
 	}
 	// Both classes: the scenarios of AKO's class show what a sync of it builds where AKO does not run.
-	return &translator.Builder{Context: ctx, Source: translator.NewMemorySource(objs...), Engine: engine, SyncAKOClass: true}
+	return &translator.Builder{Context: settings, Source: translator.NewMemorySource(objs...), Engine: engine, SyncAKOClass: true}
 }
 
 // update rewrites the want.json files from the results; review the diff before committing.
