@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	corev1 "k8s.io/api/core/v1"
 	apiextensions "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
@@ -371,6 +372,7 @@ func (m *match) matches(group, kind, namespace, name string, objLabels map[strin
 type nsInfo struct {
 	found  bool
 	labels map[string]string
+	object *corev1.Namespace
 }
 
 func contains(list []string, v string) bool {

@@ -179,7 +179,10 @@ exception contains rules if {
 	rules := ["sctp"]
 }
 `)},
-			want: []policy.Finding{deny("e/deny", "", "never")},
+			want: []policy.Finding{
+				deny("e/deny", "", "never"),
+				{Rule: "e/deny_sctp", Action: policy.ActionException, Message: `excepted by data.e.exception ("sctp")`},
+			},
 		},
 		{
 			name:    "a constraint with parameters, from input.review",

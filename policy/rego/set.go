@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -19,13 +22,40 @@ import (
 	"github.com/sctpguard/sctpguard/policy/manifest"
 )
 
-// Options tune how a policy set evaluates.
+// Options tune how a policy set loads and evaluates.
 type Options struct {
 	// Timeout bounds the evaluation of one review by all policies.
 	Timeout time.Duration
 	// OnError is what a policy that fails or runs out of time does to the review: warn
 	// (admit with a warning, the default) or deny.
 	OnError policy.Action
+	// RegoVersion is the Rego version of .rego modules: v1 (the default, as in OPA 1.0 and
+	// conftest) or v0. A v0 module that imports rego.v1 is read as v1. ConstraintTemplates
+	// declare their own version.
+	RegoVersion string
+	// Namespaces keeps the conftest rules of the packages matching one of these globs
+	// (conftest's --namespace: *, ? and [...], "." an ordinary character); empty keeps
+	// every package (conftest's --all-namespaces). Constraints are not filtered.
+	Namespaces []string
+}
+
+// Rego versions.
+const (
+	RegoV0 = "v0"
+	RegoV1 = "v1"
+)
+
+// RegoVersions lists the accepted Rego versions.
+var RegoVersions = []string{RegoV1, RegoV0}
+
+func regoVersion(v string) (ast.RegoVersion, error) {
+	switch v {
+	case "", RegoV1:
+		return ast.RegoV1, nil
+	case RegoV0:
+		return ast.RegoV0, nil
+	}
+	return ast.RegoUndefined, fmt.Errorf("rego version %q is not v0 or v1", v)
 }
 
 // DefaultTimeout bounds one review's evaluation; policies take microseconds, so a policy
@@ -38,41 +68,67 @@ var (
 	warningRule = regexp.MustCompile(`^warn(_[a-zA-Z0-9]+)*$`)
 )
 
-// module is a plain Rego module's package and the conftest rules it defines.
-type module struct {
-	pkg       string // without data.
-	rules     []string
-	exception bool
-	source    string
-	// kinds are the kinds its rules can fire for, from their input.kind guards; nil: any.
+// conftestRule is one deny, violation or warn rule of a package, over every file and
+// definition of the package: conftest queries data.<package>.<rule> once.
+type conftestRule struct {
+	pkg  *pkg
+	name string
+	// id is the finding's rule ID, <package>/<rule>.
+	id     string
+	action policy.Action
+	// whole marks a rule with one value (violation := [...]) rather than a set of messages.
+	whole bool
+	// exceptAs is the name conftest exceptions exempt it by: the rule without deny_,
+	// violation_ or warn_ (deny_sctp_npl: sctp_npl), empty for the bare rules.
+	exceptAs string
+	// kinds are the kinds it can fire for, from its definitions' input.kind guards; nil: any.
 	kinds map[string]bool
 }
 
-// binding is one variable of the modules' query: a rule of a package.
-type binding struct {
-	pkg, rule string
+// pkg is a Rego package with conftest rules, gathered from all its files.
+type pkg struct {
+	ref       ast.Ref
+	name      string // without data.
+	rules     map[string]*conftestRule
+	exception bool
+}
+
+// moduleQuery evaluates, in one prepared query, the conftest rules that can fire for a kind.
+type moduleQuery struct {
+	query *rego.PreparedEvalQuery
+	// rules are bound as r<i>; exceptions (packages) as e<i>, to the names they list.
+	rules      []*conftestRule
+	exceptions []*pkg
 }
 
 // Set is a compiled policy set. It is safe for concurrent use.
 type Set struct {
 	opts        Options
-	modules     []*module
+	rules       []*conftestRule
+	packages    map[string]*pkg
 	constraints []*preparedConstraint
 	templates   map[string]*template
 	compiler    *ast.Compiler
-	store       storage.Store
+	// store holds the data documents; data.inventory and data.sctpguard.context are
+	// resolved per evaluation.
+	store storage.Store
 
-	// The modules' rules are evaluated together by one prepared query.
-	moduleQuery    *rego.PreparedEvalQuery
-	moduleBindings []binding
-	exceptions     []string // packages with an exception rule, bound as e<i>
+	// moduleQueries has a query per kind that a rule guards on, and anyKind the one for
+	// other kinds (the rules without a guard). Both are nil without conftest rules.
+	moduleQueries map[string]*moduleQuery
+	anyKind       *moduleQuery
 
 	// kinds are the kinds any policy can judge; nil means any kind. Objects of other kinds
 	// skip evaluation, and the cost of building their input.
 	kinds map[string]bool
 	// What the policies read, so the input holds only what is needed.
 	usesInventory, readsOldObject, readsNamespace, selectsNamespaces bool
-	data                                                             dataState
+
+	// context caches data.sctpguard.context, converted once per change of AKO's settings.
+	context atomic.Pointer[contextValue]
+	// snapshot caches data.inventory of the last listed inventory (check, test suites).
+	snapshot   atomic.Pointer[inventorySnapshot]
+	snapshotMu sync.Mutex
 }
 
 type preparedConstraint struct {
@@ -86,8 +142,8 @@ type preparedConstraint struct {
 var _ policy.Evaluator = (*Set)(nil)
 
 // Load parses, checks and compiles the policies of the sources (test files left out) into
-// prepared queries. Every problem is reported at once, each with its file and line; nothing
-// is half-loaded.
+// prepared queries, with the data documents among them. Every problem is reported at once,
+// each with its file and line; nothing is half-loaded.
 func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -98,25 +154,32 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 	if opts.OnError != policy.ActionWarn && opts.OnError != policy.ActionDeny {
 		return nil, fmt.Errorf("on policy error: %q is not warn or deny", opts.OnError)
 	}
-	s := &Set{opts: opts, templates: map[string]*template{}}
+	if _, err := regoVersion(opts.RegoVersion); err != nil {
+		return nil, err
+	}
+	for _, p := range opts.Namespaces {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("namespace pattern %q: %w", p, err)
+		}
+	}
+	s := &Set{opts: opts, templates: map[string]*template{}, packages: map[string]*pkg{}}
 	var errs []string
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
 	modules := map[string]*ast.Module{}
 	var constraintDocs []*manifest.Document
+	var documents []Source
 	for _, src := range sources {
 		switch {
+		case src.Document:
+			documents = append(documents, src)
 		case src.IsTest():
 		case src.isRego():
-			m, err := ast.ParseModuleWithOpts(src.Name, string(src.Data), ast.ParserOptions{RegoVersion: ast.RegoV1})
+			m, err := src.parse(opts.RegoVersion)
 			if err != nil {
-				fail("%s", regoErrors(err))
+				fail("%s", err)
 				continue
 			}
-			mod, problems := conftestRules(m, src.Name)
-			errs = append(errs, problems...)
-			if len(mod.rules) > 0 {
-				s.modules = append(s.modules, mod)
-			}
+			errs = append(errs, s.addModule(m, src.Name)...)
 			modules[src.Name] = m
 		case src.isYAML():
 			docs, derrs := manifest.NewDecoder(policy.Scheme(), "").Decode(src.Name, src.Data)
@@ -155,6 +218,9 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 		}
 		s.constraints = append(s.constraints, &preparedConstraint{constraint: c})
 	}
+	data, derrs := mergeDocuments(documents)
+	errs = append(errs, derrs...)
+	errs = append(errs, s.selectNamespaces()...)
 	if len(errs) == 0 {
 		s.compiler = ast.NewCompiler().WithCapabilities(capabilities())
 		if s.compiler.Compile(modules); s.compiler.Failed() {
@@ -164,12 +230,112 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("policies do not load:\n%s", strings.Join(errs, "\n"))
 	}
+	s.inspect(modules)
+	s.store = inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
+	if err := s.prepare(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// addModule gathers a module's conftest rules into its package.
+func (s *Set) addModule(m *ast.Module, source string) []string {
+	name := strings.TrimPrefix(m.Package.Path.String(), "data.")
+	p := s.packages[name]
+	if p == nil {
+		p = &pkg{ref: m.Package.Path.Copy(), name: name, rules: map[string]*conftestRule{}}
+		s.packages[name] = p
+	}
+	var problems []string
+	for _, r := range m.Rules {
+		ref := r.Head.Ref()
+		if len(ref) != 1 {
+			continue // deny.x contains ... is not a conftest rule, as in conftest
+		}
+		name := ruleName(r)
+		if name == "exception" {
+			p.exception = true
+			continue
+		}
+		if !failureRule.MatchString(name) && !warningRule.MatchString(name) {
+			continue
+		}
+		whole := r.Head.RuleKind() != ast.MultiValue
+		if whole && r.Head.Value != nil && r.Head.Value.Equal(ast.BooleanTerm(true)) {
+			problems = append(problems, fmt.Sprintf("%s:%d: rule %s must be a set of messages: write `%s contains msg if { ... }`",
+				source, r.Location.Row, name, name))
+			continue
+		}
+		cr := p.rules[name]
+		if cr == nil {
+			cr = &conftestRule{pkg: p, name: name, id: p.name + "/" + name, whole: whole, kinds: map[string]bool{},
+				action: policy.ActionDeny, exceptAs: exceptionName(name)}
+			if warningRule.MatchString(name) {
+				cr.action = policy.ActionWarn
+			}
+			p.rules[name] = cr
+		}
+		if kind, ok := kindGuard(r); ok && cr.kinds != nil {
+			cr.kinds[kind] = true
+		} else {
+			cr.kinds = nil
+		}
+	}
+	return problems
+}
+
+// exceptionName is the name by which conftest exceptions exempt a rule.
+func exceptionName(rule string) string {
+	for _, prefix := range []string{"deny", "violation", "warn"} {
+		if rest, ok := strings.CutPrefix(rule, prefix); ok {
+			return strings.TrimPrefix(rest, "_")
+		}
+	}
+	return rule
+}
+
+// selectNamespaces keeps the rules of the packages that Options.Namespaces selects.
+func (s *Set) selectNamespaces() []string {
+	names := make([]string, 0, len(s.packages))
+	for name, p := range s.packages {
+		if len(p.rules) > 0 {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	var problems []string
+	for _, pattern := range s.opts.Namespaces {
+		if !slices.ContainsFunc(names, func(n string) bool { ok, _ := path.Match(pattern, n); return ok }) {
+			problems = append(problems, fmt.Sprintf("namespace %q matches no package with deny, violation or warn rules (packages: %s)",
+				pattern, strings.Join(names, ", ")))
+		}
+	}
+	for _, name := range names {
+		p := s.packages[name]
+		if len(s.opts.Namespaces) > 0 && !slices.ContainsFunc(s.opts.Namespaces, func(pattern string) bool { ok, _ := path.Match(pattern, name); return ok }) {
+			continue
+		}
+		rules := make([]string, 0, len(p.rules))
+		for r := range p.rules {
+			rules = append(rules, r)
+		}
+		sort.Strings(rules)
+		for _, r := range rules {
+			s.rules = append(s.rules, p.rules[r])
+		}
+	}
+	return problems
+}
+
+// inspect finds what the policies read, and the kinds they can judge.
+func (s *Set) inspect(modules map[string]*ast.Module) {
 	inventoryRef := ast.MustParseRef("data.inventory")
 	oldRef, nsRef := ast.MustParseRef("input.review.oldObject"), ast.MustParseRef("input.review.namespaceObject")
 	reviewRef, inputRef := ast.MustParseRef("input.review"), ast.MustParseRef("input")
 	for _, m := range modules {
 		ast.WalkRefs(m, func(r ast.Ref) bool {
-			s.usesInventory = s.usesInventory || r.HasPrefix(inventoryRef)
+			// data read whole includes data.inventory.
+			s.usesInventory = s.usesInventory || r.HasPrefix(inventoryRef) || inventoryRef.HasPrefix(r)
 			// A policy that takes input or input.review whole may read anything.
 			whole := r.Equal(inputRef) || r.Equal(reviewRef)
 			s.readsOldObject = s.readsOldObject || whole || r.HasPrefix(oldRef)
@@ -181,48 +347,6 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 		s.selectsNamespaces = s.selectsNamespaces || c.match.NamespaceSelector != nil
 	}
 	s.kinds = s.judgedKinds()
-	s.store = inmem.NewFromObject(map[string]any{
-		"sctpguard": map[string]any{"context": map[string]any{}},
-		"inventory": map[string]any{"cluster": map[string]any{}, "namespace": map[string]any{}},
-	})
-	if err := s.prepare(ctx); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// conftestRules finds a module's deny, warn and violation rules, which must be sets.
-func conftestRules(m *ast.Module, source string) (*module, []string) {
-	mod := &module{pkg: strings.TrimPrefix(m.Package.Path.String(), "data."), source: source}
-	var problems []string
-	seen := map[string]bool{}
-	mod.kinds = map[string]bool{}
-	for _, r := range m.Rules {
-		name := ruleName(r)
-		if name == "exception" {
-			mod.exception = true
-			continue
-		}
-		if !failureRule.MatchString(name) && !warningRule.MatchString(name) {
-			continue
-		}
-		if kind, ok := kindGuard(r); ok && mod.kinds != nil {
-			mod.kinds[kind] = true
-		} else {
-			mod.kinds = nil
-		}
-		if r.Head.RuleKind() != ast.MultiValue {
-			problems = append(problems, fmt.Sprintf("%s:%d: rule %s must be a set of messages: write `%s contains msg if { ... }`",
-				source, r.Location.Row, name, name))
-			continue
-		}
-		if !seen[name] {
-			seen[name] = true
-			mod.rules = append(mod.rules, name)
-		}
-	}
-	sort.Strings(mod.rules)
-	return mod, problems
 }
 
 // kindGuard finds a rule body's top-level input.kind == "X" (or input.review.kind.kind, or
@@ -257,11 +381,11 @@ func kindGuard(r *ast.Rule) (string, bool) {
 // judge any kind.
 func (s *Set) judgedKinds() map[string]bool {
 	kinds := map[string]bool{}
-	for _, m := range s.modules {
-		if m.kinds == nil {
+	for _, r := range s.rules {
+		if r.kinds == nil {
 			return nil
 		}
-		for k := range m.kinds {
+		for k := range r.kinds {
 			kinds[k] = true
 		}
 	}
@@ -281,26 +405,28 @@ func (s *Set) judgedKinds() map[string]bool {
 	return kinds
 }
 
-// prepare builds the prepared queries: one for all modules, one per constraint.
+// prepare builds the prepared queries: the conftest rules' per kind, one per template.
 func (s *Set) prepare(ctx context.Context) error {
-	sort.Slice(s.modules, func(i, j int) bool { return s.modules[i].pkg < s.modules[j].pkg })
-	var body []string
-	for _, m := range s.modules {
-		for _, r := range m.rules {
-			body = append(body, fmt.Sprintf("m%d := data.%s.%s", len(s.moduleBindings), m.pkg, r))
-			s.moduleBindings = append(s.moduleBindings, binding{pkg: m.pkg, rule: r})
+	if len(s.rules) > 0 {
+		guarded := map[string]bool{}
+		for _, r := range s.rules {
+			for k := range r.kinds {
+				guarded[k] = true
+			}
 		}
-		if m.exception {
-			body = append(body, fmt.Sprintf("e%d := data.%s.exception", len(s.exceptions), m.pkg))
-			s.exceptions = append(s.exceptions, m.pkg)
+		s.moduleQueries = map[string]*moduleQuery{}
+		for kind := range guarded {
+			q, err := s.prepareModules(ctx, func(r *conftestRule) bool { return r.kinds == nil || r.kinds[kind] })
+			if err != nil {
+				return err
+			}
+			s.moduleQueries[kind] = q
 		}
-	}
-	if len(body) > 0 {
-		q, err := s.prepareQuery(ctx, strings.Join(body, "; "))
+		q, err := s.prepareModules(ctx, func(r *conftestRule) bool { return r.kinds == nil })
 		if err != nil {
-			return fmt.Errorf("prepare the modules' query: %w", err)
+			return err
 		}
-		s.moduleQuery = &q
+		s.anyKind = q
 	}
 	// One query per template: its constraints differ only in input.parameters, which each
 	// gets in its own input (a `with input.parameters` would copy the whole input per call).
@@ -325,6 +451,42 @@ func (s *Set) prepare(ctx context.Context) error {
 	return nil
 }
 
+// prepareModules prepares the query of the conftest rules that keep selects, with the
+// exceptions of their packages; nil when it selects none.
+func (s *Set) prepareModules(ctx context.Context, keep func(*conftestRule) bool) (*moduleQuery, error) {
+	mq := &moduleQuery{}
+	var body []string
+	bound := map[string]bool{}
+	for _, r := range s.rules {
+		if !keep(r) {
+			continue
+		}
+		ref := r.pkg.ref.Append(ast.StringTerm(r.name)).String()
+		if r.whole {
+			// A rule with one value is undefined when no body holds, which would make the
+			// whole query undefined: collect it instead.
+			body = append(body, fmt.Sprintf("r%d := [x | x := %s]", len(mq.rules), ref))
+		} else {
+			body = append(body, fmt.Sprintf("r%d := %s", len(mq.rules), ref))
+		}
+		mq.rules = append(mq.rules, r)
+		if p := r.pkg; p.exception && !bound[p.name] {
+			bound[p.name] = true
+			body = append(body, fmt.Sprintf("e%d := [n | n := %s[_][_]]", len(mq.exceptions), p.ref.Append(ast.StringTerm("exception"))))
+			mq.exceptions = append(mq.exceptions, p)
+		}
+	}
+	if len(body) == 0 {
+		return nil, nil
+	}
+	q, err := s.prepareQuery(ctx, strings.Join(body, "; "))
+	if err != nil {
+		return nil, fmt.Errorf("prepare the modules' query: %w", err)
+	}
+	mq.query = &q
+	return mq, nil
+}
+
 func (s *Set) prepareQuery(ctx context.Context, query string) (rego.PreparedEvalQuery, error) {
 	return rego.New(
 		rego.Query(query),
@@ -339,8 +501,8 @@ func (s *Set) prepareQuery(ctx context.Context, query string) (rego.PreparedEval
 // for constraints, as Gatekeeper names them.
 func (s *Set) RuleIDs() []string {
 	var ids []string
-	for _, b := range s.moduleBindings {
-		ids = append(ids, b.pkg+"/"+b.rule)
+	for _, r := range s.rules {
+		ids = append(ids, r.id)
 	}
 	for _, c := range s.constraints {
 		ids = append(ids, c.name)
@@ -348,8 +510,17 @@ func (s *Set) RuleIDs() []string {
 	return ids
 }
 
-// Policies summarises the set for logs: modules and constraints.
-func (s *Set) Policies() (modules, constraints int) { return len(s.modules), len(s.constraints) }
+// Policies summarises the set for logs: packages with conftest rules, and constraints.
+func (s *Set) Policies() (modules, constraints int) {
+	pkgs := map[string]bool{}
+	for _, r := range s.rules {
+		pkgs[r.pkg.name] = true
+	}
+	return len(pkgs), len(s.constraints)
+}
+
+// UsesInventory reports whether a policy reads data.inventory.
+func (s *Set) UsesInventory() bool { return s.usesInventory }
 
 // regoErrors renders OPA errors as file:line: message, one per line.
 func regoErrors(err error) string {
@@ -366,13 +537,4 @@ func regoErrors(err error) string {
 		return strings.Join(lines, "\n")
 	}
 	return err.Error()
-}
-
-// dataState is what has been written to the store's data.
-type dataState struct {
-	mu         sync.Mutex
-	context    string
-	generation uint64
-	listed     bool
-	at         time.Time
 }
