@@ -76,3 +76,71 @@ tests:
 		t.Errorf("an empty directory: exit code %d, stderr %q", code, errOut)
 	}
 }
+
+// TestPolicyTestOptions: --run selects a case by the name test prints; a Rego v0 file in
+// the tree fails the unit tests with a hint, and leaves the suites beside it to run;
+// --rego-version v0 runs v0 unit tests, with --data documents.
+func TestPolicyTestOptions(t *testing.T) {
+	t.Chdir("../..")
+	out, _, code := runCLI(t, "", "test", "examples/policies", "--run", "sctp-only-in-telco-namespaces / SCTP in another namespace")
+	want := "ok    examples/policies/telco-namespaces/suite.yaml sctp-only-in-telco-namespaces / SCTP in another namespace\n" +
+		"1 tests, 1 passed, 0 failed, 0 skipped\n"
+	if code != 0 {
+		t.Errorf("--run a case: exit code %d", code)
+	}
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("--run a case: output (-want +got):\n%s", diff)
+	}
+
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"v0/ports.rego":      "package ports\n\nreserved[p] {\n\tp := data.reserved[_]\n}\n\ndeny[msg] {\n\tinput.spec.ports[_].port == reserved[_]\n\tmsg := \"reserved port\"\n}\n",
+		"v0/ports_test.rego": "package ports\n\ntest_reserved {\n\tdeny[\"reserved port\"] with input as {\"spec\": {\"ports\": [{\"port\": 3868}]}}\n}\n\ntest_free {\n\tcount(deny) == 0 with input as {\"spec\": {\"ports\": [{\"port\": 80}]}}\n}\n",
+		"data/reserved.json": `{"reserved": [3868]}`,
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.CopyFS(filepath.Join(dir, "owner-label"), os.DirFS("examples/policies/owner-label")); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = runCLI(t, "", "test", dir)
+	file := filepath.Join(dir, "v0/ports.rego")
+	want = "FAIL  Rego unit tests in " + dir + "\n" +
+		"      do not load:\n" +
+		"      " + file + ":3: `if` keyword is required before rule body\n" +
+		"      " + file + ":3: `contains` keyword is required for partial set rules\n" +
+		"      " + file + ":7: `if` keyword is required before rule body\n" +
+		"      " + file + ":7: `contains` keyword is required for partial set rules\n" +
+		"      " + file + ": this looks like Rego v0; read v0 modules with --rego-version v0, or add `import rego.v1` and move them to v1\n" +
+		"      " + filepath.Join(dir, "v0/ports_test.rego") + ":3: `if` keyword is required before rule body\n" +
+		"      " + filepath.Join(dir, "v0/ports_test.rego") + ":7: `if` keyword is required before rule body\n" +
+		"      " + filepath.Join(dir, "v0/ports_test.rego") + ": this looks like Rego v0; read v0 modules with --rego-version v0, or add `import rego.v1` and move them to v1\n" +
+		"ok    " + filepath.Join(dir, "owner-label/suite.yaml") + " sctp-services-have-owners / owned SCTP Service\n" +
+		"ok    " + filepath.Join(dir, "owner-label/suite.yaml") + " sctp-services-have-owners / SCTP Service without owner\n" +
+		"ok    " + filepath.Join(dir, "owner-label/suite.yaml") + " the schema rejects a constraint whose labels are not a list\n" +
+		"4 tests, 3 passed, 1 failed, 0 skipped\n"
+	if code != 1 {
+		t.Errorf("a v0 file read as v1: exit code %d, want 1", code)
+	}
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("a v0 file read as v1: output (-want +got):\n%s", diff)
+	}
+
+	out, _, code = runCLI(t, "", "test", dir, "--rego-version", "v0", "--data", filepath.Join(dir, "data"))
+	want = "ok    ports.test_free\nok    ports.test_reserved\n" +
+		"ok    " + filepath.Join(dir, "owner-label/suite.yaml") + " sctp-services-have-owners / owned SCTP Service\n" +
+		"ok    " + filepath.Join(dir, "owner-label/suite.yaml") + " sctp-services-have-owners / SCTP Service without owner\n" +
+		"ok    " + filepath.Join(dir, "owner-label/suite.yaml") + " the schema rejects a constraint whose labels are not a list\n" +
+		"5 tests, 5 passed, 0 failed, 0 skipped\n"
+	if code != 0 {
+		t.Errorf("--rego-version v0: exit code %d", code)
+	}
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("--rego-version v0: output (-want +got):\n%s", diff)
+	}
+}

@@ -41,7 +41,7 @@ func (r *Result) located() []located {
 	var out []located
 	for _, it := range r.Items {
 		for _, f := range it.Findings {
-			out = append(out, located{Finding: f, File: it.Doc.Source, Line: it.Doc.LineOf(f.Path)})
+			out = append(out, located{Finding: f, File: it.Doc.Source, Line: it.Doc.LineOf(it.pathPrefix() + f.Path)})
 		}
 	}
 	return out
@@ -56,8 +56,10 @@ type counts struct {
 	Denials   int `json:"denials"`
 	Warnings  int `json:"warnings"`
 	DryRun    int `json:"dryrun"`
-	Errors    int `json:"errors"`
-	Skipped   int `json:"skipped"`
+	// Exceptions counts the rules conftest exceptions exempted objects from.
+	Exceptions int `json:"exceptions"`
+	Errors     int `json:"errors"`
+	Skipped    int `json:"skipped"`
 }
 
 func (r *Result) counts() counts {
@@ -72,6 +74,8 @@ func (r *Result) counts() counts {
 			case policy.ActionWarn:
 				c.Warnings++
 				warned = true
+			case policy.ActionException:
+				c.Exceptions++
 			default:
 				c.DryRun++
 			}
@@ -103,6 +107,8 @@ func writeText(out, errOut io.Writer, res *Result) error {
 			level = "warning: "
 		case policy.ActionDryRun:
 			level = "dryrun: "
+		case policy.ActionException:
+			level = "exception: "
 		}
 		path := ""
 		if l.Path != "" {
@@ -116,6 +122,9 @@ func writeText(out, errOut io.Writer, res *Result) error {
 		c.Denied, plural(c.Denials, "denial", "denials"), c.Warned, plural(c.Warnings, "warning", "warnings"))
 	if c.DryRun > 0 {
 		fmt.Fprintf(&b, ", %s", plural(c.DryRun, "dry-run finding", "dry-run findings"))
+	}
+	if c.Exceptions > 0 {
+		fmt.Fprintf(&b, ", %s", plural(c.Exceptions, "exception", "exceptions"))
 	}
 	if c.Errors > 0 {
 		fmt.Fprintf(&b, ", %s", plural(c.Errors, "unreadable input or document", "unreadable inputs or documents"))
@@ -247,14 +256,22 @@ func writeJUnit(out io.Writer, res *Result) error {
 	}
 	for _, it := range res.Items {
 		s := suite(it.Doc.Source)
-		c := junitCase{Name: it.Doc.Ref().String(), Classname: it.Doc.Source}
+		ref := it.Doc.Ref()
+		if it.Review != nil && it.Object != nil {
+			ref = policy.Ref(it.Object)
+		}
+		c := junitCase{Name: ref.String(), Classname: it.Doc.Source}
 		var deny, warn []string
 		for _, f := range it.Findings {
-			line := fmt.Sprintf("%s:%d: %s", it.Doc.Source, it.Doc.LineOf(f.Path), f.String())
+			line := fmt.Sprintf("%s:%d: %s", it.Doc.Source, it.Doc.LineOf(it.pathPrefix()+f.Path), f.String())
 			if f.Action == policy.ActionDeny {
 				deny = append(deny, line)
 			} else {
-				warn = append(warn, "warning: "+line)
+				level := "warning"
+				if f.Action != policy.ActionWarn {
+					level = string(f.Action)
+				}
+				warn = append(warn, level+": "+line)
 			}
 		}
 		if len(deny) > 0 {
@@ -307,8 +324,11 @@ func writeGitHub(out io.Writer, res *Result) error {
 	var b bytes.Buffer
 	for _, l := range res.located() {
 		level := "error"
-		if l.Action == policy.ActionWarn {
+		switch l.Action {
+		case policy.ActionWarn:
 			level = "warning"
+		case policy.ActionDryRun, policy.ActionException:
+			level = "notice"
 		}
 		msg := l.Message
 		if l.Path != "" {
