@@ -143,4 +143,18 @@ func TestPolicyTestOptions(t *testing.T) {
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("--rego-version v0: output (-want +got):\n%s", diff)
 	}
+
+	// A builtin error leaves the call undefined, as in opa test, unless asked for.
+	bdir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bdir, "b_test.rego"), []byte("package b\n\nf(x) := object.get(x, \"a\", 1)\n\ntest_null if not f(input.x) with input as {\"x\": null}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code = runCLI(t, "", "test", bdir); code != 0 || out != "ok    b.test_null\n1 tests, 1 passed, 0 failed, 0 skipped\n" {
+		t.Errorf("builtin error, default: exit code %d, output %q", code, out)
+	}
+	out, _, code = runCLI(t, "", "test", bdir, "--show-builtin-errors")
+	want = "FAIL  b.test_null\n      " + filepath.Join(bdir, "b_test.rego") + ":5: error: " + filepath.Join(bdir, "b_test.rego") + ":3: eval_type_error: object.get: operand 1 must be object but got null\n1 tests, 0 passed, 1 failed, 0 skipped\n"
+	if code != 1 || out != want {
+		t.Errorf("builtin error, --show-builtin-errors: exit code %d, output (-want +got):\n%s", code, cmp.Diff(want, out))
+	}
 }

@@ -44,6 +44,10 @@ type TestOptions struct {
 	Data []string
 	// Namespaces keeps the Rego unit tests of the packages matching these globs.
 	Namespaces []string
+	// ShowBuiltinErrors fails a unit test whose builtin call errs (a type error, a bad
+	// regex) instead of leaving the call undefined, as opa test and conftest verify do
+	// without --show-builtin-errors.
+	ShowBuiltinErrors bool
 }
 
 // RunTests runs the Rego unit tests (test_ rules, in any .rego file) and the gator suites
@@ -154,7 +158,7 @@ func runCompiled(ctx context.Context, compiler *ast.Compiler, docs map[string]an
 		return nil, err
 	}
 	defer store.Abort(ctx, txn)
-	ch, err := tester.NewRunner().SetCompiler(compiler).SetStore(store).RaiseBuiltinErrors(true).RunTests(ctx, txn)
+	ch, err := tester.NewRunner().SetCompiler(compiler).SetStore(store).RaiseBuiltinErrors(opts.ShowBuiltinErrors).RunTests(ctx, txn)
 	if err != nil {
 		return nil, err
 	}
