@@ -79,9 +79,9 @@ type Options struct {
 	// RegoVersion is the Rego version of the .rego modules: v1 or v0 (conftest's
 	// --rego-version).
 	RegoVersion string
-	// PolicyNamespaces keeps the rules of the Rego packages matching these globs (conftest's
+	// RegoPackages keeps the rules of the Rego packages matching these globs (conftest's
 	// --namespace); empty keeps every package.
-	PolicyNamespaces []string
+	RegoPackages []string
 	// PolicyTimeout bounds the user policies' evaluation of one object; OnPolicyError is
 	// what a failing policy does (warn or deny).
 	PolicyTimeout time.Duration
@@ -125,8 +125,8 @@ func (o *Options) Validate() field.ErrorList {
 		if len(o.Data) > 0 {
 			errs = append(errs, field.Forbidden(field.NewPath("data"), "data documents are for user policies; give --policy too"))
 		}
-		if len(o.PolicyNamespaces) > 0 {
-			errs = append(errs, field.Forbidden(field.NewPath("policy-namespace"), "selects packages of user policies; give --policy too"))
+		if len(o.RegoPackages) > 0 {
+			errs = append(errs, field.Forbidden(field.NewPath("rego-package"), "selects packages of user policies; give --policy too"))
 		}
 	}
 	if o.MemoryLimit < 0 {
@@ -238,7 +238,7 @@ func (o *Options) policies(ctx context.Context) (*rego.Set, error) {
 		return nil, err
 	}
 	return rego.Load(ctx, append(sources, data...), rego.Options{
-		Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError), RegoVersion: o.RegoVersion, Namespaces: o.PolicyNamespaces,
+		Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError), RegoVersion: o.RegoVersion, Packages: o.RegoPackages,
 	})
 }
 

@@ -123,7 +123,7 @@ request:
 	})
 	t.Run("one package", func(t *testing.T) {
 		o := base()
-		o.PolicyNamespaces = []string{"leg*"}
+		o.RegoPackages = []string{"leg*"}
 		out, _, code := run(t, "", o)
 		want := "deploy/services.yaml:7: Service lab/test: [legacy/deny] no NodePort\n" +
 			"checked 3 resources in 2 inputs: 1 denied (1 denial), 0 with warnings only (0 warnings)\n"

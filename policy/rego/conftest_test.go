@@ -144,9 +144,9 @@ warn contains {"message": "no msg"} if true
 	}
 }
 
-// TestNamespaces: conftest's --namespace selects packages by glob; a pattern that selects
+// TestPackages: conftest's --namespace selects packages by glob; a pattern that selects
 // nothing is an error rather than a silent pass.
-func TestNamespaces(t *testing.T) {
+func TestPackages(t *testing.T) {
 	sources := []rego.Source{
 		src("a.rego", "package telco.ran\n\ndeny contains \"ran\" if true\n"),
 		src("b.rego", "package telco.core\n\ndeny contains \"core\" if true\n"),
@@ -161,11 +161,11 @@ func TestNamespaces(t *testing.T) {
 		{patterns: nil, want: []string{"telco.core/deny", "telco.ran/deny", "web/deny"}},
 		{patterns: []string{"telco.*"}, want: []string{"telco.core/deny", "telco.ran/deny"}},
 		{patterns: []string{"web", "telco.ra?"}, want: []string{"telco.ran/deny", "web/deny"}},
-		{patterns: []string{"main"}, err: `namespace "main" matches no package with deny, violation or warn rules (packages: telco.core, telco.ran, web)`},
-		{patterns: []string{"lib.*"}, err: `namespace "lib.*" matches no package with deny, violation or warn rules (packages: telco.core, telco.ran, web)`},
+		{patterns: []string{"main"}, err: `package pattern "main" matches no package with deny, violation or warn rules (packages: telco.core, telco.ran, web)`},
+		{patterns: []string{"lib.*"}, err: `package pattern "lib.*" matches no package with deny, violation or warn rules (packages: telco.core, telco.ran, web)`},
 	} {
 		t.Run(strings.Join(tt.patterns, ","), func(t *testing.T) {
-			set, err := rego.Load(t.Context(), sources, rego.Options{Namespaces: tt.patterns})
+			set, err := rego.Load(t.Context(), sources, rego.Options{Packages: tt.patterns})
 			if tt.err != "" {
 				if err == nil || err.Error() != "policies do not load:\n"+tt.err {
 					t.Fatalf("error %v, want %s", err, tt.err)

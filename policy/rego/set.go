@@ -33,10 +33,10 @@ type Options struct {
 	// conftest) or v0. A v0 module that imports rego.v1 is read as v1. ConstraintTemplates
 	// declare their own version.
 	RegoVersion string
-	// Namespaces keeps the conftest rules of the packages matching one of these globs
+	// Packages keeps the conftest rules of the packages matching one of these globs
 	// (conftest's --namespace: *, ? and [...], "." an ordinary character); empty keeps
 	// every package (conftest's --all-namespaces). Constraints are not filtered.
-	Namespaces []string
+	Packages []string
 }
 
 // Rego versions.
@@ -157,9 +157,9 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 	if _, err := regoVersion(opts.RegoVersion); err != nil {
 		return nil, err
 	}
-	for _, p := range opts.Namespaces {
+	for _, p := range opts.Packages {
 		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("namespace pattern %q: %w", p, err)
+			return nil, fmt.Errorf("package pattern %q: %w", p, err)
 		}
 	}
 	s := &Set{opts: opts, templates: map[string]*template{}, packages: map[string]*pkg{}}
@@ -220,7 +220,7 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 	}
 	data, derrs := mergeDocuments(documents)
 	errs = append(errs, derrs...)
-	errs = append(errs, s.selectNamespaces()...)
+	errs = append(errs, s.selectPackages()...)
 	if len(errs) == 0 {
 		s.compiler = ast.NewCompiler().WithCapabilities(capabilities())
 		if s.compiler.Compile(modules); s.compiler.Failed() {
@@ -294,8 +294,8 @@ func exceptionName(rule string) string {
 	return rule
 }
 
-// selectNamespaces keeps the rules of the packages that Options.Namespaces selects.
-func (s *Set) selectNamespaces() []string {
+// selectPackages keeps the rules of the packages that Options.Packages selects.
+func (s *Set) selectPackages() []string {
 	names := make([]string, 0, len(s.packages))
 	for name, p := range s.packages {
 		if len(p.rules) > 0 {
@@ -304,15 +304,15 @@ func (s *Set) selectNamespaces() []string {
 	}
 	sort.Strings(names)
 	var problems []string
-	for _, pattern := range s.opts.Namespaces {
+	for _, pattern := range s.opts.Packages {
 		if !slices.ContainsFunc(names, func(n string) bool { ok, _ := path.Match(pattern, n); return ok }) {
-			problems = append(problems, fmt.Sprintf("namespace %q matches no package with deny, violation or warn rules (packages: %s)",
+			problems = append(problems, fmt.Sprintf("package pattern %q matches no package with deny, violation or warn rules (packages: %s)",
 				pattern, strings.Join(names, ", ")))
 		}
 	}
 	for _, name := range names {
 		p := s.packages[name]
-		if len(s.opts.Namespaces) > 0 && !slices.ContainsFunc(s.opts.Namespaces, func(pattern string) bool { ok, _ := path.Match(pattern, name); return ok }) {
+		if len(s.opts.Packages) > 0 && !slices.ContainsFunc(s.opts.Packages, func(pattern string) bool { ok, _ := path.Match(pattern, name); return ok }) {
 			continue
 		}
 		rules := make([]string, 0, len(p.rules))

@@ -42,8 +42,8 @@ type TestOptions struct {
 	RegoVersion string
 	// Data are data documents for the Rego unit tests, read as ReadData reads them.
 	Data []string
-	// Namespaces keeps the Rego unit tests of the packages matching these globs.
-	Namespaces []string
+	// Packages keeps the Rego unit tests of the packages matching these globs.
+	Packages []string
 	// ShowBuiltinErrors fails a unit test whose builtin call errs (a type error, a bad
 	// regex) instead of leaving the call undefined, as opa test and conftest verify do
 	// without --show-builtin-errors.
@@ -64,9 +64,9 @@ func RunTests(ctx context.Context, dir string, opts TestOptions, out io.Writer) 
 	if _, err := regoVersion(opts.RegoVersion); err != nil {
 		return nil, fmt.Errorf("--rego-version: %w", err)
 	}
-	for _, p := range opts.Namespaces {
+	for _, p := range opts.Packages {
 		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("--namespace %q: %w", p, err)
+			return nil, fmt.Errorf("--rego-package %q: %w", p, err)
 		}
 	}
 	data, err := ReadData(opts.Data)
@@ -166,7 +166,7 @@ func runCompiled(ctx context.Context, compiler *ast.Compiler, docs map[string]an
 	for r := range ch {
 		pkgName := strings.TrimPrefix(r.Package, "data.")
 		name := pkgName + "." + r.Name
-		if !keep(name) || (len(opts.Namespaces) > 0 && !slices.ContainsFunc(opts.Namespaces, func(p string) bool { ok, _ := path.Match(p, pkgName); return ok })) {
+		if !keep(name) || (len(opts.Packages) > 0 && !slices.ContainsFunc(opts.Packages, func(p string) bool { ok, _ := path.Match(p, pkgName); return ok })) {
 			continue
 		}
 		res := TestResult{Name: name, Skipped: r.Skip}
