@@ -394,7 +394,7 @@ func (s *Set) inventory(env policy.Env) (*Inventory, error) {
 		return emptyInventory, nil
 	}
 	if src, ok := env.Inventory.(InventorySource); ok {
-		return src.RegoInventory(), nil
+		return src.RegoInventory()
 	}
 	lister, ok := env.Inventory.(policy.Lister)
 	if !ok {

@@ -25,10 +25,11 @@ type Inventory struct {
 }
 
 // InventorySource is implemented by inventories that keep their own data.inventory current
-// (the webhook's). Other inventories that can list their objects (policy.Lister) get a
-// snapshot, rebuilt whenever their generation changes.
+// (the webhook's, from its informers' events). An error means the inventory cannot say what
+// the cluster holds, and the review fails. Other inventories that can list their objects
+// (policy.Lister) get a snapshot, taken again whenever their generation changes.
 type InventorySource interface {
-	RegoInventory() *Inventory
+	RegoInventory() (*Inventory, error)
 }
 
 var (

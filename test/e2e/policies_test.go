@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,6 +199,99 @@ data:
 	for _, cm := range []string{"policy-telco-namespaces", "policy-diameter", "policy-owner-label"} {
 		_, _, _ = cl.kubectl("", "delete", "configmap", cm, "-n", "sctpguard", "--ignore-not-found")
 	}
+}
+
+// TestPolicyDataAndInventory: data documents come from ConfigMaps labelled
+// sctpguard.io/policy=data, a ConfigMap's modules may be Rego v0 (annotation), and
+// data.inventory follows the cluster from the informers' events: a Service is judged
+// against the Services there are, including one created or deleted just before.
+func TestPolicyDataAndInventory(t *testing.T) {
+	requireCluster(t)
+	setAKO(t, clusterIPMode)
+	if _, errOut, code := cl.kubectl(policyNamespaces, "apply", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	policies := `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: policy-ports
+  namespace: sctpguard
+  labels: {sctpguard.io/policy: "true"}
+  annotations: {sctpguard.io/rego-version: v0}
+data:
+  reserved.rego: |
+    package ports
+
+    deny[msg] {
+      p := input.spec.ports[_]
+      owner := data.reserved[format_int(p.port, 10)]
+      msg := sprintf("port %d is reserved for %s", [p.port, owner])
+    }
+  unique.yaml: |
+    apiVersion: templates.gatekeeper.sh/v1
+    kind: ConstraintTemplate
+    metadata: {name: k8suniquesctpport}
+    spec:
+      crd:
+        spec:
+          names: {kind: K8sUniqueSCTPPort}
+      targets:
+        - target: admission.k8s.gatekeeper.sh
+          rego: |
+            package k8suniquesctpport
+
+            violation[{"msg": msg}] {
+              port := input.review.object.spec.ports[_]
+              port.protocol == "SCTP"
+              ns := input.review.object.metadata.namespace
+              other := data.inventory.namespace[ns]["v1"]["Service"][name]
+              name != input.review.object.metadata.name
+              other.spec.ports[_].port == port.port
+              msg := sprintf("SCTP port %v is taken by Service %v", [port.port, name])
+            }
+    ---
+    apiVersion: constraints.gatekeeper.sh/v1beta1
+    kind: K8sUniqueSCTPPort
+    metadata: {name: unique-sctp-port}
+    spec:
+      match:
+        kinds: [{apiGroups: [""], kinds: ["Service"]}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: policy-ports-data
+  namespace: sctpguard
+  labels: {sctpguard.io/policy: data}
+data:
+  reserved.yaml: |
+    reserved:
+      "3868": Diameter
+`
+	if _, errOut, code := cl.kubectl(policies, "apply", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	t.Cleanup(func() {
+		_, _, _ = cl.kubectl("", "delete", "configmap", "policy-ports", "policy-ports-data", "-n", "sctpguard", "--ignore-not-found")
+		_, _, _ = cl.kubectl("", "delete", "service", "amf-a", "amf-b", "-n", "ran", "--ignore-not-found")
+	})
+	service := func(name string, port int) string {
+		return fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: ran}\nspec:\n  ports: [{name: sctp, port: %d, protocol: SCTP}]\n", name, port)
+	}
+	// The data document, read by a v0 module.
+	waitVerdict(t, service("hss", 3868), "ports/deny")
+	apply(t, service("hss", 3868), 1, "", denied("services", "[ports/deny] port 3868 is reserved for Diameter"))
+
+	// The inventory, fed from events: the second Service on a port is denied as soon as
+	// the first exists, and admitted as soon as the first is gone.
+	apply(t, service("amf-a", 38412), 0, "service/amf-a created\n", "")
+	waitVerdict(t, service("amf-b", 38412), "unique-sctp-port")
+	apply(t, service("amf-b", 38412), 1, "", denied("services", "[unique-sctp-port] SCTP port 38412 is taken by Service amf-a"))
+	if _, errOut, code := cl.kubectl("", "delete", "service", "amf-a", "-n", "ran"); code != 0 {
+		t.Fatal(errOut)
+	}
+	waitVerdict(t, service("amf-b", 38412), "")
+	apply(t, service("amf-b", 38412), 0, "service/amf-b created\n", "")
 }
 
 func grep(text, substr string) string {
