@@ -211,6 +211,10 @@ func TestPolicyDataAndInventory(t *testing.T) {
 	if _, errOut, code := cl.kubectl(policyNamespaces, "apply", "-f", "-"); code != 0 {
 		t.Fatal(errOut)
 	}
+	// Only these policies: the example ones other tests install would add their findings.
+	for _, cm := range []string{"policy-telco-namespaces", "policy-diameter", "policy-owner-label"} {
+		_, _, _ = cl.kubectl("", "delete", "configmap", cm, "-n", "sctpguard", "--ignore-not-found")
+	}
 	policies := `apiVersion: v1
 kind: ConfigMap
 metadata:
