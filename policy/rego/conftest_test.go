@@ -383,3 +383,101 @@ func decode(t *testing.T, manifests string) []policy.Object {
 	}
 	return out
 }
+
+// TestConstraintsTogether: constraints judged in one query give each its own parameters'
+// findings; a template that takes input whole still gets its parameters; a constraint that
+// fails does not take the others' findings with it.
+func TestConstraintsTogether(t *testing.T) {
+	tmpl := func(kind, rego string) rego.Source {
+		return src(strings.ToLower(kind)+".yaml", `apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: `+strings.ToLower(kind)+`}
+spec:
+  crd:
+    spec:
+      names: {kind: `+kind+`}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+`+indent(rego, "        "))
+	}
+	constraint := func(kind, name, params string) rego.Source {
+		return src(name+".yaml", "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: "+kind+"\nmetadata: {name: "+name+"}\nspec:\n  parameters: "+params+"\n")
+	}
+	sources := []rego.Source{
+		tmpl("K8sPortBan", `package k8sportban
+
+violation[{"msg": msg}] {
+  p := input.review.object.spec.ports[_]
+  p.port == input.parameters.port
+  msg := sprintf("port %v is banned (%v)", [p.port, input.parameters.why])
+}
+`),
+		tmpl("K8sWhole", `package k8swhole
+
+violation[{"msg": msg}] {
+  banned(input)
+  msg := sprintf("%v is banned", [input.parameters.name])
+}
+
+banned(in) {
+  in.review.object.metadata.name == in.parameters.name
+}
+`),
+		tmpl("K8sBroken", `package k8sbroken
+
+violation[{"msg": msg}] {
+  x := to_number(input.parameters.notANumber)
+  msg := sprintf("%v", [x])
+}
+`),
+		constraint("K8sPortBan", "ban-ngap", "{port: 38412, why: NGAP}"),
+		constraint("K8sPortBan", "ban-diameter", "{port: 3868, why: Diameter}"),
+		constraint("K8sPortBan", "ban-http", "{port: 80, why: HTTP}"),
+		constraint("K8sWhole", "whole", "{name: amf}"),
+	}
+	deny := func(rule, msg string) policy.Finding {
+		return policy.Finding{Rule: rule, Action: policy.ActionDeny, Message: msg}
+	}
+	want := []policy.Finding{
+		deny("ban-ngap", "port 38412 is banned (NGAP)"),
+		deny("ban-diameter", "port 3868 is banned (Diameter)"),
+		deny("whole", "amf is banned"),
+	}
+	for _, tt := range []struct {
+		name    string
+		sources []rego.Source
+		want    []policy.Finding
+	}{
+		{"together", sources, want},
+		{"with a failing constraint", append(sources, constraint("K8sBroken", "broken", "{notANumber: x}")),
+			append(want[:3:3], policy.Finding{Rule: "broken", Action: policy.ActionWarn,
+				Message: `constraint broken failed: k8sbroken.yaml:14: eval_builtin_error: to_number: strconv.ParseFloat: parsing "x": invalid syntax; the object is admitted (policy error setting)`})},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := rego.Load(t.Context(), tt.sources, rego.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // the combined query prepared, then reused
+				got, err := set.Evaluate(t.Context(), review(t, amf), policy.Env{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("findings (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -19,8 +21,9 @@ import (
 var corev1Namespace = corev1.SchemeGroupVersion.WithKind("Namespace")
 
 var (
-	inventoryRef = ast.MustParseRef("data.inventory")
-	contextRef   = ast.MustParseRef("data.sctpguard.context")
+	inventoryRef  = ast.MustParseRef("data.inventory")
+	contextRef    = ast.MustParseRef("data.sctpguard.context")
+	parametersRef = ast.MustParseRef("data.sctpguard.parameters")
 )
 
 // Evaluate implements policy.Evaluator: the conftest rules that can fire for the object's
@@ -69,6 +72,28 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		return nil, err
 	}
 	defer release()
+	// Findings per constraint, reported in the constraints' order however evaluated.
+	byConstraint := make([][]policy.Finding, len(s.constraints))
+	constraintFindings := func(c *preparedConstraint, v ast.Value) {
+		fs, err := findings(c.name, c.action, v)
+		if err != nil {
+			fs = []policy.Finding{s.failure("constraint "+c.name, c.name, err)}
+		}
+		byConstraint[c.index] = fs
+	}
+	separate := matched
+	if cq, err := s.combinedQuery(ctx, mq, matched); err == nil && cq != nil {
+		// One query for all; when it fails, each part again on its own, to say which.
+		if rs, err := cq.query.Eval(ctx, append(opts, rego.EvalParsedInput(in))...); err == nil {
+			if mq != nil {
+				out = append(out, s.moduleFindings(mq, rs)...)
+			}
+			for i, c := range cq.constraints {
+				constraintFindings(c, binding(rs, bindingName('c', i)))
+			}
+			mq, separate = nil, cq.rest
+		}
+	}
 	if mq != nil {
 		rs, err := mq.query.Eval(ctx, append(opts, rego.EvalParsedInput(in))...)
 		if err != nil {
@@ -77,54 +102,160 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 			out = append(out, s.moduleFindings(mq, rs)...)
 		}
 	}
-	for _, c := range matched {
+	for _, c := range separate {
 		rs, err := c.query.Eval(ctx, append(opts, rego.EvalParsedInput(withParameters(in, c.params)))...)
 		if err != nil {
-			out = append(out, s.failure("constraint "+c.name, c.name, err))
+			byConstraint[c.index] = []policy.Finding{s.failure("constraint "+c.name, c.name, err)}
 			continue
 		}
-		fs, err := findings(c.name, c.action, binding(rs, "v"))
-		if err != nil {
-			fs = []policy.Finding{s.failure("constraint "+c.name, c.name, err)}
-		}
+		constraintFindings(c, binding(rs, "v"))
+	}
+	for _, fs := range byConstraint {
 		out = append(out, fs...)
 	}
 	return out, nil
+}
+
+// combinedQuery is one query for the conftest rules of a kind and the constraints that
+// match an object: one evaluation per review instead of one per policy.
+type combinedQuery struct {
+	query *rego.PreparedEvalQuery
+	// constraints are bound as c<i>; rest are the matched constraints whose templates take
+	// input whole, evaluated on their own.
+	constraints, rest []*preparedConstraint
+}
+
+// maxCombined bounds the combined queries kept: past it, reviews evaluate each policy on
+// its own. Constraints match by kind, namespace and labels; a cluster sees few sets.
+const maxCombined = 256
+
+// combinedQuery returns the combined query for the rules of mq and the matched
+// constraints, prepared on first use; nil when there is nothing to combine or the cache is
+// full.
+func (s *Set) combinedQuery(ctx context.Context, mq *moduleQuery, matched []*preparedConstraint) (*combinedQuery, error) {
+	// The key is the module query and the set of constraints, as bits while there are
+	// few: it is computed on every review.
+	key := comboKey{mq: mq}
+	n := 0
+	var more []byte
+	for _, c := range matched {
+		if c.violation == nil {
+			continue
+		}
+		n++
+		if c.index < 64*len(key.bits) {
+			key.bits[c.index/64] |= 1 << (c.index % 64)
+		} else {
+			more = strconv.AppendInt(append(more, ','), int64(c.index), 10)
+		}
+	}
+	if n == 0 || (mq == nil && n == 1) {
+		return nil, nil // nothing saved
+	}
+	key.more = string(more)
+	if v, ok := s.combined.Load(key); ok {
+		return v.(*combinedQuery), nil
+	}
+	if s.nCombined.Load() >= maxCombined {
+		return nil, nil
+	}
+	cq := &combinedQuery{}
+	var body []string
+	if mq != nil {
+		body = append(body, mq.body...)
+	}
+	for _, c := range matched {
+		if c.violation == nil {
+			cq.rest = append(cq.rest, c)
+			continue
+		}
+		body = append(body, fmt.Sprintf("%s := %s", bindingName('c', len(cq.constraints)), c.violation))
+		cq.constraints = append(cq.constraints, c)
+	}
+	q, err := s.prepareQuery(ctx, strings.Join(body, "; "))
+	if err != nil {
+		return nil, fmt.Errorf("prepare a combined query: %w", err)
+	}
+	cq.query = &q
+	if v, loaded := s.combined.LoadOrStore(key, cq); loaded {
+		return v.(*combinedQuery), nil
+	}
+	s.nCombined.Add(1)
+	return cq, nil
+}
+
+// comboKey identifies a combined query: the module query, and the constraints' indexes as
+// bits (past 128 constraints, listed in more).
+type comboKey struct {
+	mq   *moduleQuery
+	bits [2]uint64
+	more string
+}
+
+// bindingNames are the names of query variables, r0, e0, c0 and so on, made once: they
+// are looked up for every finding.
+var bindingNames = map[byte][]string{'r': names('r'), 'e': names('e'), 'c': names('c')}
+
+func names(prefix byte) []string {
+	out := make([]string, 256)
+	for i := range out {
+		out[i] = string(prefix) + strconv.Itoa(i)
+	}
+	return out
+}
+
+func bindingName(prefix byte, i int) string {
+	if names := bindingNames[prefix]; i < len(names) {
+		return names[i]
+	}
+	return string(prefix) + strconv.Itoa(i)
 }
 
 // evalOptions are the options every query of one review shares: one transaction on the
 // data documents, data.sctpguard.context and data.inventory as they stand, one
 // cancellation at the deadline, and results left as Rego terms. release ends the view.
 func (s *Set) evalOptions(ctx context.Context, env policy.Env) ([]rego.EvalOption, func(), error) {
-	ctxValue, err := s.contextValue(env.Context)
-	if err != nil {
-		return nil, nil, err
-	}
-	inv, err := s.inventory(env)
-	if err != nil {
-		return nil, nil, err
-	}
 	txn, err := s.store.NewTransaction(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	unlock := inv.rlock()
 	// One cancellation for all the queries, fired at the deadline: without it, each query
 	// starts a goroutine to watch the context.
 	c := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, c.Cancel)
+	opts := make([]rego.EvalOption, 0, 6)
+	opts = append(opts, rego.EvalTransaction(txn), rego.EvalExternalCancel(c), rego.EvalGenerateJSON(keepTerm))
 	release := func() {
 		stop()
-		unlock()
 		s.store.Abort(ctx, txn)
 	}
-	return []rego.EvalOption{
-		rego.EvalTransaction(txn),
-		rego.EvalExternalCancel(c),
-		rego.EvalResolver(contextRef, ctxValue),
-		rego.EvalResolver(inventoryRef, inv),
-		rego.EvalGenerateJSON(keepTerm),
-	}, release, nil
+	// The resolvers cost every query; they are there only when a policy reads them.
+	if s.parameters != nil && s.parameters.Len() > 0 {
+		opts = append(opts, rego.EvalResolver(parametersRef, valueResolver{s.parameters}))
+	}
+	if s.usesContext {
+		cv, err := s.contextValue(env.Context)
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		opts = append(opts, rego.EvalResolver(contextRef, cv))
+	}
+	if s.usesInventory {
+		inv, err := s.inventory(env)
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		unlock := inv.rlock()
+		opts = append(opts, rego.EvalResolver(inventoryRef, inv))
+		abort := release
+		release = func() {
+			unlock()
+			abort()
+		}
+	}
+	return opts, release, nil
 }
 
 // keepTerm leaves results as Rego terms: findings read them directly.
@@ -172,7 +303,7 @@ func (s *Set) moduleFindings(mq *moduleQuery, rs rego.ResultSet) []policy.Findin
 	excepted := map[*pkg]map[string]int{}
 	for i, p := range mq.exceptions {
 		names := map[string]int{}
-		if arr, ok := binding(rs, fmt.Sprintf("e%d", i)).(*ast.Array); ok {
+		if arr, ok := binding(rs, bindingName('e', i)).(*ast.Array); ok {
 			arr.Foreach(func(t *ast.Term) {
 				if n, ok := t.Value.(ast.String); ok {
 					names[string(n)]++
@@ -190,7 +321,7 @@ func (s *Set) moduleFindings(mq *moduleQuery, rs rego.ResultSet) []policy.Findin
 			}
 			continue
 		}
-		v := binding(rs, fmt.Sprintf("r%d", i))
+		v := binding(rs, bindingName('r', i))
 		if r.whole {
 			// [] when undefined, [value] otherwise.
 			arr, _ := v.(*ast.Array)
@@ -274,7 +405,17 @@ func stringAt(o ast.Object, k *ast.Term) (string, bool) {
 	return string(s), ok
 }
 
+// keys are the keys of input.review, made once.
+var keys = struct {
+	uid, kind, group, version, name, namespace, operation, userInfo, object, oldObject, dryRun, namespaceObject *ast.Term
+}{
+	ast.StringTerm("uid"), ast.StringTerm("kind"), ast.StringTerm("group"), ast.StringTerm("version"), ast.StringTerm("name"),
+	ast.StringTerm("namespace"), ast.StringTerm("operation"), ast.StringTerm("userInfo"), ast.StringTerm("object"),
+	ast.StringTerm("oldObject"), ast.StringTerm("dryRun"), ast.StringTerm("namespaceObject"),
+}
+
 var (
+	emptyString   = ast.StringTerm("")
 	reviewKey     = ast.StringTerm("review")
 	parametersKey = ast.StringTerm("parameters")
 	emptyUser     = ast.ObjectTerm() // UserInfo{} in JSON
@@ -315,19 +456,19 @@ func (s *Set) input(r *policy.Review, ns nsInfo) (ast.Object, error) {
 		userInfo = ast.NewTerm(v)
 	}
 	review := ast.NewObject(
-		[2]*ast.Term{ast.StringTerm("uid"), ast.StringTerm("")},
-		[2]*ast.Term{ast.StringTerm("kind"), ast.ObjectTerm(
-			[2]*ast.Term{ast.StringTerm("group"), ast.StringTerm(gvk.Group)},
-			[2]*ast.Term{ast.StringTerm("version"), ast.StringTerm(gvk.Version)},
-			[2]*ast.Term{ast.StringTerm("kind"), ast.StringTerm(gvk.Kind)})},
-		[2]*ast.Term{ast.StringTerm("name"), ast.StringTerm(r.Object.GetName())},
-		[2]*ast.Term{ast.StringTerm("namespace"), ast.StringTerm(r.Object.GetNamespace())},
-		[2]*ast.Term{ast.StringTerm("operation"), ast.StringTerm(string(r.Operation))},
-		[2]*ast.Term{ast.StringTerm("userInfo"), userInfo},
-		[2]*ast.Term{ast.StringTerm("object"), ast.NewTerm(obj)},
-		[2]*ast.Term{ast.StringTerm("oldObject"), old},
-		[2]*ast.Term{ast.StringTerm("dryRun"), ast.InternedTerm(r.DryRun)},
-		[2]*ast.Term{ast.StringTerm("namespaceObject"), nsObj},
+		[2]*ast.Term{keys.uid, emptyString},
+		[2]*ast.Term{keys.kind, ast.ObjectTerm(
+			[2]*ast.Term{keys.group, ast.StringTerm(gvk.Group)},
+			[2]*ast.Term{keys.version, ast.StringTerm(gvk.Version)},
+			[2]*ast.Term{keys.kind, ast.StringTerm(gvk.Kind)})},
+		[2]*ast.Term{keys.name, ast.StringTerm(r.Object.GetName())},
+		[2]*ast.Term{keys.namespace, ast.StringTerm(r.Object.GetNamespace())},
+		[2]*ast.Term{keys.operation, ast.StringTerm(string(r.Operation))},
+		[2]*ast.Term{keys.userInfo, userInfo},
+		[2]*ast.Term{keys.object, ast.NewTerm(obj)},
+		[2]*ast.Term{keys.oldObject, old},
+		[2]*ast.Term{keys.dryRun, ast.InternedTerm(r.DryRun)},
+		[2]*ast.Term{keys.namespaceObject, nsObj},
 	)
 	o, ok := obj.(ast.Object)
 	if !ok {
@@ -350,6 +491,13 @@ func withParameters(in ast.Object, params *ast.Term) ast.Object {
 		items = append(items, [2]*ast.Term{k, v})
 	})
 	return ast.NewObject(items...)
+}
+
+// valueResolver resolves a reference to a fixed value.
+type valueResolver struct{ v ast.Value }
+
+func (r valueResolver) Eval(context.Context, resolver.Input) (resolver.Result, error) {
+	return resolver.Result{Value: r.v}, nil
 }
 
 // contextValue is data.sctpguard.context for one Context, converted once.
@@ -390,7 +538,7 @@ var emptyInventory = NewInventory()
 // events; or a snapshot of its objects, taken again whenever they change, so that no
 // review ever sees another inventory or an older state.
 func (s *Set) inventory(env policy.Env) (*Inventory, error) {
-	if !s.usesInventory || env.Inventory == nil {
+	if env.Inventory == nil {
 		return emptyInventory, nil
 	}
 	if src, ok := env.Inventory.(InventorySource); ok {

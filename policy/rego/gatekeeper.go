@@ -63,6 +63,70 @@ type template struct {
 	modules []*ast.Module
 	// params validates constraints' spec.parameters; nil accepts anything.
 	params validation.SchemaValidator
+	// perConstraint says whether each constraint can get its own copy of the modules with
+	// input.parameters read from data (see forConstraint): not when the modules take
+	// input whole, where parameters could be read any way.
+	perConstraint bool
+}
+
+var inputParameters = ast.MustParseRef("input.parameters")
+
+// readsInputWhole reports whether a module uses input other than through input.<key>
+// references: passed to a function, iterated, compared whole.
+func readsInputWhole(m *ast.Module) bool {
+	input := ast.InputRootDocument.Value.(ast.Var)
+	uses, keyed := 0, 0
+	ast.WalkVars(m, func(v ast.Var) bool {
+		if v.Equal(input) {
+			uses++
+		}
+		return false
+	})
+	ast.WalkRefs(m, func(r ast.Ref) bool {
+		if len(r) > 1 && r[0].Value.Compare(input) == 0 {
+			if _, ok := r[1].Value.(ast.String); ok {
+				keyed++
+			}
+		}
+		return false
+	})
+	// with input... as: the constant cannot be a with target.
+	ast.WalkExprs(m, func(e *ast.Expr) bool {
+		for _, w := range e.With {
+			if r, ok := w.Target.Value.(ast.Ref); ok && r[0].Value.Compare(input) == 0 {
+				uses += 1 << 20
+			}
+		}
+		return false
+	})
+	return uses > keyed
+}
+
+// forConstraint copies the template's modules into package pkg, with input.parameters read
+// from params in data: then several constraints, each with its parameters, are evaluated
+// by one query, and no input is rebuilt per constraint. (Not a constant: the type checker
+// would refuse a reference to a parameter the constraint leaves out.)
+func (t *template) forConstraint(pkg, params ast.Ref) ([]*ast.Module, error) {
+	own := ast.MustParseRef("data." + t.pkg)
+	out := make([]*ast.Module, 0, len(t.modules))
+	for _, m := range t.modules {
+		c := m.Copy()
+		c.Package.Path = append(pkg.Copy(), c.Package.Path[len(own):]...)
+		rewritten, err := ast.TransformRefs(c, func(r ast.Ref) (ast.Value, error) {
+			switch {
+			case r.HasPrefix(inputParameters):
+				return append(params.Copy(), r[len(inputParameters):]...), nil
+			case r.HasPrefix(own):
+				return append(pkg.Copy(), r[len(own):]...), nil
+			}
+			return r, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rewritten.(*ast.Module))
+	}
+	return out, nil
 }
 
 // templateRego finds the Rego of a template: the legacy rego field wins over a code[] entry
@@ -185,6 +249,10 @@ func parseTemplate(obj map[string]any, source string, lineOf func(string) int) (
 		}
 		t.modules = append(t.modules, m)
 	}
+	t.perConstraint = true
+	for _, m := range t.modules {
+		t.perConstraint = t.perConstraint && !readsInputWhole(m)
+	}
 	return t, nil
 }
 
@@ -297,6 +365,19 @@ type match struct {
 	LabelSelector      *metav1.LabelSelector `json:"labelSelector"`
 	NamespaceSelector  *metav1.LabelSelector `json:"namespaceSelector"`
 	Name               string                `json:"name"`
+}
+
+// selectsKind reports whether the match's kinds select a kind, in any group.
+func (m *match) selectsKind(kind string) bool {
+	if len(m.Kinds) == 0 {
+		return true
+	}
+	for _, k := range m.Kinds {
+		if contains(k.Kinds, kind) || contains(k.Kinds, "*") {
+			return true
+		}
+	}
+	return false
 }
 
 // matches tells whether the constraint applies to an object, as Gatekeeper decides: every

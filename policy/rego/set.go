@@ -95,7 +95,11 @@ type pkg struct {
 
 // moduleQuery evaluates, in one prepared query, the conftest rules that can fire for a kind.
 type moduleQuery struct {
+	// kind is the kind it is for; empty for the other kinds.
+	kind  string
 	query *rego.PreparedEvalQuery
+	// body is the query's text, to combine it with constraints'.
+	body []string
 	// rules are bound as r<i>; exceptions (packages) as e<i>, to the names they list.
 	rules      []*conftestRule
 	exceptions []*pkg
@@ -122,13 +126,20 @@ type Set struct {
 	// skip evaluation, and the cost of building their input.
 	kinds map[string]bool
 	// What the policies read, so the input holds only what is needed.
-	usesInventory, readsOldObject, readsNamespace, selectsNamespaces bool
+	usesInventory, usesContext, readsOldObject, readsNamespace, selectsNamespaces bool
 
 	// context caches data.sctpguard.context, converted once per change of AKO's settings.
 	context atomic.Pointer[contextValue]
 	// snapshot caches data.inventory of the last listed inventory (check, test suites).
 	snapshot   atomic.Pointer[inventorySnapshot]
 	snapshotMu sync.Mutex
+	// parameters are data.sctpguard.parameters: the constraints' parameters by constraint
+	// ("c<index>"), which their own copies of their templates read.
+	parameters ast.Object
+	// combined caches the queries that evaluate, in one go, the conftest rules of a kind
+	// and a set of matching constraints; see combinedQuery.
+	combined  sync.Map // string -> *combinedQuery
+	nCombined atomic.Int32
 }
 
 type preparedConstraint struct {
@@ -137,6 +148,10 @@ type preparedConstraint struct {
 	query *rego.PreparedEvalQuery
 	// params is its spec.parameters as a Rego term, for input.parameters.
 	params *ast.Term
+	// violation is the violation rule of its own copy of the template, which reads its
+	// parameters from data, for combined queries; nil when the template allows none.
+	violation ast.Ref
+	index     int
 }
 
 var _ policy.Evaluator = (*Set)(nil)
@@ -216,7 +231,7 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 			fail("%s:%d: %s %s: %v", d.Source, d.Line, d.Ref().Kind, d.Ref().Name, err)
 			continue
 		}
-		s.constraints = append(s.constraints, &preparedConstraint{constraint: c})
+		s.constraints = append(s.constraints, &preparedConstraint{constraint: c, index: len(s.constraints)})
 	}
 	data, derrs := mergeDocuments(documents)
 	errs = append(errs, derrs...)
@@ -231,6 +246,36 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 		return nil, fmt.Errorf("policies do not load:\n%s", strings.Join(errs, "\n"))
 	}
 	s.inspect(modules)
+	// Once the set compiles, each constraint gets its own copy of its template, reading
+	// its parameters from data, and the whole is compiled again.
+	if len(s.constraints) > 0 {
+		s.parameters = ast.NewObject()
+		for i, c := range s.constraints {
+			params, err := ast.InterfaceToValue(c.constraint.params)
+			if err != nil {
+				return nil, fmt.Errorf("constraint %s: parameters: %w", c.name, err)
+			}
+			c.params = ast.NewTerm(params)
+			if !c.template.perConstraint {
+				continue
+			}
+			key := fmt.Sprintf("c%d", i)
+			s.parameters.Insert(ast.StringTerm(key), c.params)
+			pkg := ast.MustParseRef("data.sctpguard.constraints." + key)
+			copies, err := c.template.forConstraint(pkg, parametersRef.Append(ast.StringTerm(key)))
+			if err != nil {
+				return nil, fmt.Errorf("constraint %s: %w", c.name, err)
+			}
+			for j, m := range copies {
+				modules[fmt.Sprintf("%s#%s#%d", c.source, c.name, j)] = m
+			}
+			c.violation = pkg.Append(ast.StringTerm("violation"))
+		}
+		s.compiler = ast.NewCompiler().WithCapabilities(capabilities())
+		if s.compiler.Compile(modules); s.compiler.Failed() {
+			return nil, fmt.Errorf("policies do not load:\n%s", regoErrors(s.compiler.Errors))
+		}
+	}
 	s.store = inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
@@ -329,13 +374,13 @@ func (s *Set) selectPackages() []string {
 
 // inspect finds what the policies read, and the kinds they can judge.
 func (s *Set) inspect(modules map[string]*ast.Module) {
-	inventoryRef := ast.MustParseRef("data.inventory")
 	oldRef, nsRef := ast.MustParseRef("input.review.oldObject"), ast.MustParseRef("input.review.namespaceObject")
 	reviewRef, inputRef := ast.MustParseRef("input.review"), ast.MustParseRef("input")
 	for _, m := range modules {
 		ast.WalkRefs(m, func(r ast.Ref) bool {
-			// data read whole includes data.inventory.
+			// A ref to data, or to data.sctpguard, reads what is below too.
 			s.usesInventory = s.usesInventory || r.HasPrefix(inventoryRef) || inventoryRef.HasPrefix(r)
+			s.usesContext = s.usesContext || r.HasPrefix(contextRef) || contextRef.HasPrefix(r)
 			// A policy that takes input or input.review whole may read anything.
 			whole := r.Equal(inputRef) || r.Equal(reviewRef)
 			s.readsOldObject = s.readsOldObject || whole || r.HasPrefix(oldRef)
@@ -420,6 +465,7 @@ func (s *Set) prepare(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			q.kind = kind
 			s.moduleQueries[kind] = q
 		}
 		q, err := s.prepareModules(ctx, func(r *conftestRule) bool { return r.kinds == nil })
@@ -432,11 +478,6 @@ func (s *Set) prepare(ctx context.Context) error {
 	// gets in its own input (a `with input.parameters` would copy the whole input per call).
 	queries := map[string]*rego.PreparedEvalQuery{}
 	for _, c := range s.constraints {
-		params, err := ast.InterfaceToValue(c.constraint.params)
-		if err != nil {
-			return fmt.Errorf("constraint %s: parameters: %w", c.name, err)
-		}
-		c.params = ast.NewTerm(params)
 		q, ok := queries[c.template.pkg]
 		if !ok {
 			prepared, err := s.prepareQuery(ctx, fmt.Sprintf("v := data.%s.violation", c.template.pkg))
@@ -447,6 +488,34 @@ func (s *Set) prepare(ctx context.Context) error {
 			queries[c.template.pkg] = q
 		}
 		c.query = q
+	}
+	// The combined queries of the usual case, every constraint of a kind matching, are
+	// prepared now rather than on a review.
+	kinds := map[string]bool{}
+	for k := range s.moduleQueries {
+		kinds[k] = true
+	}
+	for _, c := range s.constraints {
+		for _, k := range c.match.Kinds {
+			for _, kind := range k.Kinds {
+				kinds[kind] = true
+			}
+		}
+	}
+	for kind := range kinds {
+		var matched []*preparedConstraint
+		for _, c := range s.constraints {
+			if c.match.selectsKind(kind) {
+				matched = append(matched, c)
+			}
+		}
+		mq := s.anyKind
+		if q, ok := s.moduleQueries[kind]; ok {
+			mq = q
+		}
+		if _, err := s.combinedQuery(ctx, mq, matched); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -465,14 +534,14 @@ func (s *Set) prepareModules(ctx context.Context, keep func(*conftestRule) bool)
 		if r.whole {
 			// A rule with one value is undefined when no body holds, which would make the
 			// whole query undefined: collect it instead.
-			body = append(body, fmt.Sprintf("r%d := [x | x := %s]", len(mq.rules), ref))
+			body = append(body, fmt.Sprintf("%s := [x | x := %s]", bindingName('r', len(mq.rules)), ref))
 		} else {
-			body = append(body, fmt.Sprintf("r%d := %s", len(mq.rules), ref))
+			body = append(body, fmt.Sprintf("%s := %s", bindingName('r', len(mq.rules)), ref))
 		}
 		mq.rules = append(mq.rules, r)
 		if p := r.pkg; p.exception && !bound[p.name] {
 			bound[p.name] = true
-			body = append(body, fmt.Sprintf("e%d := [n | n := %s[_][_]]", len(mq.exceptions), p.ref.Append(ast.StringTerm("exception"))))
+			body = append(body, fmt.Sprintf("%s := [n | n := %s[_][_]]", bindingName('e', len(mq.exceptions)), p.ref.Append(ast.StringTerm("exception"))))
 			mq.exceptions = append(mq.exceptions, p)
 		}
 	}
@@ -483,7 +552,7 @@ func (s *Set) prepareModules(ctx context.Context, keep func(*conftestRule) bool)
 	if err != nil {
 		return nil, fmt.Errorf("prepare the modules' query: %w", err)
 	}
-	mq.query = &q
+	mq.query, mq.body = &q, body
 	return mq, nil
 }
 
