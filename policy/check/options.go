@@ -82,6 +82,9 @@ type Options struct {
 	// RegoPackages keeps the rules of the Rego packages matching these globs (conftest's
 	// --namespace); empty keeps every package.
 	RegoPackages []string
+	// Combine makes the Rego modules judge all documents at once (conftest's --combine):
+	// input is an array of {path, contents}, one per file.
+	Combine bool
 	// PolicyTimeout bounds the user policies' evaluation of one object; OnPolicyError is
 	// what a failing policy does (warn or deny).
 	PolicyTimeout time.Duration
@@ -124,6 +127,9 @@ func (o *Options) Validate() field.ErrorList {
 	if len(o.PolicyDirs) == 0 {
 		if len(o.Data) > 0 {
 			errs = append(errs, field.Forbidden(field.NewPath("data"), "data documents are for user policies; give --policy too"))
+		}
+		if o.Combine {
+			errs = append(errs, field.Forbidden(field.NewPath("combine"), "combines the input for user policies; give --policy too"))
 		}
 		if len(o.RegoPackages) > 0 {
 			errs = append(errs, field.Forbidden(field.NewPath("rego-package"), "selects packages of user policies; give --policy too"))
@@ -239,6 +245,7 @@ func (o *Options) policies(ctx context.Context) (*rego.Set, error) {
 	}
 	return rego.Load(ctx, append(sources, data...), rego.Options{
 		Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError), RegoVersion: o.RegoVersion, Packages: o.RegoPackages,
+		Combine: o.Combine,
 	})
 }
 

@@ -134,6 +134,71 @@ request:
 			t.Errorf("output (-want +got):\n%s", diff)
 		}
 	})
+	t.Run("combined", func(t *testing.T) {
+		// A module that needs every document at once: an SCTP Service needs a
+		// NetworkPolicy in its namespace. Its input is one array of {path, contents}.
+		tree(t, dir, map[string]string{
+			"combine/policy/netpol.rego": `package combined
+
+import rego.v1
+
+docs contains d if {
+	some f in input
+	is_array(f.contents)
+	some d in f.contents
+}
+
+docs contains f.contents if {
+	some f in input
+	is_object(f.contents)
+}
+
+deny contains sprintf("Service %s/%s has SCTP ports, and its namespace no NetworkPolicy", [d.metadata.namespace, d.metadata.name]) if {
+	some d in docs
+	d.kind == "Service"
+	d.spec.ports[_].protocol == "SCTP"
+	not netpol(d.metadata.namespace)
+}
+
+netpol(ns) if {
+	some d in docs
+	d.kind == "NetworkPolicy"
+	d.metadata.namespace == ns
+}
+`,
+			"combine/deploy/core.yaml": `apiVersion: v1
+kind: Service
+metadata: {name: hss, namespace: core}
+spec:
+  ports: [{name: diameter, port: 3868, protocol: SCTP}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: sctp, namespace: core}
+spec:
+  podSelector: {}
+`,
+			"combine/deploy/ran.yaml": `apiVersion: v1
+kind: Service
+metadata: {name: amf, namespace: ran}
+spec:
+  ports: [{name: ngap, port: 38412, protocol: SCTP}]
+`,
+		})
+		o := check.NewOptions()
+		o.Files = []string{"combine/deploy"}
+		o.PolicyDirs = []string{"combine/policy"}
+		o.Combine = true
+		out, errOut, code := run(t, "", o)
+		want := "Combined: [combined/deny] Service ran/amf has SCTP ports, and its namespace no NetworkPolicy\n" +
+			"checked 3 resources in 2 inputs: 0 denied (1 denial), 0 with warnings only (0 warnings)\n"
+		if code != check.ExitDenied || errOut != "" {
+			t.Errorf("exit code %d, stderr %q", code, errOut)
+		}
+		if diff := cmp.Diff(want, out); diff != "" {
+			t.Errorf("output (-want +got):\n%s", diff)
+		}
+	})
 	for _, tt := range []struct {
 		name string
 		set  func(*check.Options)

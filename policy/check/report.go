@@ -63,8 +63,11 @@ type counts struct {
 }
 
 func (r *Result) counts() counts {
-	c := counts{Inputs: r.Inputs, Resources: len(r.Items), Errors: len(r.Errors), Skipped: len(r.Skipped)}
+	c := counts{Inputs: r.Inputs, Errors: len(r.Errors), Skipped: len(r.Skipped)}
 	for _, it := range r.Items {
+		if !it.Combined {
+			c.Resources++
+		}
 		denied, warned := false, false
 		for _, f := range it.Findings {
 			switch f.Action {
@@ -80,9 +83,11 @@ func (r *Result) counts() counts {
 				c.DryRun++
 			}
 		}
-		if denied {
+		switch {
+		case it.Combined:
+		case denied:
 			c.Denied++
-		} else if warned {
+		case warned:
 			c.Warned++
 		}
 	}
@@ -113,6 +118,10 @@ func writeText(out, errOut io.Writer, res *Result) error {
 		path := ""
 		if l.Path != "" {
 			path = l.Path + ": "
+		}
+		if l.Object.Kind == "" && l.Line == 0 { // on all documents at once (--combine)
+			fmt.Fprintf(&b, "%s: %s[%s] %s%s\n", l.File, path, l.Rule, level, l.Message)
+			continue
 		}
 		fmt.Fprintf(&b, "%s:%d: %s: %s[%s] %s%s\n", l.File, l.Line, l.Object, path, l.Rule, level, l.Message)
 	}

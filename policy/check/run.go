@@ -19,6 +19,7 @@ import (
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/manifest"
+	"github.com/sctpguard/sctpguard/policy/rego"
 )
 
 // Streams are the standard streams of a run.
@@ -52,6 +53,9 @@ type Item struct {
 	// Review is the request an AdmissionReview document asks to judge (operation, user,
 	// old object), as the webhook would get it; nil for manifests, judged as CREATEs.
 	Review *policy.Review
+	// Combined marks the findings of user policies on all documents at once (--combine);
+	// Doc is then only a name, CombinedSource.
+	Combined bool
 }
 
 // pathPrefix is where the item's object is in its document, for line numbers.
@@ -119,9 +123,11 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 		return nil, err
 	}
 	var evaluators []policy.Evaluator
-	if set, err := o.policies(ctx); err != nil {
+	set, err := o.policies(ctx)
+	if err != nil {
 		return nil, err
-	} else if set != nil {
+	}
+	if set != nil {
 		evaluators = append(evaluators, set)
 	}
 	engine, err := policy.NewEngine(cfg, evaluators...)
@@ -186,7 +192,37 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if o.Combine && set != nil {
+		findings, err := set.EvaluateCombined(ctx, combinedFiles(res.Items), env)
+		if err != nil {
+			return nil, err
+		}
+		res.Items = append(res.Items, Item{Doc: &manifest.Document{Source: CombinedSource}, Combined: true, Findings: engine.Configure(findings)})
+	}
 	return res, nil
+}
+
+// CombinedSource names the findings of user policies on all documents at once, as conftest
+// names them.
+const CombinedSource = "Combined"
+
+// combinedFiles groups the objects by file, in input order.
+func combinedFiles(items []Item) []rego.CombinedFile {
+	var files []rego.CombinedFile
+	index := map[string]int{}
+	for _, it := range items {
+		if it.Object == nil {
+			continue
+		}
+		i, ok := index[it.Doc.Source]
+		if !ok {
+			i = len(files)
+			index[it.Doc.Source] = i
+			files = append(files, rego.CombinedFile{Path: it.Doc.Source})
+		}
+		files[i].Objects = append(files[i].Objects, it.Object)
+	}
+	return files
 }
 
 // Read reads and decodes the inputs as Check does, without judging them: the documents,

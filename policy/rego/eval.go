@@ -37,7 +37,7 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 	if s.kinds != nil && !s.kinds[gvk.Kind] {
 		return nil, nil
 	}
-	mq := s.anyKind
+	mq := s.anyKind // nil with Options.Combine
 	if q, ok := s.moduleQueries[gvk.Kind]; ok {
 		mq = q
 	}
@@ -209,6 +209,50 @@ func bindingName(prefix byte, i int) string {
 		return names[i]
 	}
 	return string(prefix) + strconv.Itoa(i)
+}
+
+// CombinedFile is one file of a combined evaluation: its path and its documents.
+type CombinedFile struct {
+	Path    string
+	Objects []policy.Object
+}
+
+// EvaluateCombined judges all files at once with the conftest rules, as conftest's --combine
+// does: input is an array of {"path": <file>, "contents": <its document>}, contents an array
+// when the file holds several documents. Constraints do not take part: Gatekeeper has no
+// such input. The set must be loaded with Options.Combine.
+func (s *Set) EvaluateCombined(ctx context.Context, files []CombinedFile, env policy.Env) ([]policy.Finding, error) {
+	if s.combinedRules == nil {
+		return nil, nil
+	}
+	items := make([]*ast.Term, 0, len(files))
+	for _, f := range files {
+		docs := make([]*ast.Term, 0, len(f.Objects))
+		for _, o := range f.Objects {
+			v, err := toValue(o, schema.GroupVersionKind{})
+			if err != nil {
+				return nil, fmt.Errorf("%s: policy input: %w", f.Path, err)
+			}
+			docs = append(docs, ast.NewTerm(v))
+		}
+		contents := ast.ArrayTerm(docs...)
+		if len(docs) == 1 {
+			contents = docs[0]
+		}
+		items = append(items, ast.ObjectTerm([2]*ast.Term{ast.StringTerm("path"), ast.StringTerm(f.Path)}, [2]*ast.Term{ast.StringTerm("contents"), contents}))
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	opts, release, err := s.evalOptions(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	rs, err := s.combinedRules.query.Eval(ctx, append(opts, rego.EvalParsedInput(ast.NewArray(items...)))...)
+	if err != nil {
+		return []policy.Finding{s.failure("policy modules", "", err)}, nil
+	}
+	return s.moduleFindings(s.combinedRules, rs), nil
 }
 
 // evalOptions are the options every query of one review shares: one transaction on the

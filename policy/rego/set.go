@@ -37,6 +37,9 @@ type Options struct {
 	// (conftest's --namespace: *, ? and [...], "." an ordinary character); empty keeps
 	// every package (conftest's --all-namespaces). Constraints are not filtered.
 	Packages []string
+	// Combine makes the conftest rules judge all documents at once (conftest's --combine,
+	// see EvaluateCombined) instead of each object; constraints still judge each object.
+	Combine bool
 }
 
 // Rego versions.
@@ -121,6 +124,8 @@ type Set struct {
 	// other kinds (the rules without a guard). Both are nil without conftest rules.
 	moduleQueries map[string]*moduleQuery
 	anyKind       *moduleQuery
+	// combinedRules has every conftest rule, for EvaluateCombined.
+	combinedRules *moduleQuery
 
 	// kinds are the kinds any policy can judge; nil means any kind. Objects of other kinds
 	// skip evaluation, and the cost of building their input.
@@ -427,6 +432,9 @@ func kindGuard(r *ast.Rule) (string, bool) {
 func (s *Set) judgedKinds() map[string]bool {
 	kinds := map[string]bool{}
 	for _, r := range s.rules {
+		if s.opts.Combine {
+			break // they judge the documents together
+		}
 		if r.kinds == nil {
 			return nil
 		}
@@ -452,7 +460,14 @@ func (s *Set) judgedKinds() map[string]bool {
 
 // prepare builds the prepared queries: the conftest rules' per kind, one per template.
 func (s *Set) prepare(ctx context.Context) error {
-	if len(s.rules) > 0 {
+	if len(s.rules) > 0 && s.opts.Combine {
+		q, err := s.prepareModules(ctx, func(*conftestRule) bool { return true })
+		if err != nil {
+			return err
+		}
+		s.combinedRules = q
+	}
+	if len(s.rules) > 0 && !s.opts.Combine {
 		guarded := map[string]bool{}
 		for _, r := range s.rules {
 			for k := range r.kinds {
