@@ -431,6 +431,39 @@ violation[{"msg": msg}] {
   msg := sprintf("%v", [x])
 }
 `),
+		src("k8sownerv1.yaml", `apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8sownerv1}
+spec:
+  crd:
+    spec:
+      names: {kind: K8sOwnerV1}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      code:
+        - engine: Rego
+          source:
+            version: v1
+            rego: |
+              package k8sownerv1
+
+              import data.lib.labels.missing
+
+              violation contains {"msg": sprintf("needs %v", [l])} if {
+                some l in input.parameters.labels
+                some m in missing
+                l == m
+              }
+            libs:
+              - |
+                package lib.labels
+
+                missing contains l if {
+                  some l in input.parameters.labels
+                  not input.review.object.metadata.labels[l]
+                }
+`),
+		constraint("K8sOwnerV1", "owner", "{labels: [owner, tier]}"),
 		constraint("K8sPortBan", "ban-ngap", "{port: 38412, why: NGAP}"),
 		constraint("K8sPortBan", "ban-diameter", "{port: 3868, why: Diameter}"),
 		constraint("K8sPortBan", "ban-http", "{port: 80, why: HTTP}"),
@@ -440,6 +473,7 @@ violation[{"msg": msg}] {
 		return policy.Finding{Rule: rule, Action: policy.ActionDeny, Message: msg}
 	}
 	want := []policy.Finding{
+		deny("owner", "needs owner"), // amf has tier, not owner: `some x in` reads the parameters too
 		deny("ban-ngap", "port 38412 is banned (NGAP)"),
 		deny("ban-diameter", "port 3868 is banned (Diameter)"),
 		deny("whole", "amf is banned"),
@@ -451,7 +485,7 @@ violation[{"msg": msg}] {
 	}{
 		{"together", sources, want},
 		{"with a failing constraint", append(sources, constraint("K8sBroken", "broken", "{notANumber: x}")),
-			append(want[:3:3], policy.Finding{Rule: "broken", Action: policy.ActionWarn,
+			append(want[:4:4], policy.Finding{Rule: "broken", Action: policy.ActionWarn,
 				Message: `constraint broken failed: k8sbroken.yaml:14: eval_builtin_error: to_number: strconv.ParseFloat: parsing "x": invalid syntax; the object is admitted (policy error setting)`})},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -112,7 +112,7 @@ func (t *template) forConstraint(pkg, params ast.Ref) ([]*ast.Module, error) {
 	for _, m := range t.modules {
 		c := m.Copy()
 		c.Package.Path = append(pkg.Copy(), c.Package.Path[len(own):]...)
-		rewritten, err := ast.TransformRefs(c, func(r ast.Ref) (ast.Value, error) {
+		rewritten, err := transformRefs(c, func(r ast.Ref) (ast.Value, error) {
 			switch {
 			case r.HasPrefix(inputParameters):
 				return append(params.Copy(), r[len(inputParameters):]...), nil
@@ -124,7 +124,7 @@ func (t *template) forConstraint(pkg, params ast.Ref) ([]*ast.Module, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rewritten.(*ast.Module))
+		out = append(out, rewritten)
 	}
 	return out, nil
 }
@@ -221,7 +221,7 @@ func parseTemplate(obj map[string]any, source string, lineOf func(string) int) (
 	newLib := ast.MustParseRef("data." + t.pkg + ".lib")
 	allowed := []ast.Ref{newLib, ast.MustParseRef("data.inventory"), ast.MustParseRef("data.sctpguard.context"), ast.MustParseRef("data." + t.pkg)}
 	for _, m := range modules {
-		rewritten, err := ast.TransformRefs(m, func(r ast.Ref) (ast.Value, error) {
+		m, err = transformRefs(m, func(r ast.Ref) (ast.Value, error) {
 			if r.HasPrefix(libRef) {
 				return append(newLib.Copy(), r[len(libRef):]...), nil
 			}
@@ -230,7 +230,6 @@ func parseTemplate(obj map[string]any, source string, lineOf func(string) int) (
 		if err != nil {
 			return nil, err
 		}
-		m = rewritten.(*ast.Module)
 		var bad []string
 		ast.WalkRefs(m, func(r ast.Ref) bool {
 			if !r.HasPrefix(ast.DefaultRootRef) || len(r) < 2 {
@@ -254,6 +253,31 @@ func parseTemplate(obj map[string]any, source string, lineOf func(string) int) (
 		t.perConstraint = t.perConstraint && !readsInputWhole(m)
 	}
 	return t, nil
+}
+
+// transformRefs is ast.TransformRefs, which leaves the references inside `some x in xs`
+// declarations alone, and the rewrite of those.
+func transformRefs(m *ast.Module, f func(ast.Ref) (ast.Value, error)) (*ast.Module, error) {
+	out, err := ast.TransformRefs(m, f)
+	if err != nil {
+		return nil, err
+	}
+	ast.WalkExprs(out, func(e *ast.Expr) bool {
+		if decl, ok := e.Terms.(*ast.SomeDecl); ok {
+			for i, sym := range decl.Symbols {
+				switch t, terr := ast.TransformRefs(sym, f); t := t.(type) {
+				case nil:
+					err = terr
+				case *ast.Term:
+					decl.Symbols[i] = t
+				case ast.Value:
+					decl.Symbols[i].Value = t
+				}
+			}
+		}
+		return false
+	})
+	return out.(*ast.Module), err
 }
 
 func libsPath(regoPath string) string {

@@ -215,6 +215,7 @@ func TestPolicyDataAndInventory(t *testing.T) {
 	for _, cm := range []string{"policy-telco-namespaces", "policy-diameter", "policy-owner-label"} {
 		_, _, _ = cl.kubectl("", "delete", "configmap", cm, "-n", "sctpguard", "--ignore-not-found")
 	}
+	_, _, _ = cl.kubectl("", "delete", "service", "amf-a", "amf-b", "-n", "ran", "--ignore-not-found")
 	policies := `apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -288,14 +289,14 @@ data:
 
 	// The inventory, fed from events: the second Service on a port is denied as soon as
 	// the first exists, and admitted as soon as the first is gone.
-	apply(t, service("amf-a", 38412), 0, "service/amf-a created\n", "")
-	waitVerdict(t, service("amf-b", 38412), "unique-sctp-port")
-	apply(t, service("amf-b", 38412), 1, "", denied("services", "[unique-sctp-port] SCTP port 38412 is taken by Service amf-a"))
+	apply(t, service("amf-a", 38999), 0, "service/amf-a created\n", "")
+	waitVerdict(t, service("amf-b", 38999), "unique-sctp-port")
+	apply(t, service("amf-b", 38999), 1, "", denied("services", "[unique-sctp-port] SCTP port 38999 is taken by Service amf-a"))
 	if _, errOut, code := cl.kubectl("", "delete", "service", "amf-a", "-n", "ran"); code != 0 {
 		t.Fatal(errOut)
 	}
-	waitVerdict(t, service("amf-b", 38412), "")
-	apply(t, service("amf-b", 38412), 0, "service/amf-b created\n", "")
+	waitVerdict(t, service("amf-b", 38999), "")
+	apply(t, service("amf-b", 38999), 0, "service/amf-b created\n", "")
 }
 
 func grep(text, substr string) string {
