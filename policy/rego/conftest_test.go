@@ -504,6 +504,29 @@ spec:
 			}
 		})
 	}
+	// The same constraints combined for two kinds, one of which also matches a constraint
+	// evaluated on its own: each kind gets exactly its own.
+	t.Run("the same combination for two kinds", func(t *testing.T) {
+		whole := src("whole-service.yaml", "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sWhole\nmetadata: {name: whole}\n"+
+			"spec:\n  match:\n    kinds: [{apiGroups: [\"\"], kinds: [Service]}]\n  parameters: {name: amf}\n")
+		set, err := rego.Load(t.Context(), []rego.Source{sources[0], sources[1], sources[5], sources[6], whole}, rego.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		configMap := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: amf, namespace: ran}\n"
+		for _, obj := range []struct {
+			manifest string
+			want     []policy.Finding
+		}{{configMap, nil}, {amf, want[1:]}, {configMap, nil}} {
+			got, err := set.Evaluate(t.Context(), review(t, obj.manifest), policy.Env{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(obj.want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+		}
+	})
 }
 
 func indent(s, prefix string) string {

@@ -91,7 +91,12 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 			for i, c := range cq.constraints {
 				constraintFindings(c, binding(rs, bindingName('c', i)))
 			}
-			mq, separate = nil, cq.rest
+			mq, separate = nil, nil
+			for _, c := range matched {
+				if c.violation == nil {
+					separate = append(separate, c)
+				}
+			}
 		}
 	}
 	if mq != nil {
@@ -120,9 +125,8 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 // match an object: one evaluation per review instead of one per policy.
 type combinedQuery struct {
 	query *rego.PreparedEvalQuery
-	// constraints are bound as c<i>; rest are the matched constraints whose templates take
-	// input whole, evaluated on their own.
-	constraints, rest []*preparedConstraint
+	// constraints are bound as c<i>.
+	constraints []*preparedConstraint
 }
 
 // maxCombined bounds the combined queries kept: past it, reviews evaluate each policy on
@@ -131,7 +135,8 @@ const maxCombined = 256
 
 // combinedQuery returns the combined query for the rules of mq and the matched
 // constraints, prepared on first use; nil when there is nothing to combine or the cache is
-// full.
+// full. The matched constraints whose templates take input whole are left out of it: the
+// caller evaluates them on their own.
 func (s *Set) combinedQuery(ctx context.Context, mq *moduleQuery, matched []*preparedConstraint) (*combinedQuery, error) {
 	// The key is the module query and the set of constraints, as bits while there are
 	// few: it is computed on every review.
@@ -166,7 +171,6 @@ func (s *Set) combinedQuery(ctx context.Context, mq *moduleQuery, matched []*pre
 	}
 	for _, c := range matched {
 		if c.violation == nil {
-			cq.rest = append(cq.rest, c)
 			continue
 		}
 		body = append(body, fmt.Sprintf("%s := %s", bindingName('c', len(cq.constraints)), c.violation))
