@@ -114,6 +114,15 @@ deny_undefined := ["never"] if input.kind == "Pod"
 			want: []policy.Finding{deny("w/deny_set", "one"), deny("w/deny_set", "two"), deny("w/violation", "smf is not allowed")},
 		},
 		{
+			name: "the object's own fields are the input, parameters too (a StorageClass's)",
+			sources: []rego.Source{src("sc.rego", `package sc
+
+deny contains sprintf("volume type %s", [input.parameters.type]) if input.kind == "StorageClass"
+`)},
+			obj:  "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\nprovisioner: ebs.csi.aws.com\nparameters: {type: gp3}\n",
+			want: []policy.Finding{deny("sc/deny", "volume type gp3")},
+		},
+		{
 			name: "a whole value that is no collection of messages is a policy error, not a pass",
 			sources: []rego.Source{src("s.rego", `package s
 

@@ -473,11 +473,36 @@ var (
 // conftest policies), review (Gatekeeper's AdmissionRequest) and parameters (empty; each
 // constraint binds its own).
 func (s *Set) input(r *policy.Review, ns nsInfo) (ast.Object, error) {
-	gvk := r.Object.GetObjectKind().GroupVersionKind()
-	obj, err := toValue(r.Object, schema.GroupVersionKind{})
+	objValue, err := toValue(r.Object, schema.GroupVersionKind{})
 	if err != nil {
 		return nil, fmt.Errorf("policy input: %w", err)
 	}
+	obj, ok := objValue.(ast.Object)
+	if !ok {
+		return nil, fmt.Errorf("policy input: the object is %s, not an object", ast.ValueName(objValue))
+	}
+	// Only what some policy reads: conftest's modules read the top, Gatekeeper's the
+	// review. input.parameters is a constraint's (withParameters); the templates of the
+	// combined queries read theirs from data, and conftest's modules see the object's own.
+	if !s.readsReview {
+		return obj, nil // the object is the input, and nothing else holds it: no copy
+	}
+	review, err := s.review(r, obj, ns)
+	if err != nil {
+		return nil, err
+	}
+	if !s.readsTop {
+		return ast.NewObject([2]*ast.Term{reviewKey, ast.NewTerm(review)}), nil
+	}
+	items := make([][2]*ast.Term, 0, obj.Len()+1)
+	obj.Foreach(func(k, v *ast.Term) { items = append(items, [2]*ast.Term{k, v}) })
+	items = append(items, [2]*ast.Term{reviewKey, ast.NewTerm(review)})
+	return ast.NewObject(items...), nil
+}
+
+// review builds input.review, Gatekeeper's AdmissionRequest, around the converted object.
+func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, error) {
+	gvk := r.Object.GetObjectKind().GroupVersionKind()
 	// The old object and the Namespace are converted only when a policy reads them.
 	old := ast.NullTerm()
 	if r.OldObject != nil && s.readsOldObject {
@@ -503,7 +528,7 @@ func (s *Set) input(r *policy.Review, ns nsInfo) (ast.Object, error) {
 		}
 		userInfo = ast.NewTerm(v)
 	}
-	review := ast.NewObject(
+	return ast.NewObject(
 		[2]*ast.Term{keys.uid, emptyString},
 		[2]*ast.Term{keys.kind, ast.ObjectTerm(
 			[2]*ast.Term{keys.group, ast.StringTerm(gvk.Group)},
@@ -517,28 +542,19 @@ func (s *Set) input(r *policy.Review, ns nsInfo) (ast.Object, error) {
 		[2]*ast.Term{keys.oldObject, old},
 		[2]*ast.Term{keys.dryRun, ast.InternedTerm(r.DryRun)},
 		[2]*ast.Term{keys.namespaceObject, nsObj},
-	)
-	o, ok := obj.(ast.Object)
-	if !ok {
-		return nil, fmt.Errorf("policy input: the object is %s, not an object", ast.ValueName(obj))
-	}
-	items := make([][2]*ast.Term, 0, o.Len()+2)
-	o.Foreach(func(k, v *ast.Term) { items = append(items, [2]*ast.Term{k, v}) })
-	items = append(items, [2]*ast.Term{reviewKey, ast.NewTerm(review)}, [2]*ast.Term{parametersKey, ast.ObjectTerm()})
-	return ast.NewObject(items...), nil
+	), nil
 }
 
 // withParameters returns the input with input.parameters set: a new top level sharing
 // every other term, which evaluation never changes.
 func withParameters(in ast.Object, params *ast.Term) ast.Object {
-	items := make([][2]*ast.Term, 0, in.Len())
+	items := make([][2]*ast.Term, 0, in.Len()+1)
 	in.Foreach(func(k, v *ast.Term) {
-		if k.Equal(parametersKey) {
-			v = params
+		if !k.Equal(parametersKey) {
+			items = append(items, [2]*ast.Term{k, v})
 		}
-		items = append(items, [2]*ast.Term{k, v})
 	})
-	return ast.NewObject(items...)
+	return ast.NewObject(append(items, [2]*ast.Term{parametersKey, params})...)
 }
 
 // valueResolver resolves a reference to a fixed value.

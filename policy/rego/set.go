@@ -132,6 +132,9 @@ type Set struct {
 	kinds map[string]bool
 	// What the policies read, so the input holds only what is needed.
 	usesInventory, usesContext, readsOldObject, readsNamespace, selectsNamespaces bool
+	// readsReview: some policy reads input.review; readsTop: some policy reads the
+	// object's fields at the top of input (conftest's input).
+	readsReview, readsTop bool
 
 	// context caches data.sctpguard.context, converted once per change of AKO's settings.
 	context atomic.Pointer[contextValue]
@@ -380,16 +383,39 @@ func (s *Set) selectPackages() []string {
 // inspect finds what the policies read, and the kinds they can judge.
 func (s *Set) inspect(modules map[string]*ast.Module) {
 	oldRef, nsRef := ast.MustParseRef("input.review.oldObject"), ast.MustParseRef("input.review.namespaceObject")
-	reviewRef, inputRef := ast.MustParseRef("input.review"), ast.MustParseRef("input")
+	input := ast.InputRootDocument.Value.(ast.Var)
+	key := func(r ast.Ref, i int) (string, bool) {
+		if len(r) <= i {
+			return "", false
+		}
+		k, ok := r[i].Value.(ast.String)
+		return string(k), ok
+	}
 	for _, m := range modules {
+		// A policy that takes input whole (passes it on, iterates it) may read anything.
+		whole := readsInputWhole(m)
+		s.readsReview = s.readsReview || whole
+		s.readsTop = s.readsTop || whole
+		s.readsOldObject = s.readsOldObject || whole
+		s.readsNamespace = s.readsNamespace || whole
 		ast.WalkRefs(m, func(r ast.Ref) bool {
 			// A ref to data, or to data.sctpguard, reads what is below too.
 			s.usesInventory = s.usesInventory || r.HasPrefix(inventoryRef) || inventoryRef.HasPrefix(r)
 			s.usesContext = s.usesContext || r.HasPrefix(contextRef) || contextRef.HasPrefix(r)
-			// A policy that takes input or input.review whole may read anything.
-			whole := r.Equal(inputRef) || r.Equal(reviewRef)
-			s.readsOldObject = s.readsOldObject || whole || r.HasPrefix(oldRef)
-			s.readsNamespace = s.readsNamespace || whole || r.HasPrefix(nsRef)
+			if r[0].Value.Compare(input) != 0 {
+				return false
+			}
+			switch k, _ := key(r, 1); k {
+			case "review":
+				s.readsReview = true
+				// input.review whole, or input.review[x], may read any of it.
+				_, keyed := key(r, 2)
+				s.readsOldObject = s.readsOldObject || !keyed || r.HasPrefix(oldRef)
+				s.readsNamespace = s.readsNamespace || !keyed || r.HasPrefix(nsRef)
+			case "parameters":
+			default:
+				s.readsTop = true
+			}
 			return false
 		})
 	}
