@@ -82,15 +82,19 @@ tests:
 // --rego-version v0 runs v0 unit tests, with --data documents.
 func TestPolicyTestOptions(t *testing.T) {
 	t.Chdir("../..")
-	out, _, code := runCLI(t, "", "test", "examples/policies", "--run", "sctp-only-in-telco-namespaces / SCTP in another namespace")
-	want := "ok    examples/policies/telco-namespaces/suite.yaml sctp-only-in-telco-namespaces / SCTP in another namespace\n" +
-		"1 tests, 1 passed, 0 failed, 0 skipped\n"
-	if code != 0 {
-		t.Errorf("--run a case: exit code %d", code)
+	expect := func(what string, wantCode int, want string, args ...string) {
+		t.Helper()
+		out, _, code := runCLI(t, "", append([]string{"test"}, args...)...)
+		if code != wantCode {
+			t.Errorf("%s: exit code %d, want %d", what, code, wantCode)
+		}
+		if diff := cmp.Diff(want, out); diff != "" {
+			t.Errorf("%s: output (-want +got):\n%s", what, diff)
+		}
 	}
-	if diff := cmp.Diff(want, out); diff != "" {
-		t.Errorf("--run a case: output (-want +got):\n%s", diff)
-	}
+	expect("--run a case", 0, "ok    examples/policies/telco-namespaces/suite.yaml sctp-only-in-telco-namespaces / SCTP in another namespace\n"+
+		"1 tests, 1 passed, 0 failed, 0 skipped\n",
+		"examples/policies", "--run", "sctp-only-in-telco-namespaces / SCTP in another namespace")
 
 	dir := t.TempDir()
 	for name, content := range map[string]string{
@@ -108,9 +112,8 @@ func TestPolicyTestOptions(t *testing.T) {
 	if err := os.CopyFS(filepath.Join(dir, "owner-label"), os.DirFS("examples/policies/owner-label")); err != nil {
 		t.Fatal(err)
 	}
-	out, _, code = runCLI(t, "", "test", dir)
 	file := filepath.Join(dir, "v0/ports.rego")
-	want = "FAIL  Rego unit tests in " + dir + "\n" +
+	want := "FAIL  Rego unit tests in " + dir + "\n" +
 		"      do not load:\n" +
 		"      " + file + ":3: `if` keyword is required before rule body\n" +
 		"      " + file + ":3: `contains` keyword is required for partial set rules\n" +
@@ -124,37 +127,22 @@ func TestPolicyTestOptions(t *testing.T) {
 		"ok    " + filepath.Join(dir, "owner-label/suite.yaml") + " sctp-services-have-owners / SCTP Service without owner\n" +
 		"ok    " + filepath.Join(dir, "owner-label/suite.yaml") + " the schema rejects a constraint whose labels are not a list\n" +
 		"4 tests, 3 passed, 1 failed, 0 skipped\n"
-	if code != 1 {
-		t.Errorf("a v0 file read as v1: exit code %d, want 1", code)
-	}
-	if diff := cmp.Diff(want, out); diff != "" {
-		t.Errorf("a v0 file read as v1: output (-want +got):\n%s", diff)
-	}
+	expect("a v0 file read as v1", 1, want, dir)
 
-	out, _, code = runCLI(t, "", "test", dir, "--rego-version", "v0", "--data", filepath.Join(dir, "data"))
 	want = "ok    ports.test_free\nok    ports.test_reserved\n" +
 		"ok    " + filepath.Join(dir, "owner-label/suite.yaml") + " sctp-services-have-owners / owned SCTP Service\n" +
 		"ok    " + filepath.Join(dir, "owner-label/suite.yaml") + " sctp-services-have-owners / SCTP Service without owner\n" +
 		"ok    " + filepath.Join(dir, "owner-label/suite.yaml") + " the schema rejects a constraint whose labels are not a list\n" +
 		"5 tests, 5 passed, 0 failed, 0 skipped\n"
-	if code != 0 {
-		t.Errorf("--rego-version v0: exit code %d", code)
-	}
-	if diff := cmp.Diff(want, out); diff != "" {
-		t.Errorf("--rego-version v0: output (-want +got):\n%s", diff)
-	}
+	expect("--rego-version v0", 0, want, dir, "--rego-version", "v0", "--data", filepath.Join(dir, "data"))
 
 	// A builtin error leaves the call undefined, as in opa test, unless asked for.
 	bdir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(bdir, "b_test.rego"), []byte("package b\n\nf(x) := object.get(x, \"a\", 1)\n\ntest_null if not f(input.x) with input as {\"x\": null}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, _, code = runCLI(t, "", "test", bdir); code != 0 || out != "ok    b.test_null\n1 tests, 1 passed, 0 failed, 0 skipped\n" {
-		t.Errorf("builtin error, default: exit code %d, output %q", code, out)
-	}
-	out, _, code = runCLI(t, "", "test", bdir, "--show-builtin-errors")
-	want = "FAIL  b.test_null\n      " + filepath.Join(bdir, "b_test.rego") + ":5: error: " + filepath.Join(bdir, "b_test.rego") + ":3: eval_type_error: object.get: operand 1 must be object but got null\n1 tests, 0 passed, 1 failed, 0 skipped\n"
-	if code != 1 || out != want {
-		t.Errorf("builtin error, --show-builtin-errors: exit code %d, output (-want +got):\n%s", code, cmp.Diff(want, out))
-	}
+	expect("builtin error, by default", 0, "ok    b.test_null\n1 tests, 1 passed, 0 failed, 0 skipped\n", bdir)
+	expect("builtin error, --show-builtin-errors", 1, "FAIL  b.test_null\n      "+filepath.Join(bdir, "b_test.rego")+":5: error: "+
+		filepath.Join(bdir, "b_test.rego")+":3: eval_type_error: object.get: operand 1 must be object but got null\n1 tests, 0 passed, 1 failed, 0 skipped\n",
+		bdir, "--show-builtin-errors")
 }

@@ -9,6 +9,14 @@ import (
 	"github.com/sctpguard/sctpguard/policy/check"
 )
 
+// hss is an SCTP Service in the core namespace.
+const hss = `apiVersion: v1
+kind: Service
+metadata: {name: hss, namespace: core}
+spec:
+  ports: [{name: diameter, port: 3868, protocol: SCTP}]
+`
+
 // TestUserPolicies runs check with conftest-style policies as conftest runs them: a package
 // over several files, an exception in a file of its own, a whole-value rule, data
 // documents, Rego v0, package selection; and AdmissionReview files judged as the requests
@@ -62,12 +70,7 @@ deny[msg] {
 }
 `,
 		"data/reserved.yaml": "reserved:\n  \"3868\": Diameter\n",
-		"deploy/services.yaml": `apiVersion: v1
-kind: Service
-metadata: {name: hss, namespace: core}
-spec:
-  ports: [{name: diameter, port: 3868, protocol: SCTP}]
----
+		"deploy/services.yaml": hss + `---
 apiVersion: v1
 kind: Service
 metadata: {name: test, namespace: lab}
@@ -166,12 +169,7 @@ netpol(ns) if {
 	d.metadata.namespace == ns
 }
 `,
-			"combine/deploy/core.yaml": `apiVersion: v1
-kind: Service
-metadata: {name: hss, namespace: core}
-spec:
-  ports: [{name: diameter, port: 3868, protocol: SCTP}]
----
+			"combine/deploy/core.yaml": hss + `---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: sctp, namespace: core}

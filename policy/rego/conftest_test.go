@@ -9,6 +9,7 @@ import (
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/manifest"
 	"github.com/sctpguard/sctpguard/policy/rego"
+	"github.com/sctpguard/sctpguard/test/userpolicies"
 )
 
 const smf = `apiVersion: v1
@@ -138,17 +139,7 @@ warn contains {"message": "no msg"} if true
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			set, err := rego.Load(t.Context(), tt.sources, rego.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := set.Evaluate(t.Context(), review(t, tt.obj), policy.Env{Inventory: policy.NewMemoryInventory()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("findings (-want +got):\n%s", diff)
-			}
+			judge(t, tt.sources, rego.Options{}, tt.obj, policy.Env{Inventory: policy.NewMemoryInventory()}, tt.want)
 		})
 	}
 }
@@ -221,21 +212,10 @@ func TestRegoVersion(t *testing.T) {
 		"a source pinned to v0 in the v1 set": {[]rego.Source{{Name: "old.rego", Data: v0.Data, RegoVersion: rego.RegoV0}, v1}, rego.Options{}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			set, err := rego.Load(t.Context(), tt.sources, tt.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := set.Evaluate(t.Context(), review(t, smf), policy.Env{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := []policy.Finding{
+			judge(t, tt.sources, tt.opts, smf, policy.Env{}, []policy.Finding{
 				{Rule: "new/deny", Action: policy.ActionDeny, Message: "v1 rule"},
 				{Rule: "old/deny", Action: policy.ActionDeny, Message: "v0 rule"},
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("findings (-want +got):\n%s", diff)
-			}
+			})
 		})
 	}
 }
@@ -259,25 +239,14 @@ deny contains sprintf("namespace %s is frozen", [input.metadata.namespace]) if {
 		return rego.Source{Name: name, Data: []byte(text), Document: true, Under: under}
 	}
 	t.Run("merged and read", func(t *testing.T) {
-		set, err := rego.Load(t.Context(), []rego.Source{policyFile,
+		judge(t, []rego.Source{policyFile,
 			doc("reserved.yaml", "reserved:\n  ports:\n    \"8805\": PFCP\n"),
 			doc("more.json", `{"reserved": {"ports": {"3868": "Diameter"}}}`),
 			doc("freeze/ns.yaml", "namespaces: [core]\n", "freeze"),
-		}, rego.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := set.Evaluate(t.Context(), review(t, smf), policy.Env{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := []policy.Finding{
+		}, rego.Options{}, smf, policy.Env{}, []policy.Finding{
 			{Rule: "telco/deny", Action: policy.ActionDeny, Message: "namespace core is frozen"},
 			{Rule: "telco/deny", Action: policy.ActionDeny, Message: "port 8805 is reserved for PFCP"},
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("findings (-want +got):\n%s", diff)
-		}
+		})
 	})
 	for _, tt := range []struct {
 		name string
@@ -305,12 +274,12 @@ deny contains sprintf("namespace %s is frozen", [input.metadata.namespace]) if {
 // changes, sees each exactly as it is at the review (gator suites share a set across
 // cases; the webhook's inventory changes between reviews).
 func TestInventorySnapshots(t *testing.T) {
-	set, err := rego.Load(t.Context(), []rego.Source{src("t.yaml", uniqueTemplate), src("c.yaml", uniqueConstraint)}, rego.Options{})
+	set, err := rego.Load(t.Context(), []rego.Source{src("t.yaml", userpolicies.UniqueSCTPPortTemplate), src("c.yaml", userpolicies.UniqueSCTPPortConstraint)}, rego.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := "apiVersion: v1\nkind: Service\nmetadata: {name: other, namespace: ran}\nspec:\n  ports: [{port: 38412, protocol: SCTP}]\n"
-	third := "apiVersion: v1\nkind: Service\nmetadata: {name: third, namespace: core}\nspec:\n  ports: [{port: 38412, protocol: SCTP}]\n"
+	third := "apiVersion: v1\nkind: Service\nmetadata: {name: third, namespace: ran}\nspec:\n  ports: [{port: 38412, protocol: SCTP}]\n"
 	withOther, empty := inventory(t, other), policy.NewMemoryInventory()
 	growing := inventory(t, other)
 	judge := func(inv policy.Inventory) []string {
@@ -331,11 +300,11 @@ func TestInventorySnapshots(t *testing.T) {
 		add  string
 		want []string
 	}{
-		{"first inventory", withOther, "", []string{"port 38412 is also used by ran/other"}},
+		{"first inventory", withOther, "", []string{"SCTP port 38412 is taken by Service other"}},
 		{"another inventory right after", empty, "", nil},
-		{"the first again", withOther, "", []string{"port 38412 is also used by ran/other"}},
-		{"a third", growing, "", []string{"port 38412 is also used by ran/other"}},
-		{"the third after it changed", growing, third, []string{"port 38412 is also used by core/third", "port 38412 is also used by ran/other"}},
+		{"the first again", withOther, "", []string{"SCTP port 38412 is taken by Service other"}},
+		{"a third", growing, "", []string{"SCTP port 38412 is taken by Service other"}},
+		{"the third after it changed", growing, third, []string{"SCTP port 38412 is taken by Service other", "SCTP port 38412 is taken by Service third"}},
 	}
 	for _, st := range steps {
 		if st.add != "" {
@@ -348,37 +317,6 @@ func TestInventorySnapshots(t *testing.T) {
 		}
 	}
 }
-
-const uniqueTemplate = `apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata: {name: k8suniqueport}
-spec:
-  crd:
-    spec:
-      names: {kind: K8sUniquePort}
-  targets:
-    - target: admission.k8s.gatekeeper.sh
-      rego: |
-        package k8suniqueport
-
-        violation[{"msg": msg}] {
-          port := input.review.object.spec.ports[_].port
-          other := data.inventory.namespace[ns][_]["Service"][name]
-          not same(ns, name)
-          other.spec.ports[_].port == port
-          msg := sprintf("port %v is also used by %v/%v", [port, ns, name])
-        }
-
-        same(ns, name) {
-          ns == input.review.object.metadata.namespace
-          name == input.review.object.metadata.name
-        }
-`
-
-const uniqueConstraint = `apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sUniquePort
-metadata: {name: unique-port}
-`
 
 func decode(t *testing.T, manifests string) []policy.Object {
 	t.Helper()
@@ -408,7 +346,7 @@ spec:
   targets:
     - target: admission.k8s.gatekeeper.sh
       rego: |
-`+indent(rego, "        "))
+        `+strings.ReplaceAll(strings.TrimSuffix(rego, "\n"), "\n", "\n        ")+"\n")
 	}
 	constraint := func(kind, name, params string) rego.Source {
 		return src(name+".yaml", "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: "+kind+"\nmetadata: {name: "+name+"}\nspec:\n  parameters: "+params+"\n")
@@ -536,14 +474,4 @@ spec:
 			}
 		}
 	})
-}
-
-func indent(s, prefix string) string {
-	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "\n") + "\n"
 }

@@ -65,9 +65,7 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	opts, release, err := s.evalOptions(ctx, env)
+	ctx, opts, release, err := s.evalOptions(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -245,9 +243,7 @@ func (s *Set) EvaluateCombined(ctx context.Context, files []CombinedFile, env po
 		}
 		items = append(items, ast.ObjectTerm([2]*ast.Term{ast.StringTerm("path"), ast.StringTerm(f.Path)}, [2]*ast.Term{ast.StringTerm("contents"), contents}))
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	opts, release, err := s.evalOptions(ctx, env)
+	ctx, opts, release, err := s.evalOptions(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -259,13 +255,16 @@ func (s *Set) EvaluateCombined(ctx context.Context, files []CombinedFile, env po
 	return s.moduleFindings(s.combinedRules, rs), nil
 }
 
-// evalOptions are the options every query of one review shares: one transaction on the
-// data documents, data.sctpguard.context and data.inventory as they stand, one
-// cancellation at the deadline, and results left as Rego terms. release ends the view.
-func (s *Set) evalOptions(ctx context.Context, env policy.Env) ([]rego.EvalOption, func(), error) {
+// evalOptions are the options every query of one review shares: the policy deadline, one
+// transaction on the data documents, data.sctpguard.context and data.inventory as they
+// stand, one cancellation at the deadline, and results left as Rego terms. release ends
+// the view.
+func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context, []rego.EvalOption, func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	txn, err := s.store.NewTransaction(ctx)
 	if err != nil {
-		return nil, nil, err
+		cancel()
+		return nil, nil, nil, err
 	}
 	// One cancellation for all the queries, fired at the deadline: without it, each query
 	// starts a goroutine to watch the context.
@@ -276,6 +275,7 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) ([]rego.EvalOptio
 	release := func() {
 		stop()
 		s.store.Abort(ctx, txn)
+		cancel()
 	}
 	// The resolvers cost every query; they are there only when a policy reads them.
 	if s.parameters != nil && s.parameters.Len() > 0 {
@@ -285,7 +285,7 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) ([]rego.EvalOptio
 		cv, err := s.contextValue(env.Context)
 		if err != nil {
 			release()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		opts = append(opts, rego.EvalResolver(contextRef, cv))
 	}
@@ -293,7 +293,7 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) ([]rego.EvalOptio
 		inv, err := s.inventory(env)
 		if err != nil {
 			release()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		unlock := inv.rlock()
 		opts = append(opts, rego.EvalResolver(inventoryRef, inv))
@@ -303,7 +303,7 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) ([]rego.EvalOptio
 			abort()
 		}
 	}
-	return opts, release, nil
+	return ctx, opts, release, nil
 }
 
 // keepTerm leaves results as Rego terms: findings read them directly.

@@ -100,6 +100,22 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// judge loads a policy set and compares its findings on one object with want.
+func judge(t *testing.T, sources []rego.Source, opts rego.Options, obj string, env policy.Env, want []policy.Finding) {
+	t.Helper()
+	set, err := rego.Load(t.Context(), sources, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := set.Evaluate(t.Context(), review(t, obj), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
 // review decodes a manifest as check does.
 func review(t *testing.T, manifestYAML string) *policy.Review {
 	t.Helper()
@@ -308,17 +324,7 @@ func TestKindGuards(t *testing.T) {
 			{Rule: "u/deny", Action: policy.ActionDeny, Message: "ConfigMap seen"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			set, err := rego.Load(t.Context(), tt.sources, rego.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := set.Evaluate(t.Context(), review(t, tt.obj), policy.Env{Inventory: policy.NewMemoryInventory()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("findings (-want +got):\n%s", diff)
-			}
+			judge(t, tt.sources, rego.Options{}, tt.obj, policy.Env{Inventory: policy.NewMemoryInventory()}, tt.want)
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/test/cluster"
+	"github.com/sctpguard/sctpguard/test/userpolicies"
 )
 
 // startWithPolicies sets AKO's mode, creates the policies' Namespaces, installs the example
@@ -216,53 +217,29 @@ func TestPolicyDataAndInventory(t *testing.T) {
 		_, _, _ = cl.kubectl("", "delete", "configmap", cm, "-n", "sctpguard", "--ignore-not-found")
 	}
 	_, _, _ = cl.kubectl("", "delete", "service", "amf-a", "amf-b", "-n", "ran", "--ignore-not-found")
-	policies := `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: policy-ports
-  namespace: sctpguard
-  labels: {sctpguard.io/policy: "true"}
-  annotations: {sctpguard.io/rego-version: v0}
-data:
-  reserved.rego: |
-    package ports
-
-    deny[msg] {
-      p := input.spec.ports[_]
-      owner := data.reserved[format_int(p.port, 10)]
-      msg := sprintf("port %d is reserved for %s", [p.port, owner])
-    }
-  unique.yaml: |
-    apiVersion: templates.gatekeeper.sh/v1
-    kind: ConstraintTemplate
-    metadata: {name: k8suniquesctpport}
-    spec:
-      crd:
-        spec:
-          names: {kind: K8sUniqueSCTPPort}
-      targets:
-        - target: admission.k8s.gatekeeper.sh
-          rego: |
-            package k8suniquesctpport
-
-            violation[{"msg": msg}] {
-              port := input.review.object.spec.ports[_]
-              port.protocol == "SCTP"
-              ns := input.review.object.metadata.namespace
-              other := data.inventory.namespace[ns]["v1"]["Service"][name]
-              name != input.review.object.metadata.name
-              other.spec.ports[_].port == port.port
-              msg := sprintf("SCTP port %v is taken by Service %v", [port.port, name])
-            }
-    ---
-    apiVersion: constraints.gatekeeper.sh/v1beta1
-    kind: K8sUniqueSCTPPort
-    metadata: {name: unique-sctp-port}
-    spec:
-      match:
-        kinds: [{apiGroups: [""], kinds: ["Service"]}]
----
-apiVersion: v1
+	// A v0 module reading a data document, and a template reading data.inventory, in
+	// one ConfigMap as a platform team would create it from files; the data in another.
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"reserved.rego": "package ports\n\ndeny[msg] {\n  p := input.spec.ports[_]\n  owner := data.reserved[format_int(p.port, 10)]\n" +
+			"  msg := sprintf(\"port %d is reserved for %s\", [p.port, owner])\n}\n",
+		"unique.yaml": userpolicies.UniqueSCTPPortTemplate + "---\n" + userpolicies.UniqueSCTPPortConstraint,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, _ = cl.kubectl("", "delete", "configmap", "policy-ports", "-n", "sctpguard", "--ignore-not-found")
+	for _, args := range [][]string{
+		{"create", "configmap", "policy-ports", "-n", "sctpguard", "--from-file=" + dir},
+		{"annotate", "configmap", "policy-ports", "-n", "sctpguard", "sctpguard.io/rego-version=v0"},
+		{"label", "configmap", "policy-ports", "-n", "sctpguard", "sctpguard.io/policy=true"},
+	} {
+		if _, errOut, code := cl.kubectl("", args...); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	data := `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: policy-ports-data
@@ -273,7 +250,7 @@ data:
     reserved:
       "3868": Diameter
 `
-	if _, errOut, code := cl.kubectl(policies, "apply", "-f", "-"); code != 0 {
+	if _, errOut, code := cl.kubectl(data, "apply", "-f", "-"); code != 0 {
 		t.Fatal(errOut)
 	}
 	t.Cleanup(func() {

@@ -49,6 +49,7 @@ import (
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/rego"
+	"github.com/sctpguard/sctpguard/test/userpolicies"
 	"github.com/sctpguard/sctpguard/webhook"
 )
 
@@ -88,7 +89,7 @@ func runServer(which string, port int, certDir string) error {
 		objs := bigInventory(env.Inventory.(*policy.MemoryInventory))
 		var evaluators []policy.Evaluator
 		if which == "sctpguard+rego" {
-			set, err := rego.Load(ctx, userPolicies(), rego.Options{})
+			set, err := rego.Load(ctx, userpolicies.Mixed(true), rego.Options{})
 			if err != nil {
 				return err
 			}
@@ -236,7 +237,7 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string) error {
 	want := map[string][]string{
 		"sctpguard": {`[backend-port-conflict] spec.ports[0]: port 38412/SCTP of Gateway telco/gw is already claimed by backend Service telco/amf-1`},
 		"sctpguard+rego": {`[backend-port-conflict] spec.ports[0]: port 38412/SCTP of Gateway telco/gw is already claimed by backend Service telco/amf-1`,
-			`[unique-sctp-port] SCTP port 38412 is taken by Service amf-1`, `[labels-3] missing labels {\"team3\"}`, `[team8/deny] policy 8`},
+			`[unique-sctp-port] SCTP port 38412 is taken by Service amf-1`, `[mixed-3] missing labels {\"team3\"}`, `[mixed8/deny] policy 8`},
 	}
 	handlers := []string{"noop", "sctpguard", "sctpguard+rego"}
 	urls := map[string]string{}
