@@ -304,10 +304,10 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string) error {
 	for _, which := range handlers {
 		fmt.Printf("%-15s saturates at about %d requests/s (the highest rate held with p99 under 10ms and no errors)\n", which, saturation(results[which]))
 	}
-	if a, b := at(results["sctpguard"], 1000), at(results["noop"], 1000); a != nil && b != nil {
+	if a, b := at(results["sctpguard"]), at(results["noop"]); a != nil && b != nil {
 		fmt.Printf("at 1,000/s: sctpguard p99 %s, no-op p99 %s: %.2fx the floor\n", round(a.p99), round(b.p99), float64(a.p99)/float64(b.p99))
 	}
-	if a, b := at(results["sctpguard+rego"], 1000), at(results["sctpguard"], 1000); a != nil && b != nil {
+	if a, b := at(results["sctpguard+rego"]), at(results["sctpguard"]); a != nil && b != nil {
 		fmt.Printf("at 1,000/s: with 20 user policies and data.inventory of %d objects under churn, p99 %s: %.2fx sctpguard without user policies\n",
 			inventorySize, round(a.p99), float64(a.p99)/float64(b.p99))
 	}
@@ -351,9 +351,12 @@ func saturation(steps []step) int {
 	return best
 }
 
-func at(steps []step, rate int) *step {
+// compareRate is the rate at which the handlers' tails are compared.
+const compareRate = 1000
+
+func at(steps []step) *step {
 	for i := range steps {
-		if steps[i].rate == rate {
+		if steps[i].rate == compareRate {
 			return &steps[i]
 		}
 	}
