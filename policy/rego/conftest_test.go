@@ -475,3 +475,48 @@ spec:
 		}
 	})
 }
+
+// fedInventory is an inventory whose data.inventory is kept from events, as the webhook's.
+type fedInventory struct {
+	*policy.MemoryInventory
+	inv *rego.Inventory
+}
+
+func (f fedInventory) RegoInventory() (*rego.Inventory, error) { return f.inv, nil }
+
+// TestInventoryWhileChanging: reviews evaluate while events change data.inventory; each
+// review sees the inventory before or after a change, never half of one (run with -race).
+func TestInventoryWhileChanging(t *testing.T) {
+	set, err := rego.Load(t.Context(), []rego.Source{src("t.yaml", userpolicies.UniqueSCTPPortTemplate), src("c.yaml", userpolicies.UniqueSCTPPortConstraint)}, rego.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := rego.NewInventory()
+	env := policy.Env{Inventory: fedInventory{policy.NewMemoryInventory(), inv}}
+	other := decode(t, "apiVersion: v1\nkind: Service\nmetadata: {name: other, namespace: ran}\nspec:\n  ports: [{port: 38412, protocol: SCTP}]\n")[0]
+	r := review(t, amf)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 300 {
+			if err := inv.Put(other, other.GetObjectKind().GroupVersionKind()); err != nil {
+				t.Error(err)
+				return
+			}
+			inv.Delete(other.GetObjectKind().GroupVersionKind(), "ran", "other")
+		}
+	}()
+	for range 300 {
+		got, err := set.Evaluate(t.Context(), r, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > 1 || (len(got) == 1 && got[0].Message != "SCTP port 38412 is taken by Service other") {
+			t.Fatalf("findings %v", got)
+		}
+	}
+	<-done
+	if got, _ := set.Evaluate(t.Context(), r, env); len(got) != 0 {
+		t.Errorf("after the last delete: %v", got)
+	}
+}
