@@ -124,13 +124,18 @@ func run(files, docs, runs int, sctpguard, floor, conftest string) error {
 		return err
 	}
 
-	fmt.Printf("check over %d manifests (%d files x %d documents + GatewayClass), median of %d runs, %d CPUs\n\n",
+	fmt.Printf("check over %d manifests (%d files x %d documents + GatewayClass), median of %d rounds of every tool, %d CPUs\n\n",
 		resources, files, docs, runs, runtime.NumCPU())
 	fmt.Printf("%-24s %14s %10s %9s %10s\n", "tool", "resources/s", "wall", "cpu/wall", "peak RSS")
-	medians := map[string]result{}
-	for _, t := range tools {
-		var rs []result
-		for range runs {
+	// Rounds run every tool once, in an order that alternates, so that a slow spell of a
+	// shared machine hits them all alike.
+	all := map[string][]result{}
+	for round := range runs {
+		order := slices.Clone(tools)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, t := range order {
 			r, code, err := measure(t.args)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
@@ -138,8 +143,12 @@ func run(files, docs, runs int, sctpguard, floor, conftest string) error {
 			if !t.ok(code) {
 				return fmt.Errorf("%s: unexpected exit code %d", t.name, code)
 			}
-			rs = append(rs, r)
+			all[t.name] = append(all[t.name], r)
 		}
+	}
+	medians := map[string]result{}
+	for _, t := range tools {
+		rs := all[t.name]
 		slices.SortFunc(rs, func(a, b result) int { return int(a.wall - b.wall) })
 		m := rs[len(rs)/2]
 		m.maxRSS = slices.MaxFunc(rs, func(a, b result) int { return int(a.maxRSS - b.maxRSS) }).maxRSS
