@@ -473,7 +473,7 @@ var (
 // conftest policies), review (Gatekeeper's AdmissionRequest) and parameters (empty; each
 // constraint binds its own).
 func (s *Set) input(r *policy.Review, ns nsInfo) (ast.Object, error) {
-	objValue, err := toValue(r.Object, schema.GroupVersionKind{})
+	objValue, err := toValueProjected(r.Object, s.object)
 	if err != nil {
 		return nil, fmt.Errorf("policy input: %w", err)
 	}

@@ -328,3 +328,30 @@ func TestKindGuards(t *testing.T) {
 		})
 	}
 }
+
+// TestReadPaths: the input holds what the policies read (the object is converted only as far
+// as their references reach), whichever way a policy reaches a field: through a variable key,
+// an index, `some ... in`, `every`, a value bound and read further, a builtin taking a part
+// or the input whole, and Gatekeeper's input.review.object beside conftest's top level.
+func TestReadPaths(t *testing.T) {
+	for _, tt := range []struct {
+		name, rego, want string
+	}{
+		{"a variable key", `deny contains sprintf("label %s=%s", [k, v]) if some k, v in input.metadata.labels`, "label tier=core"},
+		{"an index", `deny contains sprintf("first port %d", [input.spec.ports[0].port]) if true`, "first port 38412"},
+		{"some in, then a field", `deny contains p.name if { some p in input.spec.ports; p.protocol == "TCP" }`, "diameter"},
+		{"every", `deny contains "all named" if every p in input.spec.ports { p.name != "" }`, "all named"},
+		{"a bound part read further", `deny contains sprintf("%s:%d", [s.ports[1].name, s.ports[1].port]) if s := input.spec`, "diameter:3868"},
+		{"a builtin on a part", `deny contains json.marshal(input.metadata.labels) if true`, `{"tier":"core"}`},
+		{"a builtin on the whole input", `deny contains object.get(input, ["spec", "ports", 1, "name"], "none") if true`, "diameter"},
+		{"walk", `deny contains sprintf("%v", [p]) if { walk(input.metadata, [p, v]); v == "core" }`, `["labels", "tier"]`},
+		{"the review's object and the top", `deny contains sprintf("%s %s", [input.review.object.metadata.name, input.spec.ports[1].protocol]) if true`, "amf TCP"},
+		{"the review's object by a variable key", `deny contains sprintf("%v", [input.review.object[k].labels]) if k := "metadata"`, `{"tier": "core"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			judge(t, []rego.Source{src("p.rego", "package p\n\n"+tt.rego+"\n")}, rego.Options{}, amf,
+				policy.Env{Inventory: policy.NewMemoryInventory()},
+				[]policy.Finding{{Rule: "p/deny", Action: policy.ActionDeny, Message: tt.want}})
+		})
+	}
+}

@@ -135,6 +135,8 @@ type Set struct {
 	// readsReview: some policy reads input.review; readsTop: some policy reads the
 	// object's fields at the top of input (conftest's input).
 	readsReview, readsTop bool
+	// object is the part of the object under review that the policies read.
+	object *projection
 
 	// context caches data.sctpguard.context, converted once per change of AKO's settings.
 	context atomic.Pointer[contextValue]
@@ -391,9 +393,13 @@ func (s *Set) inspect(modules map[string]*ast.Module) {
 		k, ok := r[i].Value.(ast.String)
 		return string(k), ok
 	}
+	object := &projection{}
 	for _, m := range modules {
 		// A policy that takes input whole (passes it on, iterates it) may read anything.
 		whole := readsInputWhole(m)
+		if whole {
+			object.add(nil)
+		}
 		s.readsReview = s.readsReview || whole
 		s.readsTop = s.readsTop || whole
 		s.readsOldObject = s.readsOldObject || whole
@@ -409,16 +415,26 @@ func (s *Set) inspect(modules map[string]*ast.Module) {
 			case "review":
 				s.readsReview = true
 				// input.review whole, or input.review[x], may read any of it.
-				_, keyed := key(r, 2)
+				k2, keyed := key(r, 2)
 				s.readsOldObject = s.readsOldObject || !keyed || r.HasPrefix(oldRef)
 				s.readsNamespace = s.readsNamespace || !keyed || r.HasPrefix(nsRef)
+				switch {
+				case !keyed:
+					object.add(nil)
+				case k2 == "object":
+					object.add(r[3:])
+				}
 			case "parameters":
+				// A constraint's, or the object's own (a StorageClass has parameters).
+				object.add(r[1:])
 			default:
 				s.readsTop = true
+				object.add(r[1:])
 			}
 			return false
 		})
 	}
+	s.object = object.finish()
 	for _, c := range s.constraints {
 		s.selectsNamespaces = s.selectsNamespaces || c.match.NamespaceSelector != nil
 	}

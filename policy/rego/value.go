@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,22 @@ var (
 
 // encoder builds the Rego term of a Go value of one type.
 type encoder func(reflect.Value) (*ast.Term, error)
+
+// structs caches the JSON fields of each struct type.
+var structs sync.Map // reflect.Type -> []jsonField
+
+// fieldsOf returns the JSON fields of a struct type, without their encoders.
+func fieldsOf(t reflect.Type) []jsonField {
+	if f, ok := structs.Load(t); ok {
+		return f.([]jsonField)
+	}
+	fields := structFields(t, nil, map[string]bool{})
+	for i := range fields {
+		fields[i].typ = fieldType(t, fields[i].index)
+	}
+	f, _ := structs.LoadOrStore(t, fields)
+	return f.([]jsonField)
+}
 
 // encoders caches an encoder per type. While a type's encoder is being built, it holds one
 // that forwards to it, so that recursive types (JSONSchemaProps) terminate.
@@ -293,6 +310,8 @@ func jsonTerm(b []byte) (*ast.Term, error) {
 // jsonField is one JSON field of a struct: where it is, its name, when it is left out.
 type jsonField struct {
 	name      *ast.Term
+	key       string
+	typ       reflect.Type
 	index     []int
 	enc       encoder
 	omitEmpty bool
@@ -302,10 +321,9 @@ type jsonField struct {
 // structEncoder encodes a struct's exported fields by their json tags, with the fields of
 // embedded structs without a name inlined, as encoding/json does.
 func structEncoder(t reflect.Type) encoder {
-	var fields []jsonField
-	for _, f := range structFields(t, nil, map[string]bool{}) {
-		f.enc = encoderFor(fieldType(t, f.index))
-		fields = append(fields, f)
+	fields := slices.Clone(fieldsOf(t))
+	for i := range fields {
+		fields[i].enc = encoderFor(fields[i].typ)
 	}
 	return func(v reflect.Value) (*ast.Term, error) {
 		items := make([][2]*ast.Term, 0, len(fields))
@@ -357,7 +375,7 @@ func structFields(t reflect.Type, prefix []int, seen map[string]bool) []jsonFiel
 			continue
 		}
 		seen[name] = true
-		f := jsonField{name: ast.StringTerm(name), index: index}
+		f := jsonField{name: ast.StringTerm(name), key: name, index: index}
 		for _, o := range strings.Split(opts, ",") {
 			switch o {
 			case "omitempty":
