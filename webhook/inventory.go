@@ -42,6 +42,10 @@ type CacheInventory struct {
 	reader client.Reader
 	// served records which optional kinds the cluster serves.
 	serviceAPIs, gatewayAPI, openShift bool
+	// infraSetting is the version AviInfraSettings are read in ("" when not served); l4Rules
+	// whether L4Rules are served.
+	infraSetting string
+	l4Rules      bool
 	// watched are the kinds in the cache, with their informers.
 	watched []watchedKind
 
@@ -95,6 +99,9 @@ func NewCacheInventory(ctx context.Context, c cluster.Cluster) (*CacheInventory,
 	if inv.openShift, err = served(machineConfigGVK.GroupKind()); err != nil {
 		return nil, fmt.Errorf("discover %s: %w", machineConfigGVK.GroupKind(), err)
 	}
+	if err := inv.discoverAKO(mapper); err != nil {
+		return nil, err
+	}
 	indexer := c.GetFieldIndexer()
 	if err := indexer.IndexField(ctx, &corev1.Service{}, indexGatewayBackend, func(o client.Object) []string {
 		labels := o.GetLabels()
@@ -120,6 +127,7 @@ func NewCacheInventory(ctx context.Context, c cluster.Cluster) (*CacheInventory,
 	if inv.gatewayAPI {
 		objs = append(objs, &gwv1.GatewayClass{})
 	}
+	objs = append(objs, inv.akoObjects()...)
 	if inv.openShift {
 		mc := &unstructured.Unstructured{}
 		mc.SetGroupVersionKind(machineConfigGVK)
@@ -222,6 +230,8 @@ func (i *CacheInventory) Served() map[string]bool {
 		"networking.x-k8s.io Gateways":             i.serviceAPIs,
 		"gateway.networking.k8s.io GatewayClasses": i.gatewayAPI,
 		"OpenShift MachineConfigs":                 i.openShift,
+		"ako.vmware.com AviInfraSettings":          i.infraSetting != "",
+		"ako.vmware.com L4Rules":                   i.l4Rules,
 	}
 }
 
