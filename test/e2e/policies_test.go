@@ -224,6 +224,11 @@ func TestPolicyDataAndInventory(t *testing.T) {
 		"reserved.rego": "package ports\n\ndeny[msg] {\n  p := input.spec.ports[_]\n  owner := data.reserved[format_int(p.port, 10)]\n" +
 			"  msg := sprintf(\"port %d is reserved for %s\", [p.port, owner])\n}\n",
 		"unique.yaml": userpolicies.UniqueSCTPPortTemplate + "---\n" + userpolicies.UniqueSCTPPortConstraint,
+		// AKO's kinds the webhook watches are in data.inventory as the others are.
+		"ako.rego": "package akoinventory\n\ndeny[msg] {\n  input.metadata.name == \"infra-probe\"\n" +
+			"  s := data.inventory.cluster[\"ako.vmware.com/v1beta1\"].AviInfraSetting[\"e2e-infra\"]\n" +
+			"  r := data.inventory.namespace.ran[\"ako.vmware.com/v1alpha2\"].L4Rule[\"e2e-l4\"]\n" +
+			"  msg := sprintf(\"AviInfraSetting %s (SE group %s) and L4Rule %s are in data.inventory\", [s.metadata.name, s.spec.seGroup.name, r.metadata.name])\n}\n",
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
@@ -274,6 +279,21 @@ data:
 	}
 	waitVerdict(t, service("amf-b", 38999), "")
 	apply(t, service("amf-b", 38999), 0, "service/amf-b created\n", "")
+
+	// AviInfraSettings and L4Rules too, from the moment they exist.
+	ako := "apiVersion: ako.vmware.com/v1beta1\nkind: AviInfraSetting\nmetadata: {name: e2e-infra}\nspec:\n  seGroup: {name: telco-se}\n" +
+		"---\napiVersion: ako.vmware.com/v1alpha2\nkind: L4Rule\nmetadata: {name: e2e-l4, namespace: ran}\nspec: {}\n"
+	t.Cleanup(func() { _, _, _ = cl.kubectl(ako, "delete", "--ignore-not-found", "-f", "-") })
+	if _, errOut, code := cl.kubectl(ako, "apply", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	waitVerdict(t, service("infra-probe", 39000), "akoinventory/deny")
+	apply(t, service("infra-probe", 39000), 1, "",
+		denied("services", "[akoinventory/deny] AviInfraSetting e2e-infra (SE group telco-se) and L4Rule e2e-l4 are in data.inventory"))
+	if _, errOut, code := cl.kubectl(ako, "delete", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	waitVerdict(t, service("infra-probe", 39000), "")
 }
 
 func grep(text, substr string) string {
