@@ -5,11 +5,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sctpguard/sctpguard/policy/input"
 	"github.com/sctpguard/sctpguard/policy/rego"
 )
 
 func newTestCommand() *cobra.Command {
-	var o rego.TestOptions
+	o := rego.TestOptions{MaxFileSize: input.DefaultMaxSize}
 	c := &cobra.Command{
 		Use:   "test DIR",
 		Short: "Run the tests of user policies: Rego unit tests and gator suites",
@@ -47,5 +48,6 @@ Exit codes: 0 all passed, 1 a test failed, 2 no tests found or a policy does not
 	c.Flags().StringSliceVar(&o.Data, "data", nil, "data documents for the Rego unit tests (YAML or JSON files, or directories), as conftest's --data")
 	c.Flags().StringSliceVar(&o.Packages, "rego-package", nil, "run only the Rego unit tests of the packages matching these globs")
 	c.Flags().BoolVar(&o.ShowBuiltinErrors, "show-builtin-errors", false, "fail a Rego unit test whose builtin call errs, instead of leaving the call undefined (as opa test does)")
+	c.Flags().Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest file read, in bytes")
 	return c
 }

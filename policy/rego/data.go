@@ -11,13 +11,16 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/sctpguard/sctpguard/policy/input"
 )
 
 // ReadData reads data documents as conftest's --data does (OPA's loader): each argument is a
 // YAML or JSON file, merged at the root of data, or a directory whose files are merged at
 // the root and whose subdirectories' files under their names (dir/services/ports.yaml is
-// data.services.<its keys>). A "a.b:path" argument puts the documents under data.a.b.
-func ReadData(args []string) ([]Source, error) {
+// data.services.<its keys>). A "a.b:path" argument puts the documents under data.a.b. Each
+// file may be at most maxSize bytes.
+func ReadData(args []string, maxSize int64) ([]Source, error) {
 	var out []Source
 	for _, arg := range args {
 		var prefix []string
@@ -29,7 +32,7 @@ func ReadData(args []string) ([]Source, error) {
 			return nil, fmt.Errorf("read data: %w", err)
 		}
 		if !info.IsDir() {
-			data, err := os.ReadFile(arg)
+			data, err := input.ReadFile(arg, maxSize)
 			if err != nil {
 				return nil, fmt.Errorf("read data: %w", err)
 			}
@@ -37,7 +40,7 @@ func ReadData(args []string) ([]Source, error) {
 			continue
 		}
 		var found []Source
-		err = walkFiles(arg, false, func(s Source) error {
+		err = walkFiles(arg, false, maxSize, func(s Source) error {
 			if !s.isYAML() {
 				return nil
 			}

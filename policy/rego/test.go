@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -20,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/input"
 	"github.com/sctpguard/sctpguard/policy/manifest"
 )
 
@@ -48,6 +48,8 @@ type TestOptions struct {
 	// regex) instead of leaving the call undefined, as opa test and conftest verify do
 	// without --show-builtin-errors.
 	ShowBuiltinErrors bool
+	// MaxFileSize bounds each file read, in bytes (0: input.DefaultMaxSize).
+	MaxFileSize int64
 }
 
 // RunTests runs the Rego unit tests (test_ rules, in any .rego file) and the gator suites
@@ -69,23 +71,27 @@ func RunTests(ctx context.Context, dir string, opts TestOptions, out io.Writer) 
 			return nil, fmt.Errorf("--rego-package %q: %w", p, err)
 		}
 	}
-	data, err := ReadData(opts.Data)
+	keep := func(name string) bool { return filter == nil || filter.MatchString(name) }
+	maxSize := opts.MaxFileSize
+	if maxSize <= 0 {
+		maxSize = input.DefaultMaxSize
+	}
+	data, err := ReadData(opts.Data, maxSize)
 	if err != nil {
 		return nil, err
 	}
-	keep := func(name string) bool { return filter == nil || filter.MatchString(name) }
 	var results []TestResult
-	units, err := runUnitTests(ctx, dir, data, opts, keep)
+	units, err := runUnitTests(ctx, dir, data, opts, maxSize, keep)
 	if err != nil {
 		return nil, err
 	}
 	results = append(results, units...)
-	suites, err := findSuites(dir)
+	suites, err := findSuites(dir, maxSize)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range suites {
-		rs, err := runSuite(ctx, s, keep)
+		rs, err := runSuite(ctx, s, maxSize, keep)
 		if err != nil {
 			return nil, err
 		}
@@ -113,11 +119,11 @@ func RunTests(ctx context.Context, dir string, opts TestOptions, out io.Writer) 
 // runUnitTests compiles every .rego file of the tree with the policies' capabilities and
 // runs its test_ rules. Files that do not parse or compile fail the unit tests, one result
 // naming every problem, and leave the suites of the tree to run.
-func runUnitTests(ctx context.Context, dir string, data []Source, opts TestOptions, keep func(string) bool) ([]TestResult, error) {
+func runUnitTests(ctx context.Context, dir string, data []Source, opts TestOptions, maxSize int64, keep func(string) bool) ([]TestResult, error) {
 	modules := map[string]*ast.Module{}
 	hasTests := false
 	var problems []string
-	err := walkFiles(dir, false, func(src Source) error {
+	err := walkFiles(dir, false, maxSize, func(src Source) error {
 		if !src.isRego() {
 			return nil
 		}
@@ -205,9 +211,9 @@ type suiteCase struct {
 	Assertions []assertion `json:"assertions"`
 }
 
-func findSuites(dir string) ([]*suite, error) {
+func findSuites(dir string, maxSize int64) ([]*suite, error) {
 	var out []*suite
-	err := walkFiles(dir, false, func(src Source) error {
+	err := walkFiles(dir, false, maxSize, func(src Source) error {
 		if !strings.HasSuffix(src.Name, ".yaml") && !strings.HasSuffix(src.Name, ".yml") {
 			return nil
 		}
@@ -227,7 +233,7 @@ func findSuites(dir string) ([]*suite, error) {
 
 // runSuite runs a gator suite: each test loads one template and one constraint; each case
 // judges an object and checks the assertions.
-func runSuite(ctx context.Context, s *suite, keep func(string) bool) ([]TestResult, error) {
+func runSuite(ctx context.Context, s *suite, maxSize int64, keep func(string) bool) ([]TestResult, error) {
 	rel := func(p string) (string, error) {
 		if filepath.IsAbs(p) {
 			return "", fmt.Errorf("%s: %s: paths in a suite are relative to it", s.file, p)
@@ -239,7 +245,7 @@ func runSuite(ctx context.Context, s *suite, keep func(string) bool) ([]TestResu
 		if err != nil {
 			return Source{}, err
 		}
-		data, err := os.ReadFile(path)
+		data, err := input.ReadFile(path, maxSize)
 		if err != nil {
 			return Source{}, fmt.Errorf("%s: %w", s.file, err)
 		}
