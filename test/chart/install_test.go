@@ -508,7 +508,8 @@ kind: ConfigMap
 metadata: {name: another, namespace: %[1]s, labels: {sctpguard.io/policy: "true"}}
 data: {another.rego: "package another\n"}
 `
-	// translated are an SCTP LoadBalancer Service and a Gateway with its backend, which carries
+	// translated are an SCTP LoadBalancer Service and a Gateway with its backend, of sctpguard's
+	// class (the translator's default leaves AKO's class to AKO), the backend carrying
 	// an AKO annotation that has no effect on a Gateway backend: a warning Event at each sync.
 	translated = `apiVersion: v1
 kind: Service
@@ -517,6 +518,7 @@ metadata:
   namespace: telco
 spec:
   type: LoadBalancer
+  loadBalancerClass: sctpguard.io/avi-sctp
   selector: {app: diameter}
   ports: [{name: diameter, port: 3868, protocol: SCTP, targetPort: 3868}]
 ---
@@ -532,14 +534,14 @@ endpoints: [{addresses: [10.244.1.5], conditions: {ready: true}}]
 ---
 apiVersion: networking.x-k8s.io/v1alpha1
 kind: GatewayClass
-metadata: {name: avi-lb}
-spec: {controller: ako.vmware.com/avi-lb}
+metadata: {name: sctpguard}
+spec: {controller: sctpguard.io/avi-sctp}
 ---
 apiVersion: networking.x-k8s.io/v1alpha1
 kind: Gateway
 metadata: {name: ran, namespace: telco}
 spec:
-  gatewayClassName: avi-lb
+  gatewayClassName: sctpguard
   listeners:
   - port: 38412
     protocol: SCTP
@@ -743,7 +745,7 @@ func TestInstall(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		want := []corev1.LoadBalancerIngress{{IP: avi.VIP("admin", "chart--telco-diameter"), IPMode: ptr.To(corev1.LoadBalancerIPModeVIP)}}
+		want := []corev1.LoadBalancerIngress{{IP: avi.VIP("admin", "sctpguard.chart--telco-diameter"), IPMode: ptr.To(corev1.LoadBalancerIPModeVIP)}}
 		if diff := cmp.Diff(want, svc.Status.LoadBalancer.Ingress); want[0].IP == "" || diff != "" {
 			return fmt.Errorf("ingress (-want +got):\n%s", diff)
 		}
@@ -756,7 +758,7 @@ func TestInstall(t *testing.T) {
 			return err
 		}
 		addrs, _, _ := unstructured.NestedSlice(gw.Object, "status", "addresses")
-		want := []any{map[string]any{"type": "IPAddress", "value": avi.VIP("admin", "chart--telco-ran")}}
+		want := []any{map[string]any{"type": "IPAddress", "value": avi.VIP("admin", "sctpguard.chart--telco-ran")}}
 		if diff := cmp.Diff(want, addrs); diff != "" {
 			return fmt.Errorf("addresses (-want +got):\n%s", diff)
 		}
