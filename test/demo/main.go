@@ -72,7 +72,9 @@ func run(ctx context.Context, repo, assets, bin, dir string, exit bool) error {
 	c, err := cluster.Start(ctx, cluster.Options{
 		Repo: repo, Assets: assets, Sctpguard: bin, Dir: dir, Log: logFile,
 		Namespaces: []string{"sctpguard", "avi-system", "svcapi", "telco", "voice", "myapp"},
-		ServeArgs: []string{"--translator", "--avi-controller", aviServer.Listener.Addr().String(), "--avi-credentials-dir", creds,
+		// No AKO runs here: the translator syncs AKO's class (the seeds') too, as in a cluster
+		// without AKO.
+		ServeArgs: []string{"--translator", "--translator-sync-ako-class", "--avi-controller", aviServer.Listener.Addr().String(), "--avi-credentials-dir", creds,
 			"--translator-slow-retry", "5s"},
 	})
 	if err != nil {
@@ -138,7 +140,9 @@ func run(ctx context.Context, repo, assets, bin, dir string, exit bool) error {
 	fmt.Printf("  kubectl apply -f examples/broken/backend-port-conflict.yaml\n")
 	fmt.Printf("  kubectl -n avi-system patch configmap avi-k8s-config -p '{\"data\":{\"serviceType\":\"NodePortLocal\"}}'\n")
 	fmt.Printf("  kubectl apply -f examples/seeds/ako-loadbalancer-service.yaml   # now rejected\n")
-	fmt.Printf("  sctpguard translate -f examples/seeds --ako-values examples/ako/values.yaml   # the Avi objects, offline\n")
+	fmt.Printf("  sctpguard translate -f examples/seeds --ako-values examples/ako/values.yaml --sync-ako-class   # the Avi objects, offline\n")
+	fmt.Printf("  sctpguard translate -f examples/seeds --ako-values examples/ako/values.yaml --sync-ako-class --controller %s --avi-credentials-dir %s   # the plan against avisim\n",
+		aviServer.Listener.Addr().String(), creds)
 	fmt.Printf("avisim (test double of the Avi Controller) serves %s; credentials and CA in %s\n", aviServer.URL, creds)
 	if exit {
 		return nil
