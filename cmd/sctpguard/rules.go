@@ -19,7 +19,10 @@ func newRulesCommand() *cobra.Command {
 			fmt.Fprintln(w, "ID\tACTION\tOBJECTS\tSUMMARY")
 			for _, r := range policy.Catalogue() {
 				action := string(r.Action)
-				if r.Mutation {
+				switch {
+				case r.OptIn:
+					action = "opt-in" // a mutation that runs only when the configuration enables it
+				case r.Mutation:
 					action = "mutate"
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.ID, action, r.Objects, r.Summary)
