@@ -125,12 +125,12 @@ func (e *Engine) ref(obj Object) ObjectRef {
 	return ref
 }
 
-// builtinFindings dispatches to the rules of the object's kind.
+// builtinFindings dispatches to the rules of the object's kind, in its hub version.
 func builtinFindings(r *Review, env Env) ([]Finding, error) {
 	ctx, inv := env.Context, env.Inventory
 	var out []Finding
 	var sctp *field.Path // the first SCTP port, for the platform rule
-	switch o := r.Object.(type) {
+	switch o := toHub(r.Object).(type) {
 	case *corev1.Service:
 		old, _ := r.OldObject.(*corev1.Service)
 		ports := field.NewPath("spec", "ports")
@@ -162,6 +162,8 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		return validateGateway(o, ctx, inv)
 	case *gwv1.Gateway:
 		return validateGatewayAPIGateway(o, inv)
+	case *gwv1.ListenerSet:
+		return validateListenerSet(o, inv)
 	default:
 		spec, at := podSpecOf(r.Object)
 		if spec == nil {

@@ -17,6 +17,8 @@ type MemoryInventory struct {
 	gateways       map[types.NamespacedName]*svcapi.Gateway
 	services       map[types.NamespacedName]*corev1.Service
 	apiClasses     map[string]*gwv1.GatewayClass
+	apiGateways    map[types.NamespacedName]*gwv1.Gateway
+	listenerSets   map[types.NamespacedName]*gwv1.ListenerSet
 	namespaces     map[string]*corev1.Namespace
 	machineConfigs []MachineConfig
 	// all holds every object added, by kind, namespace and name, for Objects.
@@ -46,6 +48,8 @@ func NewMemoryInventory(objs ...Object) *MemoryInventory {
 		gateways:       map[types.NamespacedName]*svcapi.Gateway{},
 		services:       map[types.NamespacedName]*corev1.Service{},
 		apiClasses:     map[string]*gwv1.GatewayClass{},
+		apiGateways:    map[types.NamespacedName]*gwv1.Gateway{},
+		listenerSets:   map[types.NamespacedName]*gwv1.ListenerSet{},
 		namespaces:     map[string]*corev1.Namespace{},
 		all:            map[objectKey]Object{},
 	}
@@ -65,7 +69,7 @@ func (m *MemoryInventory) Add(obj Object) {
 	}
 	m.all[ok] = obj
 	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
-	switch o := obj.(type) {
+	switch o := toHub(obj).(type) {
 	case *corev1.Namespace:
 		m.namespaces[o.Name] = o
 	case *svcapi.GatewayClass:
@@ -74,6 +78,10 @@ func (m *MemoryInventory) Add(obj Object) {
 		m.gateways[key] = o
 	case *gwv1.GatewayClass:
 		m.apiClasses[o.Name] = o
+	case *gwv1.Gateway:
+		m.apiGateways[key] = o
+	case *gwv1.ListenerSet:
+		m.listenerSets[key] = o
 	case *corev1.Service:
 		m.services[key] = o
 		m.backends, m.sharedVIP = nil, nil // rebuilt on the next lookup
@@ -138,6 +146,23 @@ func (m *MemoryInventory) SharedVIPServices(namespace, key string) ([]*corev1.Se
 // GatewayAPIClass implements Inventory.
 func (m *MemoryInventory) GatewayAPIClass(name string) (*gwv1.GatewayClass, error) {
 	return m.apiClasses[name], nil
+}
+
+// GatewayAPIGateway implements Inventory.
+func (m *MemoryInventory) GatewayAPIGateway(namespace, name string) (*gwv1.Gateway, error) {
+	return m.apiGateways[types.NamespacedName{Namespace: namespace, Name: name}], nil
+}
+
+// GatewayListenerSets implements Inventory.
+func (m *MemoryInventory) GatewayListenerSets(gatewayNamespace, gatewayName string) ([]*gwv1.ListenerSet, error) {
+	var out []*gwv1.ListenerSet
+	for _, ls := range m.listenerSets {
+		if ListenerSetParent(ls) == gatewayNamespace+"/"+gatewayName {
+			out = append(out, ls)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return nsName(out[i]) < nsName(out[j]) })
+	return out, nil
 }
 
 // Namespace implements Inventory.

@@ -3,15 +3,19 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
@@ -21,26 +25,51 @@ import (
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
 )
 
-// Field indexes of the Service cache.
+// Field indexes of the cache.
 const (
 	// indexGatewayBackend maps a Service to "<ns>/<name>" of the Gateway its AKO labels name.
 	indexGatewayBackend = "sctpguard.gatewayBackend"
 	// indexSharedVIP maps a Service to its shared-VIP key.
 	indexSharedVIP = "sctpguard.sharedVIP"
+	// indexListenerSetParent maps a ListenerSet to "<ns>/<name>" of its parent Gateway.
+	indexListenerSetParent = "sctpguard.listenerSetParent"
 )
 
-// lookupTimeout bounds a cache read; reads are in memory once the informers are synced.
+// lookupTimeout bounds a cache read; reads are in memory once the informers are synced. A
+// kind whose CRD was installed after start is watched on its first lookup, which waits for
+// the informer's sync within this bound.
 const lookupTimeout = 2 * time.Second
 
+// rediscoverAfter spaces the discovery calls that look for a CRD not served at the last look.
+const rediscoverAfter = 5 * time.Second
+
+// optionalKind is a group of kinds whose CRDs the cluster may lack, or install while
+// sctpguard runs: it is watched from the first lookup after it is served.
+type optionalKind struct {
+	// name is what the start-up log calls it; gk is the kind whose CRD decides.
+	name string
+	gk   schema.GroupKind
+	// watch are the kinds put in the cache once it is served.
+	watch []client.Object
+
+	served atomic.Bool
+	mu     sync.Mutex
+	looked time.Time
+}
+
 // CacheInventory is the policy.Inventory of a cluster, read from the controller-runtime cache.
-// Kinds whose CRDs the cluster does not serve are absent rather than errors.
+// Kinds whose CRDs the cluster does not serve are absent rather than errors; a CRD installed
+// later is found by the first lookup that needs it, without a restart.
 type CacheInventory struct {
-	reader client.Reader
-	// served records which optional kinds the cluster serves.
-	serviceAPIs, gatewayAPI, openShift bool
+	cache  cache.Cache
+	mapper meta.RESTMapper
+	// serviceAPIs, gatewayAPI, listenerSets and openShift are the optional kinds.
+	serviceAPIs, gatewayAPI, listenerSets, openShift *optionalKind
 	// watched are the kinds in the cache; generation counts their changes.
+	mu         sync.Mutex
 	watched    []client.Object
 	generation atomic.Uint64
+	log        logr.Logger
 }
 
 var (
@@ -52,92 +81,153 @@ var (
 	machineConfigGVK = schema.GroupVersionKind{Group: policy.MachineConfigGroup, Version: "v1", Kind: policy.MachineConfigKind}
 	svcapiGatewayGK  = schema.GroupKind{Group: svcapi.GroupName, Kind: "Gateway"}
 	gatewayClassGK   = schema.GroupKind{Group: gwv1.GroupName, Kind: "GatewayClass"}
+	listenerSetGK    = schema.GroupKind{Group: gwv1.GroupName, Kind: "ListenerSet"}
 )
 
-// NewCacheInventory indexes Services in the cluster's cache, finds out which optional kinds the
-// cluster serves, and registers the informers, so they sync before the webhook is ready.
-func NewCacheInventory(ctx context.Context, c cluster.Cluster) (*CacheInventory, error) {
-	inv := &CacheInventory{reader: c.GetCache()}
-	mapper := c.GetRESTMapper()
-	served := func(gk schema.GroupKind) (bool, error) {
-		_, err := mapper.RESTMapping(gk)
-		if meta.IsNoMatchError(err) {
-			return false, nil
-		}
-		return err == nil, err
-	}
-	var err error
-	if inv.serviceAPIs, err = served(svcapiGatewayGK); err != nil {
-		return nil, fmt.Errorf("discover %s: %w", svcapiGatewayGK, err)
-	}
-	if inv.gatewayAPI, err = served(gatewayClassGK); err != nil {
-		return nil, fmt.Errorf("discover %s: %w", gatewayClassGK, err)
-	}
-	if inv.openShift, err = served(machineConfigGVK.GroupKind()); err != nil {
-		return nil, fmt.Errorf("discover %s: %w", machineConfigGVK.GroupKind(), err)
+// NewCacheInventory indexes the cluster's cache, finds out which optional kinds the cluster
+// serves, and registers the informers, so they sync before the webhook is ready.
+func NewCacheInventory(ctx context.Context, c cluster.Cluster, log logr.Logger) (*CacheInventory, error) {
+	mc := &unstructured.Unstructured{}
+	mc.SetGroupVersionKind(machineConfigGVK)
+	inv := &CacheInventory{
+		cache: c.GetCache(), mapper: c.GetRESTMapper(), log: log,
+		serviceAPIs:  &optionalKind{name: "networking.x-k8s.io Gateways", gk: svcapiGatewayGK, watch: []client.Object{&svcapi.Gateway{}, &svcapi.GatewayClass{}}},
+		gatewayAPI:   &optionalKind{name: "gateway.networking.k8s.io Gateways", gk: gatewayClassGK, watch: []client.Object{&gwv1.GatewayClass{}, &gwv1.Gateway{}}},
+		listenerSets: &optionalKind{name: "gateway.networking.k8s.io ListenerSets", gk: listenerSetGK, watch: []client.Object{&gwv1.ListenerSet{}}},
+		openShift:    &optionalKind{name: "OpenShift MachineConfigs", gk: machineConfigGVK.GroupKind(), watch: []client.Object{mc}},
 	}
 	indexer := c.GetFieldIndexer()
-	if err := indexer.IndexField(ctx, &corev1.Service{}, indexGatewayBackend, func(o client.Object) []string {
-		labels := o.GetLabels()
-		if name, ok := labels[policy.LabelGatewayName]; ok {
-			return []string{labels[policy.LabelGatewayNamespace] + "/" + name}
+	for _, ix := range []struct {
+		obj   client.Object
+		field string
+		value func(client.Object) []string
+	}{
+		{&corev1.Service{}, indexGatewayBackend, func(o client.Object) []string {
+			labels := o.GetLabels()
+			if name, ok := labels[policy.LabelGatewayName]; ok {
+				return []string{labels[policy.LabelGatewayNamespace] + "/" + name}
+			}
+			return nil
+		}},
+		{&corev1.Service{}, indexSharedVIP, func(o client.Object) []string {
+			if key := o.GetAnnotations()[policy.AnnotationSharedVIP]; key != "" {
+				return []string{key}
+			}
+			return nil
+		}},
+		{&gwv1.ListenerSet{}, indexListenerSetParent, func(o client.Object) []string {
+			if ls, ok := o.(*gwv1.ListenerSet); ok {
+				if parent := policy.ListenerSetParent(ls); parent != "" {
+					return []string{parent}
+				}
+			}
+			return nil
+		}},
+	} {
+		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.value); err != nil {
+			return nil, fmt.Errorf("index %T by %s: %w", ix.obj, ix.field, err)
 		}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("index Services by Gateway: %w", err)
 	}
-	if err := indexer.IndexField(ctx, &corev1.Service{}, indexSharedVIP, func(o client.Object) []string {
-		if key := o.GetAnnotations()[policy.AnnotationSharedVIP]; key != "" {
-			return []string{key}
-		}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("index Services by shared VIP: %w", err)
+	if err := inv.watch(ctx, &corev1.Service{}, &corev1.Namespace{}); err != nil {
+		return nil, err
 	}
-	objs := []client.Object{&corev1.Service{}, &corev1.Namespace{}}
-	if inv.serviceAPIs {
-		objs = append(objs, &svcapi.Gateway{}, &svcapi.GatewayClass{})
-	}
-	if inv.gatewayAPI {
-		objs = append(objs, &gwv1.GatewayClass{})
-	}
-	if inv.openShift {
-		mc := &unstructured.Unstructured{}
-		mc.SetGroupVersionKind(machineConfigGVK)
-		objs = append(objs, mc)
-	}
-	bump := func(any) { inv.generation.Add(1) }
-	for _, o := range objs {
-		informer, err := c.GetCache().GetInformer(ctx, o)
+	for _, k := range inv.optional() {
+		served, err := inv.discover(k)
 		if err != nil {
-			return nil, fmt.Errorf("watch %T: %w", o, err)
+			return nil, err
+		}
+		if served {
+			if err := inv.watch(ctx, k.watch...); err != nil {
+				return nil, err
+			}
+			k.served.Store(true)
+		}
+	}
+	return inv, nil
+}
+
+func (i *CacheInventory) optional() []*optionalKind {
+	return []*optionalKind{i.serviceAPIs, i.gatewayAPI, i.listenerSets, i.openShift}
+}
+
+// discover asks the API server whether it serves the kind now.
+func (i *CacheInventory) discover(k *optionalKind) (bool, error) {
+	_, err := i.mapper.RESTMapping(k.gk)
+	if meta.IsNoMatchError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("discover %s: %w", k.gk, err)
+	}
+	return true, nil
+}
+
+// watch puts kinds in the cache and counts their changes. Before the manager starts, the
+// informers start with it; after, GetInformer starts one and waits for its sync.
+func (i *CacheInventory) watch(ctx context.Context, objs ...client.Object) error {
+	bump := func(any) { i.generation.Add(1) }
+	for _, o := range objs {
+		informer, err := i.cache.GetInformer(ctx, o)
+		if err != nil {
+			return fmt.Errorf("watch %T: %w", o, err)
 		}
 		if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 			AddFunc: bump, UpdateFunc: func(_, o any) { bump(o) }, DeleteFunc: bump,
 		}); err != nil {
-			return nil, fmt.Errorf("watch %T: %w", o, err)
+			return fmt.Errorf("watch %T: %w", o, err)
 		}
+		i.mu.Lock()
+		i.watched = append(i.watched, o)
+		i.mu.Unlock()
 	}
-	inv.watched = objs
-	return inv, nil
+	i.generation.Add(1)
+	return nil
+}
+
+// has reports whether the optional kind is served and watched. A kind not served at the
+// last look is looked for again, at most every rediscoverAfter; found, it is watched before
+// has returns, so the answer never comes from an unsynced cache. An error means the cluster
+// serves the kind but sctpguard could not watch it in time: the review cannot be judged.
+func (i *CacheInventory) has(k *optionalKind) (bool, error) {
+	if k.served.Load() {
+		return true, nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.served.Load() || time.Since(k.looked) < rediscoverAfter {
+		return k.served.Load(), nil
+	}
+	k.looked = time.Now()
+	served, err := i.discover(k)
+	if err != nil || !served {
+		return false, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	if err := i.watch(ctx, k.watch...); err != nil {
+		return false, fmt.Errorf("%s were installed after sctpguard started; watching them: %w", k.name, err)
+	}
+	k.served.Store(true)
+	i.log.Info("kind installed after start, now watched", "kind", k.name)
+	return true, nil
 }
 
 // Served describes the optional kinds found, for the start-up log.
 func (i *CacheInventory) Served() map[string]bool {
-	return map[string]bool{
-		"networking.x-k8s.io Gateways":             i.serviceAPIs,
-		"gateway.networking.k8s.io GatewayClasses": i.gatewayAPI,
-		"OpenShift MachineConfigs":                 i.openShift,
+	out := map[string]bool{}
+	for _, k := range i.optional() {
+		out[k.name] = k.served.Load()
 	}
+	return out
 }
 
-// OpenShift reports whether the cluster serves OpenShift MachineConfigs.
-func (i *CacheInventory) OpenShift() bool { return i.openShift }
+// OpenShift reports whether the cluster served OpenShift MachineConfigs at start.
+func (i *CacheInventory) OpenShift() bool { return i.openShift.served.Load() }
 
 func (i *CacheInventory) get(key client.ObjectKey, obj client.Object) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
-	err := i.reader.Get(ctx, key, obj)
+	err := i.cache.Get(ctx, key, obj)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
@@ -147,16 +237,22 @@ func (i *CacheInventory) get(key client.ObjectKey, obj client.Object) (bool, err
 func (i *CacheInventory) list(list client.ObjectList, opts ...client.ListOption) error {
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
-	return i.reader.List(ctx, list, opts...)
+	return i.cache.List(ctx, list, opts...)
+}
+
+// getOptional gets an object of an optional kind: false when the kind is not served or the
+// object does not exist.
+func (i *CacheInventory) getOptional(k *optionalKind, key client.ObjectKey, obj client.Object) (bool, error) {
+	if ok, err := i.has(k); !ok {
+		return false, err
+	}
+	return i.get(key, obj)
 }
 
 // GatewayClass implements policy.Inventory.
 func (i *CacheInventory) GatewayClass(name string) (*svcapi.GatewayClass, error) {
-	if !i.serviceAPIs {
-		return nil, nil
-	}
 	var gc svcapi.GatewayClass
-	if ok, err := i.get(client.ObjectKey{Name: name}, &gc); !ok {
+	if ok, err := i.getOptional(i.serviceAPIs, client.ObjectKey{Name: name}, &gc); !ok {
 		return nil, err
 	}
 	return &gc, nil
@@ -164,11 +260,8 @@ func (i *CacheInventory) GatewayClass(name string) (*svcapi.GatewayClass, error)
 
 // Gateway implements policy.Inventory.
 func (i *CacheInventory) Gateway(namespace, name string) (*svcapi.Gateway, error) {
-	if !i.serviceAPIs {
-		return nil, nil
-	}
 	var gw svcapi.Gateway
-	if ok, err := i.get(client.ObjectKey{Namespace: namespace, Name: name}, &gw); !ok {
+	if ok, err := i.getOptional(i.serviceAPIs, client.ObjectKey{Namespace: namespace, Name: name}, &gw); !ok {
 		return nil, err
 	}
 	return &gw, nil
@@ -194,14 +287,32 @@ func (i *CacheInventory) SharedVIPServices(namespace, key string) ([]*corev1.Ser
 
 // GatewayAPIClass implements policy.Inventory.
 func (i *CacheInventory) GatewayAPIClass(name string) (*gwv1.GatewayClass, error) {
-	if !i.gatewayAPI {
-		return nil, nil
-	}
 	var gc gwv1.GatewayClass
-	if ok, err := i.get(client.ObjectKey{Name: name}, &gc); !ok {
+	if ok, err := i.getOptional(i.gatewayAPI, client.ObjectKey{Name: name}, &gc); !ok {
 		return nil, err
 	}
 	return &gc, nil
+}
+
+// GatewayAPIGateway implements policy.Inventory.
+func (i *CacheInventory) GatewayAPIGateway(namespace, name string) (*gwv1.Gateway, error) {
+	var gw gwv1.Gateway
+	if ok, err := i.getOptional(i.gatewayAPI, client.ObjectKey{Namespace: namespace, Name: name}, &gw); !ok {
+		return nil, err
+	}
+	return &gw, nil
+}
+
+// GatewayListenerSets implements policy.Inventory.
+func (i *CacheInventory) GatewayListenerSets(gatewayNamespace, gatewayName string) ([]*gwv1.ListenerSet, error) {
+	if ok, err := i.has(i.listenerSets); !ok {
+		return nil, err
+	}
+	var list gwv1.ListenerSetList
+	if err := i.list(&list, client.MatchingFields{indexListenerSetParent: gatewayNamespace + "/" + gatewayName}); err != nil {
+		return nil, err
+	}
+	return pointers(list.Items), nil
 }
 
 // Namespace implements policy.Inventory.
@@ -218,8 +329,11 @@ func (i *CacheInventory) Generation() uint64 { return i.generation.Load() }
 
 // Objects implements policy.Lister: every object of the watched kinds.
 func (i *CacheInventory) Objects() ([]policy.Object, error) {
+	i.mu.Lock()
+	watched := slices.Clone(i.watched)
+	i.mu.Unlock()
 	var out []policy.Object
-	for _, o := range i.watched {
+	for _, o := range watched {
 		list, err := listFor(o)
 		if err != nil {
 			return nil, err
@@ -267,8 +381,8 @@ func listFor(o client.Object) (client.ObjectList, error) {
 
 // MachineConfigs implements policy.Inventory.
 func (i *CacheInventory) MachineConfigs() ([]policy.MachineConfig, error) {
-	if !i.openShift {
-		return nil, nil
+	if ok, err := i.has(i.openShift); !ok {
+		return nil, err
 	}
 	var list unstructured.UnstructuredList
 	list.SetGroupVersionKind(machineConfigGVK.GroupVersion().WithKind(machineConfigGVK.Kind + "List"))

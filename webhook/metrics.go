@@ -18,6 +18,7 @@ const (
 	outcomeSkipped    = "skipped"
 	outcomeError      = "error"
 	outcomeBadRequest = "bad_request"
+	outcomePanic      = "panic"
 )
 
 // Metrics are the webhook's Prometheus metrics.

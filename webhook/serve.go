@@ -301,7 +301,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	inv, err := NewCacheInventory(ctx, mgr)
+	inv, err := NewCacheInventory(ctx, mgr, log.WithName("inventory"))
 	if err != nil {
 		return err
 	}

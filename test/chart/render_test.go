@@ -130,6 +130,7 @@ webhook:
 	want := map[string][]string{
 		"services.validate.sctpguard.io": both, "networkpolicies.validate.sctpguard.io": both,
 		"gateways.validate.sctpguard.io": {"not-argocd"}, "gatewayapi.validate.sctpguard.io": both,
+		"listenersets.validate.sctpguard.io": both,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("match conditions (-want +got):\n%s", diff)
