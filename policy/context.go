@@ -231,15 +231,75 @@ func ParseAKOValues(data []byte) (Context, error) {
 			ctx.AKO.NodePortSelector = &np
 		}
 	} else if v.NodePortSelector != nil {
-		s.errs = append(s.errs, fmt.Sprintf("nodePortSelector: expected {key, value}, got %T", v.NodePortSelector))
+		s.fail("nodePortSelector", fmt.Sprintf("nodePortSelector: expected {key, value}, got %T", v.NodePortSelector))
 	}
 	ctx.CNI = strings.ToLower(ctx.CNI)
 	return ctx, s.err()
 }
 
-// ParseAKOConfigMap reads the settings from the data of AKO's avi-k8s-config ConfigMap.
+// ParseAKOConfigMap reads the settings from the data of AKO's avi-k8s-config ConfigMap; any
+// value it cannot read is an error (check's --ako-configmap).
 func ParseAKOConfigMap(data map[string]string) (Context, error) {
-	s := settingsReader{}
+	ctx, s := readAKOConfigMap(data)
+	return ctx, s.err()
+}
+
+// SettingProblem is a key of AKO's ConfigMap whose value sctpguard cannot read. The key then
+// takes the value AKO itself would give it, or none, and the other keys still apply.
+type SettingProblem struct {
+	// Key is the ConfigMap key, Value its value as written.
+	Key, Value string
+	// Message says what is wrong and what sctpguard assumes instead.
+	Message string
+}
+
+// String renders the problem as "key: message".
+func (p SettingProblem) String() string { return p.Key + ": " + p.Message }
+
+// akoFallbacks say what a key that does not read means, to AKO and so to sctpguard. AKO
+// reads most keys from its environment with lenient parsers (cmd/ako-main and internal/lib):
+// a serviceType other than NodePort and NodePortLocal runs as ClusterIP, a defaultLBController
+// that is not a boolean counts as true, servicesAPI and layer7Only as false.
+var akoFallbacks = map[string]string{
+	"serviceType":         "AKO runs as in ClusterIP mode with it, and sctpguard judges so",
+	"defaultLBController": "AKO reads it as true, and so does sctpguard",
+	"servicesAPI":         "AKO reads it as false, and so does sctpguard",
+	"layer7Only":          "AKO reads it as false, and so does sctpguard",
+	"cniPlugin":           "the CNI counts as unknown, and rules that depend on it stay silent",
+	"controllerVersion":   "the controller version counts as unknown, and rules that depend on it stay silent",
+	"fullSyncFrequency":   "the translator keeps AKO's default, 1800 seconds",
+	"vipNetworkList":      "the key is ignored: the translator leaves the VIP network to the controller's defaults",
+}
+
+// ReadAKOConfigMap reads AKO's ConfigMap key by key, as AKO does: a value it cannot read is a
+// problem about that key alone, which takes AKO's own reading of it (see akoFallbacks) while
+// the other keys apply. The webhook judges with the result and reports the problems.
+func ReadAKOConfigMap(data map[string]string) (Context, []SettingProblem) {
+	ctx, s := readAKOConfigMap(data)
+	var out []SettingProblem
+	seen := map[string]bool{}
+	for _, p := range s.problems {
+		if seen[p.key] {
+			continue
+		}
+		seen[p.key] = true
+		msg := strings.TrimPrefix(p.message, p.key+": ")
+		if fallback := akoFallbacks[p.key]; fallback != "" {
+			msg += "; " + fallback
+		}
+		out = append(out, SettingProblem{Key: p.key, Value: data[p.key], Message: msg})
+		switch p.key {
+		case "vipNetworkList":
+			ctx.AKO.VIPNetworks = nil
+		case "fullSyncFrequency":
+			ctx.AKO.FullSyncSeconds = nil
+		}
+	}
+	return ctx, out
+}
+
+func readAKOConfigMap(data map[string]string) (Context, *settingsReader) {
+	s := &settingsReader{}
 	ctx := Context{AKO: DefaultAKOSettings()}
 	get := func(key string) any {
 		if v, ok := data[key]; ok {
@@ -264,7 +324,7 @@ func ParseAKOConfigMap(data map[string]string) (Context, error) {
 	if raw := strings.TrimSpace(data["vipNetworkList"]); raw != "" {
 		var list any
 		if err := json.Unmarshal([]byte(raw), &list); err != nil {
-			s.errs = append(s.errs, fmt.Sprintf("vipNetworkList: not a JSON list: %v", err))
+			s.fail("vipNetworkList", fmt.Sprintf("vipNetworkList: not a JSON list: %v", err))
 		} else {
 			s.vipNetworks("vipNetworkList", list, &ctx.AKO.VIPNetworks)
 		}
@@ -276,17 +336,40 @@ func ParseAKOConfigMap(data map[string]string) (Context, error) {
 		ctx.AKO.NodePortSelector = &np
 	}
 	ctx.CNI = strings.ToLower(ctx.CNI)
-	return ctx, s.err()
+	if ctx.CNI != "" && !slices.Contains(CNIs, ctx.CNI) {
+		s.fail("cniPlugin", fmt.Sprintf("cniPlugin: %q is not a CNI sctpguard knows (%s)", data["cniPlugin"], strings.Join(CNIs, ", ")))
+		ctx.CNI = ""
+	}
+	if v := ctx.ControllerVersion; v != "" {
+		if _, err := version.ParseGeneric(v); err != nil {
+			s.fail("controllerVersion", fmt.Sprintf("controllerVersion: %q is not a version such as 22.1.3", v))
+			ctx.ControllerVersion = ""
+		}
+	}
+	return ctx, s
 }
 
-// settingsReader converts loosely typed settings and collects every error.
-type settingsReader struct{ errs []string }
+// settingsReader converts loosely typed settings and collects every problem. A setting that
+// does not read keeps the value it had (AKO's default).
+type settingsReader struct{ problems []settingProblem }
+
+// settingProblem is one setting that does not read: its key and the message, which starts
+// with the key (or a path under it).
+type settingProblem struct{ key, message string }
+
+func (s *settingsReader) fail(key, message string) {
+	s.problems = append(s.problems, settingProblem{key: key, message: message})
+}
 
 func (s *settingsReader) err() error {
-	if len(s.errs) == 0 {
+	if len(s.problems) == 0 {
 		return nil
 	}
-	return fmt.Errorf("AKO settings: %s", strings.Join(s.errs, "; "))
+	msgs := make([]string, len(s.problems))
+	for i, p := range s.problems {
+		msgs[i] = p.message
+	}
+	return fmt.Errorf("AKO settings: %s", strings.Join(msgs, "; "))
 }
 
 func (s *settingsReader) str(key string, v any, dst *string) {
@@ -297,7 +380,7 @@ func (s *settingsReader) str(key string, v any, dst *string) {
 	case float64, bool:
 		*dst = fmt.Sprint(t)
 	default:
-		s.errs = append(s.errs, fmt.Sprintf("%s: expected a string, got %T", key, v))
+		s.fail(key, fmt.Sprintf("%s: expected a string, got %T", key, v))
 	}
 }
 
@@ -312,12 +395,12 @@ func (s *settingsReader) boolean(key string, v any, dst *bool) {
 		}
 		b, err := strconv.ParseBool(strings.TrimSpace(t))
 		if err != nil {
-			s.errs = append(s.errs, fmt.Sprintf("%s: %q is not a boolean (true or false)", key, t))
+			s.fail(key, fmt.Sprintf("%s: %q is not a boolean (true or false)", key, t))
 			return
 		}
 		*dst = b
 	default:
-		s.errs = append(s.errs, fmt.Sprintf("%s: expected a boolean, got %T", key, v))
+		s.fail(key, fmt.Sprintf("%s: expected a boolean, got %T", key, v))
 	}
 }
 
@@ -329,7 +412,7 @@ func (s *settingsReader) integer(key string, v any, dst **int) {
 	}
 	n, err := strconv.Atoi(str)
 	if err != nil || n < 0 {
-		s.errs = append(s.errs, fmt.Sprintf("%s: %q is not a whole number of seconds", key, str))
+		s.fail(key, fmt.Sprintf("%s: %q is not a whole number of seconds", key, str))
 		return
 	}
 	*dst = &n
@@ -343,13 +426,13 @@ func (s *settingsReader) vipNetworks(key string, v any, dst *[]VIPNetwork) {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		s.errs = append(s.errs, fmt.Sprintf("%s: expected a list, got %T", key, v))
+		s.fail(key, fmt.Sprintf("%s: expected a list, got %T", key, v))
 		return
 	}
 	for i, item := range list {
 		m, ok := item.(map[string]any)
 		if !ok {
-			s.errs = append(s.errs, fmt.Sprintf("%s[%d]: expected {networkName, cidr}, got %T", key, i, item))
+			s.fail(key, fmt.Sprintf("%s[%d]: expected {networkName, cidr}, got %T", key, i, item))
 			continue
 		}
 		var n VIPNetwork
@@ -365,11 +448,11 @@ func (s *settingsReader) vipNetworks(key string, v any, dst *[]VIPNetwork) {
 				continue
 			}
 			if _, err := netip.ParsePrefix(c); err != nil {
-				s.errs = append(s.errs, fmt.Sprintf("%s[%d]: %q is not a CIDR", key, i, c))
+				s.fail(key, fmt.Sprintf("%s[%d]: %q is not a CIDR", key, i, c))
 			}
 		}
 		if n.NetworkName == "" {
-			s.errs = append(s.errs, fmt.Sprintf("%s[%d].networkName: required", key, i))
+			s.fail(key, fmt.Sprintf("%s[%d].networkName: required", key, i))
 		}
 		*dst = append(*dst, n)
 	}
@@ -383,6 +466,6 @@ func (s *settingsReader) serviceType(key string, v any, dst *ServiceType) {
 	case ServiceTypeClusterIP, ServiceTypeNodePort, ServiceTypeNodePortLocal:
 		*dst = ServiceType(str)
 	default:
-		s.errs = append(s.errs, fmt.Sprintf("%s: %q is not ClusterIP, NodePort or NodePortLocal", key, str))
+		s.fail(key, fmt.Sprintf("%s: %q is not ClusterIP, NodePort or NodePortLocal", key, str))
 	}
 }

@@ -61,9 +61,11 @@ type Handler struct {
 	// Scheme decodes the objects of the kinds sctpguard judges.
 	Scheme *runtime.Scheme
 	// Self is the username of sctpguard's own service account; its requests are allowed.
-	Self    string
-	Log     logr.Logger
-	Metrics *Metrics
+	Self string
+	// Degradations, when set, add their warnings to every verdict of the validating webhook.
+	Degradations *Degradations
+	Log          logr.Logger
+	Metrics      *Metrics
 }
 
 // answer is a handler's response to one request, with what the metrics record.
@@ -262,7 +264,7 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 			log.Info("dry-run finding", "rule", f.Rule, "path", f.Path, "message", f.Message)
 		}
 	}
-	return decide(findings)
+	return decide(findings, h.Degradations.Warnings())
 }
 
 // decode decodes an object of the request into its Go type. The API server has defaulted

@@ -3,6 +3,7 @@ package webhook
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -29,9 +30,12 @@ const (
 )
 
 // decide maps findings to the response: denied with the denying findings, one per line,
-// and warnings for the rest (on denials too, so nothing is hidden), both capped.
-func decide(findings []policy.Finding) (*admissionv1.AdmissionResponse, string) {
-	var deny, warnings []string
+// and warnings for the rest (on denials too, so nothing is hidden), both capped. The
+// warnings of degraded states come first: they say the verdict was reached with less than
+// sctpguard should know.
+func decide(findings []policy.Finding, degraded []string) (*admissionv1.AdmissionResponse, string) {
+	var deny []string
+	warnings := slices.Clone(degraded)
 	for _, f := range findings {
 		switch f.Action {
 		case policy.ActionDeny:

@@ -317,7 +317,12 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	if errs := base.Validate(); len(errs) > 0 {
 		return errs.ToAggregate()
 	}
+	degradations, err := NewDegradations(crmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
 	env := &Environment{Inventory: inv}
+	events := mgr.GetEventRecorder("sctpguard")
 	if certs != nil {
 		if err := mgr.Add(certs); err != nil {
 			return err
@@ -328,7 +333,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	}
 	follower := &ContextFollower{
 		Client: clientset, Namespace: o.AKOConfigMapNamespace, Name: o.AKOConfigMapName,
-		Base: base, Env: env, Log: log.WithName("ako-context"), Metrics: metrics,
+		Base: base, Env: env, Events: events, Degradations: degradations, Log: log.WithName("ako-context"), Metrics: metrics,
 	}
 	if err := mgr.Add(follower); err != nil {
 		return err
@@ -336,7 +341,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	policies := &PolicyFollower{
 		Client: clientset, Namespace: o.PolicyNamespace, Config: cfg,
 		Options: rego.Options{Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError)},
-		Engines: engines, Events: mgr.GetEventRecorder("sctpguard"), Log: log.WithName("policies"), Metrics: metrics,
+		Engines: engines, Events: events, Degradations: degradations, Log: log.WithName("policies"), Metrics: metrics,
 	}
 	if err := mgr.Add(policies); err != nil {
 		return err
@@ -349,7 +354,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 		}
 		mgr.GetWebhookServer().Register(path, &Handler{
 			Mode: m, Policy: pol, Env: env, Scheme: policy.Scheme(), Self: o.self(),
-			Log: log.WithName(string(m)), Metrics: metrics,
+			Degradations: degradations, Log: log.WithName(string(m)), Metrics: metrics,
 		})
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
