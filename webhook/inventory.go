@@ -38,7 +38,7 @@ const (
 // lookupTimeout bounds a cache read; reads are in memory once the informers are synced. A
 // kind whose CRD was installed after start is watched on its first lookup, which waits for
 // the informer's sync within this bound.
-const lookupTimeout = 2 * time.Second
+const lookupTimeout = time.Second
 
 // rediscoverAfter spaces the discovery calls that look for a CRD not served at the last look.
 const rediscoverAfter = 5 * time.Second

@@ -211,7 +211,8 @@ func (c *Cluster) startSctpguard(ctx context.Context, o Options, kubeconfig stri
 	}
 	for i := range max(o.Replicas, 1) {
 		r := &Replica{}
-		args := []string{"serve", "--kubeconfig", kubeconfig, "--service-account", "sctpguard/sctpguard"}
+		// No drain delay: a test replica leaves no endpoints (the rolling restart test asks for one).
+		args := []string{"serve", "--kubeconfig", kubeconfig, "--service-account", "sctpguard/sctpguard", "--shutdown-delay=0s"}
 		if o.SelfSigned {
 			addr := freeAddr()
 			host, port, _ := net.SplitHostPort(addr)
