@@ -24,7 +24,10 @@ import (
 // Environment is the EnvSource of the running webhook: the inventory, and the AKO context
 // as last read from AKO's ConfigMap.
 type Environment struct {
+	// Inventory is what the webhooks judge with (consistent reads for the cross-object SCTP
+	// rules); Cache is the cache alone, for the translator's many reads.
 	Inventory policy.Inventory
+	Cache     policy.Inventory
 	context   atomic.Pointer[policy.Context]
 }
 

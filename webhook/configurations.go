@@ -77,11 +77,11 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 			Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: o.ExcludeNamespaces,
 		})
 	}
-	rule := func(group string, versions []string, resource string) []admissionregistrationv1.RuleWithOperations {
+	rule := func(group string, versions []string, resources ...string) []admissionregistrationv1.RuleWithOperations {
 		return []admissionregistrationv1.RuleWithOperations{{
 			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
 			Rule: admissionregistrationv1.Rule{
-				APIGroups: []string{group}, APIVersions: versions, Resources: []string{resource},
+				APIGroups: []string{group}, APIVersions: versions, Resources: resources,
 				Scope: ptr.To(admissionregistrationv1.NamespacedScope),
 			},
 		}}
@@ -95,14 +95,18 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 	type hook struct {
 		name, group, resource, condition string
 		versions                         []string
+		// status: the status subresource is validated too, because a write through it can
+		// change metadata (a Service's labels and annotations: the NodePortLocal or the
+		// shared-VIP annotation); custom resources' status writes keep metadata as it was.
+		status bool
 	}
-	services := hook{"services", "", "services", serviceCondition, []string{"v1"}}
-	networkPolicies := hook{"networkpolicies", "networking.k8s.io", "networkpolicies", networkPolicyCondition, []string{"v1"}}
-	gateways := hook{"gateways", "networking.x-k8s.io", "gateways", "", []string{"v1alpha1"}}
+	services := hook{"services", "", "services", serviceCondition, []string{"v1"}, true}
+	networkPolicies := hook{"networkpolicies", "networking.k8s.io", "networkpolicies", networkPolicyCondition, []string{"v1"}, false}
+	gateways := hook{"gateways", "networking.x-k8s.io", "gateways", "", []string{"v1alpha1"}, false}
 	// Every served version is listed, so that each request comes in the version the client
 	// used (TestConfigurationsReachRules checks them against the CRDs and the rules).
-	gatewayAPI := hook{"gatewayapi", "gateway.networking.k8s.io", "gateways", gatewayAPICondition, []string{"v1", "v1beta1"}}
-	listenerSets := hook{"listenersets", "gateway.networking.k8s.io", "listenersets", gatewayAPICondition, []string{"v1"}}
+	gatewayAPI := hook{"gatewayapi", "gateway.networking.k8s.io", "gateways", gatewayAPICondition, []string{"v1", "v1beta1"}, false}
+	listenerSets := hook{"listenersets", "gateway.networking.k8s.io", "listenersets", gatewayAPICondition, []string{"v1"}, false}
 
 	failure := o.FailurePolicy
 	if failure == "" {
@@ -137,10 +141,14 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 		ObjectMeta: metav1.ObjectMeta{Name: o.Name},
 	}
 	for _, h := range []hook{services, networkPolicies, gateways, gatewayAPI, listenerSets} {
+		resources := []string{h.resource}
+		if h.status {
+			resources = append(resources, h.resource+"/status")
+		}
 		validating.Webhooks = append(validating.Webhooks, admissionregistrationv1.ValidatingWebhook{
 			Name:                    h.name + ".validate.sctpguard.io",
 			ClientConfig:            client(ValidatePath),
-			Rules:                   rule(h.group, h.versions, h.resource),
+			Rules:                   rule(h.group, h.versions, resources...),
 			FailurePolicy:           ptr.To(failure),
 			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
 			NamespaceSelector:       nsSelector,

@@ -403,3 +403,53 @@ func pointers[T any](items []T) []*T {
 	}
 	return out
 }
+
+// liveTimeout bounds a quorum read: under the handler's deadline (the write timeout less a
+// margin), so a slow API server ends in a denial that says so.
+const liveTimeout = 1500 * time.Millisecond
+
+// QuorumInventory answers the cross-object SCTP rules that compare an object with its peers
+// (shared-VIP groups, the backends of a Gateway) with a consistent read from the API server
+// instead of the cache, and everything else from the inventory it wraps. A cache lags the
+// API server by milliseconds to seconds: two clashing Services created at once were both
+// admitted in 7 rounds of 10 when the second was judged against a cache that had not seen the
+// first. A consistent read narrows that window to the first object's own admission, which no
+// read can close (neither is stored while the other is judged); the translator's re-check
+// reports what slips through (README, failure modes).
+type QuorumInventory struct {
+	policy.Inventory
+	Live client.Reader
+}
+
+var _ policy.Inventory = QuorumInventory{}
+
+func (q QuorumInventory) listServices(opts ...client.ListOption) ([]corev1.Service, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
+	defer cancel()
+	var list corev1.ServiceList
+	if err := q.Live.List(ctx, &list, opts...); err != nil {
+		return nil, fmt.Errorf("consistent read of Services: %w", err)
+	}
+	return list.Items, nil
+}
+
+// SharedVIPServices implements policy.Inventory with a consistent read of the namespace's
+// Services (an annotation cannot be selected on).
+func (q QuorumInventory) SharedVIPServices(namespace, key string) ([]*corev1.Service, error) {
+	items, err := q.listServices(client.InNamespace(namespace))
+	if err != nil {
+		return nil, err
+	}
+	items = slices.DeleteFunc(items, func(s corev1.Service) bool { return s.Annotations[policy.AnnotationSharedVIP] != key })
+	return pointers(items), nil
+}
+
+// GatewayBackends implements policy.Inventory with a consistent read selected by AKO's label.
+func (q QuorumInventory) GatewayBackends(gatewayNamespace, gatewayName string) ([]*corev1.Service, error) {
+	items, err := q.listServices(client.MatchingLabels{policy.LabelGatewayName: gatewayName})
+	if err != nil {
+		return nil, err
+	}
+	items = slices.DeleteFunc(items, func(s corev1.Service) bool { return s.Labels[policy.LabelGatewayNamespace] != gatewayNamespace })
+	return pointers(items), nil
+}

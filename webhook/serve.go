@@ -358,7 +358,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
-	env := &Environment{Inventory: inv}
+	env := &Environment{Inventory: QuorumInventory{Inventory: inv, Live: mgr.GetAPIReader()}, Cache: inv}
 	events := mgr.GetEventRecorder("sctpguard")
 	if certs != nil {
 		if err := mgr.Add(certs); err != nil {

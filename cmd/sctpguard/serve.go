@@ -42,7 +42,7 @@ avi-secret mounted as a volume), and writes their status back.`,
 					if err != nil {
 						return err
 					}
-					return translator.Setup(ctx, mgr, t, env.Inventory, cfg, func() policy.Context { return env.Env().Context }, log.WithName("translator"))
+					return translator.Setup(ctx, mgr, t, env.Cache, cfg, func() policy.Context { return env.Env().Context }, log.WithName("translator"))
 				})
 			}
 			return webhook.Run(c.Context(), o, log, setups...)

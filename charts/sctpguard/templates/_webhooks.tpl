@@ -36,7 +36,7 @@ The webhooks of one configuration. Arguments: the root context and the kind ("mu
 {{- $kind := index . 1 }}
 {{- $v := $root.Values.webhook }}
 {{- $hooks := list
-  (dict "name" "services" "group" "" "versions" (list "v1") "resource" "services" "cel" "sctpguard.cel.services")
+  (dict "name" "services" "group" "" "versions" (list "v1") "resource" "services" "cel" "sctpguard.cel.services" "status" true)
   (dict "name" "networkpolicies" "group" "networking.k8s.io" "versions" (list "v1") "resource" "networkpolicies" "cel" "sctpguard.cel.networkpolicies")
   (dict "name" "gateways" "group" "networking.x-k8s.io" "versions" (list "v1alpha1") "resource" "gateways" "cel" "")
   (dict "name" "gatewayapi" "group" "gateway.networking.k8s.io" "versions" (list "v1" "v1beta1") "resource" "gateways" "cel" "sctpguard.cel.gatewayapi")
@@ -55,7 +55,7 @@ The webhooks of one configuration. Arguments: the root context and the kind ("mu
   rules:
     - apiGroups: [{{ .group | quote }}]
       apiVersions: {{ toJson .versions }}
-      resources: [{{ .resource }}]
+      resources: [{{ .resource }}{{ if and .status (eq $kind "validate") }}, {{ .resource }}/status{{ end }}]
       operations: [CREATE, UPDATE]
       scope: Namespaced
   failurePolicy: {{ $v.failurePolicy }}
