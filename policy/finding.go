@@ -78,7 +78,7 @@ func (f Finding) Warning() string {
 		text = f.Message
 	}
 	if f.Standing {
-		text = "standing, not changed by this update: " + text
+		text = "standing: " + text
 	}
 	if f.Path != "" {
 		text = f.Path + ": " + text
