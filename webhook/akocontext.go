@@ -132,7 +132,7 @@ func (f *ContextFollower) apply(obj any) {
 		keys[i] = p.Key
 		log.Info("AKO setting unreadable; AKO's own reading of it applies", "key", p.Key, "value", p.Value, "problem", p.Message)
 	}
-	f.Degradations.Set(DegradedAKOSettings, fmt.Sprintf("degraded: %s/%s keys %s unreadable, read as AKO does; see its Events",
+	f.Degradations.Set(DegradedAKOSettings, fmt.Sprintf("degraded: %s/%s keys read as AKO does, see its Events: %s",
 		f.Namespace, f.Name, strings.Join(keys, ", ")))
 	f.Metrics.contextReload("partial")
 	log.Info("AKO settings loaded, some keys unreadable", "context", ctx.String(), "unreadable", keys)

@@ -49,7 +49,7 @@ func TestContextFollowerPerKey(t *testing.T) {
 	if diff := cmp.Diff(want, env.Env().Context); diff != "" {
 		t.Errorf("context (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"degraded: avi-system/avi-k8s-config keys defaultLBController, cniPlugin unreadable, read as AKO does; see its Events"}, deg.Warnings()); diff != "" {
+	if diff := cmp.Diff([]string{"degraded: avi-system/avi-k8s-config keys read as AKO does, see its Events: defaultLBController, cniPlugin"}, deg.Warnings()); diff != "" {
 		t.Errorf("degradations (-want +got):\n%s", diff)
 	}
 	wantEvents := []string{
