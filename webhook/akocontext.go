@@ -132,16 +132,15 @@ func (f *ContextFollower) apply(obj any) {
 		keys[i] = p.Key
 		log.Info("AKO setting unreadable; AKO's own reading of it applies", "key", p.Key, "value", p.Value, "problem", p.Message)
 	}
-	f.Degradations.Set(DegradedAKOSettings, fmt.Sprintf("degraded: %s/%s keys read as AKO does, see its Events: %s",
-		f.Namespace, f.Name, strings.Join(keys, ", ")))
+	f.Degradations.Set(DegradedAKOSettings, fmt.Sprintf("degraded: %s keys read as AKO does, see Events: %s", f.Name, strings.Join(keys, ", ")))
 	f.Metrics.contextReload("partial")
 	log.Info("AKO settings loaded, some keys unreadable", "context", ctx.String(), "unreadable", keys)
 	f.report(cm, ctx, problems)
 }
 
 // report puts what was applied on the ConfigMap as Events, once per change: a Warning
-// SettingUnreadable per key that does not read, and a Normal SettingsApplied with the
-// settings in force.
+// SettingsUnreadable with every key that does not read (one Event: the recorder would fold
+// Events of one reason into a series), and a Normal SettingsApplied with the settings in force.
 func (f *ContextFollower) report(cm *corev1.ConfigMap, ctx policy.Context, problems []policy.SettingProblem) {
 	if f.Events == nil {
 		return
@@ -158,8 +157,13 @@ func (f *ContextFollower) report(cm *corev1.ConfigMap, ctx policy.Context, probl
 	f.reported = summary
 	// The resourceVersion makes each Event new, so the recorder creates Events and never
 	// patches a series: sctpguard may only create Events in AKO's namespace.
-	for _, p := range problems {
-		f.Events.Eventf(cm, nil, corev1.EventTypeWarning, "SettingUnreadable", "Load", "sctpguard: %s (resourceVersion %s)", truncate(p.String(), 900), cm.ResourceVersion)
+	if len(problems) > 0 {
+		msgs := make([]string, len(problems))
+		for i, p := range problems {
+			msgs[i] = p.String()
+		}
+		f.Events.Eventf(cm, nil, corev1.EventTypeWarning, "SettingsUnreadable", "Load", "sctpguard reads these keys as AKO does: %s (resourceVersion %s)",
+			truncate(strings.Join(msgs, "; "), 900), cm.ResourceVersion)
 	}
 	f.Events.Eventf(cm, nil, corev1.EventTypeNormal, "SettingsApplied", "Load", "sctpguard judges with %s (resourceVersion %s)", ctx.String(), cm.ResourceVersion)
 }

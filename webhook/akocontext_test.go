@@ -49,12 +49,12 @@ func TestContextFollowerPerKey(t *testing.T) {
 	if diff := cmp.Diff(want, env.Env().Context); diff != "" {
 		t.Errorf("context (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"degraded: avi-system/avi-k8s-config keys read as AKO does, see its Events: defaultLBController, cniPlugin"}, deg.Warnings()); diff != "" {
+	if diff := cmp.Diff([]string{"degraded: avi-k8s-config keys read as AKO does, see Events: defaultLBController, cniPlugin"}, deg.Warnings()); diff != "" {
 		t.Errorf("degradations (-want +got):\n%s", diff)
 	}
 	wantEvents := []string{
-		`Warning SettingUnreadable sctpguard: defaultLBController: "yes" is not a boolean (true or false); AKO reads it as true, and so does sctpguard (resourceVersion 7)`,
-		`Warning SettingUnreadable sctpguard: cniPlugin: "weave" is not a CNI sctpguard knows (antrea, calico, canal, cilium, flannel, kube-router, ncp, openshift, ovn-kubernetes); the CNI counts as unknown, and rules that depend on it stay silent (resourceVersion 7)`,
+		`Warning SettingsUnreadable sctpguard reads these keys as AKO does: defaultLBController: "yes" is not a boolean (true or false); AKO reads it as true, and so does sctpguard; ` +
+			`cniPlugin: "weave" is not a CNI sctpguard knows (antrea, calico, canal, cilium, flannel, kube-router, ncp, openshift, ovn-kubernetes); the CNI counts as unknown, and rules that depend on it stay silent (resourceVersion 7)`,
 		`Normal SettingsApplied sctpguard judges with ako.serviceType=NodePortLocal ako.servicesAPI=false ako.defaultLBController=true ako.layer7Only=false controllerVersion="" platform="" cni="" (resourceVersion 7)`,
 	}
 	if diff := cmp.Diff(wantEvents, drain(rec)); diff != "" {

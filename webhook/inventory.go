@@ -31,8 +31,6 @@ const (
 	indexGatewayBackend = "sctpguard.gatewayBackend"
 	// indexSharedVIP maps a Service to its shared-VIP key.
 	indexSharedVIP = "sctpguard.sharedVIP"
-	// indexListenerSetParent maps a ListenerSet to "<ns>/<name>" of its parent Gateway.
-	indexListenerSetParent = "sctpguard.listenerSetParent"
 )
 
 // lookupTimeout bounds a cache read; reads are in memory once the informers are synced. A
@@ -55,6 +53,8 @@ type optionalKind struct {
 	served atomic.Bool
 	mu     sync.Mutex
 	looked time.Time
+	// informers of a kind found after start, which sync in the background.
+	informers []cache.Informer
 }
 
 // CacheInventory is the policy.Inventory of a cluster, read from the controller-runtime cache.
@@ -115,20 +115,12 @@ func NewCacheInventory(ctx context.Context, c cluster.Cluster, log logr.Logger) 
 			}
 			return nil
 		}},
-		{&gwv1.ListenerSet{}, indexListenerSetParent, func(o client.Object) []string {
-			if ls, ok := o.(*gwv1.ListenerSet); ok {
-				if parent := policy.ListenerSetParent(ls); parent != "" {
-					return []string{parent}
-				}
-			}
-			return nil
-		}},
 	} {
 		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.value); err != nil {
 			return nil, fmt.Errorf("index %T by %s: %w", ix.obj, ix.field, err)
 		}
 	}
-	if err := inv.watch(ctx, &corev1.Service{}, &corev1.Namespace{}); err != nil {
+	if _, err := inv.watch(ctx, &corev1.Service{}, &corev1.Namespace{}); err != nil {
 		return nil, err
 	}
 	for _, k := range inv.optional() {
@@ -137,11 +129,13 @@ func NewCacheInventory(ctx context.Context, c cluster.Cluster, log logr.Logger) 
 			return nil, err
 		}
 		if served {
-			if err := inv.watch(ctx, k.watch...); err != nil {
+			// Informers made before the manager starts sync before it is ready.
+			if _, err := inv.watch(ctx, k.watch...); err != nil {
 				return nil, err
 			}
 			k.served.Store(true)
 		}
+		k.looked = time.Now()
 	}
 	return inv, nil
 }
@@ -163,52 +157,69 @@ func (i *CacheInventory) discover(k *optionalKind) (bool, error) {
 }
 
 // watch puts kinds in the cache and counts their changes. Before the manager starts, the
-// informers start with it; after, GetInformer starts one and waits for its sync.
-func (i *CacheInventory) watch(ctx context.Context, objs ...client.Object) error {
+// informers start with it, and readiness waits for their sync; after, they start at once and
+// sync in the background (a new CRD's first list can take seconds).
+func (i *CacheInventory) watch(ctx context.Context, objs ...client.Object) ([]cache.Informer, error) {
 	bump := func(any) { i.generation.Add(1) }
+	var out []cache.Informer
 	for _, o := range objs {
-		informer, err := i.cache.GetInformer(ctx, o)
+		informer, err := i.cache.GetInformer(ctx, o, cache.BlockUntilSynced(false))
 		if err != nil {
-			return fmt.Errorf("watch %T: %w", o, err)
+			return nil, fmt.Errorf("watch %T: %w", o, err)
 		}
 		if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 			AddFunc: bump, UpdateFunc: func(_, o any) { bump(o) }, DeleteFunc: bump,
 		}); err != nil {
-			return fmt.Errorf("watch %T: %w", o, err)
+			return nil, fmt.Errorf("watch %T: %w", o, err)
 		}
+		out = append(out, informer)
 		i.mu.Lock()
 		i.watched = append(i.watched, o)
 		i.mu.Unlock()
 	}
 	i.generation.Add(1)
-	return nil
+	return out, nil
 }
 
-// has reports whether the optional kind is served and watched. A kind not served at the
-// last look is looked for again, at most every rediscoverAfter; found, it is watched before
-// has returns, so the answer never comes from an unsynced cache. An error means the cluster
-// serves the kind but sctpguard could not watch it in time: the review cannot be judged.
+// has reports whether the optional kind is served and its cache synced. A kind not served at
+// the last look is looked for again, at most every rediscoverAfter, and watched once found.
+// Until its cache has synced, lookups of it wait, within lookupTimeout, and then fail: a
+// review is never judged from a cache that has not seen the kind's objects, so it is denied
+// with the reason instead (the next one, a moment later, is judged).
 func (i *CacheInventory) has(k *optionalKind) (bool, error) {
-	if k.served.Load() {
-		return true, nil
-	}
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.served.Load() || time.Since(k.looked) < rediscoverAfter {
-		return k.served.Load(), nil
+	if !k.served.Load() && time.Since(k.looked) >= rediscoverAfter {
+		k.looked = time.Now()
+		served, err := i.discover(k)
+		if err != nil {
+			k.mu.Unlock()
+			return false, err
+		}
+		if served {
+			informers, err := i.watch(context.Background(), k.watch...)
+			if err != nil {
+				k.mu.Unlock()
+				return false, fmt.Errorf("%s were installed after sctpguard started; watching them: %w", k.name, err)
+			}
+			k.informers = informers
+			k.served.Store(true)
+			i.log.Info("kind installed after start, now watched", "kind", k.name)
+		}
 	}
-	k.looked = time.Now()
-	served, err := i.discover(k)
-	if err != nil || !served {
-		return false, err
+	informers := k.informers
+	k.mu.Unlock()
+	if !k.served.Load() {
+		return false, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
-	defer cancel()
-	if err := i.watch(ctx, k.watch...); err != nil {
-		return false, fmt.Errorf("%s were installed after sctpguard started; watching them: %w", k.name, err)
+	deadline := time.Now().Add(lookupTimeout)
+	for _, inf := range informers {
+		for !inf.HasSynced() {
+			if time.Now().After(deadline) {
+				return false, fmt.Errorf("%s were installed after sctpguard started and their cache is still syncing; try again in a moment", k.name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
-	k.served.Store(true)
-	i.log.Info("kind installed after start, now watched", "kind", k.name)
 	return true, nil
 }
 
@@ -303,16 +314,20 @@ func (i *CacheInventory) GatewayAPIGateway(namespace, name string) (*gwv1.Gatewa
 	return &gw, nil
 }
 
-// GatewayListenerSets implements policy.Inventory.
+// GatewayListenerSets implements policy.Inventory. ListenerSets are few, and their CRD may
+// come after start, when a field index can no longer be added: the list is filtered here.
 func (i *CacheInventory) GatewayListenerSets(gatewayNamespace, gatewayName string) ([]*gwv1.ListenerSet, error) {
 	if ok, err := i.has(i.listenerSets); !ok {
 		return nil, err
 	}
 	var list gwv1.ListenerSetList
-	if err := i.list(&list, client.MatchingFields{indexListenerSetParent: gatewayNamespace + "/" + gatewayName}); err != nil {
+	if err := i.list(&list); err != nil {
 		return nil, err
 	}
-	return pointers(list.Items), nil
+	items := slices.DeleteFunc(list.Items, func(ls gwv1.ListenerSet) bool {
+		return policy.ListenerSetParent(&ls) != gatewayNamespace+"/"+gatewayName
+	})
+	return pointers(items), nil
 }
 
 // Namespace implements policy.Inventory.

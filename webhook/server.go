@@ -149,7 +149,8 @@ func (s *Server) Start(ctx context.Context) error {
 		defer close(stopped)
 		<-ctx.Done()
 		s.log.Info("stopping the webhook server: requests in flight finish", "timeout", s.o.ShutdownTimeout)
-		sctx, cancel := context.WithTimeout(context.Background(), s.o.ShutdownTimeout)
+		// ctx has ended: the wait for requests in flight needs a context of its own.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.ShutdownTimeout)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
 			s.log.Error(err, "webhook server shutdown")

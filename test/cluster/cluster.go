@@ -563,3 +563,6 @@ func FromEnv(repo string) (assets, repoDir, bin, skip string) {
 	}
 	return assets, repoDir, bin, ""
 }
+
+// Pid is the process id of the replica.
+func (r *Replica) Pid() int { return r.cmd.Process.Pid }

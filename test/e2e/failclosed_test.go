@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -95,7 +96,8 @@ spec:
 		cmd := exec.Command(cl.bin, "check", "-f", file)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		code := 0
-		if ee, ok := cmd.Run().(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(cmd.Run(), &ee) {
 			code = ee.ExitCode()
 		}
 		finding := strings.Replace(akoL4("ngap", "SCTP", ""), "[gatewayapi-ako-l4] spec.listeners[0].protocol: ", "spec.listeners[0].protocol: [gatewayapi-ako-l4] ", 1)
@@ -144,7 +146,7 @@ spec:
 	waitFor(t, "the Service gone", func() error {
 		err := cl.Client.Get(t.Context(), client.ObjectKey{Namespace: "ratchet", Name: "amf"}, &corev1.Service{})
 		if !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there: %v", err)
+			return fmt.Errorf("still there: %w", err)
 		}
 		return nil
 	})
