@@ -187,8 +187,8 @@ func (o *Options) Validate() field.ErrorList {
 		name  string
 		value time.Duration
 	}{{"read-timeout", o.ReadTimeout}, {"write-timeout", o.WriteTimeout}} {
-		if d.value < time.Second || d.value > 30*time.Second {
-			errs = append(errs, field.Invalid(field.NewPath(d.name), d.value.String(), "must be between 1s and 30s, under the webhook configurations' timeoutSeconds"))
+		if d.value < 200*time.Millisecond || d.value > 30*time.Second {
+			errs = append(errs, field.Invalid(field.NewPath(d.name), d.value.String(), "must be between 200ms and 30s, under the webhook configurations' timeoutSeconds"))
 		}
 	}
 	if o.MaxConnections < 1 {
