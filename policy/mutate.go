@@ -70,27 +70,32 @@ func (e *Engine) Mutate(ctx context.Context, r *Review, env Env) (Object, []Rule
 			}
 			apply(MutationLabelSCTP, labelSCTP(o, sctp))
 		}
-	case *gwv1.Gateway:
+	case *gwv1.Gateway, *gwv1.ListenerSet:
 		if on(MutationLabelSCTP) {
-			sctp := false
-			for _, l := range o.Spec.Listeners {
-				sctp = sctp || l.Protocol == "SCTP"
-			}
-			apply(MutationLabelSCTP, labelSCTP(o, sctp))
-		}
-	case *gwv1.ListenerSet:
-		if on(MutationLabelSCTP) {
-			sctp := false
-			for _, l := range o.Spec.Listeners {
-				sctp = sctp || l.Protocol == "SCTP"
-			}
-			apply(MutationLabelSCTP, labelSCTP(o, sctp))
+			apply(MutationLabelSCTP, labelSCTP(o, gatewayAPISCTP(o)))
 		}
 	}
 	if len(applied) == 0 {
 		return nil, nil, nil
 	}
 	return fromHub(obj, cp), applied, nil
+}
+
+// gatewayAPISCTP reports whether a gateway.networking.k8s.io Gateway or ListenerSet has an
+// SCTP listener.
+func gatewayAPISCTP(obj Object) bool {
+	var protocols []gwv1.ProtocolType
+	switch o := obj.(type) {
+	case *gwv1.Gateway:
+		for _, l := range o.Spec.Listeners {
+			protocols = append(protocols, l.Protocol)
+		}
+	case *gwv1.ListenerSet:
+		for _, l := range o.Spec.Listeners {
+			protocols = append(protocols, l.Protocol)
+		}
+	}
+	return slices.Contains(protocols, "SCTP")
 }
 
 // defaultSCTPPortNames names each unnamed SCTP port "sctp-<port>", unless another port has

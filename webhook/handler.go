@@ -184,42 +184,34 @@ func (h *Handler) readReview(r *http.Request) (*admissionv1.AdmissionReview, int
 // the first bytes name it; anything else gives "".
 func uidOfPrefix(body []byte) types.UID {
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	if !enterKey(dec, "request") || !enterKey(dec, "uid") {
 		return ""
+	}
+	uid, _ := dec.Token()
+	s, _ := uid.(string)
+	return types.UID(s)
+}
+
+// enterKey reads the opening of a JSON object and its members up to key, skipping the
+// others' values; it reports whether the decoder now stands before key's value.
+func enterKey(dec *json.Decoder, key string) bool {
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
 	}
 	for dec.More() {
-		key, err := dec.Token()
+		k, err := dec.Token()
 		if err != nil {
-			return ""
+			return false
 		}
-		if key != "request" {
-			var skip json.RawMessage
-			if dec.Decode(&skip) != nil {
-				return ""
-			}
-			continue
+		if k == key {
+			return true
 		}
-		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-			return ""
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return false
 		}
-		for dec.More() {
-			key, err := dec.Token()
-			if err != nil {
-				return ""
-			}
-			if key == "uid" {
-				uid, _ := dec.Token()
-				s, _ := uid.(string)
-				return types.UID(s)
-			}
-			var skip json.RawMessage
-			if dec.Decode(&skip) != nil {
-				return ""
-			}
-		}
-		return ""
 	}
-	return ""
+	return false
 }
 
 // review judges or defaults one admission request and returns the response and the outcome

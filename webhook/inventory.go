@@ -260,22 +260,27 @@ func (i *CacheInventory) getOptional(k *optionalKind, key client.ObjectKey, obj 
 	return i.get(key, obj)
 }
 
-// GatewayClass implements policy.Inventory.
-func (i *CacheInventory) GatewayClass(name string) (*svcapi.GatewayClass, error) {
-	var gc svcapi.GatewayClass
-	if ok, err := i.getOptional(i.serviceAPIs, client.ObjectKey{Name: name}, &gc); !ok {
+// optionalGet gets an object of an optional kind: nil when the kind is not served or the
+// object does not exist.
+func optionalGet[T any, P interface {
+	*T
+	client.Object
+}](i *CacheInventory, k *optionalKind, key client.ObjectKey) (*T, error) {
+	obj := P(new(T))
+	if ok, err := i.getOptional(k, key, obj); !ok {
 		return nil, err
 	}
-	return &gc, nil
+	return obj, nil
+}
+
+// GatewayClass implements policy.Inventory.
+func (i *CacheInventory) GatewayClass(name string) (*svcapi.GatewayClass, error) {
+	return optionalGet[svcapi.GatewayClass](i, i.serviceAPIs, client.ObjectKey{Name: name})
 }
 
 // Gateway implements policy.Inventory.
 func (i *CacheInventory) Gateway(namespace, name string) (*svcapi.Gateway, error) {
-	var gw svcapi.Gateway
-	if ok, err := i.getOptional(i.serviceAPIs, client.ObjectKey{Namespace: namespace, Name: name}, &gw); !ok {
-		return nil, err
-	}
-	return &gw, nil
+	return optionalGet[svcapi.Gateway](i, i.serviceAPIs, client.ObjectKey{Namespace: namespace, Name: name})
 }
 
 // GatewayBackends implements policy.Inventory.
@@ -298,20 +303,12 @@ func (i *CacheInventory) SharedVIPServices(namespace, key string) ([]*corev1.Ser
 
 // GatewayAPIClass implements policy.Inventory.
 func (i *CacheInventory) GatewayAPIClass(name string) (*gwv1.GatewayClass, error) {
-	var gc gwv1.GatewayClass
-	if ok, err := i.getOptional(i.gatewayAPI, client.ObjectKey{Name: name}, &gc); !ok {
-		return nil, err
-	}
-	return &gc, nil
+	return optionalGet[gwv1.GatewayClass](i, i.gatewayAPI, client.ObjectKey{Name: name})
 }
 
 // GatewayAPIGateway implements policy.Inventory.
 func (i *CacheInventory) GatewayAPIGateway(namespace, name string) (*gwv1.Gateway, error) {
-	var gw gwv1.Gateway
-	if ok, err := i.getOptional(i.gatewayAPI, client.ObjectKey{Namespace: namespace, Name: name}, &gw); !ok {
-		return nil, err
-	}
-	return &gw, nil
+	return optionalGet[gwv1.Gateway](i, i.gatewayAPI, client.ObjectKey{Namespace: namespace, Name: name})
 }
 
 // GatewayListenerSets implements policy.Inventory. ListenerSets are few, and their CRD may

@@ -241,7 +241,7 @@ extraArgs: [--policy-namespace=sctpguard]
 		"image": "ghcr.io/sctpguard/sctpguard:0.1.0",
 		"affinity": &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
 			Weight: 100, PodAffinityTerm: corev1.PodAffinityTerm{TopologyKey: "kubernetes.io/hostname", LabelSelector: labelSelector(selector)}}}}},
-		"resources": (&corev1.ResourceRequirements{Requests: resourceList("cpu", "50m", "memory", "128Mi"), Limits: resourceList("memory", "512Mi")}).String(),
+		"resources":                     (&corev1.ResourceRequirements{Requests: resourceList("cpu", "50m", "memory", "128Mi"), Limits: resourceList("memory", "512Mi")}).String(),
 		"terminationGracePeriodSeconds": int64(45),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

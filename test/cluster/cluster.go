@@ -19,8 +19,10 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -526,6 +528,29 @@ func Poll(ctx context.Context, timeout time.Duration, f func() error) error {
 			return fmt.Errorf("%w: last error: %w", ctx.Err(), err)
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// CheckRun compares a command's exit code and both outputs with what is expected, as a user
+// reads them.
+func CheckRun(t testing.TB, code int, out, errOut string, wantCode int, wantOut, wantErr string) {
+	t.Helper()
+	if code != wantCode {
+		t.Errorf("exit code %d, want %d", code, wantCode)
+	}
+	if diff := cmp.Diff(wantOut, out); diff != "" {
+		t.Errorf("stdout (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantErr, errOut); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+}
+
+// Skip skips a test, saying why, when reason (FromEnv's) is not empty.
+func Skip(t testing.TB, reason string) {
+	t.Helper()
+	if reason != "" {
+		t.Skip(reason)
 	}
 }
 

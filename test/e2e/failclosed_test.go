@@ -106,10 +106,6 @@ spec:
 	})
 }
 
-const nplProtocol = "AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; " +
-	"AKO would log a warning and skip the whole virtual service, its TCP and UDP ports too, and leave an existing one stale. " +
-	"Run AKO in ClusterIP or NodePort mode for SCTP workloads, or expose this port over TCP or UDP"
-
 // TestExistingObjectsNotHostage: after AKO switches to NodePortLocal, an existing SCTP
 // Service can still be labelled (a warning says what it violates) and shed its finalizer
 // while being deleted; what an update adds (a second SCTP port) is denied.
@@ -137,7 +133,7 @@ spec:
 	out, errOut, code = cl.kubectl("", "patch", "svc/amf", "-n", "ratchet", "--type=json", "-p",
 		`[{"op":"add","path":"/spec/ports/-","value":{"name":"s1ap","port":36412,"protocol":"SCTP"}}]`)
 	check(t, code, out, errOut, 1, "", standing+`Error from server (Forbidden): admission webhook "services.validate.sctpguard.io" denied the request: `+
-		"[sctp-nodeportlocal] spec.ports[1].protocol: port 36412/SCTP: "+nplProtocol+"\n")
+		"[sctp-nodeportlocal] spec.ports[1].protocol: port 36412/SCTP: "+nplConsequence+"\n")
 
 	out, errOut, code = cl.kubectl("", "delete", "svc/amf", "-n", "ratchet", "--wait=false")
 	check(t, code, out, errOut, 0, "service \"amf\" deleted from ratchet namespace\n", "")

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/sctpguard/sctpguard/test/cluster"
 )
 
@@ -39,14 +37,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	c.Stop()
 	os.Exit(code)
-}
-
-// requireCluster skips a test, with the reason, where the control plane is not available.
-func requireCluster(t *testing.T) {
-	t.Helper()
-	if skipReason != "" {
-		t.Skip(skipReason)
-	}
 }
 
 // replica is a sctpguard serve process of one test, with its log.
@@ -85,20 +75,6 @@ func serveFrom(t *testing.T, args ...string) *replica {
 		t.Fatal(err)
 	}
 	return r
-}
-
-// check compares an exit code and both outputs with what is expected.
-func check(t *testing.T, code int, out, errOut string, wantCode int, wantOut, wantErr string) {
-	t.Helper()
-	if code != wantCode {
-		t.Errorf("exit code %d, want %d", code, wantCode)
-	}
-	if diff := cmp.Diff(wantOut, out); diff != "" {
-		t.Errorf("stdout (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(wantErr, errOut); diff != "" {
-		t.Errorf("stderr (-want +got):\n%s", diff)
-	}
 }
 
 // metric returns the samples of a metric family, one "name{labels} value" line each.

@@ -103,7 +103,7 @@ func (l *load) run(ctx context.Context, rate int) {
 // replica turns not ready, serves on while the endpoints drop it, then finishes what is in
 // flight and closes its connections, so the API server reconnects to a ready one.
 func TestRollingRestart(t *testing.T) {
-	requireCluster(t)
+	cluster.Skip(t, skipReason)
 	setAKO(t, map[string]string{"serviceType": "ClusterIP", "clusterName": "e2e"})
 	ep, err := cluster.NewEndpoints(100 * time.Millisecond)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sctpguard/sctpguard/test/cluster"
 )
 
 // sctpLB is an SCTP LoadBalancer Service AKO would handle.
@@ -54,13 +56,13 @@ func events(t *testing.T, namespace, kind, name string) []string {
 // degraded: a warning on every verdict, a Warning Event per key on the ConfigMap, the gauge.
 // Once the keys are fixed, the degraded state ends without a restart.
 func TestStartUnreadableAKOKeys(t *testing.T) {
-	requireCluster(t)
+	cluster.Skip(t, skipReason)
 	setAKO(t, map[string]string{"serviceType": "NodePortLocal", "cniPlugin": "weave", "controllerVersion": "latest", "defaultLBController": "yes", "clusterName": "e2e"})
 	r := serveFrom(t)
 	degraded := "Warning: degraded: avi-k8s-config keys read as AKO does, see Events: defaultLBController, cniPlugin, controllerVersion\n"
 	for _, dry := range []string{"--dry-run=server", "--dry-run=none"} {
 		out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", dry)
-		check(t, code, out, errOut, 1, "", degraded+nplDenial)
+		cluster.CheckRun(t, code, out, errOut, 1, "", degraded+nplDenial)
 	}
 	wantEvents := []string{
 		`Warning SettingsUnreadable sctpguard reads these keys as AKO does: defaultLBController: "yes" is not a boolean (true or false); AKO reads it as true, and so does sctpguard; ` +
@@ -101,11 +103,11 @@ func TestStartUnreadableAKOKeys(t *testing.T) {
 // TestStartWithoutAKOConfigMap: without AKO's ConfigMap the replica is ready but degraded,
 // which every verdict says; the ConfigMap, once created, applies without a restart.
 func TestStartWithoutAKOConfigMap(t *testing.T) {
-	requireCluster(t)
+	cluster.Skip(t, skipReason)
 	setAKO(t, nil)
 	r := serveFrom(t)
 	out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", "--dry-run=server")
-	check(t, code, out, errOut, 0, "service/amf created (server dry run)\n",
+	cluster.CheckRun(t, code, out, errOut, 0, "service/amf created (server dry run)\n",
 		"Warning: degraded: AKO's ConfigMap avi-system/avi-k8s-config not found; rules that need AKO's settings are silent\n")
 	wantGauge := []string{`sctpguard_degraded{cause="ako-configmap-absent"} 1`, `sctpguard_degraded{cause="ako-settings"} 0`, `sctpguard_degraded{cause="policies-refused"} 0`}
 	if diff := cmp.Diff(wantGauge, metric(t, r, "sctpguard_degraded")); diff != "" {
@@ -125,7 +127,7 @@ func TestStartWithoutAKOConfigMap(t *testing.T) {
 // set to fall back on: it stays not ready (the rollout stalls, the old replicas serve on),
 // with a PolicyRefused Event on the ConfigMap and the gauge; fixed, it becomes ready.
 func TestStartPoliciesRefused(t *testing.T) {
-	requireCluster(t)
+	cluster.Skip(t, skipReason)
 	setAKO(t, map[string]string{"serviceType": "ClusterIP", "clusterName": "e2e"})
 	broken := `apiVersion: v1
 kind: ConfigMap
@@ -178,7 +180,7 @@ data:
 // watched from the first review that needs them: a Gateway of AKO's class with an SCTP
 // listener is denied without a restart.
 func TestGatewayAPIInstalledAfterStart(t *testing.T) {
-	requireCluster(t)
+	cluster.Skip(t, skipReason)
 	setAKO(t, map[string]string{"serviceType": "ClusterIP", "clusterName": "e2e"})
 	serveFrom(t)
 	if err := cl.InstallGatewayAPI(); err != nil {
@@ -216,6 +218,6 @@ spec:
 	})
 	for _, dry := range []string{"--dry-run=server", "--dry-run=none"} {
 		out, errOut, code := cl.Kubectl(gateway, "create", "-f", "-", dry)
-		check(t, code, out, errOut, 1, "", want)
+		cluster.CheckRun(t, code, out, errOut, 1, "", want)
 	}
 }
