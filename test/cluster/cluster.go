@@ -260,7 +260,7 @@ func (c *Cluster) startSctpguard(ctx context.Context, o Options, kubeconfig stri
 	c.WebhookURL, c.HealthURL, c.MetricsURL = c.Replicas[0].WebhookURL, c.Replicas[0].HealthURL, c.Replicas[0].MetricsURL
 	for _, r := range c.Replicas {
 		if err := Poll(ctx, time.Minute, func() error {
-			resp, err := http.Get(r.HealthURL + "/readyz")
+			resp, err := probeClient.Get(r.HealthURL + "/readyz")
 			if err != nil {
 				return err
 			}
@@ -364,9 +364,13 @@ func (c *Cluster) StartReplica(log io.Writer, args ...string) (*Replica, error) 
 	return r, nil
 }
 
+// probeClient gives up on a probe as the kubelet does: /readyz may wait on a check (the cache's
+// sync) for as long as the request lasts.
+var probeClient = &http.Client{Timeout: 5 * time.Second}
+
 // Ready reports whether the replica's /readyz answers 200, with the body of /readyz?verbose.
 func (r *Replica) Ready() (bool, string) {
-	resp, err := http.Get(r.HealthURL + "/readyz?verbose")
+	resp, err := probeClient.Get(r.HealthURL + "/readyz?verbose")
 	if err != nil {
 		return false, err.Error()
 	}
