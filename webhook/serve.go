@@ -397,14 +397,24 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
+	// The cache is ready once the informers registered at start have synced. A kind whose CRD
+	// is installed later is watched from then on and syncs in the background; it does not
+	// turn the replica unready (a late CRD the account may not list would keep every replica
+	// out of the endpoints, leaving the cluster to failurePolicy): until it syncs, reviews
+	// that need it are denied with the reason.
+	var cacheSynced atomic.Bool
 	for name, check := range map[string]healthz.Checker{
 		"webhook":     mgr.GetWebhookServer().StartedChecker(),
 		"ako-context": follower.Ready,
 		"policies":    policies.Ready,
 		"cache": func(r *http.Request) error {
+			if cacheSynced.Load() {
+				return nil
+			}
 			if !mgr.GetCache().WaitForCacheSync(r.Context()) {
 				return fmt.Errorf("cache not synced")
 			}
+			cacheSynced.Store(true)
 			return nil
 		},
 	} {
