@@ -112,6 +112,6 @@ func NewerThan(a, b Object) bool { return newerThan(a, b) }
 // SharedVIPKey returns the shared-VIP key of a LoadBalancer Service, or "".
 func SharedVIPKey(svc *corev1.Service) string { return sharedVIPKey(svc) }
 
-// StaticIP returns the static VIP AKO would use for a Service: the
-// ako.vmware.com/load-balancer-ip annotation, else spec.loadBalancerIP.
+// StaticIP returns the static VIP AKO would use for a Service: spec.loadBalancerIP, else the
+// ako.vmware.com/load-balancer-ip annotation.
 func StaticIP(svc *corev1.Service) string { return staticIP(svc) }

@@ -40,6 +40,15 @@ const (
 	RuleGatewayServicesAPIOff   RuleID = "gateway-services-api-off"
 )
 
+// AKO inputs: the settings, annotations and CRD fields that shape an L4 virtual service.
+const (
+	RuleLoadBalancerIPConflict     RuleID = "load-balancer-ip-conflict"
+	RuleSharedVIPAnnotationIgnored RuleID = "shared-vip-annotation-ignored"
+	RuleAKOInputUnsupported        RuleID = "ako-input-unsupported"
+	RuleAKOReferenceInvalid        RuleID = "ako-reference-invalid"
+	RuleAKOReferenceMissing        RuleID = "ako-reference-missing"
+)
+
 // Gateway to backend Service (cross-object).
 const (
 	RuleBackendNoListener        RuleID = "backend-no-listener"
@@ -108,6 +117,12 @@ var catalogue = map[RuleID]RuleInfo{
 	RuleGatewayClassMissing:     {Action: ActionWarn, Objects: "v1alpha1 Gateway", Summary: "GatewayClass not found; the Gateway stays Pending"},
 	RuleGatewayAddress:          {Action: ActionWarn, Objects: "AKO v1alpha1 Gateway", Summary: "AKO uses only the first IPAddress"},
 	RuleGatewayServicesAPIOff:   {Action: ActionWarn, Objects: "AKO v1alpha1 Gateway", Summary: "AKO servicesAPI is off; AKO ignores this Gateway"},
+
+	RuleLoadBalancerIPConflict:     {Action: ActionWarn, Objects: "LoadBalancer Service", Summary: "annotation ignored: spec.loadBalancerIP differs and wins"},
+	RuleSharedVIPAnnotationIgnored: {Action: ActionWarn, Objects: "shared-VIP Services", Summary: "no effect on a shared VIP, as in AKO"},
+	RuleAKOInputUnsupported:        {Action: ActionDeny, Objects: "SCTP Service or Gateway handled by AKO", Summary: "an AKO input sctpguard does not translate"},
+	RuleAKOReferenceInvalid:        {Action: ActionDeny, Objects: "SCTP Service or Gateway handled by AKO", Summary: "AviInfraSetting or L4Rule is rejected or invalid"},
+	RuleAKOReferenceMissing:        {Action: ActionWarn, Objects: "SCTP Service or Gateway handled by AKO", Summary: "AviInfraSetting or L4Rule not found"},
 
 	RuleBackendNoListener:        {Action: ActionDeny, Objects: "Gateway backend Service, AKO v1alpha1 Gateway", Summary: "port matches no listener of the Gateway"},
 	RuleBackendPortConflict:      {Action: ActionDeny, Objects: "Gateway backend Service, AKO v1alpha1 Gateway", Summary: "another backend Service claims the same listener"},

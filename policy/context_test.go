@@ -24,10 +24,15 @@ func TestParseAKOValues(t *testing.T) {
   layer7Only: "false"
   servicesAPI: "true"
   fullSyncFrequency: "900"
+  ipFamily: V6
+  istioEnabled: "false"
+  blockedNamespaceList: [kube-system]
+  namespaceSelector: {labelKey: avi, labelValue: "yes"}
 L7Settings:
   serviceType: NodePortLocal
 L4Settings:
   defaultLBController: false
+  autoFQDN: disabled
 ControllerSettings:
   controllerVersion: 22.1.4
   controllerHost: avi.example.com
@@ -37,6 +42,10 @@ ControllerSettings:
   vrfName: vrf-1
 NetworkSettings:
   vipNetworkList: [{networkName: vip, cidr: 10.0.0.0/24, v6cidr: "2001:db8::/64"}]
+  nodeNetworkList: [{networkName: nodes, cidrs: [10.1.0.0/24, "2001:db8:1::/64"]}, {networkUUID: dvportgroup-42-cloud-1, cidrs: [10.2.0.0/24]}]
+  enableRHI: "true"
+  bgpPeerLabels: [peer-a, peer-b]
+  nsxtT1LR: ""
 nodePortSelector:
   key: sctp
   value: "yes"
@@ -48,6 +57,13 @@ nodePortSelector:
 					VIPNetworks:      []policy.VIPNetwork{{NetworkName: "vip", CIDR: "10.0.0.0/24", V6CIDR: "2001:db8::/64"}},
 					NodePortSelector: &policy.NodePortSelector{Key: "sctp", Value: "yes"},
 					FullSyncSeconds:  ptr.To(900),
+					IPFamily:         policy.IPFamilyV6, EnableRHI: true, BGPPeerLabels: []string{"peer-a", "peer-b"},
+					NodeNetworks: []policy.NodeNetwork{
+						{NetworkName: "nodes", CIDRs: []string{"10.1.0.0/24", "2001:db8:1::/64"}},
+						{NetworkUUID: "dvportgroup-42-cloud-1", CIDRs: []string{"10.2.0.0/24"}},
+					},
+					AutoFQDN: policy.AutoFQDNDisabled, BlockedNamespaces: []string{"kube-system"},
+					NamespaceSelector: &policy.NamespaceSelector{LabelKey: "avi", LabelValue: "yes"},
 				},
 				ControllerVersion: "22.1.4",
 				CNI:               "antrea",
@@ -60,8 +76,8 @@ nodePortSelector:
 		},
 		{
 			name:    "every bad setting is named",
-			values:  "AKOSettings:\n  servicesAPI: sometimes\n  layer7Only: [true]\n  fullSyncFrequency: soon\nL7Settings:\n  serviceType: NodePortLocale\nNetworkSettings:\n  vipNetworkList: [{cidr: 10.0.0.0/33}]\nnodePortSelector: yes\n",
-			wantErr: `AKO settings: AKOSettings.layer7Only: expected a boolean, got []interface {}; AKOSettings.servicesAPI: "sometimes" is not a boolean (true or false); L7Settings.serviceType: "NodePortLocale" is not ClusterIP, NodePort or NodePortLocal; AKOSettings.fullSyncFrequency: "soon" is not a whole number of seconds; NetworkSettings.vipNetworkList[0]: "10.0.0.0/33" is not a CIDR; NetworkSettings.vipNetworkList[0].networkName: required; nodePortSelector: expected {key, value}, got bool`,
+			values:  "AKOSettings:\n  servicesAPI: sometimes\n  layer7Only: [true]\n  fullSyncFrequency: soon\n  ipFamily: v4\nL7Settings:\n  serviceType: NodePortLocale\nL4Settings:\n  autoFQDN: short\nNetworkSettings:\n  vipNetworkList: [{cidr: 10.0.0.0/33}]\n  nodeNetworkList: [{cidrs: [nodes]}]\n  bgpPeerLabels: peer\nnodePortSelector: yes\n",
+			wantErr: `AKO settings: AKOSettings.layer7Only: expected a boolean, got []interface {}; AKOSettings.servicesAPI: "sometimes" is not a boolean (true or false); L7Settings.serviceType: "NodePortLocale" is not ClusterIP, NodePort or NodePortLocal; AKOSettings.fullSyncFrequency: "soon" is not a whole number of seconds; NetworkSettings.vipNetworkList[0].networkName: required; NetworkSettings.vipNetworkList[0]: "10.0.0.0/33" is not a CIDR; NetworkSettings.nodeNetworkList[0]: networkName or networkUUID is required; NetworkSettings.nodeNetworkList[0]: "nodes" is not a CIDR; NetworkSettings.bgpPeerLabels: expected a list of strings, got string; AKOSettings.ipFamily: "v4" is not V4, V6 or V4_V6; L4Settings.autoFQDN: "short" is not default, flat or disabled; nodePortSelector: expected {key, value}, got bool`,
 		},
 		{
 			name:    "not YAML",
@@ -93,6 +109,9 @@ func TestParseAKOConfigMap(t *testing.T) {
 		"layer7Only": "", "controllerVersion": "30.2.1", "cniPlugin": "calico", "logLevel": "INFO",
 		"controllerIP": "10.10.0.5", "tenantName": "telco", "cloudName": "nsx", "serviceEngineGroupName": "seg", "vrfName": "",
 		"fullSyncFrequency": "0", "vipNetworkList": `[{"networkName":"vip-net","cidr":"10.1.0.0/24"}]`, "nodeKey": "sctp", "nodeValue": "true",
+		"nodeNetworkList": `[{"networkName":"nodes","cidrs":["10.2.0.0/24"]}]`, "bgpPeerLabels": `["peer-a"]`, "enableRHI": "true",
+		"ipFamily": "V4_V6", "autoFQDN": "flat", "blockedNamespaceList": "null", "nsSyncLabelKey": "avi", "nsSyncLabelValue": "",
+		"nsxtT1LR": "/infra/tier-1s/t1", "vpcMode": "false", "istioEnabled": "true",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +123,9 @@ func TestParseAKOConfigMap(t *testing.T) {
 			VIPNetworks:      []policy.VIPNetwork{{NetworkName: "vip-net", CIDR: "10.1.0.0/24"}},
 			NodePortSelector: &policy.NodePortSelector{Key: "sctp", Value: "true"},
 			FullSyncSeconds:  ptr.To(0),
+			NodeNetworks:     []policy.NodeNetwork{{NetworkName: "nodes", CIDRs: []string{"10.2.0.0/24"}}},
+			BGPPeerLabels:    []string{"peer-a"}, EnableRHI: true, IPFamily: policy.IPFamilyV4V6, AutoFQDN: policy.AutoFQDNFlat,
+			NSXTT1LR: "/infra/tier-1s/t1", IstioEnabled: true,
 		},
 		ControllerVersion: "30.2.1",
 		CNI:               "calico",
@@ -148,6 +170,26 @@ func TestReadAKOConfigMap(t *testing.T) {
 	}
 	if diff := cmp.Diff([]policy.SettingProblem{{Key: "serviceType", Value: "nodeportlocal",
 		Message: `"nodeportlocal" is not ClusterIP, NodePort or NodePortLocal; AKO runs as in ClusterIP mode with it, and sctpguard judges so`}}, problems); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	// A list with one bad entry is ignored whole, as a problem about its key; a path under a
+	// key is a problem about the key.
+	got, problems = policy.ReadAKOConfigMap(map[string]string{
+		"nodeNetworkList": `[{"networkName":"nodes","cidrs":["10.2.0.0/16"]},{"cidrs":["10.3.0.0/16"]}]`, "ipFamily": "V5", "enableRHI": "yes",
+		"bgpPeerLabels": `["a",1]`, "blockedNamespaceList": `["kube-system"]`, "serviceType": "NodePort",
+	})
+	want = policy.Context{AKO: &policy.AKOSettings{ServiceType: policy.ServiceTypeNodePort, DefaultLBController: true, BlockedNamespaces: []string{"kube-system"},
+		BGPPeerLabels: []string{"a", "1"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("context (-want +got):\n%s", diff)
+	}
+	wantProblems = []policy.SettingProblem{
+		{Key: "nodeNetworkList", Value: `[{"networkName":"nodes","cidrs":["10.2.0.0/16"]},{"cidrs":["10.3.0.0/16"]}]`,
+			Message: "nodeNetworkList[1]: networkName or networkUUID is required; the key is ignored: pools get no placement networks from it"},
+		{Key: "enableRHI", Value: "yes", Message: `"yes" is not a boolean (true or false); AKO reads it as false, and so does sctpguard`},
+		{Key: "ipFamily", Value: "V5", Message: `"V5" is not V4, V6 or V4_V6; sctpguard reads it as AKO's default, V4`},
+	}
+	if diff := cmp.Diff(wantProblems, problems); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }

@@ -184,6 +184,7 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		ports := field.NewPath("spec", "ports")
 		out = append(out, validateServicePorts(o, ports)...)
 		out = append(out, validateServiceSCTP(o, ctx, ports)...)
+		out = append(out, validateLoadBalancerIP(o, ctx)...)
 		shared, err := validateSharedVIP(o, old, inv)
 		if err != nil {
 			return nil, err
@@ -192,7 +193,11 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(append(out, shared...), backend...)
+		inputs, err := validateServiceAKOInputs(o, ctx, inv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(append(out, shared...), backend...), inputs...)
 		for i, p := range o.Spec.Ports {
 			if p.Protocol == corev1.ProtocolSCTP {
 				sctp = ports.Index(i).Child("protocol")

@@ -53,7 +53,11 @@ func validateGateway(gw *svcapi.Gateway, ctx Context, inv Inventory) ([]Finding,
 	if err != nil {
 		return nil, err
 	}
-	return append(out, backends...), nil
+	inputs, err := validateGatewayAKOInputs(gw, ctx, inv)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(out, backends...), inputs...), nil
 }
 
 func validateListeners(gw *svcapi.Gateway, ctx Context, p *field.Path) []Finding {

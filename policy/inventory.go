@@ -4,6 +4,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	akov1alpha2 "github.com/sctpguard/sctpguard/policy/apis/ako/v1alpha2"
+	akov1beta1 "github.com/sctpguard/sctpguard/policy/apis/ako/v1beta1"
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
 )
 
@@ -17,9 +19,14 @@ const (
 
 	AnnotationSharedVIP      = "ako.vmware.com/enable-shared-vip"
 	AnnotationLoadBalancerIP = "ako.vmware.com/load-balancer-ip"
-	AnnotationInfraSetting   = "aviinfrasetting.ako.vmware.com/name"
-	AnnotationL4Rule         = "ako.vmware.com/l4rule"
-	AnnotationNodePortLocal  = "nodeportlocal.antrea.io/enabled"
+	// AnnotationInfraSetting names an AviInfraSetting, on a Service or on a Namespace.
+	AnnotationInfraSetting  = "aviinfrasetting.ako.vmware.com/name"
+	AnnotationL4Rule        = "ako.vmware.com/l4rule"
+	AnnotationNodePortLocal = "nodeportlocal.antrea.io/enabled"
+	// AnnotationDisableTraffic and AnnotationApplicationProfile set the traffic_enabled and
+	// application profile of an LB Service's virtual service.
+	AnnotationDisableTraffic     = "ako.vmware.com/disable-traffic"
+	AnnotationApplicationProfile = "ako.vmware.com/application-profile"
 
 	// AKOController is the controller name of AKO's GatewayClasses and its LoadBalancer class.
 	AKOController = "ako.vmware.com/avi-lb"
@@ -50,6 +57,11 @@ type Inventory interface {
 	MachineConfigs() ([]MachineConfig, error)
 	// Namespace returns the Namespace of that name.
 	Namespace(name string) (*corev1.Namespace, error)
+	// AviInfraSetting returns AKO's AviInfraSetting of that name, read as
+	// ako.vmware.com/v1beta1 whichever version it was written in.
+	AviInfraSetting(name string) (*akov1beta1.AviInfraSetting, error)
+	// L4Rule returns AKO's ako.vmware.com/v1alpha2 L4Rule.
+	L4Rule(namespace, name string) (*akov1alpha2.L4Rule, error)
 }
 
 // Lister is implemented by inventories that can list every object they hold, for policies

@@ -7,6 +7,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	akov1alpha1 "github.com/sctpguard/sctpguard/policy/apis/ako/v1alpha1"
+	akov1alpha2 "github.com/sctpguard/sctpguard/policy/apis/ako/v1alpha2"
+	akov1beta1 "github.com/sctpguard/sctpguard/policy/apis/ako/v1beta1"
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
 )
 
@@ -20,6 +23,8 @@ type MemoryInventory struct {
 	apiGateways    map[types.NamespacedName]*gwv1.Gateway
 	listenerSets   map[types.NamespacedName]*gwv1.ListenerSet
 	namespaces     map[string]*corev1.Namespace
+	infraSettings  map[string]*akov1beta1.AviInfraSetting
+	l4Rules        map[types.NamespacedName]*akov1alpha2.L4Rule
 	machineConfigs []MachineConfig
 	// all holds every object added, by kind, namespace and name, for Objects.
 	all        map[objectKey]Object
@@ -51,6 +56,8 @@ func NewMemoryInventory(objs ...Object) *MemoryInventory {
 		apiGateways:    map[types.NamespacedName]*gwv1.Gateway{},
 		listenerSets:   map[types.NamespacedName]*gwv1.ListenerSet{},
 		namespaces:     map[string]*corev1.Namespace{},
+		infraSettings:  map[string]*akov1beta1.AviInfraSetting{},
+		l4Rules:        map[types.NamespacedName]*akov1alpha2.L4Rule{},
 		all:            map[objectKey]Object{},
 	}
 	for _, o := range objs {
@@ -85,6 +92,12 @@ func (m *MemoryInventory) Add(obj Object) {
 	case *corev1.Service:
 		m.services[key] = o
 		m.backends, m.sharedVIP = nil, nil // rebuilt on the next lookup
+	case *akov1beta1.AviInfraSetting:
+		m.infraSettings[o.Name] = o
+	case *akov1alpha1.AviInfraSetting:
+		m.infraSettings[o.Name] = AviInfraSettingV1beta1(o)
+	case *akov1alpha2.L4Rule:
+		m.l4Rules[key] = o
 	}
 }
 
@@ -168,6 +181,16 @@ func (m *MemoryInventory) GatewayListenerSets(gatewayNamespace, gatewayName stri
 // Namespace implements Inventory.
 func (m *MemoryInventory) Namespace(name string) (*corev1.Namespace, error) {
 	return m.namespaces[name], nil
+}
+
+// AviInfraSetting implements Inventory.
+func (m *MemoryInventory) AviInfraSetting(name string) (*akov1beta1.AviInfraSetting, error) {
+	return m.infraSettings[name], nil
+}
+
+// L4Rule implements Inventory.
+func (m *MemoryInventory) L4Rule(namespace, name string) (*akov1alpha2.L4Rule, error) {
+	return m.l4Rules[types.NamespacedName{Namespace: namespace, Name: name}], nil
 }
 
 // Objects implements Lister: every object added, in the order first added.

@@ -28,14 +28,6 @@ func annotationPath(key string) *field.Path {
 	return field.NewPath("metadata", "annotations").Key(key)
 }
 
-// staticIP is the static VIP AKO uses: its annotation wins over spec.loadBalancerIP.
-func staticIP(svc *corev1.Service) string {
-	if ip := svc.Annotations[AnnotationLoadBalancerIP]; ip != "" {
-		return ip
-	}
-	return svc.Spec.LoadBalancerIP
-}
-
 var sharedVIPSettings = []sharedVIPSetting{
 	{
 		name: "loadBalancerClass",
@@ -50,12 +42,7 @@ var sharedVIPSettings = []sharedVIPSetting{
 	{
 		name:  "static IP",
 		value: staticIP,
-		path: func(s *corev1.Service) *field.Path {
-			if _, ok := s.Annotations[AnnotationLoadBalancerIP]; ok {
-				return annotationPath(AnnotationLoadBalancerIP)
-			}
-			return field.NewPath("spec", "loadBalancerIP")
-		},
+		path:  staticIPPath,
 	},
 	{
 		name:  "AviInfraSetting",
@@ -78,12 +65,12 @@ func validateSharedVIP(svc, old *corev1.Service, inv Inventory) ([]Finding, erro
 	if key == "" {
 		return nil, nil
 	}
+	out := sharedVIPIgnoredAnnotations(svc, key)
 	members, err := inv.SharedVIPServices(svc.Namespace, key)
 	if err != nil {
 		return nil, fmt.Errorf("list Services sharing VIP %q in namespace %s: %w", key, svc.Namespace, err)
 	}
 	oldKey := sharedVIPKey(old)
-	var out []Finding
 	ports := field.NewPath("spec", "ports")
 	for i, port := range svc.Spec.Ports {
 		k := servicePortKey(port)
@@ -126,6 +113,22 @@ func validateSharedVIP(svc, old *corev1.Service, inv Inventory) ([]Finding, erro
 		}
 	}
 	return out, nil
+}
+
+// sharedVIPIgnoredAnnotations warns about the annotations AKO reads on a LoadBalancer Service
+// of its own but not on a shared-VIP member: the shared virtual service always has
+// System-L4-Application and traffic enabled (AKO: internal/nodes/avi_model_advl4_translator.go
+// ConstructSharedVipSvcLBNode), and so has sctpguard's.
+func sharedVIPIgnoredAnnotations(svc *corev1.Service, key string) []Finding {
+	var out []Finding
+	for _, a := range []string{AnnotationApplicationProfile, AnnotationDisableTraffic} {
+		if v, ok := svc.Annotations[a]; ok {
+			out = append(out, newFinding(RuleSharedVIPAnnotationIgnored, annotationPath(a),
+				"%q has no effect on a Service that shares the VIP %q: AKO builds the shared virtual service with System-L4-Application "+
+					"and traffic enabled whatever its members say; remove the annotation, or give the Service a virtual service of its own", v, key))
+		}
+	}
+	return out
 }
 
 func hasServicePort(svc *corev1.Service, k portKey) bool {

@@ -3,6 +3,8 @@ package translator
 import (
 	"cmp"
 	"context"
+	"crypto/sha1" //nolint:gosec // AKO's name encoding
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -19,8 +21,8 @@ import (
 
 // Annotations the translator honours beyond the rule catalogue's (avi-translation.md §2.5).
 const (
-	AnnotationDisableTraffic     = "ako.vmware.com/disable-traffic"
-	AnnotationApplicationProfile = "ako.vmware.com/application-profile"
+	AnnotationDisableTraffic     = policy.AnnotationDisableTraffic
+	AnnotationApplicationProfile = policy.AnnotationApplicationProfile
 	AnnotationExternalDNS        = "external-dns.alpha.kubernetes.io/hostname"
 	AnnotationSkipNodePort       = "skipnodeport.ako.vmware.com/enabled"
 	labelExcludeFromLB           = "node.kubernetes.io/exclude-from-external-load-balancers"
@@ -45,6 +47,7 @@ var freezingRules = []policy.RuleID{
 	policy.RuleGatewayListenerProtocol, policy.RuleGatewayListenerPort, policy.RuleGatewayListenerDup,
 	policy.RuleGatewaySelectorLabels, policy.RuleGatewayListenerTLS,
 	policy.RuleBackendNoListener, policy.RuleBackendPortConflict, policy.RuleBackendType, policy.RuleBackendClusterIPNodePort,
+	policy.RuleAKOInputUnsupported, policy.RuleAKOReferenceInvalid,
 }
 
 // Builder builds the desired units from a Source. It reads; it writes nothing.
@@ -65,6 +68,41 @@ func (b *Builder) owner() string { return Owner(b.ako().ClusterName) }
 
 // prefix is "<cluster>--", the start of every object name.
 func (b *Builder) prefix() string { return b.ako().ClusterName + "--" }
+
+// UnitName is the name of a unit's virtual service, VsVip and L4 policy set (AKO:
+// internal/lib/lib.go GetL4VSName).
+func (b *Builder) UnitName(key UnitKey) string {
+	return b.objectName(b.prefix() + key.Namespace + "-" + key.Name)
+}
+
+// objectName is the name AKO gives an object: as built, or with enableEVH the prefix and the
+// SHA-1 of it, in hex (AKO: internal/lib/lib.go Encode, EncodeWithPrefix).
+func (b *Builder) objectName(s string) string {
+	if !b.ako().EnableEVH {
+		return s
+	}
+	sum := sha1.Sum([]byte(s)) //nolint:gosec // AKO's name encoding, not a security measure
+	return b.prefix() + hex.EncodeToString(sum[:])
+}
+
+// namespaceSynced reports whether AKO syncs the objects of a namespace: not in
+// blockedNamespaceList, and carrying the namespaceSelector label when one is set (AKO:
+// internal/lib/lib.go IsNamespaceBlocked, internal/k8s's namespace filter). An unknown
+// namespace (a manifest set without it) counts as synced.
+func (b *Builder) namespaceSynced(namespace string) (bool, error) {
+	a := b.ako()
+	if slices.Contains(a.BlockedNamespaces, namespace) {
+		return false, nil
+	}
+	if a.NamespaceSelector == nil {
+		return true, nil
+	}
+	ns, err := b.Source.Namespace(namespace)
+	if err != nil {
+		return false, fmt.Errorf("get Namespace %s: %w", namespace, err)
+	}
+	return ns == nil || ns.Labels[a.NamespaceSelector.LabelKey] == a.NamespaceSelector.LabelValue, nil
+}
 
 // Keys returns the units that may be in scope, sorted: every AKO LoadBalancer Service's
 // own or shared-VIP unit, and every Gateway's. Build decides.
@@ -105,6 +143,9 @@ func (b *Builder) Build(ctx context.Context, key UnitKey) (*Unit, error) {
 	if b.ako() == nil || b.ako().ClusterName == "" {
 		return nil, fmt.Errorf("build %s: AKO's clusterName is not known", key)
 	}
+	if ok, err := b.namespaceSynced(key.Namespace); err != nil || !ok {
+		return nil, err // out of AKO's scope: the unit's objects are deleted
+	}
 	switch key.Kind {
 	case KindService:
 		return b.buildService(ctx, key)
@@ -128,16 +169,15 @@ func hasSCTP(s *corev1.Service) bool {
 // newUnit starts a unit: its name, markers and the fixed parts of its objects.
 func (b *Builder) newUnit(key UnitKey, nameKey, markerKey string) *Unit {
 	a := b.ako()
-	u := &Unit{Key: key, Name: b.prefix() + key.Namespace + "-" + key.Name}
+	u := &Unit{Key: key, Name: b.UnitName(key)}
 	u.markers = []avi.Marker{
 		{Key: MarkerCluster, Values: []string{a.ClusterName}},
 		{Key: MarkerManagedBy, Values: []string{b.owner()}},
 		{Key: MarkerNamespace, Values: []string{key.Namespace}},
 		{Key: markerKey, Values: []string{nameKey}},
 	}
-	if a.VRFName != "" {
-		u.vrfRef = avi.NameRef(avi.TypeVRFContext, a.VRFName)
-	}
+	u.vrfRef = avi.NameRef(avi.TypeVRFContext, b.vrf())
+	u.place = b.placementFor(nil)
 	return u
 }
 
@@ -153,7 +193,7 @@ func (b *Builder) finish(u *Unit, vip netip.Addr, fqdns []string, metadata strin
 	u.vs = &avi.VirtualService{
 		Name: u.Name, Type: avi.VSTypeNormal, TenantRef: tenant, CloudRef: cloud, CreatedBy: b.owner(),
 		Enabled: ptrTo(true), TrafficEnabled: ptrTo(trafficEnabled), EastWestPlacement: ptrTo(false),
-		SEGroupRef:                  avi.NameRef(avi.TypeServiceEngineGroup, a.ServiceEngineGroup()),
+		SEGroupRef:                  avi.NameRef(avi.TypeServiceEngineGroup, u.place.seGroup),
 		VRFContextRef:               u.vrfRef,
 		VsVipRef:                    avi.NameRef(avi.TypeVsVip, u.Name),
 		ApplicationProfileRef:       avi.NameRef(avi.TypeApplicationProfile, appProfile),
@@ -162,6 +202,11 @@ func (b *Builder) finish(u *Unit, vip netip.Addr, fqdns []string, metadata strin
 		ServiceMetadata:             metadata,
 		Markers:                     u.markers,
 	}
+	// AKO sends enable_rhi only when it is on (internal/rest/avi_obj_vs.go AviVsBuild).
+	if u.place.enableRHI {
+		u.vs.EnableRHI = ptrTo(true)
+	}
+	applyL4RuleVS(u.vs, u.l4rule)
 	v := avi.VIP{VipID: "0", AutoAllocateIP: ptrTo(true)}
 	switch {
 	case vip.Is4():
@@ -169,21 +214,12 @@ func (b *Builder) finish(u *Unit, vip netip.Addr, fqdns []string, metadata strin
 	case vip.Is6():
 		v.IP6Address = &avi.IPAddr{Addr: vip.String(), Type: avi.AddrV6}
 	}
-	if nets := a.VIPNetworks; len(nets) > 0 {
-		n := nets[0]
-		sub := &avi.IPNetworkSubnet{NetworkRef: avi.NameRef(avi.TypeNetwork, n.NetworkName)}
-		if p, err := netip.ParsePrefix(n.CIDR); err == nil {
-			sub.Subnet = &avi.IPPrefix{IPAddr: avi.IPAddr{Addr: p.Addr().String(), Type: avi.AddrV4}, Mask: int32(p.Bits())} //nolint:gosec // a prefix length is at most 128
-		}
-		if p, err := netip.ParsePrefix(n.V6CIDR); err == nil {
-			sub.Subnet6 = &avi.IPPrefix{IPAddr: avi.IPAddr{Addr: p.Addr().String(), Type: avi.AddrV6}, Mask: int32(p.Bits())} //nolint:gosec // a prefix length is at most 128
-			v.AutoAllocateIPType = avi.AutoAllocateV4V6
-		}
-		v.IPAMNetworkSubnet = sub
+	if n := u.place.vipNetwork; n != nil {
+		v.IPAMNetworkSubnet, v.AutoAllocateIPType = vipSubnet(n)
 	}
 	u.vsvip = &avi.VsVip{
 		Name: u.Name, TenantRef: tenant, CloudRef: cloud, VRFContextRef: u.vrfRef, EastWestPlacement: ptrTo(false),
-		VIP: []avi.VIP{v}, Markers: u.markers,
+		VIP: []avi.VIP{v}, Markers: u.markers, BGPPeerLabels: slices.Clone(u.place.bgpPeerLabels),
 	}
 	for _, f := range fqdns {
 		u.vsvip.DNSInfo = append(u.vsvip.DNSInfo, avi.DNSInfo{FQDN: f})
@@ -198,7 +234,7 @@ func (b *Builder) pool(u *Unit, name string, obj policy.Object, svc *corev1.Serv
 		u.Events = append(u.Events, warning(obj, ReasonNameTooLong, "Avi object name is %d characters; the limit is %d (pool %s...)", len(name), MaxNameLength, name[:64]))
 		return nil, nil
 	}
-	servers, err := b.servers(u, svc, port)
+	servers, err := b.servers(u, svc, port, u.Key.Kind != KindGateway)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +249,7 @@ func (b *Builder) pool(u *Unit, name string, obj policy.Object, svc *corev1.Serv
 	markers = append(markers,
 		avi.Marker{Key: MarkerPort, Values: []string{portString(entryPort)}},
 		avi.Marker{Key: MarkerProtocol, Values: []string{string(port.Protocol)}})
-	return &avi.Pool{
+	p := &avi.Pool{
 		Name: name, TenantRef: avi.NameRef(avi.TypeTenant, a.Tenant()), CloudRef: avi.NameRef(avi.TypeCloud, a.Cloud()),
 		VRFRef: u.vrfRef, CreatedBy: b.owner(),
 		HealthMonitorRefs:      []string{avi.NameRef(avi.TypeHealthMonitor, monitorPrefix+string(port.Protocol))},
@@ -222,60 +258,114 @@ func (b *Builder) pool(u *Unit, name string, obj policy.Object, svc *corev1.Serv
 		GracefulDisableTimeout: ptrTo(int32(1)),
 		ServiceMetadata:        metadata,
 		Markers:                markers,
-	}, nil
+		PlacementNetworks:      b.placementNetworks(u.place),
+	}
+	applyL4RulePool(p, u.l4rule, port.Protocol, entryPort)
+	return p, nil
 }
 
-// servers returns the pool servers of a Service port (avi-translation.md §6).
-func (b *Builder) servers(u *Unit, svc *corev1.Service, port corev1.ServicePort) ([]avi.Server, error) {
-	if b.ako().ServiceType == policy.ServiceTypeNodePort && svc.Annotations[AnnotationSkipNodePort] != "true" {
+// servers returns the pool servers of a Service port (avi-translation.md §6). The
+// skipnodeport annotation acts by its presence, whatever its value, and only on LB Services
+// and shared-VIP members (AKO: internal/nodes/avi_model_l4_translator.go
+// ConstructAviL4PolPoolNodes, avi_model_advl4_translator.go ConstructSharedVipPolPoolNodes;
+// Gateway backends do not look at it, ConstructAdvL4PolPoolNodes).
+func (b *Builder) servers(u *Unit, svc *corev1.Service, port corev1.ServicePort, skipAnnotation bool) ([]avi.Server, error) {
+	_, skip := svc.Annotations[AnnotationSkipNodePort]
+	if b.ako().ServiceType == policy.ServiceTypeNodePort && (!skip || !skipAnnotation) {
 		return b.nodeServers(u, svc, port)
 	}
 	slices, err := b.Source.EndpointSlices(svc.Namespace, svc.Name)
 	if err != nil {
 		return nil, fmt.Errorf("list EndpointSlices of %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
+	fam := b.families(svc)
 	set := serverSet{}
 	for _, es := range slices {
-		var typ string
-		switch es.AddressType {
-		case discoveryv1.AddressTypeIPv4:
-			typ = avi.AddrV4
-		case discoveryv1.AddressTypeIPv6:
-			typ = avi.AddrV6
-		default:
+		if es.AddressType != discoveryv1.AddressTypeIPv4 && es.AddressType != discoveryv1.AddressTypeIPv6 {
 			continue // FQDN slices are not load balanced
 		}
-		// The slice port with the Service port's name AND protocol [≠AKO: name or number].
-		var target *int32
-		for _, p := range es.Ports {
-			name, proto := "", corev1.ProtocolTCP
-			if p.Name != nil {
-				name = *p.Name
-			}
-			if p.Protocol != nil {
-				proto = *p.Protocol
-			}
-			if name == port.Name && proto == port.Protocol && p.Port != nil {
-				target = p.Port
-				break
-			}
-		}
+		target := slicePort(es, port)
 		if target == nil {
 			continue
 		}
 		for _, ep := range es.Endpoints {
+			if len(ep.Addresses) == 0 {
+				continue
+			}
+			// Only the first address: the others are the same endpoint's, fungible
+			// (AKO: PopulateServers, after https://issue.k8s.io/106267).
+			typ := fam.typeOf(ep.Addresses[0])
+			if typ == "" {
+				continue
+			}
 			enabled := (ep.Conditions.Ready == nil || *ep.Conditions.Ready) &&
 				(ep.Conditions.Terminating == nil || !*ep.Conditions.Terminating)
-			for _, addr := range ep.Addresses {
-				set.add(addr, typ, *target, enabled)
+			srv := set.add(ep.Addresses[0], typ, *target, enabled)
+			if ep.NodeName != nil {
+				srv.ServerNode = *ep.NodeName // AKO: PopulateServers
 			}
 		}
 	}
 	return set.sorted(), nil
 }
 
-// nodeServers returns NodePort-mode servers: the first InternalIP per family of each
-// eligible Node, at the port's nodePort.
+// slicePort returns the target port of a Service port in an EndpointSlice: the slice port
+// with the Service port's name AND protocol [≠AKO: name or number].
+func slicePort(es *discoveryv1.EndpointSlice, port corev1.ServicePort) *int32 {
+	for _, p := range es.Ports {
+		name, proto := "", corev1.ProtocolTCP
+		if p.Name != nil {
+			name = *p.Name
+		}
+		if p.Protocol != nil {
+			proto = *p.Protocol
+		}
+		if name == port.Name && proto == port.Protocol && p.Port != nil {
+			return p.Port
+		}
+	}
+	return nil
+}
+
+// families are the address families a Service's pool servers may have: those AKO's
+// ipFamily enables and the Service serves (AKO: v4enabled, v4Family, v6enabled, v6Family in
+// internal/nodes/avi_model_l4_translator.go PopulateServers, PopulateServersForNodePort).
+type families struct{ v4, v6 bool }
+
+func (b *Builder) families(svc *corev1.Service) families {
+	ipFamily := b.ako().IPFamilyFor(b.Context.CloudType())
+	v4On := ipFamily == policy.IPFamilyV4 || ipFamily == policy.IPFamilyV4V6
+	v6On := ipFamily == policy.IPFamilyV6 || ipFamily == policy.IPFamilyV4V6
+	// The Service's families: both when dual-stack, IPv6 when its first is, else IPv4 (an
+	// unset list too, as on clusters that predate the field).
+	v4Svc, v6Svc := true, false
+	switch fs := svc.Spec.IPFamilies; {
+	case len(fs) >= 2:
+		v6Svc = true
+	case len(fs) == 1 && fs[0] == corev1.IPv6Protocol:
+		v4Svc, v6Svc = false, true
+	}
+	return families{v4: v4On && v4Svc, v6: v6On && v6Svc}
+}
+
+// typeOf is the Avi address type of an address the families allow, or "".
+func (f families) typeOf(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	switch {
+	case err != nil:
+		return ""
+	case ip.Is4() && f.v4:
+		return avi.AddrV4
+	case ip.Is6() && !ip.Is4In6() && f.v6:
+		return avi.AddrV6
+	}
+	return ""
+}
+
+// nodeServers returns NodePort-mode servers: one per eligible Node, at the port's nodePort,
+// with the Node's IPv4 address when the families allow it and it has one, else its IPv6
+// address (AKO: internal/nodes/avi_model_l4_translator.go PopulateServersForNodePort).
+// kube-proxy opens the NodePort only for the Service's families, so no other address is used.
 func (b *Builder) nodeServers(u *Unit, svc *corev1.Service, port corev1.ServicePort) ([]avi.Server, error) {
 	if port.NodePort == 0 {
 		u.Events = append(u.Events, warning(svc, ReasonNoNodePort, "port %d/%s has no nodePort, so its pool has no servers in NodePort mode", port.Port, port.Protocol))
@@ -285,49 +375,104 @@ func (b *Builder) nodeServers(u *Unit, svc *corev1.Service, port corev1.ServiceP
 	if err != nil {
 		return nil, fmt.Errorf("list Nodes: %w", err)
 	}
-	var local map[string]bool
+	// With externalTrafficPolicy Local, only Nodes with an endpoint of the port, per family
+	// (AKO: checkIfEndpointSliceExistsForNode; readiness is not looked at).
+	var local4, local6 map[string]bool
 	if svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal {
 		slices, err := b.Source.EndpointSlices(svc.Namespace, svc.Name)
 		if err != nil {
 			return nil, fmt.Errorf("list EndpointSlices of %s/%s: %w", svc.Namespace, svc.Name, err)
 		}
-		local = map[string]bool{}
+		local4, local6 = map[string]bool{}, map[string]bool{}
 		for _, es := range slices {
+			if slicePort(es, port) == nil {
+				continue
+			}
 			for _, ep := range es.Endpoints {
-				if ep.NodeName != nil && (ep.Conditions.Ready == nil || *ep.Conditions.Ready) {
-					local[*ep.NodeName] = true
+				if ep.NodeName == nil {
+					continue
+				}
+				switch es.AddressType {
+				case discoveryv1.AddressTypeIPv4:
+					local4[*ep.NodeName] = true
+				case discoveryv1.AddressTypeIPv6:
+					local6[*ep.NodeName] = true
 				}
 			}
 		}
 	}
+	fam := b.families(svc)
 	sel := b.ako().NodePortSelector
 	set := serverSet{}
 	for _, n := range nodes {
 		if sel != nil && n.Labels[sel.Key] != sel.Value {
 			continue
 		}
-		if _, excluded := n.Labels[labelExcludeFromLB]; excluded || (local != nil && !local[n.Name]) {
+		if _, excluded := n.Labels[labelExcludeFromLB]; excluded {
 			continue
 		}
-		var v4, v6 bool
-		for _, a := range n.Status.Addresses {
-			if a.Type != corev1.NodeInternalIP {
-				continue
-			}
-			ip, err := netip.ParseAddr(a.Address)
-			if err != nil {
-				continue
-			}
-			if ip.Is4() && !v4 {
-				v4 = true
-				set.add(a.Address, avi.AddrV4, port.NodePort, true)
-			} else if ip.Is6() && !v6 {
-				v6 = true
-				set.add(a.Address, avi.AddrV6, port.NodePort, true)
-			}
+		v4, v6 := nodeAddresses(n, b.Context.CNI, fam)
+		on4 := local4 == nil || local4[n.Name]
+		on6 := local6 == nil || local6[n.Name]
+		switch {
+		case v4 != "" && on4:
+			set.add(v4, avi.AddrV4, port.NodePort, true)
+		case v6 != "" && on6:
+			set.add(v6, avi.AddrV6, port.NodePort, true)
 		}
 	}
 	return set.sorted(), nil
+}
+
+// Node annotations AKO reads a Node's address from under some CNIs (AKO: internal/lib/lib.go
+// GetIPFromNode).
+const (
+	annotationCalicoIPv4      = "projectcalico.org/IPv4Address"
+	annotationCalicoIPv6      = "projectcalico.org/IPv6Address"
+	annotationAntreaTransport = "node.antrea.io/transport-addresses"
+)
+
+// nodeAddresses returns a Node's IPv4 and IPv6 address of the families asked for: from the
+// Calico or Antrea annotation under that CNI, else the first InternalIP of the family
+// (AKO: internal/lib/lib.go GetIPFromNode).
+func nodeAddresses(n *corev1.Node, cni string, fam families) (v4, v6 string) {
+	fromAnnotation := func(s string) {
+		ip, err := netip.ParseAddr(strings.TrimSpace(s))
+		switch {
+		case err != nil:
+		case ip.Is4() && fam.v4:
+			v4 = ip.String()
+		case ip.Is6() && fam.v6:
+			v6 = ip.String()
+		}
+	}
+	switch cni {
+	case "calico":
+		for _, a := range []string{annotationCalicoIPv4, annotationCalicoIPv6} {
+			if v, ok := n.Annotations[a]; ok {
+				addr, _, _ := strings.Cut(v, "/")
+				fromAnnotation(addr)
+			}
+		}
+	case "antrea":
+		for a := range strings.SplitSeq(n.Annotations[annotationAntreaTransport], ",") {
+			fromAnnotation(a)
+		}
+	}
+	for _, a := range n.Status.Addresses {
+		if a.Type != corev1.NodeInternalIP {
+			continue
+		}
+		ip, err := netip.ParseAddr(a.Address)
+		switch {
+		case err != nil:
+		case ip.Is4() && fam.v4 && v4 == "":
+			v4 = a.Address
+		case ip.Is6() && fam.v6 && v6 == "":
+			v6 = a.Address
+		}
+	}
+	return v4, v6
 }
 
 // serverSet merges duplicate servers: enabled is the OR of the duplicates.
@@ -338,13 +483,17 @@ type serverKey struct {
 	port int32
 }
 
-func (s serverSet) add(addr, typ string, port int32, enabled bool) {
+// add adds a server, or merges it into the one of that address and port, and returns it. Its
+// external_uuid is "<addr>:<port>", as AKO's (AKO: internal/rest/avi_obj_pool.go AviPoolBuild).
+func (s serverSet) add(addr, typ string, port int32, enabled bool) *avi.Server {
 	k := serverKey{addr, port}
 	if cur, ok := s[k]; ok {
 		*cur.Enabled = *cur.Enabled || enabled
-		return
+		return cur
 	}
-	s[k] = &avi.Server{IP: avi.IPAddr{Addr: addr, Type: typ}, Port: port, Enabled: ptrTo(enabled)}
+	s[k] = &avi.Server{IP: avi.IPAddr{Addr: addr, Type: typ}, Port: port, Enabled: ptrTo(enabled),
+		ExternalUUID: fmt.Sprintf("%s:%d", addr, port)}
+	return s[k]
 }
 
 func (s serverSet) sorted() []avi.Server {
@@ -447,6 +596,13 @@ func staticVIP(u *Unit, obj policy.Object, value, where string) (netip.Addr, boo
 	return ip.Unmap(), true
 }
 
+// trafficDisabled reports the disable-traffic annotation as AKO reads it on a LoadBalancer
+// Service: "true" in any case (AKO: internal/nodes/avi_model_l4_translator.go
+// ConstructAviL4VsNode lower-cases it).
+func trafficDisabled(svc *corev1.Service) bool {
+	return strings.ToLower(svc.Annotations[AnnotationDisableTraffic]) == "true"
+}
+
 // hostnames returns the external-dns FQDNs of a Service: trimmed, deduplicated.
 func hostnames(svc *corev1.Service) []string {
 	var out []string
@@ -456,15 +612,6 @@ func hostnames(svc *corev1.Service) []string {
 		}
 	}
 	return out
-}
-
-// unsupported reports AKO CRD annotations sctpguard does not translate.
-func unsupported(u *Unit, svc *corev1.Service) {
-	for _, a := range []string{policy.AnnotationInfraSetting, policy.AnnotationL4Rule} {
-		if v, ok := svc.Annotations[a]; ok {
-			u.Events = append(u.Events, warning(svc, ReasonUnsupportedAnnotation, "annotation %s: %s is not translated by sctpguard; the virtual service is synced without it", a, v))
-		}
-	}
 }
 
 func warning(obj policy.Object, reason, format string, args ...any) Event {
@@ -524,15 +671,22 @@ func (b *Builder) buildService(ctx context.Context, key UnitKey) (*Unit, error) 
 		u.Frozen, u.Skip = []*Freeze{f}, f.Message()
 		return u, nil
 	}
-	unsupported(u, svc)
-	vip, ok := staticVIP(u, svc, policy.StaticIP(svc), "static VIP")
+	if err := b.serviceInputs(u, svc); err != nil || u.Skip != "" {
+		return u, err
+	}
+	// The L4Rule's loadBalancerIP comes last (AKO: ConstructAviL4VsNode).
+	ip := policy.StaticIP(svc)
+	if ip == "" && u.l4rule != nil && u.l4rule.Spec.LoadBalancerIP != nil {
+		ip = *u.l4rule.Spec.LoadBalancerIP
+	}
+	vip, ok := staticVIP(u, svc, ip, "static VIP")
 	if !ok {
 		return u, nil
 	}
 	u.appProf = svc.Annotations[AnnotationApplicationProfile]
 	meta := serviceMetadata("", []string{svc.Namespace + "/" + svc.Name}, nil)
 	for _, p := range svc.Spec.Ports {
-		name := fmt.Sprintf("%s-%s-%d", u.Name, p.Protocol, p.Port)
+		name := b.objectName(fmt.Sprintf("%s%s-%s-%s-%d", b.prefix(), svc.Namespace, svc.Name, p.Protocol, p.Port))
 		pool, err := b.pool(u, name, svc, svc, p, p.Port, nil, meta)
 		if err != nil {
 			return nil, err
@@ -542,8 +696,24 @@ func (b *Builder) buildService(ctx context.Context, key UnitKey) (*Unit, error) 
 	sortEntries(u.Entries)
 	fqdns := hostnames(svc)
 	slices.Sort(fqdns)
-	b.finish(u, vip, fqdns, serviceMetadata("", []string{svc.Namespace + "/" + svc.Name}, fqdns), svc.Annotations[AnnotationDisableTraffic] != "true")
+	b.finish(u, vip, fqdns, serviceMetadata("", []string{svc.Namespace + "/" + svc.Name}, fqdns), !trafficDisabled(svc))
 	return u, nil
+}
+
+// serviceInputs resolves the AviInfraSetting and L4Rule of a LoadBalancer Service into the
+// unit's placement and rule; a missing one stops the unit (Skip).
+func (b *Builder) serviceInputs(u *Unit, svc *corev1.Service) error {
+	ref, ok, err := policy.ServiceInfraSettingRef(svc, b.Source)
+	if err != nil {
+		return err
+	}
+	infra, err := b.resolveInfraSetting(u, svc, ref, ok)
+	if err != nil {
+		return err
+	}
+	u.place = b.placementFor(infra)
+	u.l4rule, err = b.resolveL4Rule(u, svc)
+	return err
 }
 
 // buildSharedVIP builds the unit of a shared-VIP group (avi-translation.md §2.3).
@@ -596,22 +766,31 @@ func (b *Builder) buildSharedVIP(ctx context.Context, key UnitKey) (*Unit, error
 		u.Skip = "every SCTP member is frozen"
 		return u, nil
 	}
+	// The oldest member's AviInfraSetting and L4Rule apply to the whole group, its L4Rule's
+	// backendProperties to every member's pools (AKO: ConstructSharedVipSvcLBNode,
+	// ConstructSharedVipPolPoolNodes take the first member's).
 	oldest := synced[0]
-	vip, ok := staticVIP(u, oldest, policy.StaticIP(oldest), "static VIP")
+	if err := b.serviceInputs(u, oldest); err != nil || u.Skip != "" {
+		return u, err
+	}
+	// An L4Rule's loadBalancerIP wins on a shared VIP (AKO: ConstructSharedVipSvcLBNode).
+	ip := policy.StaticIP(oldest)
+	if u.l4rule != nil && u.l4rule.Spec.LoadBalancerIP != nil {
+		ip = *u.l4rule.Spec.LoadBalancerIP
+	}
+	vip, ok := staticVIP(u, oldest, ip, "static VIP")
 	if !ok {
 		return u, nil
 	}
-	u.appProf = oldest.Annotations[AnnotationApplicationProfile]
-	traffic := oldest.Annotations[AnnotationDisableTraffic] != "true"
-	var names, fqdns []string
+	var fqdns []string
 	for _, m := range synced {
-		unsupported(u, m)
+		// AKO builds a shared VIP with System-L4-Application and traffic enabled, whatever
+		// its members say (ConstructSharedVipSvcLBNode); so does sctpguard, aloud.
 		for _, a := range []string{AnnotationDisableTraffic, AnnotationApplicationProfile} {
-			if m.Annotations[a] != oldest.Annotations[a] {
-				u.Events = append(u.Events, warning(m, ReasonSharedVIPSettingIgnored, "annotation %s differs from the oldest member %s of shared VIP %q, whose value applies to the group", a, oldest.Name, key.Name))
+			if v, ok := m.Annotations[a]; ok {
+				u.Events = append(u.Events, warning(m, ReasonSharedVIPSettingIgnored, "annotation %s: %q has no effect on a Service sharing the VIP %q: AKO builds a shared virtual service with %s and traffic enabled", a, v, key.Name, appProfileL4))
 			}
 		}
-		names = append(names, m.Namespace+"/"+m.Name)
 		for _, h := range hostnames(m) {
 			if !slices.Contains(fqdns, h) {
 				fqdns = append(fqdns, h)
@@ -619,7 +798,7 @@ func (b *Builder) buildSharedVIP(ctx context.Context, key UnitKey) (*Unit, error
 		}
 		meta := serviceMetadata("", []string{m.Namespace + "/" + m.Name}, nil)
 		for _, p := range m.Spec.Ports {
-			name := fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(), m.Namespace, m.Name, key.Name, p.Protocol, p.Port)
+			name := b.objectName(fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(), m.Namespace, m.Name, key.Name, p.Protocol, p.Port))
 			pool, err := b.pool(u, name, m, m, p, p.Port, []avi.Marker{{Key: MarkerSharedVIP, Values: []string{key.Name}}}, meta)
 			if err != nil {
 				return nil, err
@@ -628,8 +807,9 @@ func (b *Builder) buildSharedVIP(ctx context.Context, key UnitKey) (*Unit, error
 		}
 	}
 	sortEntries(u.Entries)
-	slices.Sort(names)
 	slices.Sort(fqdns)
-	b.finish(u, vip, fqdns, serviceMetadata("", names, fqdns), traffic)
+	// The shared virtual service's metadata has the hostnames only; its members are on the
+	// pools (AKO: ConstructSharedVipSvcLBNode).
+	b.finish(u, vip, fqdns, serviceMetadata("", nil, fqdns), true)
 	return u, nil
 }

@@ -11,9 +11,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
 	"github.com/sctpguard/sctpguard/policy"
+	akov1alpha1 "github.com/sctpguard/sctpguard/policy/apis/ako/v1alpha1"
+	akov1alpha2 "github.com/sctpguard/sctpguard/policy/apis/ako/v1alpha2"
+	akov1beta1 "github.com/sctpguard/sctpguard/policy/apis/ako/v1beta1"
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
 )
 
@@ -29,6 +33,8 @@ type CacheSource struct {
 	policy.Inventory
 	reader      client.Reader
 	serviceAPIs bool
+	// ako are AKO's kinds the cluster serves (AviInfraSetting in one version, L4Rule).
+	ako []client.Object
 }
 
 var _ Source = (*CacheSource)(nil)
@@ -45,6 +51,23 @@ func NewCacheSource(ctx context.Context, c cluster.Cluster, inv policy.Inventory
 	default:
 		s.serviceAPIs = true
 	}
+	for _, o := range []client.Object{&akov1beta1.AviInfraSetting{}, &akov1alpha1.AviInfraSetting{}, &akov1alpha2.L4Rule{}} {
+		gvk, err := apiutil.GVKForObject(o, policy.Scheme())
+		if err != nil {
+			return nil, err
+		}
+		if _, inf := o.(*akov1alpha1.AviInfraSetting); inf && len(s.ako) > 0 {
+			continue // v1beta1 is served: AviInfraSettings are watched in that version
+		}
+		_, err = c.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+		switch {
+		case meta.IsNoMatchError(err):
+		case err != nil:
+			return nil, fmt.Errorf("discover %s: %w", gvk, err)
+		default:
+			s.ako = append(s.ako, o)
+		}
+	}
 	if err := c.GetFieldIndexer().IndexField(ctx, &discoveryv1.EndpointSlice{}, indexSliceService, func(o client.Object) []string {
 		if svc := o.GetLabels()[discoveryv1.LabelServiceName]; svc != "" {
 			return []string{o.GetNamespace() + "/" + svc}
@@ -60,6 +83,9 @@ func NewCacheSource(ctx context.Context, c cluster.Cluster, inv policy.Inventory
 	}
 	return s, nil
 }
+
+// AKOKinds returns AKO's kinds the cluster serves, whose changes reshape units.
+func (s *CacheSource) AKOKinds() []client.Object { return s.ako }
 
 // ServesServiceAPIs reports whether the cluster serves networking.x-k8s.io Gateways.
 func (s *CacheSource) ServesServiceAPIs() bool { return s.serviceAPIs }

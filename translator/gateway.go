@@ -74,6 +74,15 @@ func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) 
 		}
 		return u, nil
 	}
+	ref, ok, err := policy.GatewayInfraSettingRef(gw, class, b.Source)
+	if err != nil {
+		return nil, err
+	}
+	infra, err := b.resolveInfraSetting(u, gw, ref, ok)
+	if err != nil || u.Skip != "" {
+		return u, err
+	}
+	u.place = b.placementFor(infra)
 	backends, err := b.Source.GatewayBackends(gw.Namespace, gw.Name)
 	if err != nil {
 		return nil, fmt.Errorf("list backends of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
@@ -112,7 +121,7 @@ func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) 
 			}
 			continue
 		}
-		unsupported(u, s)
+		ignoredOnBackend(u, s)
 		for _, p := range s.Spec.Ports {
 			k := listenerKey{p.Protocol, p.Port}
 			if providers[k] == nil {
@@ -135,7 +144,7 @@ func (b *Builder) buildGateway(ctx context.Context, key UnitKey) (*Unit, error) 
 		ls := u.listener(k.port)
 		if s := providers[k]; s != nil {
 			port := servicePort(s, k)
-			name := fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(), gw.Namespace, s.Name, gw.Name, k.protocol, k.port)
+			name := b.objectName(fmt.Sprintf("%s%s-%s-%s-%s-%d", b.prefix(), gw.Namespace, s.Name, gw.Name, k.protocol, k.port))
 			meta := serviceMetadata(gw.Namespace+"/"+gw.Name, []string{s.Namespace + "/" + s.Name}, nil)
 			pool, err := b.pool(u, name, s, s, port, k.port, []avi.Marker{{Key: MarkerGateway, Values: []string{gw.Name}}}, meta)
 			if err != nil {

@@ -17,19 +17,31 @@ import (
 // normalized returns the canonical JSON of an object of a type, for comparison: a model
 // or an Object as read. Decoding into the model keeps only the managed fields.
 func normalized(typ string, obj any) ([]byte, error) {
+	return norm{}.normalized(typ, obj)
+}
+
+// norm normalizes objects. current, when set, is the object as the controller holds it: its
+// refs resolve desired refs by uuid ("/api/network/<uuid>", which AKO sends for a network
+// given by uuid) to the names the controller renders them with.
+type norm struct {
+	current avi.Object
+	names   *map[string]string // "<type>/<uuid>" → name, read from current when first needed
+}
+
+func (n norm) normalized(typ string, obj any) ([]byte, error) {
 	data, err := json.Marshal(obj)
 	if err != nil {
 		return nil, err
 	}
 	switch typ {
 	case avi.TypeVirtualService:
-		return normalizeAs(typ, data, normalizeVS)
+		return normalizeAs(typ, data, n.vs)
 	case avi.TypeVsVip:
-		return normalizeAs(typ, data, normalizeVsVip)
+		return normalizeAs(typ, data, n.vsvip)
 	case avi.TypePool:
-		return normalizeAs(typ, data, normalizePool)
+		return normalizeAs(typ, data, n.pool)
 	case avi.TypeL4PolicySet:
-		return normalizeAs(typ, data, normalizeL4)
+		return normalizeAs(typ, data, n.l4)
 	}
 	return nil, fmt.Errorf("normalize: unknown type %s", typ)
 }
@@ -47,7 +59,7 @@ func normalizeAs[T any](typ string, data []byte, normalize func(*T)) ([]byte, er
 // equal reports whether the current object (and its normalized form, as the state keeps
 // it) already is the desired one.
 func equal(typ string, desired any, current avi.Object, currentNorm []byte) (bool, error) {
-	d, err := normalized(typ, desired)
+	d, err := norm{current: current, names: new(map[string]string)}.normalized(typ, desired)
 	if err != nil {
 		return false, err
 	}
@@ -58,6 +70,33 @@ func equal(typ string, desired any, current avi.Object, currentNorm []byte) (boo
 		return sameStaticVIPs(v, current)
 	}
 	return true, nil
+}
+
+// refNames collects the names of the refs of an object as read ("…/api/<type>/<uuid>#<name>").
+func refNames(o avi.Object) map[string]string {
+	names := map[string]string{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for _, x := range t {
+				walk(x)
+			}
+		case []any:
+			for _, x := range t {
+				walk(x)
+			}
+		case string:
+			if !strings.Contains(t, "/api/") || !strings.Contains(t, "#") {
+				return
+			}
+			if r, err := avi.ParseRef(t); err == nil && r.UUID != "" && r.Name != "" {
+				names[r.Type+"/"+r.UUID] = r.Name
+			}
+		}
+	}
+	walk(map[string]any(o))
+	return names
 }
 
 // sameStaticVIPs compares the static addresses of the desired VIPs with the current ones;
@@ -90,8 +129,9 @@ func sameStaticVIPs(desired *avi.VsVip, current avi.Object) (bool, error) {
 }
 
 // ref turns any ref form into "<type>/<name>"; both "/api/pool/?name=X" and
-// "https://h/api/pool/pool-1a2b#X" become "pool/X".
-func ref(s string) string {
+// "https://h/api/pool/pool-1a2b#X" become "pool/X". A ref by uuid alone takes the name the
+// controller renders for that uuid, when known.
+func (n norm) ref(s string) string {
 	if s == "" {
 		return ""
 	}
@@ -99,14 +139,20 @@ func ref(s string) string {
 	if err != nil {
 		return s
 	}
+	if r.Name == "" && r.UUID != "" && n.names != nil {
+		if *n.names == nil {
+			*n.names = refNames(n.current)
+		}
+		r.Name = (*n.names)[r.Type+"/"+r.UUID]
+	}
 	return r.String()
 }
 
-func orDefaultRef(s, def string) string {
+func (n norm) orDefaultRef(s, def string) string {
 	if s == "" {
 		return def
 	}
-	return ref(s)
+	return n.ref(s)
 }
 
 func boolDefault(p **bool, def bool) {
@@ -115,17 +161,32 @@ func boolDefault(p **bool, def bool) {
 	}
 }
 
-const globalVRF = avi.TypeVRFContext + "/global"
+func stringDefault(p *string, def string) {
+	if *p == "" {
+		*p = def
+	}
+}
 
-func normalizeVS(vs *avi.VirtualService) {
-	vs.TenantRef, vs.CloudRef = ref(vs.TenantRef), ref(vs.CloudRef)
-	vs.SEGroupRef, vs.VsVipRef = ref(vs.SEGroupRef), ref(vs.VsVipRef)
-	vs.ApplicationProfileRef, vs.NetworkProfileRef = ref(vs.ApplicationProfileRef), ref(vs.NetworkProfileRef)
-	vs.VRFContextRef = orDefaultRef(vs.VRFContextRef, globalVRF)
+// Server defaults of the fields an L4Rule sets (the published schema's defaults).
+const (
+	globalVRF              = avi.TypeVRFContext + "/global"
+	defaultAnalyticsRef    = "analyticsprofile/System-Analytics-Profile"
+	defaultLBAlgorithm     = "LB_ALGORITHM_LEAST_CONNECTIONS"
+	defaultLBAlgorithmHash = "LB_ALGORITHM_CONSISTENT_HASH_SOURCE_IP_ADDRESS"
+	defaultLogsDuration    = 30
+	defaultLogsThrottle    = 10
+)
+
+func (n norm) vs(vs *avi.VirtualService) {
+	vs.TenantRef, vs.CloudRef = n.ref(vs.TenantRef), n.ref(vs.CloudRef)
+	vs.SEGroupRef, vs.VsVipRef = n.ref(vs.SEGroupRef), n.ref(vs.VsVipRef)
+	vs.ApplicationProfileRef, vs.NetworkProfileRef = n.ref(vs.ApplicationProfileRef), n.ref(vs.NetworkProfileRef)
+	vs.VRFContextRef = n.orDefaultRef(vs.VRFContextRef, globalVRF)
 	boolDefault(&vs.Enabled, true)
 	boolDefault(&vs.TrafficEnabled, true)
 	boolDefault(&vs.EastWestPlacement, false)
 	boolDefault(&vs.RemoveListeningPortOnVsDown, false)
+	boolDefault(&vs.EnableRHI, false)
 	for i := range vs.Services {
 		s := &vs.Services[i]
 		if s.PortRangeEnd == nil || *s.PortRangeEnd == 0 {
@@ -133,18 +194,43 @@ func normalizeVS(vs *avi.VirtualService) {
 		}
 		boolDefault(&s.EnableSSL, false)
 		boolDefault(&s.EnableHTTP2, false)
-		s.OverrideNetworkProfileRef = ref(s.OverrideNetworkProfileRef)
+		s.OverrideNetworkProfileRef = n.ref(s.OverrideNetworkProfileRef)
 	}
 	for i := range vs.L4Policies {
-		vs.L4Policies[i].L4PolicySetRef = ref(vs.L4Policies[i].L4PolicySetRef)
+		vs.L4Policies[i].L4PolicySetRef = n.ref(vs.L4Policies[i].L4PolicySetRef)
 	}
 	vs.ServiceMetadata = normalizeMetadata(vs.ServiceMetadata)
 	vs.Markers = normalizeMarkers(vs.Markers)
+	vs.AnalyticsProfileRef = n.orDefaultRef(vs.AnalyticsProfileRef, defaultAnalyticsRef)
+	vs.NetworkSecurityPolicyRef, vs.SecurityPolicyRef = n.ref(vs.NetworkSecurityPolicyRef), n.ref(vs.SecurityPolicyRef)
+	// Only full_client_logs of the analytics policy is managed; the controller fills its
+	// duration and throttle.
+	logs := &avi.FullClientLogs{}
+	if vs.AnalyticsPolicy != nil && vs.AnalyticsPolicy.FullClientLogs != nil {
+		logs = vs.AnalyticsPolicy.FullClientLogs
+	}
+	boolDefault(&logs.Enabled, false)
+	if logs.Duration == nil {
+		logs.Duration = ptrTo(uint32(defaultLogsDuration))
+	}
+	if logs.Throttle == nil {
+		logs.Throttle = ptrTo(uint32(defaultLogsThrottle))
+	}
+	vs.AnalyticsPolicy = &avi.AnalyticsPolicy{FullClientLogs: logs}
+	if l := vs.PerformanceLimits; l != nil && l.MaxConcurrentConnections == nil && l.MaxThroughput == nil {
+		vs.PerformanceLimits = nil
+	}
+	for i := range vs.VSDatascripts {
+		vs.VSDatascripts[i].VSDatascriptSetRef = n.ref(vs.VSDatascripts[i].VSDatascriptSetRef)
+	}
+	if len(vs.VSDatascripts) == 0 {
+		vs.VSDatascripts = nil
+	}
 }
 
-func normalizeVsVip(v *avi.VsVip) {
-	v.TenantRef, v.CloudRef = ref(v.TenantRef), ref(v.CloudRef)
-	v.VRFContextRef = orDefaultRef(v.VRFContextRef, globalVRF)
+func (n norm) vsvip(v *avi.VsVip) {
+	v.TenantRef, v.CloudRef = n.ref(v.TenantRef), n.ref(v.CloudRef)
+	v.VRFContextRef = n.orDefaultRef(v.VRFContextRef, globalVRF)
 	boolDefault(&v.EastWestPlacement, false)
 	for i := range v.VIP {
 		vip := &v.VIP[i]
@@ -156,19 +242,23 @@ func normalizeVsVip(v *avi.VsVip) {
 		// are compared on their own (sameStaticVIPs).
 		vip.IPAddress, vip.IP6Address = nil, nil
 		if s := vip.IPAMNetworkSubnet; s != nil {
-			s.NetworkRef = ref(s.NetworkRef)
+			s.NetworkRef = n.ref(s.NetworkRef)
 		}
 	}
 	slices.SortFunc(v.DNSInfo, func(a, b avi.DNSInfo) int { return strings.Compare(a.FQDN, b.FQDN) })
 	v.DNSInfo = slices.CompactFunc(v.DNSInfo, func(a, b avi.DNSInfo) bool { return a.FQDN == b.FQDN })
 	v.Markers = normalizeMarkers(v.Markers)
+	slices.Sort(v.BGPPeerLabels)
+	if len(v.BGPPeerLabels) == 0 {
+		v.BGPPeerLabels = nil
+	}
 }
 
-func normalizePool(p *avi.Pool) {
-	p.TenantRef, p.CloudRef = ref(p.TenantRef), ref(p.CloudRef)
-	p.VRFRef = orDefaultRef(p.VRFRef, globalVRF)
+func (n norm) pool(p *avi.Pool) {
+	p.TenantRef, p.CloudRef = n.ref(p.TenantRef), n.ref(p.CloudRef)
+	p.VRFRef = n.orDefaultRef(p.VRFRef, globalVRF)
 	for i := range p.HealthMonitorRefs {
-		p.HealthMonitorRefs[i] = ref(p.HealthMonitorRefs[i])
+		p.HealthMonitorRefs[i] = n.ref(p.HealthMonitorRefs[i])
 	}
 	slices.Sort(p.HealthMonitorRefs)
 	p.HealthMonitorRefs = slices.Compact(p.HealthMonitorRefs)
@@ -182,10 +272,32 @@ func normalizePool(p *avi.Pool) {
 	}
 	p.ServiceMetadata = normalizeMetadata(p.ServiceMetadata)
 	p.Markers = normalizeMarkers(p.Markers)
+	for i := range p.PlacementNetworks {
+		p.PlacementNetworks[i].NetworkRef = n.ref(p.PlacementNetworks[i].NetworkRef)
+	}
+	slices.SortFunc(p.PlacementNetworks, func(a, b avi.PlacementNetwork) int {
+		return strings.Compare(a.NetworkRef+" "+a.Subnet.IPAddr.Addr, b.NetworkRef+" "+b.Subnet.IPAddr.Addr)
+	})
+	if len(p.PlacementNetworks) == 0 {
+		p.PlacementNetworks = nil
+	}
+	boolDefault(&p.Enabled, true)
+	stringDefault(&p.LBAlgorithm, defaultLBAlgorithm)
+	stringDefault(&p.LBAlgorithmHash, defaultLBAlgorithmHash)
+	if p.MinServersUp != nil && *p.MinServersUp == 0 {
+		p.MinServersUp = nil
+	}
+	p.ApplicationPersistenceProfileRef = n.ref(p.ApplicationPersistenceProfileRef)
+	metrics := &avi.PoolAnalyticsPolicy{}
+	if p.AnalyticsPolicy != nil {
+		metrics = p.AnalyticsPolicy
+	}
+	boolDefault(&metrics.EnableRealtimeMetrics, false)
+	p.AnalyticsPolicy = metrics
 }
 
-func normalizeL4(l *avi.L4PolicySet) {
-	l.TenantRef = ref(l.TenantRef)
+func (n norm) l4(l *avi.L4PolicySet) {
+	l.TenantRef = n.ref(l.TenantRef)
 	if l.L4ConnectionPolicy == nil {
 		l.L4ConnectionPolicy = &avi.L4ConnectionPolicy{}
 	}
@@ -196,8 +308,8 @@ func normalizeL4(l *avi.L4PolicySet) {
 		r := &l.L4ConnectionPolicy.Rules[i]
 		boolDefault(&r.Enable, true)
 		if r.Action != nil && r.Action.SelectPool != nil {
-			r.Action.SelectPool.PoolRef = ref(r.Action.SelectPool.PoolRef)
-			r.Action.SelectPool.PoolGroupRef = ref(r.Action.SelectPool.PoolGroupRef)
+			r.Action.SelectPool.PoolRef = n.ref(r.Action.SelectPool.PoolRef)
+			r.Action.SelectPool.PoolGroupRef = n.ref(r.Action.SelectPool.PoolGroupRef)
 		}
 	}
 	l.Markers = normalizeMarkers(l.Markers)

@@ -65,6 +65,10 @@ type connection struct {
 	// unsupported is set when the licence tier lacks SCTP (reported as
 	// ControllerUnsupported rather than as a frozen rule).
 	unsupported bool
+	// idle is the session's idle timeout: the runner keeps it alive at half of it.
+	idle time.Duration
+	// cloud is what was read of AKO's cloud (type, DNS, the VIP network's VRF).
+	cloud *policy.AviCloud
 }
 
 var _ reconcile.TypedReconciler[UnitKey] = (*Reconciler)(nil)
@@ -82,6 +86,9 @@ func (r *Reconciler) builder(c *connection) *Builder {
 	ctx := r.Context()
 	if c != nil && c.version != "" {
 		ctx.ControllerVersion = c.version
+	}
+	if c != nil && c.cloud != nil {
+		ctx.Cloud = c.cloud
 	}
 	return &Builder{Context: ctx, Source: r.Source, Engine: r.Engine}
 }
@@ -125,7 +132,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key UnitKey) (reconcile.Resu
 		return reconcile.Result{}, nil
 	}
 	if u == nil {
-		out, err := c.syncer.Delete(ctx, key, b.prefix()+key.Namespace+"-"+key.Name)
+		out, err := c.syncer.Delete(ctx, key, b.UnitName(key))
 		if err != nil {
 			return r.retry(ctx, log, key, nil, classify(err))
 		}
@@ -134,7 +141,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key UnitKey) (reconcile.Resu
 				log.Error(err, "clear Service status", "service", m.String())
 			}
 			if out.Writes > 0 {
-				r.emitService(ctx, m, corev1.EventTypeNormal, ReasonRemoved, fmt.Sprintf("Removed virtualservice %s for %s", b.prefix()+key.Namespace+"-"+key.Name, m))
+				r.emitService(ctx, m, corev1.EventTypeNormal, ReasonRemoved, fmt.Sprintf("Removed virtualservice %s for %s", b.UnitName(key), m))
 			}
 		}
 		if key.Kind == KindGateway {
@@ -220,7 +227,7 @@ func (r *Reconciler) disconnect(err error) {
 	if c == nil || c.gateErr != nil {
 		return
 	}
-	r.conn.CompareAndSwap(c, &connection{syncer: c.syncer, version: c.version, gateErr: err})
+	r.conn.CompareAndSwap(c, &connection{syncer: c.syncer, version: c.version, gateErr: err, idle: c.idle, cloud: c.cloud})
 }
 
 // writeStatus writes the members' ingress and the Gateway's status. A frozen Service shows no

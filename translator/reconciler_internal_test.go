@@ -85,7 +85,11 @@ func (f *reconcilerFixture) setSource() { f.rec.Source = NewMemorySource(f.objs.
 
 func (f *reconcilerFixture) connect() {
 	f.t.Helper()
-	_, conn, err := f.runner.connect(context.Background(), f.context)
+	ctrl, err := f.runner.newController(f.context)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	conn, err := f.runner.connect(context.Background(), ctrl, f.context)
 	if conn == nil {
 		f.t.Fatalf("connect: %v", err)
 	}
@@ -222,7 +226,11 @@ func TestReconcileFrozenAndGate(t *testing.T) {
 			_ = f.sim.SetVersion("22.1.3")
 			f.sim.SetLicense("ENTERPRISE")
 			tt.setup()
-			_, conn, err := f.runner.connect(context.Background(), f.context)
+			ctrl, err := f.runner.newController(f.context)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := f.runner.connect(context.Background(), ctrl, f.context)
 			if err == nil || err.Error() != tt.wantErr {
 				t.Fatalf("connect: %v, want %q", err, tt.wantErr)
 			}
@@ -336,5 +344,70 @@ func TestReconcileFreezeExact(t *testing.T) {
 	}
 	if diff := cmp.Diff([]corev1.LoadBalancerIngress{{IP: "10.250.250.2"}}, ingressOf("a")); diff != "" {
 		t.Errorf("the older member's ingress (-want +got):\n%s", diff)
+	}
+}
+
+// TestReconcileCloudFacts: what the runner reads of AKO's cloud at connect shapes the
+// objects as in AKO: in ClusterIP mode without vrfName every object takes the VRF of the
+// first VIP network (checkAndSetVRFFromNetwork), and on a public cloud the SCTP Service is
+// frozen (ako-input-unsupported), nothing written.
+func TestReconcileCloudFacts(t *testing.T) {
+	f := newReconcilerFixture(t, lbService("server"))
+	settings, err := policy.ParseAKOValues([]byte("AKOSettings:\n  clusterName: cluster\nNetworkSettings:\n  vipNetworkList: [{networkName: vip-net}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.context = settings
+	if _, err := f.sim.Preload("admin", "vrfcontext", map[string]any{"name": "vrf-blue"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.sim.Preload("admin", "network", map[string]any{"name": "vip-net", "vrf_context_ref": "/api/vrfcontext/?name=vrf-blue"}); err != nil {
+		t.Fatal(err)
+	}
+	f.connect()
+	if diff := cmp.Diff(&policy.AviCloud{Type: "CLOUD_NONE", NetworkVRF: "vrf-blue"}, f.rec.conn.Load().cloud); diff != "" {
+		t.Errorf("cloud (-want +got):\n%s", diff)
+	}
+	f.reconcile(keyServer)
+	vrf := map[string]string{}
+	for typ, field := range map[string]string{"virtualservice": "vrf_context_ref", "vsvip": "vrf_context_ref", "pool": "vrf_ref"} {
+		for _, o := range f.sim.Objects("admin", typ) {
+			ref, _ := o[field].(string)
+			r, err := avi.ParseRef(ref)
+			if err != nil {
+				t.Fatalf("%s %s: %v", typ, field, err)
+			}
+			// Objects renders refs without names: look the uuid up.
+			for _, v := range f.sim.Objects("admin", "vrfcontext") {
+				if v["uuid"] == r.UUID {
+					vrf[typ] = v["name"].(string)
+				}
+			}
+		}
+	}
+	if diff := cmp.Diff(map[string]string{"virtualservice": "vrf-blue", "vsvip": "vrf-blue", "pool": "vrf-blue"}, vrf); diff != "" {
+		t.Errorf("VRFs (-want +got):\n%s", diff)
+	}
+
+	g := newReconcilerFixture(t, lbService("server"))
+	if _, err := g.sim.Preload("admin", "cloud", map[string]any{"name": "aws", "vtype": "CLOUD_AWS"}); err != nil {
+		t.Fatal(err)
+	}
+	aws, err := policy.ParseAKOValues([]byte("AKOSettings:\n  clusterName: cluster\nControllerSettings:\n  cloudName: aws\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.context = aws
+	g.connect()
+	g.sim.ResetJournal()
+	g.reconcile(keyServer)
+	if w := g.writes(); len(w) != 0 {
+		t.Errorf("writes on a public cloud: %v", w)
+	}
+	want := []string{"Warning ako-input-unsupported the cloud's type CLOUD_AWS (AKO builds VsVips and pools differently on public and NSX-T clouds) " +
+		"shapes this virtual service, and sctpguard does not translate it, so it does not sync the object; change it, or demote " +
+		"ako-input-unsupported to warn to sync without it; existing Avi objects left unchanged"}
+	if diff := cmp.Diff(want, g.drainEvents()); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }

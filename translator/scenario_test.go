@@ -13,7 +13,9 @@ import (
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/manifest"
+	"github.com/sctpguard/sctpguard/test/avisim/schema"
 	"github.com/sctpguard/sctpguard/translator"
+	"github.com/sctpguard/sctpguard/translator/avi"
 )
 
 // loadScenario reads a scenario directory: input.yaml (the Kubernetes objects) and
@@ -53,7 +55,8 @@ func loadScenario(t *testing.T, dir string) *translator.Builder {
 var update = flag.Bool("update", false, "rewrite testdata/scenarios/*/want.json from the results")
 
 // TestScenarios renders each scenario of testdata/scenarios and compares the whole result
-// (every object, field by field, in creation order) with want.json.
+// (every object, field by field, in creation order) with want.json. Each scenario names the
+// AKO function it follows in an "# AKO: " comment of its input.yaml.
 func TestScenarios(t *testing.T) {
 	dirs, err := filepath.Glob("testdata/scenarios/*")
 	if err != nil {
@@ -61,6 +64,9 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
+			if src, err := os.ReadFile(filepath.Join(dir, "input.yaml")); err != nil || !bytes.Contains(src, []byte("\n# AKO: ")) {
+				t.Errorf("input.yaml names no AKO function in a line starting \"# AKO: \" (%v)", err)
+			}
 			b := loadScenario(t, dir)
 			got, err := translator.Render(context.Background(), b)
 			if err != nil {
@@ -70,7 +76,7 @@ func TestScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *update {
+			if *update && !sameJSON(t, dir, gotJSON) {
 				var pretty bytes.Buffer
 				if err := json.Indent(&pretty, gotJSON, "", " "); err != nil {
 					t.Fatal(err)
@@ -94,5 +100,60 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("units (-want +got):\n%s\ngot:\n%s", diff, gotJSON)
 			}
 		})
+	}
+}
+
+// sameJSON reports whether a scenario's want.json already holds got, so that -update keeps
+// the hand-written layout of the files it need not change.
+func sameJSON(t *testing.T, dir string, got []byte) bool {
+	t.Helper()
+	want, err := os.ReadFile(filepath.Join(dir, "want.json"))
+	if err != nil {
+		return false
+	}
+	var g, w any
+	return json.Unmarshal(got, &g) == nil && json.Unmarshal(want, &w) == nil && cmp.Equal(w, g)
+}
+
+// TestScenarioBodiesFitTheSchema checks every body the scenario corpus makes the translator
+// send against the controller's published object schema (test/avisim/schema), field by
+// field: names, JSON types, enums, ranges, ref targets, required fields, and no field newer
+// than the API version sent. The test double accepts unknown fields as the real controller
+// does (and drops them), so this is what catches a misspelt or invented one.
+func TestScenarioBodiesFitTheSchema(t *testing.T) {
+	s, err := schema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, err := filepath.Glob("testdata/scenarios/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := 0
+	for _, dir := range dirs {
+		units, err := translator.Render(context.Background(), loadScenario(t, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range units {
+			for _, o := range u.Objects {
+				data, err := json.Marshal(o.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var body any
+				if err := json.Unmarshal(data, &body); err != nil {
+					t.Fatal(err)
+				}
+				bodies++
+				for _, p := range s.Check(o.Type, body, avi.MinSCTPVersion) {
+					t.Errorf("%s: %s %s: %s", filepath.Base(dir), o.Type, o.Name, p)
+				}
+			}
+		}
+	}
+	// Every scenario that syncs contributes: the check must have had bodies to look at.
+	if bodies < 4*len(dirs)/2 {
+		t.Errorf("only %d bodies in %d scenarios", bodies, len(dirs))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -24,6 +26,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/sctpguard/sctpguard/policy"
+	akov1alpha1 "github.com/sctpguard/sctpguard/policy/apis/ako/v1alpha1"
+	akov1alpha2 "github.com/sctpguard/sctpguard/policy/apis/ako/v1alpha2"
+	akov1beta1 "github.com/sctpguard/sctpguard/policy/apis/ako/v1beta1"
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
 	"github.com/sctpguard/sctpguard/translator/avi"
 )
@@ -183,6 +188,19 @@ func Setup(ctx context.Context, mgr manager.Manager, o *Options, inv policy.Inve
 			},
 		}),
 	}
+	// AKO's AviInfraSettings, L4Rules and the Namespaces that name AviInfraSettings shape
+	// the units that use them.
+	watches = append(watches, source.TypedKind(mgr.GetCache(), &corev1.Namespace{}, handler.TypedEnqueueRequestsFromMapFunc(m.namespace), annotationsChanged[*corev1.Namespace]()))
+	for _, o := range src.AKOKinds() {
+		switch o.(type) {
+		case *akov1alpha2.L4Rule:
+			watches = append(watches, source.TypedKind(mgr.GetCache(), &akov1alpha2.L4Rule{}, handler.TypedEnqueueRequestsFromMapFunc(m.l4Rule)))
+		case *akov1beta1.AviInfraSetting:
+			watches = append(watches, source.TypedKind(mgr.GetCache(), &akov1beta1.AviInfraSetting{}, handler.TypedEnqueueRequestsFromMapFunc(allUnits[*akov1beta1.AviInfraSetting](m))))
+		case *akov1alpha1.AviInfraSetting:
+			watches = append(watches, source.TypedKind(mgr.GetCache(), &akov1alpha1.AviInfraSetting{}, handler.TypedEnqueueRequestsFromMapFunc(allUnits[*akov1alpha1.AviInfraSetting](m))))
+		}
+	}
 	if src.ServesServiceAPIs() {
 		watches = append(watches,
 			source.TypedKind(mgr.GetCache(), &svcapi.Gateway{}, handler.TypedEnqueueRequestsFromMapFunc(m.gateway)),
@@ -245,15 +263,19 @@ func (m mapper) endpointSlice(ctx context.Context, es *discoveryv1.EndpointSlice
 
 // node maps a Node to every unit, in NodePort mode only.
 func (m mapper) node(context.Context, *corev1.Node) []UnitKey {
-	settings := m.rec.Context()
-	if settings.AKO == nil || settings.AKO.ServiceType != policy.ServiceTypeNodePort {
+	if settings := m.rec.Context(); settings.AKO == nil || settings.AKO.ServiceType != policy.ServiceTypeNodePort {
 		return nil
 	}
-	keys, err := (&Builder{Context: settings, Source: m.src}).Keys()
+	return m.keys(m.all()...)
+}
+
+// all returns every unit that may be in scope.
+func (m mapper) all() []UnitKey {
+	keys, err := (&Builder{Context: m.rec.Context(), Source: m.src}).Keys()
 	if err != nil {
 		return nil
 	}
-	return m.keys(keys...)
+	return keys
 }
 
 func (m mapper) gateway(_ context.Context, gw *svcapi.Gateway) []UnitKey {
@@ -272,6 +294,42 @@ func (m mapper) gatewayClass(_ context.Context, gc *svcapi.GatewayClass) []UnitK
 		}
 	}
 	return m.keys(keys...)
+}
+
+// allUnits maps any change of an object (an AviInfraSetting: it may be named by Services,
+// Namespaces and GatewayClasses alike) to every unit.
+func allUnits[T client.Object](m mapper) handler.TypedMapFunc[T, UnitKey] {
+	return func(context.Context, T) []UnitKey { return m.keys(m.all()...) }
+}
+
+// namespace maps a Namespace to the units in it: its annotations name their AviInfraSetting
+// and their tenant.
+func (m mapper) namespace(_ context.Context, ns *corev1.Namespace) []UnitKey {
+	return m.keys(slices.DeleteFunc(m.all(), func(k UnitKey) bool { return k.Namespace != ns.Name })...)
+}
+
+// l4Rule maps an L4Rule to the units of the Services that name it.
+func (m mapper) l4Rule(ctx context.Context, r *akov1alpha2.L4Rule) []UnitKey {
+	svcs, err := m.src.Services()
+	if err != nil {
+		return nil
+	}
+	var keys []UnitKey
+	for _, svc := range svcs {
+		if ref, ok := policy.ServiceL4RuleRef(svc); ok && ref.Namespace == r.Namespace && ref.Name == r.Name {
+			keys = append(keys, m.service(ctx, svc)...)
+		}
+	}
+	return keys
+}
+
+// annotationsChanged passes creations, deletions and the updates that change annotations.
+func annotationsChanged[T client.Object]() predicate.TypedPredicate[T] {
+	return predicate.TypedFuncs[T]{
+		UpdateFunc: func(e event.TypedUpdateEvent[T]) bool {
+			return !equalJSON(e.ObjectOld.GetAnnotations(), e.ObjectNew.GetAnnotations())
+		},
+	}
 }
 
 // nodeChanged passes Node events that change what pools are built from: addresses and

@@ -31,14 +31,14 @@ type entry struct {
 	typ  string
 	obj  avi.Object
 	once sync.Once
-	// norm is the normalized form (normalize.go); nil when it could not be computed, which
-	// makes every comparison unequal.
-	norm []byte
+	// norm is the normalized form (normalize.go), or normErr why it could not be computed.
+	norm    []byte
+	normErr error
 }
 
-func (e *entry) normalized() []byte {
-	e.once.Do(func() { e.norm, _ = normalized(e.typ, e.obj) })
-	return e.norm
+func (e *entry) normalized() ([]byte, error) {
+	e.once.Do(func() { e.norm, e.normErr = normalized(e.typ, e.obj) })
+	return e.norm, e.normErr
 }
 
 type objectID struct{ typ, name string }
@@ -77,15 +77,15 @@ type Lister interface {
 }
 
 // Load replaces the state with the owned objects on the controller: the virtual services,
-// pools and L4 policy sets created by the owner, and the VsVips named "<cluster>--..." in the
-// cloud that carry the owner's managed_by marker.
+// pools and L4 policy sets created by the owner, and the VsVips named "<cluster>--..." that
+// carry the owner's managed_by marker; those of the cloud types only in AKO's cloud.
 func (s *State) Load(ctx context.Context, c Lister, cluster, cloud string) error {
 	objs := map[string][]avi.Object{}
 	for _, typ := range unitTypes {
-		q := url.Values{"include_name": {"true"}}
+		q := cloudQuery(typ, cloud)
+		q.Set("include_name", "true")
 		if typ == avi.TypeVsVip {
 			q.Set("name.contains", cluster+"--")
-			q.Set("cloud_ref.name", cloud)
 		} else {
 			q.Set("created_by", s.owner)
 		}
@@ -118,13 +118,14 @@ func (s *State) Get(typ, name string) avi.Object {
 	return nil
 }
 
-// normalized returns the normalized form of an object held, or nil.
-func (s *State) normalized(typ, name string) []byte {
+// normalized returns the normalized form of an object held (nil when none is), or why the
+// object as the controller returned it cannot be read into the model.
+func (s *State) normalized(typ, name string) ([]byte, error) {
 	s.mu.RLock()
 	e := s.objs[typ][name]
 	s.mu.RUnlock()
 	if e == nil {
-		return nil
+		return nil, nil
 	}
 	return e.normalized()
 }
@@ -211,4 +212,15 @@ func (s *State) Len() map[string]int {
 		out[t] = len(m)
 	}
 	return out
+}
+
+// cloudQuery filters a read of a cloud-scoped type (virtual service, VsVip, pool) to a cloud,
+// as AKO's look-ups do with cloud_ref.name: one tenant may hold objects of one name in two
+// clouds. L4 policy sets have no cloud. An empty cloud filters nothing.
+func cloudQuery(typ, cloud string) url.Values {
+	q := url.Values{}
+	if cloud != "" && typ != avi.TypeL4PolicySet {
+		q.Set("cloud_ref.name", cloud)
+	}
+	return q
 }

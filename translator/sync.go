@@ -83,7 +83,9 @@ type Syncer struct {
 	Client  Backend
 	State   *State
 	Cluster string
-	Log     logr.Logger
+	// Cloud is AKO's cloud: name look-ups of cloud-scoped objects are limited to it.
+	Cloud string
+	Log   logr.Logger
 }
 
 func (s *Syncer) owner() string { return Owner(s.Cluster) }
@@ -218,7 +220,16 @@ func (s *Syncer) apply(ctx context.Context, u *Unit, typ, name string, desired a
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		same, err := equal(typ, desired, cur, s.State.normalized(typ, name))
+		curNorm, err := s.State.normalized(typ, name)
+		if err != nil {
+			// The controller's object does not read into the model: it cannot be compared, and
+			// a PUT would be sent on every pass. Say so, and write nothing until an input
+			// changes or a full sync reads it again.
+			s.Log.Error(err, "the controller's object cannot be compared with the desired one", "type", typ, "name", name)
+			return false, &SyncError{Reason: ReasonSyncFailed, Class: avi.ClassNone,
+				Err: fmt.Errorf("compare %s %s: the object as the controller holds it cannot be read: %w", typ, name, err)}
+		}
+		same, err := equal(typ, desired, cur, curNorm)
 		if err != nil {
 			return false, fmt.Errorf("compare %s %s: %w", typ, name, err)
 		}
@@ -255,7 +266,9 @@ func (s *Syncer) apply(ctx context.Context, u *Unit, typ, name string, desired a
 // adopt reads the object holding a name after a 409 and takes it over if it is owned and
 // belongs to the unit.
 func (s *Syncer) adopt(ctx context.Context, u *Unit, typ, name string) (avi.Object, error) {
-	cur, err := s.Client.GetByName(ctx, typ, name, url.Values{"include_name": {"true"}})
+	q := cloudQuery(typ, s.Cloud)
+	q.Set("include_name", "true")
+	cur, err := s.Client.GetByName(ctx, typ, name, q)
 	if err != nil {
 		return nil, fmt.Errorf("read %s %s after 409: %w", typ, name, err)
 	}

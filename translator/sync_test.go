@@ -48,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, ts: ts, sim: sim, client: c, ctx: context.Background()}
-	f.syncer = &translator.Syncer{Client: c, State: translator.NewState(translator.Owner("cluster")), Cluster: "cluster", Log: testr.New(t)}
+	f.syncer = &translator.Syncer{Client: c, State: translator.NewState(translator.Owner("cluster")), Cluster: "cluster", Cloud: "Default-Cloud", Log: testr.New(t)}
 	return f
 }
 
@@ -197,10 +197,10 @@ func TestWorkedExampleOnTheWire(t *testing.T) {
 	}
 	out = f.sync(us...)
 	wantCalls := []string{
-		"GET /api/virtualservice?created_by=sctpguard-cluster&include_name=true&page_size=100 200",
+		"GET /api/virtualservice?cloud_ref.name=Default-Cloud&created_by=sctpguard-cluster&include_name=true&page_size=100 200",
 		"GET /api/vsvip?cloud_ref.name=Default-Cloud&include_name=true&name.contains=cluster--&page_size=100 200",
 		"GET /api/l4policyset?created_by=sctpguard-cluster&include_name=true&page_size=100 200",
-		"GET /api/pool?created_by=sctpguard-cluster&include_name=true&page_size=100 200",
+		"GET /api/pool?cloud_ref.name=Default-Cloud&created_by=sctpguard-cluster&include_name=true&page_size=100 200",
 	}
 	if diff := cmp.Diff(wantCalls, f.calls()); diff != "" {
 		t.Errorf("full sync calls (-want +got):\n%s", diff)
@@ -439,10 +439,10 @@ func TestConvergeWithMinimumCalls(t *testing.T) {
 	f.sync(us...)
 	var want []string
 	want = append(want, "POST /login 200",
-		"GET /api/virtualservice?created_by=sctpguard-cluster&include_name=true&page_size=100 200",
+		"GET /api/virtualservice?cloud_ref.name=Default-Cloud&created_by=sctpguard-cluster&include_name=true&page_size=100 200",
 		"GET /api/vsvip?cloud_ref.name=Default-Cloud&include_name=true&name.contains=cluster--&page_size=100 200",
 		"GET /api/l4policyset?created_by=sctpguard-cluster&include_name=true&page_size=100 200",
-		"GET /api/pool?created_by=sctpguard-cluster&include_name=true&page_size=100 200")
+		"GET /api/pool?cloud_ref.name=Default-Cloud&created_by=sctpguard-cluster&include_name=true&page_size=100 200")
 	for range n {
 		want = append(want, "POST /api/pool 201", "POST /api/l4policyset 201", "POST /api/vsvip 201", "POST /api/virtualservice 201")
 	}
@@ -452,18 +452,25 @@ func TestConvergeWithMinimumCalls(t *testing.T) {
 	if got := len(f.names("virtualservice")); got != n {
 		t.Errorf("%d virtual services, want %d", got, n)
 	}
+	// A full sync lists 4n objects, 100 per page.
+	f.steady(us)
+}
+
+// steady checks that the units are in sync: a pass over them makes no call at all, and a
+// full sync, which reads every owned object back, writes nothing.
+func (f *fixture) steady(us []*translator.Unit) {
+	f.t.Helper()
 	f.sim.ResetJournal()
 	f.sync(us...)
 	if c := f.calls(); len(c) != 0 {
-		t.Errorf("resync calls: %v", c)
+		f.t.Errorf("resync calls: %v", c)
 	}
-	// A full sync lists 4n objects, 100 per page.
 	if err := f.syncer.State.Load(f.ctx, f.client, "cluster", "Default-Cloud"); err != nil {
-		t.Fatal(err)
+		f.t.Fatal(err)
 	}
 	f.sync(us...)
 	if w := f.writes(); len(w) != 0 {
-		t.Errorf("full sync writes: %v", w)
+		f.t.Errorf("full sync writes: %v", w)
 	}
 }
 
@@ -592,6 +599,40 @@ func TestFaultsEndConverged(t *testing.T) {
 		}
 		converged(t, f)
 	})
+
+	t.Run("a same-named virtual service in another cloud of the tenant is not looked at", func(t *testing.T) {
+		f := newFixture(t)
+		markers := []any{
+			map[string]any{"key": "clustername", "values": []any{"cluster"}},
+			map[string]any{"key": "managed_by", "values": []any{"sctpguard-cluster"}},
+			map[string]any{"key": "Namespace", "values": []any{"telco"}},
+			map[string]any{"key": "ServiceName", "values": []any{"svc-1"}},
+		}
+		if _, err := f.sim.Preload("admin", "cloud", map[string]any{"name": "other-cloud", "vtype": "CLOUD_VCENTER"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, vs := range []map[string]any{
+			{"name": "cluster--telco-svc-1", "created_by": "sctpguard-cluster", "markers": markers},
+			{"name": "cluster--telco-svc-1", "created_by": "ako-other", "cloud_ref": "/api/cloud/?name=other-cloud"},
+		} {
+			if _, err := f.sim.Preload("admin", "virtualservice", vs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if errs := syncUntil(t, f); len(errs) != 0 {
+			t.Errorf("errors %v, want the leftover of this cloud adopted (AKO looks up with cloud_ref.name)", errs)
+		}
+		var lookups []string
+		for _, c := range f.calls() {
+			if strings.HasPrefix(c, "GET /api/virtualservice?") {
+				lookups = append(lookups, c)
+			}
+		}
+		want := []string{"GET /api/virtualservice?cloud_ref.name=Default-Cloud&include_name=true&name=cluster--telco-svc-1&page_size=100 200"}
+		if diff := cmp.Diff(want, lookups); diff != "" {
+			t.Errorf("look-ups (-want +got):\n%s", diff)
+		}
+	})
 }
 
 // TestNothingNotOursIsTouched preloads objects of AKO (created_by ako-cluster) under the
@@ -663,7 +704,7 @@ func TestStaleObjectIsReread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur["lb_algorithm"] = "LB_ALGORITHM_ROUND_ROBIN"
+	cur["inline_health_monitor"] = false
 	other, err := avi.NewClient(avi.Config{Host: f.ts.URL, CAData: avisim.CertPEM(f.ts),
 		Credentials: func() (avi.Credentials, error) { return avi.Credentials{Username: "admin", Password: "admin"}, nil }})
 	if err != nil {
@@ -681,8 +722,8 @@ func TestStaleObjectIsReread(t *testing.T) {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 	o, _ := f.sim.Object("admin", "pool", name)
-	if o["lb_algorithm"] != "LB_ALGORITHM_ROUND_ROBIN" {
-		t.Errorf("the operator's lb_algorithm was lost: %v", o["lb_algorithm"])
+	if o["inline_health_monitor"] != false {
+		t.Errorf("the operator's inline_health_monitor was lost: %v", o["inline_health_monitor"])
 	}
 	if diff := cmp.Diff([]string{"10.244.1.5:9090 true"}, f.poolServers(name)); diff != "" {
 		t.Errorf("servers (-want +got):\n%s", diff)
@@ -737,17 +778,17 @@ spec:
 		t.Errorf("writes with a frozen newcomer: %v", w)
 	}
 	// b changes its port to clash with a (the older): b is frozen now, and keeps its pool,
-	// rule and port exactly as the controller holds them. Only the VS's service_metadata
-	// changes: it lists the synced members (avi-translation.md §5.6).
+	// rule and port exactly as the controller holds them; nothing is written (the shared
+	// VS's service_metadata names no member, as AKO's, avi-translation.md §5.6).
 	bClash := strings.Replace(base, "ports: [{name: sip, port: 5060, protocol: TCP, targetPort: 5060}]",
 		"ports: [{name: sip, port: 5060, protocol: TCP, targetPort: 5060}, {name: sip2, port: 5060, protocol: SCTP, targetPort: 5061}]", 1)
 	f.sim.ResetJournal()
 	f.sync(units(t, builderFor(t, bClash, ""))...)
-	if diff := cmp.Diff([]string{"PUT /api/virtualservice/" + f.uuid("virtualservice", "cluster--default-voice") + " 200"}, f.writes()); diff != "" {
-		t.Errorf("writes with a frozen member (-want +got):\n%s", diff)
+	if w := f.writes(); len(w) != 0 {
+		t.Errorf("writes with a frozen member: %v", w)
 	}
 	vs, _ := f.sim.Object("admin", "virtualservice", "cluster--default-voice")
-	if vs["service_metadata"] != `{"namespace_svc_name":["default/a"]}` {
+	if vs["service_metadata"] != `{}` {
 		t.Errorf("service_metadata %v", vs["service_metadata"])
 	}
 	if diff := cmp.Diff([]string{"5060 " + f.uuid("networkprofile", "System-SCTP-Proxy"), "5060", "profile " + f.uuid("networkprofile", "System-TCP-Proxy")}, f.vsServices("cluster--default-voice")); diff != "" {
@@ -759,4 +800,105 @@ spec:
 	if diff := cmp.Diff([]string{"0 SCTP-5060", "1 TCP-5060"}, f.l4Rules("cluster--default-voice")); diff != "" {
 		t.Errorf("rules (-want +got):\n%s", diff)
 	}
+}
+
+// TestIPv6OnlyVIPNetwork syncs the ipv6-only-vip-network scenario to a controller whose
+// network has only an IPv6 subnet: the VsVip asks for V6_ONLY, as AKO's UpdateV6 does, and
+// gets an IPv6 address from that subnet. (Asking for V4_V6 there is refused with "No
+// available free IPs", which avisim's own tests show.)
+func TestIPv6OnlyVIPNetwork(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.sim.Preload("admin", "network", map[string]any{"name": "v6-net", "configured_subnets": []any{
+		map[string]any{"prefix": map[string]any{"ip_addr": map[string]any{"addr": "2001:db8:10::", "type": "V6"}, "mask": 64}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	out := f.sync(units(t, loadScenario(t, "testdata/scenarios/ipv6-only-vip-network"))...)
+	if diff := cmp.Diff([]string{"2001:db8:10::1"}, out[0].VIPs); diff != "" {
+		t.Errorf("VIPs (-want +got):\n%s", diff)
+	}
+}
+
+// TestUnreadableObjectIsReported holds a pool the controller returned in a shape the model
+// cannot read (graceful_disable_timeout as a string): the sync fails with that error, as
+// SyncFailed without retry, and writes nothing, rather than PUTting it on every pass in
+// silence.
+func TestUnreadableObjectIsReported(t *testing.T) {
+	f := newFixture(t)
+	us := units(t, builderFor(t, serverV1, ""))
+	f.sync(us...)
+	name := "cluster--default-server-SCTP-80"
+	pool := f.syncer.State.Get(avi.TypePool, name)
+	odd := avi.Object{}
+	for k, v := range pool {
+		odd[k] = v
+	}
+	odd["graceful_disable_timeout"] = "one"
+	f.syncer.State.Put(avi.TypePool, odd)
+	f.sim.ResetJournal()
+	_, err := f.syncer.Sync(f.ctx, us[0])
+	var se *translator.SyncError
+	if !errors.As(err, &se) || se.Reason != translator.ReasonSyncFailed || se.Class != avi.ClassNone ||
+		se.Error() != "compare pool "+name+": the object as the controller holds it cannot be read: decode pool: json: cannot unmarshal string into Go struct field Pool.graceful_disable_timeout of type int32" {
+		t.Errorf("sync: %v", err)
+	}
+	if w := f.writes(); len(w) != 0 {
+		t.Errorf("writes: %v", w)
+	}
+}
+
+// TestAKOInputsOnTheWire syncs the scenarios of AKO's inputs (AviInfraSettings, network
+// settings, L4Rules) to avisim with the configuration objects they name: the controller
+// receives exactly the scenario's bodies, and a second pass, and a full sync that reads
+// everything back, write nothing (the server's defaults and by-uuid network refs compare
+// equal).
+func TestAKOInputsOnTheWire(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range []struct {
+		typ  string
+		body map[string]any
+	}{
+		{"network", map[string]any{"name": "vip-net"}},
+		{"network", map[string]any{"name": "gold-vip", "uuid": "dvportgroup-42-cloud-1"}},
+		{"network", map[string]any{"name": "gold-nodes"}},
+		{"network", map[string]any{"name": "global-nodes", "uuid": "dvportgroup-7-cloud-1"}},
+		{"network", map[string]any{"name": "sctp-vip"}},
+		{"network", map[string]any{"name": "sctp-nodes"}},
+		{"serviceenginegroup", map[string]any{"name": "gold-seg"}},
+		{"serviceenginegroup", map[string]any{"name": "silver-seg"}},
+		{"serviceenginegroup", map[string]any{"name": "sctp-seg"}},
+		{"networkprofile", map[string]any{"name": "sctp-tuned", "profile": map[string]any{"type": "PROTOCOL_TYPE_SCTP_PROXY"}}},
+		{"applicationprofile", map[string]any{"name": "telco-l4", "type": "APPLICATION_PROFILE_TYPE_L4"}},
+		{"analyticsprofile", map[string]any{"name": "telco-analytics"}},
+		{"healthmonitor", map[string]any{"name": "sctp-hb", "type": "HEALTH_MONITOR_SCTP"}},
+	} {
+		if _, err := f.sim.Preload("admin", p.typ, p.body); err != nil {
+			t.Fatalf("preload %s %v: %v", p.typ, p.body["name"], err)
+		}
+	}
+	var us []*translator.Unit
+	var want []map[string]any
+	for _, sc := range []string{"infrasetting-service", "infrasetting-gateway", "l4rule"} {
+		us = append(us, units(t, loadScenario(t, "testdata/scenarios/"+sc))...)
+		for _, o := range readWant(t, sc) {
+			want = append(want, map[string]any{"path": "/api/" + o["type"].(string), "body": o["body"]})
+		}
+	}
+	f.sim.ResetJournal()
+	f.sync(us...)
+	var got []map[string]any
+	for _, r := range f.sim.Writes() {
+		var body map[string]any
+		if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+			t.Fatal(err)
+		}
+		if r.Method != "POST" || r.Status != 201 {
+			t.Errorf("%s %s answered %d", r.Method, r.Path, r.Status)
+		}
+		got = append(got, map[string]any{"path": r.Path, "body": body})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	f.steady(us)
 }

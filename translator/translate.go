@@ -121,6 +121,11 @@ func Translate(ctx context.Context, o *TranslateOptions, in io.Reader, out, errO
 		return ExitError
 	}
 	code := ExitOK
+	if a := settings.AKO; a.VRFName == "" && a.ServiceType != policy.ServiceTypeNodePort && len(a.VIPNetworks) > 0 && len(units) > 0 {
+		// What the controller alone knows (avi-translation.md, "AKO inputs").
+		fmt.Fprintf(errOut, "note: the objects show the VRF global; a sync uses the VRF of network %s as the Avi Controller has it, since AKO's vrfName is empty\n",
+			a.VIPNetworks[0].NetworkName+a.VIPNetworks[0].NetworkUUID)
+	}
 	for _, u := range units {
 		if u.Skipped != "" {
 			fmt.Fprintf(errOut, "%s: not synced: %s\n", u.Unit, u.Skipped)

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/sctpguard/sctpguard/policy"
+	akov1alpha2 "github.com/sctpguard/sctpguard/policy/apis/ako/v1alpha2"
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
 	"github.com/sctpguard/sctpguard/translator/avi"
 )
@@ -227,6 +228,10 @@ type Unit struct {
 	l4              *avi.L4PolicySet
 	frozenMembers   []string
 	vrfRef, appProf string
+	// place is where the objects go (AKO's settings and the AviInfraSetting in force); l4rule
+	// the L4Rule whose properties apply.
+	place  placement
+	l4rule *akov1alpha2.L4Rule
 }
 
 // frozenMember reports whether a member Service's share is frozen.
@@ -289,6 +294,11 @@ func (u *Unit) VirtualService() *avi.VirtualService {
 		base = profileUDPFastPath
 	}
 	vs.NetworkProfileRef = avi.NameRef(avi.TypeNetworkProfile, base)
+	if u.l4rule != nil && u.l4rule.Spec.NetworkProfileRef != nil {
+		// The L4Rule's profile replaces the computed one; the per-port overrides stay
+		// (AKO: AviVsBuild copies the L4Rule's fields over the virtual service last).
+		vs.NetworkProfileRef = avi.NameRef(avi.TypeNetworkProfile, *u.l4rule.Spec.NetworkProfileRef)
+	}
 	vs.Services = nil
 	for _, e := range u.Entries {
 		s := avi.Service{Port: e.Port, PortRangeEnd: ptrTo(e.Port), EnableSSL: ptrTo(false), EnableHTTP2: ptrTo(false)}

@@ -17,10 +17,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sctpguard/sctpguard/policy"
+	akov1beta1 "github.com/sctpguard/sctpguard/policy/apis/ako/v1beta1"
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
 )
 
@@ -180,6 +182,51 @@ func TestConfigurationsReachRules(t *testing.T) {
 		}
 		if checked == 0 {
 			t.Fatal("no CRD of a resource the webhooks send was found")
+		}
+	})
+
+	// The kinds the rules look up rather than judge (Gateway API classes and parents, AKO's
+	// AviInfraSettings and L4Rules) are optional kinds of the inventory: each is read in a
+	// version its CRD serves, and each CRD's kind is one the inventory knows.
+	t.Run("every looked-up kind is read in a served version", func(t *testing.T) {
+		inv := &CacheInventory{}
+		inv.addOptionalKinds()
+		read := map[schema.GroupKind]bool{}
+		for _, k := range inv.optional() {
+			for _, o := range k.watch {
+				gvk, err := apiutil.GVKForObject(o, policy.Scheme())
+				if err != nil {
+					t.Fatalf("%s: %v", k.name, err)
+				}
+				read[gvk.GroupKind()] = true
+				if k.version != "" && gvk.Version != k.version {
+					t.Errorf("%s: discovered in %s, watched in %s", k.name, k.version, gvk.Version)
+				}
+				for _, crd := range allCRDs {
+					if crd.Spec.Group != gvk.Group || crd.Spec.Names.Kind != gvk.Kind {
+						continue
+					}
+					if !slices.ContainsFunc(crd.Spec.Versions, func(v apiextensionsv1.CustomResourceDefinitionVersion) bool {
+						return v.Served && v.Name == gvk.Version
+					}) {
+						t.Errorf("%s: %s is read in %s, which CRD %s does not serve", k.name, gvk.Kind, gvk.Version, crd.Name)
+					}
+				}
+			}
+		}
+		for _, crd := range allCRDs {
+			gk := schema.GroupKind{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind}
+			if (gk.Group == akov1beta1.SchemeGroupVersion.Group || gk.Group == svcapi.GroupName) && !read[gk] {
+				t.Errorf("CRD %s: the inventory does not watch %s", crd.Name, gk)
+			}
+		}
+		for _, gk := range []schema.GroupKind{
+			{Group: akov1beta1.SchemeGroupVersion.Group, Kind: "AviInfraSetting"}, {Group: akov1beta1.SchemeGroupVersion.Group, Kind: "L4Rule"},
+			{Group: gwv1.GroupName, Kind: "GatewayClass"}, {Group: gwv1.GroupName, Kind: "Gateway"}, {Group: gwv1.GroupName, Kind: "ListenerSet"},
+		} {
+			if !read[gk] {
+				t.Errorf("the inventory does not watch %s", gk)
+			}
 		}
 	})
 

@@ -44,9 +44,12 @@ const rediscoverAfter = 5 * time.Second
 // optionalKind is a group of kinds whose CRDs the cluster may lack, or install while
 // sctpguard runs: it is watched from the first lookup after it is served.
 type optionalKind struct {
-	// name is what the start-up log calls it; gk is the kind whose CRD decides.
-	name string
-	gk   schema.GroupKind
+	// name is what the start-up log calls it; gk is the kind whose CRD decides, in version
+	// when set, and not while unless is served.
+	name    string
+	gk      schema.GroupKind
+	version string
+	unless  *optionalKind
 	// watch are the kinds put in the cache once it is served.
 	watch []client.Object
 
@@ -63,8 +66,11 @@ type optionalKind struct {
 type CacheInventory struct {
 	cache  cache.Cache
 	mapper meta.RESTMapper
-	// serviceAPIs, gatewayAPI, listenerSets and openShift are the optional kinds.
+	// serviceAPIs, gatewayAPI, listenerSets, openShift, infraSettings (AKO's AviInfraSetting
+	// v1beta1, as AKO reads it), infraSettingsV1alpha1 (the older version, read only when
+	// v1beta1 is not served) and l4Rules are the optional kinds.
 	serviceAPIs, gatewayAPI, listenerSets, openShift *optionalKind
+	infraSettings, infraSettingsV1alpha1, l4Rules    *optionalKind
 	// watched are the kinds in the cache; generation counts their changes.
 	mu         sync.Mutex
 	watched    []client.Object
@@ -87,15 +93,8 @@ var (
 // NewCacheInventory indexes the cluster's cache, finds out which optional kinds the cluster
 // serves, and registers the informers, so they sync before the webhook is ready.
 func NewCacheInventory(ctx context.Context, c cluster.Cluster, log logr.Logger) (*CacheInventory, error) {
-	mc := &unstructured.Unstructured{}
-	mc.SetGroupVersionKind(machineConfigGVK)
-	inv := &CacheInventory{
-		cache: c.GetCache(), mapper: c.GetRESTMapper(), log: log,
-		serviceAPIs:  &optionalKind{name: "networking.x-k8s.io Gateways", gk: svcapiGatewayGK, watch: []client.Object{&svcapi.Gateway{}, &svcapi.GatewayClass{}}},
-		gatewayAPI:   &optionalKind{name: "gateway.networking.k8s.io Gateways", gk: gatewayClassGK, watch: []client.Object{&gwv1.GatewayClass{}, &gwv1.Gateway{}}},
-		listenerSets: &optionalKind{name: "gateway.networking.k8s.io ListenerSets", gk: listenerSetGK, watch: []client.Object{&gwv1.ListenerSet{}}},
-		openShift:    &optionalKind{name: "OpenShift MachineConfigs", gk: machineConfigGVK.GroupKind(), watch: []client.Object{mc}},
-	}
+	inv := &CacheInventory{cache: c.GetCache(), mapper: c.GetRESTMapper(), log: log}
+	inv.addOptionalKinds()
 	indexer := c.GetFieldIndexer()
 	for _, ix := range []struct {
 		obj   client.Object
@@ -140,13 +139,32 @@ func NewCacheInventory(ctx context.Context, c cluster.Cluster, log logr.Logger) 
 	return inv, nil
 }
 
-func (i *CacheInventory) optional() []*optionalKind {
-	return []*optionalKind{i.serviceAPIs, i.gatewayAPI, i.listenerSets, i.openShift}
+// addOptionalKinds makes the optional kinds, not yet discovered.
+func (i *CacheInventory) addOptionalKinds() {
+	mc := &unstructured.Unstructured{}
+	mc.SetGroupVersionKind(machineConfigGVK)
+	i.serviceAPIs = &optionalKind{name: "networking.x-k8s.io Gateways", gk: svcapiGatewayGK, watch: []client.Object{&svcapi.Gateway{}, &svcapi.GatewayClass{}}}
+	i.gatewayAPI = &optionalKind{name: "gateway.networking.k8s.io Gateways", gk: gatewayClassGK, watch: []client.Object{&gwv1.GatewayClass{}, &gwv1.Gateway{}}}
+	i.listenerSets = &optionalKind{name: "gateway.networking.k8s.io ListenerSets", gk: listenerSetGK, watch: []client.Object{&gwv1.ListenerSet{}}}
+	i.openShift = &optionalKind{name: "OpenShift MachineConfigs", gk: machineConfigGVK.GroupKind(), watch: []client.Object{mc}}
+	i.addAKOKinds()
 }
 
-// discover asks the API server whether it serves the kind now.
+func (i *CacheInventory) optional() []*optionalKind {
+	return []*optionalKind{i.serviceAPIs, i.gatewayAPI, i.listenerSets, i.openShift, i.infraSettings, i.infraSettingsV1alpha1, i.l4Rules}
+}
+
+// discover asks the API server whether it serves the kind now (in its version, when it names
+// one; never while the kind it gives way to is served).
 func (i *CacheInventory) discover(k *optionalKind) (bool, error) {
-	_, err := i.mapper.RESTMapping(k.gk)
+	if k.unless != nil && k.unless.served.Load() {
+		return false, nil
+	}
+	var versions []string
+	if k.version != "" {
+		versions = append(versions, k.version)
+	}
+	_, err := i.mapper.RESTMapping(k.gk, versions...)
 	if meta.IsNoMatchError(err) {
 		return false, nil
 	}

@@ -54,7 +54,7 @@ func TestDecode(t *testing.T) {
 			src:  "# header\n---\n" + svc + "---\n---\n# only a comment\n---\napiVersion: ako.vmware.com/v1alpha1\nkind: AviInfraSetting\nmetadata: {name: infra}\n",
 			want: []decoded{
 				{Ref: "Service default/a", Line: 3, Typed: true},
-				{Ref: "AviInfraSetting infra", Line: 15, Typed: false},
+				{Ref: "AviInfraSetting infra", Line: 15, Typed: true},
 			},
 		},
 		{

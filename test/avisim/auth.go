@@ -28,6 +28,11 @@ type session struct {
 	lastUsed time.Time
 }
 
+// lapsed reports whether the session expired: idle too long, or past the hard limit.
+func (sess *session) lapsed(now time.Time) bool {
+	return now.Sub(sess.lastUsed) > idleTimeout || now.Sub(sess.created) > forceTimeout
+}
+
 func randomString(n int, alphabet string) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -125,7 +130,7 @@ func (s *Server) cookieSession(r *http.Request) *session {
 func (s *Server) authenticate(c *call) *apiError {
 	now := s.opts.Clock()
 	if sess := s.cookieSession(c.r); sess != nil {
-		if now.Sub(sess.lastUsed) > idleTimeout || now.Sub(sess.created) > forceTimeout {
+		if sess.lapsed(now) {
 			delete(s.sessions, sess.id)
 			return notAuthenticated()
 		}
@@ -136,6 +141,10 @@ func (s *Server) authenticate(c *call) *apiError {
 		}
 		unsafe := c.r.Method != http.MethodGet && c.r.Method != http.MethodHead && c.r.Method != http.MethodOptions
 		if unsafe && subtle.ConstantTimeCompare([]byte(c.r.Header.Get("X-CSRFToken")), []byte(sess.csrf)) != 1 {
+			// The session itself is good: its cookies are refreshed on this 401 too
+			// (alb-sdk's recordings).
+			sess.lastUsed = now
+			c.cooks = append(c.cooks, sessionCookies(sess.id)...)
 			return &apiError{status: http.StatusUnauthorized, msg: csrfMissingText, plain: true}
 		}
 		if unsafe && s.opts.RequireReferer && c.r.Header.Get("Referer") == "" {

@@ -29,7 +29,7 @@ func (s *Server) prepare(wr *write, body map[string]any) (map[string]any, *apiEr
 			body["tenant_ref"] = wr.tenant.relURL()
 		}
 	}
-	out, err := wr.walk.walkObject(wr.m.schema, body, "")
+	out, err := wr.walk.walkObject(wr.m.schema, body, "", s.pub.Root(wr.m.typ))
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (s *Server) create(c *call, m *model) *response {
 		return err.response()
 	}
 	o := s.commit(wr, obj)
-	resp := jsonResponse(http.StatusCreated, s.view(o, c.host, true, nil))
+	resp := jsonResponse(http.StatusCreated, s.view(o, c.host, true, nil, c.ver))
 	resp.header.Set("Location", "https://"+c.host+o.relURL()+"#"+o.name)
 	return resp
 }
@@ -153,7 +153,7 @@ func (s *Server) update(c *call, o *object, body map[string]any) *response {
 		return err.response()
 	}
 	s.commit(wr, obj)
-	return jsonResponse(http.StatusOK, s.view(o, c.host, true, nil))
+	return jsonResponse(http.StatusOK, s.view(o, c.host, true, nil, c.ver))
 }
 
 // patch serves PATCH with {"replace":{…}} (overwrite fields), {"add":{…}} (append list items,
@@ -188,7 +188,7 @@ func (s *Server) patch(c *call, o *object) *response {
 				continue
 			}
 			w := walker{s: s, partial: true, tenant: c.tnt}
-			norm, err := w.walk(f, pattern, k)
+			norm, err := w.walk(f, pattern, k, s.pub.Child(s.pub.Root(o.m.typ), k))
 			if err != nil {
 				return err.response()
 			}
@@ -271,7 +271,10 @@ func (s *Server) remove(o *object) *response {
 	}
 	s.releaseVIPs(o)
 	s.st.remove(o)
-	return &response{status: http.StatusNoContent}
+	// An empty body labelled JSON, as the controller sends it (alb-sdk's recordings).
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	return &response{status: http.StatusNoContent, header: h}
 }
 
 // pyRepr quotes a string as Python's repr does.

@@ -4,7 +4,9 @@
 // the controller's behaviour as written in translator/avi/avi-rest.md (§10 is its checklist) —
 // session login with the exact cookies, CSRF, idle expiry, Basic auth behind a knob,
 // X-Avi-Version and licence gating of every SCTP item, tenants and their visibility, uuids,
-// url and _last_modified, the server defaults and validation of §9 (unknown fields rejected),
+// url and _last_modified, the server defaults and validation of §9 (unknown fields accepted
+// and dropped, as the controller's recorded traffic shows; fields newer than X-Avi-Version
+// refused and left out of answers, by the published schema in test/avisim/schema),
 // references in every accepted format stored canonically and rendered with #name, VIP
 // allocation, name uniqueness with the controller's 409 texts, 412 on a stale
 // _last_modified, referred-by protection on DELETE, lists with filters and paging, and the

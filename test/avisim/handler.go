@@ -9,6 +9,7 @@ import (
 
 // call is one request being served.
 type call struct {
+	allow string // the Allow set of the endpoint, sent on every answer of its view
 	r     *http.Request
 	path  string // normalised
 	body  []byte
@@ -29,11 +30,16 @@ const (
 	allowUserToken  = "GET, POST, HEAD, OPTIONS" //nolint:gosec // G101: an Allow header, not a credential
 )
 
-// route dispatches a request. It runs under s.mu.
+// route dispatches a request. It runs under s.mu. Every answer carries the endpoint's Allow
+// set, as the controller's views send it, except the CSRF 401, which comes before the view
+// (alb-sdk's recordings).
 func (s *Server) route(c *call) *response {
 	resp := s.dispatch(c)
 	if resp.header == nil {
 		resp.header = http.Header{}
+	}
+	if c.allow != "" && resp.header.Get("Allow") == "" && !resp.beforeView {
+		resp.header.Set("Allow", c.allow)
 	}
 	for _, ck := range c.cooks {
 		resp.header.Add("Set-Cookie", ck.String())
@@ -62,16 +68,20 @@ func (s *Server) stampVersion(c *call, resp *response) {
 func (s *Server) dispatch(c *call) *response {
 	switch c.path {
 	case "/login":
+		c.allow = allowLogin
 		return s.login(c)
 	case "/logout":
+		c.allow = allowLogin
 		return s.logout(c)
 	case "/api/initial-data":
+		c.allow = allowGet
 		// Served without auth (inferred, §10.3).
 		if resp := methodCheck(c, allowGet); resp != nil {
 			return resp
 		}
 		return jsonResponse(http.StatusOK, map[string]any{"version": s.versionInfo(), "user_initialized": true})
 	case "/api/cluster/status":
+		c.allow = allowGet
 		if resp := methodCheck(c, allowGet); resp != nil {
 			return resp
 		}
@@ -88,15 +98,6 @@ func (s *Server) dispatch(c *call) *response {
 		return notFound(typ).response()
 	}
 	c.query = c.r.URL.Query()
-	if err := s.authenticate(c); err != nil {
-		return err.response()
-	}
-	if err := s.checkVersion(c); err != nil {
-		return err.response()
-	}
-	if err := s.requestTenant(c); err != nil {
-		return err.response()
-	}
 	allow := allowObject
 	switch {
 	case typ == "user-token":
@@ -106,6 +107,16 @@ func (s *Server) dispatch(c *call) *response {
 		allow = allowGet
 	case len(segs) == 1:
 		allow = allowCollection
+	}
+	c.allow = allow
+	if err := s.authenticate(c); err != nil {
+		return err.response()
+	}
+	if err := s.checkVersion(c); err != nil {
+		return err.response()
+	}
+	if err := s.requestTenant(c); err != nil {
+		return err.response()
 	}
 	if resp := methodCheck(c, allow); resp != nil {
 		return resp
@@ -121,7 +132,9 @@ func (s *Server) dispatch(c *call) *response {
 		if len(segs) == 2 && segs[1] != "default" {
 			return notFound(typ).response()
 		}
-		return jsonResponse(http.StatusOK, s.systemConfiguration(c.host))
+		sc := s.systemConfiguration(c.host)
+		s.prune(s.pub.Root(typ), sc, c.ver)
+		return jsonResponse(http.StatusOK, sc)
 	case len(segs) == 1 && c.r.Method == http.MethodPost:
 		return s.create(c, m)
 	case len(segs) == 1:
@@ -140,7 +153,7 @@ func (s *Server) dispatch(c *call) *response {
 	case http.MethodDelete:
 		return s.remove(o)
 	}
-	return jsonResponse(http.StatusOK, s.view(o, c.host, includeName(c.query), fieldSet(c.query)))
+	return jsonResponse(http.StatusOK, s.view(o, c.host, includeName(c.query), fieldSet(c.query), c.ver))
 }
 
 // methodCheck answers OPTIONS with the Allow set and a method outside it with 405 (inferred).
@@ -214,9 +227,10 @@ func fieldSet(q url.Values) map[string]bool {
 	return set
 }
 
-// view renders a stored object for a response.
-func (s *Server) view(o *object, host string, names bool, only map[string]bool) map[string]any {
+// view renders a stored object for a response at an API version (no version: every field).
+func (s *Server) view(o *object, host string, names bool, only map[string]bool, ver version) map[string]any {
 	out := s.render(o.m.schema, o.data, host, names).(map[string]any)
+	s.prune(s.pub.Root(o.m.typ), out, ver)
 	out["url"] = "https://" + host + o.relURL()
 	if names {
 		out["url"] = out["url"].(string) + "#" + o.name

@@ -137,6 +137,22 @@ func (s *Server) Logins() int {
 	return s.logins
 }
 
+// Sessions returns the number of sessions open now: logged in, neither logged out nor lapsed
+// (idle for api_idle_timeout, or older than api_force_timeout) at the server's clock. A real
+// controller caps them, so a client must reuse its session and log out when it is done.
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Clock()
+	n := 0
+	for _, sess := range s.sessions {
+		if !sess.lapsed(now) {
+			n++
+		}
+	}
+	return n
+}
+
 // AddTenant creates a tenant and returns its uuid ("tenant-<uuid4>").
 func (s *Server) AddTenant(name string) (string, error) {
 	return s.Preload(adminTenant, "tenant", map[string]any{"name": name})
@@ -170,7 +186,7 @@ func (s *Server) Objects(tenantName, typ string) []map[string]any {
 	for _, t := range s.st.named("tenant", adminTenant, tenantName) {
 		if ti := s.st.index(typ, t.uuid, false); ti != nil {
 			for _, o := range s.tenantsInOrder(ti) {
-				out = append(out, s.view(o, s.host, false, nil))
+				out = append(out, s.view(o, s.host, false, nil, version{}))
 			}
 		}
 	}
@@ -183,7 +199,7 @@ func (s *Server) Object(tenantName, typ, name string) (map[string]any, bool) {
 	defer s.mu.Unlock()
 	for _, t := range s.st.named("tenant", adminTenant, tenantName) {
 		if found := s.st.named(typ, t.uuid, name); len(found) > 0 {
-			return s.view(found[0], s.host, false, nil), true
+			return s.view(found[0], s.host, false, nil, version{}), true
 		}
 	}
 	return nil, false

@@ -73,7 +73,7 @@ func (s *Server) list(c *call, m *model) *response {
 	names, only := includeName(q), fieldSet(q)
 	results := make([]any, 0, end-start)
 	for _, o := range matched[start:end] {
-		results = append(results, s.view(o, c.host, names, only))
+		results = append(results, s.view(o, c.host, names, only, c.ver))
 	}
 	body := map[string]any{"count": len(matched), "results": results}
 	if end < len(matched) {

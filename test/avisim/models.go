@@ -383,7 +383,7 @@ func networkProfilePost(w *write, o map[string]any) *apiError {
 		return nil
 	}
 	f := networkProfile.schema.fields["profile"].fields["sctp_proxy_profile"]
-	v, err := w.walk.walk(f, map[string]any{}, "profile.sctp_proxy_profile")
+	v, err := w.walk.walk(f, map[string]any{}, "profile.sctp_proxy_profile", nil)
 	if err != nil {
 		return err
 	}

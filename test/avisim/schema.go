@@ -6,6 +6,9 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
+
+	"github.com/sctpguard/sctpguard/test/avisim/schema"
 )
 
 // kind is the JSON shape a field accepts.
@@ -109,7 +112,12 @@ var enterpriseEnums = map[string]bool{"L4_RULE_ACTION_SELECT_POOLGROUP": true}
 // sctpVersion is the first API version with any SCTP item.
 var sctpVersion = mustVersion("22.1.3")
 
-// walker validates and normalises one request body against a model's schema.
+// walker validates and normalises one request body against a model's schema. Beside
+// avisim's own schema (field), which knows the fields sctpguard writes with their defaults and
+// refs, it follows the controller's published schema (schema.Definition): a field avisim does
+// not model but the controller knows is stored as sent; a field neither knows is dropped, as
+// the real controller answers 201 and leaves it out (alb-sdk's recordings); a field newer than
+// the request's X-Avi-Version is refused.
 type walker struct {
 	s       *Server
 	version version
@@ -127,8 +135,9 @@ func joinPath(p, k string) string {
 }
 
 // walk returns the normalised value of v: defaults filled, refs resolved to the stored
-// "/api/<type>/<uuid>" form, ints as float64 (the form encoding/json gives back).
-func (w *walker) walk(f *field, v any, path string) (any, *apiError) {
+// "/api/<type>/<uuid>" form, ints as float64 (the form encoding/json gives back). pd is the
+// published definition of v, or of its items for a list, when known.
+func (w *walker) walk(f *field, v any, path string, pd *schema.Definition) (any, *apiError) {
 	if f.sctp && w.gated {
 		if w.version.less(sctpVersion) {
 			// inferred wording (avi-rest.md §10.10)
@@ -175,7 +184,7 @@ func (w *walker) walk(f *field, v any, path string) (any, *apiError) {
 		}
 		return n, nil
 	case kBool:
-		b, ok := v.(bool)
+		b, ok := boolValue(v)
 		if !ok {
 			return nil, badRequest("%s: a boolean is required", path)
 		}
@@ -202,7 +211,7 @@ func (w *walker) walk(f *field, v any, path string) (any, *apiError) {
 			if it == nil {
 				return nil, badRequest("%s: null is not allowed", p)
 			}
-			nv, err := w.walk(f.elem, it, p)
+			nv, err := w.walk(f.elem, it, p, pd)
 			if err != nil {
 				return nil, err
 			}
@@ -214,12 +223,29 @@ func (w *walker) walk(f *field, v any, path string) (any, *apiError) {
 		if !ok {
 			return nil, badRequest("%s: an object is required", path)
 		}
-		return w.walkObject(f, m, path)
+		return w.walkObject(f, m, path, pd)
 	}
 	return nil, badRequest("%s: unsupported field", path)
 }
 
-func (w *walker) walkObject(f *field, m map[string]any, path string) (any, *apiError) {
+// boolValue reads a boolean; the controller also takes the strings "true" and "false"
+// (alb-sdk's recordings: a tenant POSTed with "local": "true" is created with local true).
+func boolValue(v any) (bool, bool) {
+	switch t := v.(type) {
+	case bool:
+		return t, true
+	case string:
+		switch strings.ToLower(t) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	return false, false
+}
+
+func (w *walker) walkObject(f *field, m map[string]any, path string, pd *schema.Definition) (any, *apiError) {
 	if !w.partial {
 		// Required fields first: a missing one is reported before problems inside others.
 		for _, k := range f.keys {
@@ -239,15 +265,27 @@ func (w *walker) walkObject(f *field, m map[string]any, path string) (any, *apiE
 		if m[k] == nil {
 			continue // a JSON null reads as "not set"
 		}
+		p := joinPath(path, k)
+		var pf *schema.Field
+		if pd != nil {
+			pf = pd.Properties[k]
+		}
+		if pf != nil && pf.Since != "" && w.gated && w.version.less(mustParse(pf.Since)) {
+			// inferred wording (avi-rest.md §2.1: data not compatible with the version).
+			return nil, badRequest("%s is not supported in API version %s", p, w.version)
+		}
 		if !known {
-			if !w.s.opts.AllowUnknownFields {
-				// inferred wording (avi-rest.md §10.14): the real controller's text is unknown.
-				return nil, badRequest("%s: unknown field", joinPath(path, k))
+			if pf == nil {
+				continue // unknown to the controller: accepted and dropped
 			}
-			out[k] = deepCopy(m[k])
+			nv, err := w.published(pf, m[k], p)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = nv
 			continue
 		}
-		nv, err := w.walk(sub, m[k], joinPath(path, k))
+		nv, err := w.walk(sub, m[k], p, w.s.pub.Child(pd, k))
 		if err != nil {
 			return nil, err
 		}
@@ -261,7 +299,7 @@ func (w *walker) walkObject(f *field, m map[string]any, path string) (any, *apiE
 		if _, ok := out[k]; ok || sub.def == nil {
 			continue
 		}
-		nv, err := w.walk(sub, deepCopy(sub.def), joinPath(path, k))
+		nv, err := w.walk(sub, deepCopy(sub.def), joinPath(path, k), w.s.pub.Child(pd, k))
 		if err != nil {
 			return nil, err
 		}
@@ -273,6 +311,108 @@ func (w *walker) walkObject(f *field, m map[string]any, path string) (any, *apiE
 		}
 	}
 	return out, nil
+}
+
+// published normalises a field avisim does not model by the controller's published schema:
+// its JSON type is checked, booleans may come as strings, fields of sub-objects that the
+// controller does not know are dropped, and refs are stored as sent.
+func (w *walker) published(pf *schema.Field, v any, path string) (any, *apiError) {
+	if pf.Def != "" {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, badRequest("%s: an object is required", path)
+		}
+		d := w.s.pub.Definitions[pf.Def]
+		if d == nil {
+			return deepCopy(v), nil
+		}
+		out := make(map[string]any, len(m))
+		for k, val := range m {
+			if val == nil || d.Properties[k] == nil {
+				continue
+			}
+			nv, err := w.published(d.Properties[k], val, joinPath(path, k))
+			if err != nil {
+				return nil, err
+			}
+			out[k] = nv
+		}
+		return out, nil
+	}
+	switch pf.Type {
+	case "array":
+		items, ok := v.([]any)
+		if !ok {
+			return nil, badRequest("%s: a list is required", path)
+		}
+		if pf.Items == nil {
+			return deepCopy(v), nil
+		}
+		out := make([]any, 0, len(items))
+		for i, it := range items {
+			nv, err := w.published(pf.Items, it, path+"["+strconv.Itoa(i)+"]")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, nv)
+		}
+		return out, nil
+	case "boolean":
+		b, ok := boolValue(v)
+		if !ok {
+			return nil, badRequest("%s: a boolean is required", path)
+		}
+		return b, nil
+	case "integer", "number":
+		if _, ok := v.(float64); !ok {
+			return nil, badRequest("%s: a valid integer is required", path)
+		}
+	case "string":
+		str, ok := v.(string)
+		if !ok {
+			return nil, badRequest("%s: a string is required", path)
+		}
+		if len(pf.Enum) > 0 && !slicesContains(pf.Enum, str) {
+			return nil, badRequest("%s: %q is not a valid choice", path, str)
+		}
+	}
+	return deepCopy(v), nil
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// prune drops from a rendered object the fields newer than the request's API version: the
+// controller leaves them out (alb-sdk's recordings: systemconfiguration read at 16.4.2 has no
+// default_license_tier, introduced in 17.2.5).
+func (s *Server) prune(pd *schema.Definition, v any, ver version) {
+	if pd == nil || len(ver.parts) == 0 {
+		return
+	}
+	switch t := v.(type) {
+	case []any:
+		for _, it := range t {
+			s.prune(pd, it, ver)
+		}
+	case map[string]any:
+		for k, val := range t {
+			pf := pd.Properties[k]
+			if pf == nil {
+				continue
+			}
+			if pf.Since != "" && ver.less(mustParse(pf.Since)) {
+				delete(t, k)
+				continue
+			}
+			s.prune(s.pub.Child(pd, k), val, ver)
+		}
+	}
 }
 
 // render copies a stored value for a response: refs become absolute URLs on host, with

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sctpguard/sctpguard/test/avisim/schema"
 )
 
 // Options configure a Server. The zero value gives a 22.1.3 Enterprise controller with user
@@ -33,8 +35,6 @@ type Options struct {
 	// DanglingRefStatus is the status of "<Model> object not found!" for a ref that does not
 	// resolve: 400 (default) or 404 (avi-rest.md §4).
 	DanglingRefStatus int
-	// AllowUnknownFields stores unknown body fields instead of answering 400.
-	AllowUnknownFields bool
 	// VIPRange is where IPv4 VIPs are allocated. Default 10.250.250.1 to 10.250.255.254.
 	VIPRange AddrRange
 	// VIP6Range is where IPv6 VIPs are allocated (inferred). Default fd00:10:250::1 to
@@ -91,6 +91,7 @@ type fault struct {
 // methods are safe for concurrent use.
 type Server struct {
 	opts Options
+	pub  *schema.Schema // the controller's published object schema
 
 	mu            sync.Mutex // guards everything below
 	version       string
@@ -109,7 +110,8 @@ type Server struct {
 	lastModified  int64
 	st            store
 	vip4, vip6    allocator
-	holders       map[netip.Addr]*object // VIP → the VsVip holding it
+	subnetAllocs  map[AddrRange]*allocator // allocators of requested or configured subnets
+	holders       map[netip.Addr]*object   // VIP → the VsVip holding it
 }
 
 // New returns a Server with the system objects of avi-rest.md §8 loaded in tenant admin.
@@ -141,8 +143,13 @@ func New(opts Options) *Server {
 	if opts.NewUUID == nil {
 		opts.NewUUID = randomUUID
 	}
+	pub, err := schema.Load()
+	if err != nil {
+		panic("avisim: " + err.Error()) // the data is embedded: only a broken build gets here
+	}
 	s := &Server{
 		opts:          opts,
+		pub:           pub,
 		version:       opts.Version,
 		license:       opts.License,
 		basicAuth:     opts.BasicAuth,
@@ -152,6 +159,7 @@ func New(opts Options) *Server {
 		host:          "localhost",
 		st:            newStore(),
 		holders:       map[netip.Addr]*object{},
+		subnetAllocs:  map[AddrRange]*allocator{},
 	}
 	s.vip4.set(opts.VIPRange)
 	s.vip6.set(opts.VIP6Range)
@@ -217,6 +225,9 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	// beforeView marks an answer the controller gives before its views run (the CSRF 401):
+	// it has no Allow header.
+	beforeView bool
 }
 
 // apiError is an error answer; plain bodies are sent as they are (the CSRF 401).
@@ -251,7 +262,7 @@ func (e *apiError) response() *response {
 		h := http.Header{}
 		// The controller labels this plain-text body JSON (avi-rest.md §1.4).
 		h.Set("Content-Type", "application/json")
-		return &response{status: e.status, header: h, body: []byte(e.msg)}
+		return &response{status: e.status, header: h, body: []byte(e.msg), beforeView: true}
 	}
 	body := map[string]any{"error": e.msg}
 	if e.objName != "" {

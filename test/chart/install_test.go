@@ -508,14 +508,13 @@ kind: ConfigMap
 metadata: {name: another, namespace: %[1]s, labels: {sctpguard.io/policy: "true"}}
 data: {another.rego: "package another\n"}
 `
-	// translated are an SCTP LoadBalancer Service (with an AKO annotation sctpguard does not
-	// translate, a warning Event at each sync) and a Gateway with its backend.
+	// translated are an SCTP LoadBalancer Service and a Gateway with its backend, which carries
+	// an AKO annotation that has no effect on a Gateway backend: a warning Event at each sync.
 	translated = `apiVersion: v1
 kind: Service
 metadata:
   name: diameter
   namespace: telco
-  annotations: {aviinfrasetting.ako.vmware.com/name: telco-infra}
 spec:
   type: LoadBalancer
   selector: {app: diameter}
@@ -555,6 +554,7 @@ metadata:
   name: amf
   namespace: telco
   labels: {ako.vmware.com/gateway-name: ran, ako.vmware.com/gateway-namespace: telco}
+  annotations: {aviinfrasetting.ako.vmware.com/name: telco-infra}
 spec:
   selector: {app: amf}
   ports: [{name: ngap, port: 38412, protocol: SCTP, targetPort: 38412}]
@@ -762,8 +762,8 @@ func TestInstall(t *testing.T) {
 		}
 		return nil
 	}, full)
-	cp.create(t, strings.Replace(translated, "10.244.1.5", "10.244.1.6", 1))
-	cp.eventSeries(t, "telco", "diameter", "UnsupportedAnnotation", full)
+	cp.create(t, strings.Replace(translated, "targetPort: 38412", "targetPort: 38413", 1))
+	cp.eventSeries(t, "telco", "amf", "UnsupportedAnnotation", full)
 
 	// User policies: a set that does not load is reported on its ConfigMap, again at the
 	// next reload.

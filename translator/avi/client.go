@@ -96,6 +96,7 @@ type Client struct {
 	session    string
 	generation uint64
 	version    string
+	idle       time.Duration
 }
 
 // NewClient checks the configuration and returns a client; it does not connect.
@@ -181,7 +182,13 @@ func baseURL(host string) (*url.URL, error) {
 type LoginInfo struct {
 	// ControllerVersion is version.Version of the login answer, e.g. "22.1.3".
 	ControllerVersion string
+	// IdleTimeout is how long the session lives without a request: the login answer's
+	// controller.api_idle_timeout (minutes), 15 minutes when it does not say (avi-rest.md §1.5).
+	IdleTimeout time.Duration
 }
+
+// DefaultIdleTimeout is the controller's default api_idle_timeout.
+const DefaultIdleTimeout = 15 * time.Minute
 
 // Login opens a session (or, under basic authentication, reads the controller version).
 // Requests log in by themselves when needed; calling Login first surfaces bad credentials
@@ -193,9 +200,30 @@ func (c *Client) Login(ctx context.Context) (LoginInfo, error) {
 	if err := c.login(ctx, gen); err != nil {
 		return LoginInfo{}, err
 	}
+	return c.info(), nil
+}
+
+// Session returns the session in force, logging in only when there is none: a real
+// controller caps the sessions a user may hold, so one session is reused until it lapses
+// (a request answered 401 logs in again) and ended with Logout.
+func (c *Client) Session(ctx context.Context) (LoginInfo, error) {
+	c.mu.Lock()
+	established := c.version != "" && (c.cfg.BasicAuth || c.session != "")
+	c.mu.Unlock()
+	if established {
+		return c.info(), nil
+	}
+	return c.Login(ctx)
+}
+
+func (c *Client) info() LoginInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return LoginInfo{ControllerVersion: c.version}, nil
+	idle := c.idle
+	if idle <= 0 {
+		idle = DefaultIdleTimeout
+	}
+	return LoginInfo{ControllerVersion: c.version, IdleTimeout: idle}
 }
 
 // ControllerVersion returns the version the controller reported at the last login,
@@ -252,6 +280,7 @@ func (c *Client) login(ctx context.Context, gen uint64) error {
 		return errors.New("avi: login: the controller set no csrftoken and session cookies")
 	}
 	c.version = version
+	c.idle = idleTimeoutOf(resp.body)
 	c.generation++
 	c.cfg.Log.V(1).Info("logged in", "controller", c.base.Host, "version", c.version, "user", creds.Username)
 	return nil
@@ -293,6 +322,20 @@ func versionOf(body []byte) (string, error) {
 	return info.Version.Version, nil
 }
 
+// idleTimeoutOf reads controller.api_idle_timeout (minutes) from a login answer; 0 when it
+// is absent.
+func idleTimeoutOf(body []byte) time.Duration {
+	var info struct {
+		Controller struct {
+			APIIdleTimeout float64 `json:"api_idle_timeout"`
+		} `json:"controller"`
+	}
+	if json.Unmarshal(body, &info) != nil || info.Controller.APIIdleTimeout <= 0 {
+		return 0
+	}
+	return time.Duration(info.Controller.APIIdleTimeout * float64(time.Minute))
+}
+
 // Logout ends the session; it is sent at shutdown.
 func (c *Client) Logout(ctx context.Context) error {
 	c.mu.Lock()
@@ -301,7 +344,9 @@ func (c *Client) Logout(ctx context.Context) error {
 	if !active || c.cfg.BasicAuth {
 		return nil
 	}
-	resp, err := c.send(ctx, http.MethodPost, "/logout", nil, nil, true)
+	// One attempt: the logout is a courtesy at shutdown, which a controller that is down
+	// must not hold up.
+	resp, err := c.exchange(ctx, http.MethodPost, "/logout", nil, nil, true)
 	c.mu.Lock()
 	c.session, c.csrf = "", ""
 	c.generation++

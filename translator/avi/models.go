@@ -34,6 +34,7 @@ const (
 	AddrV4                = "V4"
 	AddrV6                = "V6"
 	AutoAllocateV4V6      = "V4_V6"
+	AutoAllocateV6Only    = "V6_ONLY"
 	LicenseEnterprise     = "ENTERPRISE"
 	LicenseEnterpriseSaaS = "ENTERPRISE_WITH_CLOUD_SERVICES"
 )
@@ -76,6 +77,39 @@ type VirtualService struct {
 	RemoveListeningPortOnVsDown *bool        `json:"remove_listening_port_on_vs_down,omitempty"`
 	ServiceMetadata             string       `json:"service_metadata,omitempty"`
 	Markers                     []Marker     `json:"markers,omitempty"`
+	// EnableRHI advertises the VIP over BGP (route health injection); sent only when true.
+	EnableRHI *bool `json:"enable_rhi,omitempty"`
+	// The fields below come from an L4Rule (avi-translation.md, "AKO inputs").
+	AnalyticsProfileRef      string             `json:"analytics_profile_ref,omitempty"`
+	AnalyticsPolicy          *AnalyticsPolicy   `json:"analytics_policy,omitempty"`
+	PerformanceLimits        *PerformanceLimits `json:"performance_limits,omitempty"`
+	NetworkSecurityPolicyRef string             `json:"network_security_policy_ref,omitempty"`
+	SecurityPolicyRef        string             `json:"security_policy_ref,omitempty"`
+	VSDatascripts            []VSDatascript     `json:"vs_datascripts,omitempty"`
+}
+
+// AnalyticsPolicy is the part of a virtual service's analytics policy an L4Rule sets.
+type AnalyticsPolicy struct {
+	FullClientLogs *FullClientLogs `json:"full_client_logs,omitempty"`
+}
+
+// FullClientLogs turns on full client logs for a while.
+type FullClientLogs struct {
+	Enabled  *bool   `json:"enabled,omitempty"`
+	Duration *uint32 `json:"duration,omitempty"`
+	Throttle *uint32 `json:"throttle,omitempty"`
+}
+
+// PerformanceLimits cap a virtual service's connections and throughput.
+type PerformanceLimits struct {
+	MaxConcurrentConnections *int32 `json:"max_concurrent_connections,omitempty"`
+	MaxThroughput            *int32 `json:"max_throughput,omitempty"`
+}
+
+// VSDatascript attaches a DataScript set to a virtual service.
+type VSDatascript struct {
+	Index              int32  `json:"index"`
+	VSDatascriptSetRef string `json:"vs_datascript_set_ref"`
 }
 
 // Service is one listening port of a virtual service.
@@ -103,6 +137,8 @@ type VsVip struct {
 	VIP               []VIP     `json:"vip,omitempty"`
 	DNSInfo           []DNSInfo `json:"dns_info,omitempty"`
 	Markers           []Marker  `json:"markers,omitempty"`
+	// BGPPeerLabels select the BGP peers the VIP is advertised to, with RHI on.
+	BGPPeerLabels []string `json:"bgp_peer_labels,omitempty"`
 }
 
 // VIP is one address of a VsVip. vip_id never changes once set: the controller rejects it.
@@ -146,6 +182,27 @@ type Pool struct {
 	GracefulDisableTimeout *int32   `json:"graceful_disable_timeout,omitempty"`
 	ServiceMetadata        string   `json:"service_metadata,omitempty"`
 	Markers                []Marker `json:"markers,omitempty"`
+	// PlacementNetworks are the node networks the Service Engines reach the servers in.
+	PlacementNetworks []PlacementNetwork `json:"placement_networks,omitempty"`
+	// The fields below come from an L4Rule's backendProperties.
+	Enabled                          *bool                `json:"enabled,omitempty"`
+	LBAlgorithm                      string               `json:"lb_algorithm,omitempty"`
+	LBAlgorithmHash                  string               `json:"lb_algorithm_hash,omitempty"`
+	LBAlgorithmConsistentHashHdr     string               `json:"lb_algorithm_consistent_hash_hdr,omitempty"`
+	MinServersUp                     *uint32              `json:"min_servers_up,omitempty"`
+	ApplicationPersistenceProfileRef string               `json:"application_persistence_profile_ref,omitempty"`
+	AnalyticsPolicy                  *PoolAnalyticsPolicy `json:"analytics_policy,omitempty"`
+}
+
+// PlacementNetwork is a network, and a subnet of it, the servers are reached in.
+type PlacementNetwork struct {
+	NetworkRef string   `json:"network_ref"`
+	Subnet     IPPrefix `json:"subnet"`
+}
+
+// PoolAnalyticsPolicy is a pool's metrics.
+type PoolAnalyticsPolicy struct {
+	EnableRealtimeMetrics *bool `json:"enable_realtime_metrics,omitempty"`
 }
 
 // Server is one pool member.
@@ -153,6 +210,10 @@ type Server struct {
 	IP      IPAddr `json:"ip"`
 	Port    int32  `json:"port,omitempty"`
 	Enabled *bool  `json:"enabled,omitempty"`
+	// ExternalUUID is "<addr>:<port>" and ServerNode the endpoint's Node, as AKO sends them
+	// (AKO: internal/rest/avi_obj_pool.go AviPoolBuild).
+	ExternalUUID string `json:"external_uuid,omitempty"`
+	ServerNode   string `json:"server_node,omitempty"`
 }
 
 // L4PolicySet is /api/l4policyset: tenant-scoped, it has no cloud.

@@ -220,7 +220,7 @@ func run(n, changes, workers int) error {
 		return err
 	}
 	defer c.close()
-	syncer := &translator.Syncer{Client: c.client, State: translator.NewState(translator.Owner("bench")), Cluster: "bench", Log: logr.Discard()}
+	syncer := &translator.Syncer{Client: c.client, State: translator.NewState(translator.Owner("bench")), Cluster: "bench", Cloud: "Default-Cloud", Log: logr.Discard()}
 	start = time.Now()
 	if err := syncer.State.Load(ctx, c.client, "bench", "Default-Cloud"); err != nil {
 		return err
