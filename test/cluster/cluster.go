@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,9 +67,9 @@ type Options struct {
 	// NoReplicas starts the control plane only: the test starts replicas (StartReplica) and
 	// points the webhook configurations at them (InstallWebhooks) itself.
 	NoReplicas bool
-	// WithoutGatewayAPI leaves Gateway API's CRDs out, for a test that installs them while
-	// sctpguard runs (InstallGatewayAPI).
-	WithoutGatewayAPI bool
+	// LateCRDs leaves Gateway API's and AKO's CRDs out, for a test that installs them while
+	// sctpguard runs (InstallLateCRDs).
+	LateCRDs bool
 }
 
 // CertSecret is the Secret of the sctpguard namespace that holds the certificates in
@@ -106,8 +107,8 @@ type Cluster struct {
 	repo       string
 	tempDir    string
 	bin        string
-	kubeconfig string // what sctpguard authenticates with
-	gatewayAPI string // Gateway API's CRDs
+	kubeconfig string   // what sctpguard authenticates with
+	lateCRDs   []string // Gateway API's and AKO's CRDs
 }
 
 // Start starts the control plane and sctpguard, and installs the webhook configurations.
@@ -126,13 +127,20 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c.gatewayAPI, c.bin = filepath.Join(gatewayAPI, "config", "crd", "standard"), o.Sctpguard
-	crds := []string{
-		filepath.Join(o.Repo, "charts", "sctpguard", "crds"),
-		filepath.Join(o.Repo, "test", "e2e", "testdata", "crds"),
+	c.bin = o.Sctpguard
+	akoCRDs, err := filepath.Glob(filepath.Join(o.Repo, "charts", "sctpguard", "crds", "ako.vmware.com_*.yaml"))
+	if err != nil || len(akoCRDs) == 0 {
+		return nil, fmt.Errorf("AKO's CRDs in the chart: none found (%v)", err)
 	}
-	if !o.WithoutGatewayAPI {
-		crds = append(crds, c.gatewayAPI)
+	c.lateCRDs = append([]string{filepath.Join(gatewayAPI, "config", "crd", "standard")}, akoCRDs...)
+	crds, err := filepath.Glob(filepath.Join(o.Repo, "charts", "sctpguard", "crds", "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	crds = slices.DeleteFunc(crds, func(f string) bool { return slices.Contains(akoCRDs, f) })
+	crds = append(crds, filepath.Join(o.Repo, "test", "e2e", "testdata", "crds"))
+	if !o.LateCRDs {
+		crds = append(crds, c.lateCRDs...)
 	}
 	c.env = &envtest.Environment{BinaryAssetsDirectory: o.Assets, CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: true}
 	cfg, err := c.env.Start()
@@ -336,9 +344,9 @@ func (c *Cluster) ServingCA() []byte { return c.env.WebhookInstallOptions.LocalS
 // RESTConfig returns a copy of the administrator's client configuration.
 func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.cfg) }
 
-// InstallGatewayAPI installs Gateway API's CRDs (for a cluster started WithoutGatewayAPI).
-func (c *Cluster) InstallGatewayAPI() error {
-	_, err := envtest.InstallCRDs(c.cfg, envtest.CRDInstallOptions{Paths: []string{c.gatewayAPI}, ErrorIfPathMissing: true})
+// InstallLateCRDs installs Gateway API's and AKO's CRDs (for a cluster started LateCRDs).
+func (c *Cluster) InstallLateCRDs() error {
+	_, err := envtest.InstallCRDs(c.cfg, envtest.CRDInstallOptions{Paths: c.lateCRDs, ErrorIfPathMissing: true})
 	return err
 }
 

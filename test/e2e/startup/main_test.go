@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	c, err := cluster.Start(ctx, cluster.Options{
 		Repo: repo, Assets: assets, Sctpguard: bin, Namespaces: []string{"sctpguard", "avi-system", "telco", "load"},
-		NoReplicas: true, WithoutGatewayAPI: true,
+		NoReplicas: true, LateCRDs: true,
 	})
 	cancel()
 	if err != nil {

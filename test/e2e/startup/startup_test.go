@@ -180,16 +180,57 @@ data:
 	}
 }
 
-// TestGatewayAPIInstalledAfterStart: Gateway API's CRDs installed while sctpguard runs are
-// watched from the first review that needs them: a Gateway of AKO's class with an SCTP
-// listener is denied without a restart.
-func TestGatewayAPIInstalledAfterStart(t *testing.T) {
+// TestCRDsInstalledAfterStart: Gateway API's and AKO's CRDs installed while sctpguard runs
+// are watched from the first review that needs them, without a restart: a Gateway of AKO's
+// class with an SCTP listener is denied, and so is an SCTP Service whose AviInfraSetting AKO
+// would reject (before the CRD, the same Service only gets ako-reference-missing's warning).
+func TestCRDsInstalledAfterStart(t *testing.T) {
 	cluster.Skip(t, skipReason)
 	setAKO(t, map[string]string{"serviceType": "ClusterIP", "clusterName": "e2e"})
 	serveFrom(t)
-	if err := cl.InstallGatewayAPI(); err != nil {
+	service := `apiVersion: v1
+kind: Service
+metadata:
+  name: ngap
+  namespace: telco
+  annotations: {aviinfrasetting.ako.vmware.com/name: ran-bgp}
+spec:
+  type: LoadBalancer
+  ports: [{name: ngap, port: 38412, protocol: SCTP}]
+`
+	out, errOut, code := cl.Kubectl(service, "create", "-f", "-", "--dry-run=server")
+	cluster.CheckRun(t, code, out, errOut, 0, "service/ngap created (server dry run)\n",
+		"Warning: metadata.annotations[aviinfrasetting.ako.vmware.com/name]: AviInfraSetting or L4Rule not found [ako-reference-missing]\n")
+	if err := cl.InstallLateCRDs(); err != nil {
 		t.Fatal(err)
 	}
+	infra := `apiVersion: ako.vmware.com/v1beta1
+kind: AviInfraSetting
+metadata: {name: ran-bgp}
+spec:
+  seGroup: {name: ran-seg}
+  network:
+    bgpPeerLabels: [ran-peers]
+    vipNetworks: [{networkName: ran-vip, cidr: 10.20.0.0/24}]
+`
+	poll(t, "the AviInfraSetting", func() error {
+		if _, errOut, code := cl.Kubectl(infra, "apply", "-f", "-"); code != 0 {
+			return fmt.Errorf("%s", errOut)
+		}
+		return nil
+	})
+	wantService := `Error from server (Forbidden): error when creating "STDIN": admission webhook "services.validate.sctpguard.io" denied the request: ` +
+		`[ako-reference-invalid] metadata.annotations[aviinfrasetting.ako.vmware.com/name]: AviInfraSetting "ran-bgp" (from the annotation) cannot be used: ` +
+		"network.bgpPeerLabels is set but network.enableRhi is not true, which AKO rejects; AKO would silently build the virtual service without it, " +
+		"sctpguard does not sync it; fix the AviInfraSetting\n"
+	// The first reviews after the CRD came may find its cache still syncing: they are denied
+	// with that reason, never judged from an empty cache; then the rule answers.
+	poll(t, "ako-reference-invalid's verdict", func() error {
+		if _, errOut, _ := cl.Kubectl(service, "create", "-f", "-", "--dry-run=server"); errOut != wantService {
+			return fmt.Errorf("%s", errOut)
+		}
+		return nil
+	})
 	class := `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: avi}
