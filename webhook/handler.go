@@ -92,9 +92,7 @@ func (h *Handler) answer(r *http.Request) (a answer) {
 	var uid types.UID
 	defer func() {
 		if p := recover(); p != nil {
-			h.Log.Error(fmt.Errorf("panic: %v", p), "review panicked; the object is denied", "uid", uid, "kind", a.kind,
-				"operation", a.operation, "stack", string(debug.Stack()))
-			a.resp = couldNotJudge(fmt.Errorf("internal error (sctpguard's log has the details under request uid %q)", uid))
+			a.resp = h.panicked(p, uid, a.kind, a.operation)
 			a.resp.UID = uid
 			a.outcome = outcomePanic
 		}
@@ -114,9 +112,51 @@ func (h *Handler) answer(r *http.Request) (a answer) {
 	}
 	req := review.Request
 	a.kind, a.operation = req.Kind.Kind, string(req.Operation)
-	a.resp, a.outcome = h.review(r.Context(), req)
+	a.resp, a.outcome = h.reviewInTime(r.Context(), req)
 	a.resp.UID = uid
 	return a
+}
+
+// panicked logs a recovered panic, with its stack, and denies the object.
+func (h *Handler) panicked(p any, uid types.UID, kind, operation string) *admissionv1.AdmissionResponse {
+	h.Log.Error(fmt.Errorf("panic: %v", p), "review panicked; the object is denied", "uid", uid, "kind", kind,
+		"operation", operation, "stack", string(debug.Stack()))
+	return couldNotJudge(fmt.Errorf("internal error (sctpguard's log has the details under request uid %q)", uid))
+}
+
+// reviewInTime judges a request, and denies it with the reason if the judgement is not done
+// when ctx ends (the server's deadline, before the write timeout and the API server's own):
+// a review slowed by a huge object on a busy node is still answered with a verdict, never by
+// a connection the server cuts, which the API server would leave to failurePolicy.
+func (h *Handler) reviewInTime(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string) {
+	type result struct {
+		resp    *admissionv1.AdmissionResponse
+		outcome string
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{h.panicked(p, req.UID, req.Kind.Kind, string(req.Operation)), outcomePanic}
+			}
+		}()
+		resp, outcome := h.review(ctx, req)
+		done <- result{resp, outcome}
+	}()
+	select {
+	case r := <-done:
+		return r.resp, r.outcome
+	case <-ctx.Done():
+		select {
+		case r := <-done:
+			return r.resp, r.outcome
+		default:
+		}
+		h.Log.Info("review did not finish in time; the object is denied", "uid", req.UID, "kind", req.Kind.Kind, "operation", req.Operation)
+		resp := errored(http.StatusGatewayTimeout, fmt.Errorf("sctpguard could not judge the object in time, so it is denied: %w; "+
+			"try again, or check it with sctpguard check", context.Cause(ctx)))
+		return resp, outcomeError
+	}
 }
 
 func reasonFor(code int) metav1.StatusReason {

@@ -10,7 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -206,4 +208,47 @@ func counted(t *testing.T, reg *prometheus.Registry, name, label string) []strin
 	}
 	slices.Sort(out)
 	return out
+}
+
+// slowEnv is an environment that takes its time, as a huge object's review on a busy node.
+type slowEnv struct {
+	env   policy.Env
+	delay time.Duration
+}
+
+func (e slowEnv) Env() policy.Env { time.Sleep(e.delay); return e.env }
+
+// TestAnswerInTime: a review still running when the server's deadline comes is answered
+// with a denial that says so, before the write timeout would cut the connection (which the
+// API server would leave to failurePolicy); one that finishes in time is judged.
+func TestAnswerInTime(t *testing.T) {
+	body := request(admissionv1.Create, "telco", "alice", amf, "")
+	post := func(h *Handler, deadline time.Duration) *admissionv1.AdmissionResponse {
+		t.Helper()
+		srv := NewServer(ServerOptions{WriteTimeout: deadline + handlerMargin}, logr.Discard())
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		start := time.Now()
+		srv.deadline(h).ServeHTTP(w, r)
+		if took := time.Since(start); took > deadline+time.Second {
+			t.Errorf("answered after %v, the deadline was %v", took, deadline)
+		}
+		var out admissionv1.AdmissionReview
+		if err := json.Unmarshal(w.Body.Bytes(), &out); w.Code != http.StatusOK || err != nil || out.Response == nil {
+			t.Fatalf("HTTP %d, %v: %s", w.Code, err, w.Body.String())
+		}
+		return out.Response
+	}
+	h := handler(t, Validate, policy.Config{}, npl)
+	h.Env = slowEnv{env: npl, delay: 2 * time.Second}
+	want := deniedWith("uid-1", http.StatusGatewayTimeout, metav1.StatusReasonTimeout,
+		"sctpguard could not judge the object in time, so it is denied: context deadline exceeded; try again, or check it with sctpguard check")
+	if diff := cmp.Diff(want, post(h, 200*time.Millisecond)); diff != "" {
+		t.Errorf("slow review (-want +got):\n%s", diff)
+	}
+	h.Env = slowEnv{env: npl, delay: 10 * time.Millisecond}
+	if got := post(h, 2*time.Second); got.Allowed || got.Result == nil || got.Result.Code != http.StatusForbidden {
+		t.Errorf("a review in time: want the rules' denial, got %+v", got.Result)
+	}
 }

@@ -239,7 +239,7 @@ func (c *Cluster) startSctpguard(ctx context.Context, o Options, kubeconfig stri
 	for i := range max(o.Replicas, 1) {
 		r := &Replica{}
 		// No drain delay: a test replica leaves no endpoints (the rolling restart test asks for one).
-		args := []string{"serve", "--kubeconfig", kubeconfig, "--service-account", "sctpguard/sctpguard", "--shutdown-delay=0s"}
+		args := append([]string{"serve", "--kubeconfig", kubeconfig, "--service-account", "sctpguard/sctpguard", "--shutdown-delay=0s"}, serveTimeouts...)
 		if o.SelfSigned {
 			addr := freeAddr()
 			host, port, _ := net.SplitHostPort(addr)
@@ -310,7 +310,7 @@ func (c *Cluster) installWebhooks(ctx context.Context, selfSigned bool) error {
 func (c *Cluster) InstallWebhooks(ctx context.Context, mutateURL, validateURL string, caBundle []byte) error {
 	opts := webhook.ConfigurationOptions{
 		Name: "sctpguard", URL: mutateURL, CABundle: caBundle,
-		ExcludeNamespaces: []string{"sctpguard"}, TimeoutSeconds: 5,
+		ExcludeNamespaces: []string{"sctpguard"}, TimeoutSeconds: webhookTimeoutSeconds,
 	}
 	mutating, _ := webhook.Configurations(opts)
 	opts.URL = validateURL
@@ -360,7 +360,7 @@ func (c *Cluster) StartReplica(log io.Writer, args ...string) (*Replica, error) 
 	r := &Replica{WebhookURL: "https://" + addr, HealthURL: "http://" + health, MetricsURL: "http://" + metrics}
 	all := append([]string{"serve", "--kubeconfig", c.kubeconfig, "--service-account", "sctpguard/sctpguard",
 		"--host", host, "--port", port, "--cert-dir", wo.LocalServingCertDir,
-		"--health-probe-bind-address", health, "--metrics-bind-address", metrics, "--metrics-secure=false"}, args...)
+		"--health-probe-bind-address", health, "--metrics-bind-address", metrics, "--metrics-secure=false"}, slices.Concat(serveTimeouts, args)...)
 	r.cmd = exec.Command(c.bin, all...)
 	if log == nil {
 		log = io.Discard
@@ -370,6 +370,14 @@ func (c *Cluster) StartReplica(log io.Writer, args ...string) (*Replica, error) 
 		return nil, fmt.Errorf("start sctpguard: %w", err)
 	}
 	return r, nil
+}
+
+// webhookTimeoutSeconds is the webhook configurations' timeoutSeconds; the replicas' read
+// and write timeouts are two thirds of it, as the chart sets them.
+const webhookTimeoutSeconds = 5
+
+var serveTimeouts = []string{
+	fmt.Sprintf("--read-timeout=%dms", webhookTimeoutSeconds*2000/3), fmt.Sprintf("--write-timeout=%dms", webhookTimeoutSeconds*2000/3),
 }
 
 // probeClient gives up on a probe as the kubelet does: /readyz may wait on a check (the cache's
