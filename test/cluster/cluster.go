@@ -129,8 +129,11 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	}
 	c.bin = o.Sctpguard
 	akoCRDs, err := filepath.Glob(filepath.Join(o.Repo, "charts", "sctpguard", "crds", "ako.vmware.com_*.yaml"))
-	if err != nil || len(akoCRDs) == 0 {
-		return nil, fmt.Errorf("AKO's CRDs in the chart: none found (%v)", err)
+	if err != nil {
+		return nil, fmt.Errorf("AKO's CRDs in the chart: %w", err)
+	}
+	if len(akoCRDs) == 0 {
+		return nil, fmt.Errorf("AKO's CRDs in the chart: none in %s", filepath.Join(o.Repo, "charts", "sctpguard", "crds"))
 	}
 	c.lateCRDs = append([]string{filepath.Join(gatewayAPI, "config", "crd", "standard")}, akoCRDs...)
 	crds, err := filepath.Glob(filepath.Join(o.Repo, "charts", "sctpguard", "crds", "*.yaml"))
