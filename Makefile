@@ -36,7 +36,7 @@ K8S_LDFLAGS := -s -w $(foreach p,k8s.io/component-base/version k8s.io/client-go/
 # envtest finds kube-apiserver, etcd and kubectl here.
 export KUBEBUILDER_ASSETS := $(K8S_BIN)
 
-# How long each fuzz smoke test of `make test` runs (two targets: FuzzCheck, FuzzHandler).
+# How long each fuzz test of `make test` runs (FuzzCheck, FuzzSplit, FuzzHandler).
 FUZZTIME ?= 30s
 # Benchmark runs per tool in `make bench`.
 BENCH_RUNS ?= 5
@@ -116,8 +116,9 @@ test-chart: build controlplane $(HELM) ## Chart tests: rendering vs webhook.Conf
 	cd test/chart && HELM=$(HELM) SCTPGUARD_BIN=$(BIN)/sctpguard $(GO) test -count=1 -v ./...
 
 .PHONY: fuzz
-fuzz: ## Fuzz the YAML-to-findings path and the admission handler, FUZZTIME each.
+fuzz: ## Fuzz the YAML-to-findings path, the manifest splitter against kubectl's, and the admission handler, for FUZZTIME each.
 	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./policy/check
+	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./policy/manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./webhook
 
 .PHONY: vet
@@ -131,7 +132,7 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint.
 	cd test/chart && $(GOLANGCI_LINT) run ./...
 
 .PHONY: bench
-bench: build $(CONFTEST) ## Benchmarks: Go benchmarks; check vs parse floor vs conftest; webhook load; translator sync.
+bench: build $(CONFTEST) ## Benchmarks: Go benchmarks; check vs parse floor vs conftest; largest inputs vs kubectl's reader; webhook load; translator sync.
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 	$(GO) build -o $(BIN)/parsefloor ./test/bench/parsefloor
 	$(GO) run ./test/bench/checkbench -runs $(BENCH_RUNS) -sctpguard $(BIN)/sctpguard \

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -10,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
+
+	"github.com/sctpguard/sctpguard/policy/input"
 )
 
 // Config tunes the built-in rules and mutations.
@@ -24,11 +25,17 @@ type Config struct {
 }
 
 // LoadConfig reads the rule configuration file at path (none when empty, unknown keys
-// refused) and adds the rules and namespaces given on the command line, flags.
+// refused, at most input.DefaultMaxSize bytes) and adds the rules and namespaces given on
+// the command line, flags.
 func LoadConfig(path string, flags Config) (Config, error) {
+	return ReadConfig(path, input.DefaultMaxSize, flags)
+}
+
+// ReadConfig is LoadConfig with the file's size limit, maxSize bytes.
+func ReadConfig(path string, maxSize int64, flags Config) (Config, error) {
 	var cfg Config
 	if path != "" {
-		data, err := os.ReadFile(path)
+		data, err := input.ReadFile(path, maxSize)
 		if err != nil {
 			return cfg, fmt.Errorf("read rule configuration: %w", err)
 		}

@@ -87,7 +87,9 @@ func decodeOne(t *testing.T, src string) *manifest.Document {
 
 func decodeAll(t *testing.T, src string) []*manifest.Document {
 	t.Helper()
-	docs, errs := manifest.NewDecoder(policy.Scheme(), "default").Decode("test.yaml", []byte(src))
+	dec := manifest.NewDecoder(policy.Scheme(), "default")
+	dec.KeepText = true // the mutation scenarios print the patched text
+	docs, errs := dec.Decode("test.yaml", []byte(src))
 	for _, e := range errs {
 		t.Fatalf("decode: %v", e)
 	}

@@ -36,7 +36,7 @@ Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadabl
 	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace of namespaced objects that name none")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(check.Outputs, ", "))
 	f.BoolVar(&o.Mutate, "mutate", false, "apply the mutating webhook's defaults, print the mutated manifests on standard output (report on standard error), and judge those")
-	f.Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest input accepted, in bytes")
+	f.Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest file read (manifests, policies, AKO values, configuration) or standard input, in bytes")
 	f.Int64Var(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "soft limit of the heap in bytes, collected harder near it (0: none; $GOMEMLIMIT wins)")
 
 	addContextFlags(c, o)

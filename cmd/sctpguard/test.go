@@ -5,11 +5,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sctpguard/sctpguard/policy/input"
 	"github.com/sctpguard/sctpguard/policy/rego"
 )
 
 func newTestCommand() *cobra.Command {
-	var o rego.TestOptions
+	o := rego.TestOptions{MaxFileSize: input.DefaultMaxSize}
 	c := &cobra.Command{
 		Use:   "test DIR",
 		Short: "Run the tests of user policies: Rego unit tests and gator suites",
@@ -43,5 +44,6 @@ Exit codes: 0 all passed, 1 a test failed, 2 no tests found or a policy does not
 		},
 	}
 	c.Flags().StringVar(&o.Run, "run", "", "run only the tests whose names match this regular expression")
+	c.Flags().Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest file read, in bytes")
 	return c
 }

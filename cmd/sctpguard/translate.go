@@ -33,7 +33,7 @@ Exit codes: 0 every unit renders, 1 a unit would not be synced, 2 usage error or
 	f.StringSliceVarP(&o.Files, "filename", "f", nil, "files or directories to read (directories recursively: *.yaml, *.yml, *.json), or - for standard input")
 	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace of namespaced objects that name none")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: yaml or json")
-	f.Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest input accepted, in bytes")
+	f.Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest file read (manifests, policies, AKO values, configuration) or standard input, in bytes")
 	f.StringVar(&o.ClusterName, "cluster-name", "", "AKO's clusterName, overriding the AKO settings (every object name starts with it)")
 	addContextFlags(c, o.Options)
 	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, warn, exemptNamespaces)")

@@ -39,6 +39,7 @@ func TestTranslateCommand(t *testing.T) {
 	}{
 		{[]string{"translate", "-f", "examples/seeds"}, "error: AKO's clusterName is needed for the object names: pass --ako-values, --ako-configmap or --cluster-name\n"},
 		{[]string{"translate", "-f", "examples/seeds", "--cluster-name", "c", "-o", "sarif"}, "error: output: Unsupported value: \"sarif\": supported values: \"yaml\", \"json\"\n"},
+		{[]string{"translate", "-f", "-", "--cluster-name", "c"}, "-: standard input is empty: nothing was piped in (did the command before the pipe fail?)\n"},
 	} {
 		_, errOut, code := runCLI(t, "", tt.args...)
 		if code != 2 || errOut != tt.wantErr {

@@ -133,10 +133,22 @@ func TestStdin(t *testing.T) {
 		t.Errorf("output (-want +got):\n%s", diff)
 	}
 
+	// Nothing on standard input is an error, not a clean run: the command before the pipe
+	// may have failed.
+	for stdin, want := range map[string]string{
+		"":                      "error: -: standard input is empty: nothing was piped in (did the command before the pipe fail?)\n",
+		"---\n# nothing\n---\n": "error: -: standard input holds no object, only comments or empty documents\n",
+	} {
+		out, errOut, code := run(t, stdin, o)
+		if code != check.ExitError || errOut != want || out != "checked 0 resources in 1 input: 0 denied (0 denials), 0 with warnings only (0 warnings), 1 unreadable input or document\n" {
+			t.Errorf("stdin %q: exit code %d, stdout %q, stderr %q; want %d and %q", stdin, code, out, errOut, check.ExitError, want)
+		}
+	}
+
 	// Standard input over the limit is refused, not truncated.
 	o.MaxFileSize = 64
 	_, errOut, code = run(t, clean, o)
-	if code != check.ExitError || errOut != "error: -: input is larger than that, over the limit of 64 bytes; split it, or raise --max-file-size\n" {
+	if code != check.ExitError || errOut != "error: -: standard input: larger than the limit of 64 bytes; split it, or raise --max-file-size\n" {
 		t.Errorf("exit code %d, stderr %q", code, errOut)
 	}
 }

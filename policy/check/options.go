@@ -2,8 +2,8 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/input"
 	"github.com/sctpguard/sctpguard/policy/rego"
 )
 
@@ -35,9 +36,9 @@ const (
 	ExitError  = 2 // usage error, or an input could not be read or parsed
 )
 
-// DefaultMaxFileSize bounds one input file or standard input. The API server accepts at
-// most 3 MiB per object; 32 MiB leaves room for large multi-document files.
-const DefaultMaxFileSize = 32 << 20
+// DefaultMaxFileSize bounds each file read (manifests, policies, values and configuration
+// files) and standard input.
+const DefaultMaxFileSize = input.DefaultMaxSize
 
 // DefaultMemoryLimit keeps a check of 10,000 manifests near 100 MiB of heap.
 const DefaultMemoryLimit = 96 << 20
@@ -142,7 +143,7 @@ func (o *Options) Context() (policy.Context, error) {
 	var ctx policy.Context
 	switch {
 	case o.AKOValues != "":
-		data, err := os.ReadFile(o.AKOValues)
+		data, err := o.readFile(o.AKOValues)
 		if err != nil {
 			return ctx, fmt.Errorf("read AKO values: %w", err)
 		}
@@ -150,7 +151,7 @@ func (o *Options) Context() (policy.Context, error) {
 			return ctx, fmt.Errorf("%s: %w", o.AKOValues, err)
 		}
 	case o.AKOConfigMap != "":
-		data, err := os.ReadFile(o.AKOConfigMap)
+		data, err := o.readFile(o.AKOConfigMap)
 		if err != nil {
 			return ctx, fmt.Errorf("read AKO ConfigMap: %w", err)
 		}
@@ -208,9 +209,9 @@ func (o *Options) policies(ctx context.Context) (*rego.Set, error) {
 	}
 	var sources []rego.Source
 	for _, dir := range o.PolicyDirs {
-		s, err := rego.ReadDir(dir)
+		s, err := rego.ReadDir(dir, o.MaxFileSize)
 		if err != nil {
-			return nil, err
+			return nil, sizeHint(err)
 		}
 		sources = append(sources, s...)
 	}
@@ -219,5 +220,21 @@ func (o *Options) policies(ctx context.Context) (*rego.Set, error) {
 
 // Config builds the rule configuration from the file and flags.
 func (o *Options) Config() (policy.Config, error) {
-	return policy.LoadConfig(o.ConfigFile, policy.Config{Disabled: o.Disable, Warn: o.Warn, ExemptNamespaces: o.ExemptNamespaces})
+	cfg, err := policy.ReadConfig(o.ConfigFile, o.MaxFileSize, policy.Config{Disabled: o.Disable, Warn: o.Warn, ExemptNamespaces: o.ExemptNamespaces})
+	return cfg, sizeHint(err)
+}
+
+// readFile reads a file named by a flag as -f inputs are read: a regular file, under the
+// same size limit.
+func (o *Options) readFile(path string) ([]byte, error) {
+	data, err := input.ReadFile(path, o.MaxFileSize)
+	return data, sizeHint(err)
+}
+
+// sizeHint adds to an input over the size limit how to get past it.
+func sizeHint(err error) error {
+	if tl := (*input.TooLargeError)(nil); errors.As(err, &tl) {
+		return fmt.Errorf("%w; split it, or raise --max-file-size", err)
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
@@ -16,6 +17,16 @@ import (
 // Report writes the result in the chosen format. Text output sends unreadable inputs to
 // errOut; the machine-readable formats carry them inside the report.
 func Report(out, errOut io.Writer, o *Options, res *Result) error {
+	// Reports are written as they are made, not built whole: a report of 100,000 findings
+	// would otherwise double what a large check holds.
+	w := bufio.NewWriterSize(out, 64<<10)
+	if err := report(w, errOut, o, res); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+func report(out, errOut io.Writer, o *Options, res *Result) error {
 	switch o.Output {
 	case OutputJSON:
 		return writeJSON(out, res)
@@ -39,12 +50,23 @@ type located struct {
 
 func (r *Result) located() []located {
 	var out []located
+	_ = r.eachLocated(func(l located) error {
+		out = append(out, l)
+		return nil
+	})
+	return out
+}
+
+// eachLocated calls f with every finding in order, until f fails.
+func (r *Result) eachLocated(f func(located) error) error {
 	for _, it := range r.Items {
-		for _, f := range it.Findings {
-			out = append(out, located{Finding: f, File: it.Doc.Source, Line: it.Doc.LineOf(f.Path)})
+		for _, finding := range it.Findings {
+			if err := f(located{Finding: finding, File: it.Doc.Source, Line: it.Doc.LineOf(finding.Path)}); err != nil {
+				return err
+			}
 		}
 	}
-	return out
+	return nil
 }
 
 // counts summarises a result.
@@ -95,8 +117,16 @@ func plural(n int, one, many string) string {
 // writeText prints "file:line: Kind ns/name: path: [rule] message" per finding (warnings
 // say so before the message), then a summary line; unreadable inputs go to errOut.
 func writeText(out, errOut io.Writer, res *Result) error {
-	var b bytes.Buffer
-	for _, l := range res.located() {
+	if len(res.Errors) > 0 {
+		var e bytes.Buffer
+		for _, err := range res.Errors {
+			fmt.Fprintf(&e, "error: %v\n", err)
+		}
+		if _, err := errOut.Write(e.Bytes()); err != nil {
+			return err
+		}
+	}
+	err := res.eachLocated(func(l located) error {
 		level := ""
 		switch l.Action {
 		case policy.ActionWarn:
@@ -108,8 +138,13 @@ func writeText(out, errOut io.Writer, res *Result) error {
 		if l.Path != "" {
 			path = l.Path + ": "
 		}
-		fmt.Fprintf(&b, "%s:%d: %s: %s[%s] %s%s\n", l.File, l.Line, l.Object, path, l.Rule, level, l.Message)
+		_, err := fmt.Fprintf(out, "%s:%d: %s: %s[%s] %s%s\n", l.File, l.Line, l.Object, path, l.Rule, level, l.Message)
+		return err
+	})
+	if err != nil {
+		return err
 	}
+	var b bytes.Buffer
 	c := res.counts()
 	fmt.Fprintf(&b, "checked %s in %s: %d denied (%s), %d with warnings only (%s)",
 		plural(c.Resources, "resource", "resources"), plural(c.Inputs, "input", "inputs"),
@@ -124,16 +159,7 @@ func writeText(out, errOut io.Writer, res *Result) error {
 		fmt.Fprintf(&b, "; skipped %s without a .yaml, .yml or .json name", plural(c.Skipped, "file", "files"))
 	}
 	b.WriteString("\n")
-	if len(res.Errors) > 0 {
-		var e bytes.Buffer
-		for _, err := range res.Errors {
-			fmt.Fprintf(&e, "error: %v\n", err)
-		}
-		if _, err := errOut.Write(e.Bytes()); err != nil {
-			return err
-		}
-	}
-	_, err := out.Write(b.Bytes())
+	_, err = out.Write(b.Bytes())
 	return err
 }
 
@@ -162,42 +188,49 @@ type jsonError struct {
 // writeJSON writes the report as one JSON document with one finding or error per line:
 // valid JSON for tools, readable and greppable for people, and cheap to write.
 func writeJSON(out io.Writer, res *Result) error {
-	var b bytes.Buffer
+	// Report's own writer, or one over out; it keeps the first write error for Flush.
+	b := bufio.NewWriterSize(out, 64<<10)
 	summary, err := json.Marshal(res.counts())
 	if err != nil {
 		return err
 	}
-	b.WriteString("{\n  \"summary\": ")
-	b.Write(summary)
-	b.WriteString(",\n  \"findings\": [")
-	enc := json.NewEncoder(&b)
+	_, _ = b.WriteString("{\n  \"summary\": ")
+	_, _ = b.Write(summary)
+	_, _ = b.WriteString(",\n  \"findings\": [")
+	// One value a line: encode into a buffer to drop the newline Encode ends with.
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
 	enc.SetEscapeHTML(false) // messages say _<name>._sctp, not _\u003cname\u003e._sctp
 	sep := "\n    "
-	for _, l := range res.located() {
-		b.WriteString(sep)
+	write := func(v any) error {
+		line.Reset()
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		_, _ = b.WriteString(sep)
 		sep = ",\n    "
-		if err := enc.Encode(jsonFinding{
+		_, err := b.Write(bytes.TrimSuffix(line.Bytes(), []byte("\n")))
+		return err
+	}
+	err = res.eachLocated(func(l located) error {
+		return write(jsonFinding{
 			File: l.File, Line: l.Line, Rule: l.Rule, Action: l.Action,
 			APIVersion: l.Object.APIVersion, Kind: l.Object.Kind, Namespace: l.Object.Namespace, Name: l.Object.Name,
 			Path: l.Path, Message: l.Message,
-		}); err != nil {
-			return err
-		}
-		b.Truncate(b.Len() - 1) // Encode ends with a newline
+		})
+	})
+	if err != nil {
+		return err
 	}
-	b.WriteString("\n  ],\n  \"errors\": [")
+	_, _ = b.WriteString("\n  ],\n  \"errors\": [")
 	sep = "\n    "
 	for _, e := range res.Errors {
-		b.WriteString(sep)
-		sep = ",\n    "
-		if err := enc.Encode(jsonError{File: e.Source, Line: e.Line, Object: e.Object, Path: e.Path, Message: e.Err.Error()}); err != nil {
+		if err := write(jsonError{File: e.Source, Line: e.Line, Object: e.Object, Path: e.Path, Message: e.Err.Error()}); err != nil {
 			return err
 		}
-		b.Truncate(b.Len() - 1)
 	}
-	b.WriteString("\n  ]\n}\n")
-	_, err = out.Write(b.Bytes())
-	return err
+	_, _ = b.WriteString("\n  ]\n}\n")
+	return b.Flush()
 }
 
 // JUnit: one testsuite per input file, one testcase per object; denials are failures,
@@ -304,8 +337,7 @@ func escapeProperty(s string) string {
 
 // writeGitHub prints workflow commands, so findings show as annotations on the lines.
 func writeGitHub(out io.Writer, res *Result) error {
-	var b bytes.Buffer
-	for _, l := range res.located() {
+	err := res.eachLocated(func(l located) error {
 		level := "error"
 		if l.Action == policy.ActionWarn {
 			level = "warning"
@@ -314,17 +346,22 @@ func writeGitHub(out io.Writer, res *Result) error {
 		if l.Path != "" {
 			msg = l.Path + ": " + msg
 		}
-		fmt.Fprintf(&b, "::%s file=%s,line=%d,title=%s::%s\n", level, escapeProperty(l.File), l.Line,
+		_, err := fmt.Fprintf(out, "::%s file=%s,line=%d,title=%s::%s\n", level, escapeProperty(l.File), l.Line,
 			escapeProperty(fmt.Sprintf("[%s] %s", l.Rule, l.Object)), escapeData(msg))
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	for _, e := range res.Errors {
 		line := max(e.Line, 1)
-		fmt.Fprintf(&b, "::error file=%s,line=%d,title=%s::%s\n", escapeProperty(e.Source), line, escapeProperty("unreadable input"), escapeData(errorText(e)))
+		if _, err := fmt.Fprintf(out, "::error file=%s,line=%d,title=%s::%s\n", escapeProperty(e.Source), line, escapeProperty("unreadable input"), escapeData(errorText(e))); err != nil {
+			return err
+		}
 	}
 	c := res.counts()
-	fmt.Fprintf(&b, "::notice title=sctpguard check::checked %s: %d denied, %d with warnings only, %d unreadable\n",
+	_, err = fmt.Fprintf(out, "::notice title=sctpguard check::checked %s: %d denied, %d with warnings only, %d unreadable\n",
 		plural(c.Resources, "resource", "resources"), c.Denied, c.Warned, c.Errors)
-	_, err := out.Write(b.Bytes())
 	return err
 }
 
@@ -343,7 +380,7 @@ func errorText(e *manifest.Error) string {
 
 // writeManifests prints every object as YAML, mutated where --mutate changed it.
 func writeManifests(out io.Writer, res *Result) error {
-	var b bytes.Buffer
+	b := bufio.NewWriterSize(out, 64<<10) // it keeps the first write error for Flush
 	for i, it := range res.Items {
 		data := it.Mutated
 		if data == nil {
@@ -353,15 +390,14 @@ func writeManifests(out io.Writer, res *Result) error {
 			}
 		}
 		if i > 0 {
-			b.WriteString("---\n")
+			_, _ = b.WriteString("---\n")
 		}
-		b.Write(data)
+		_, _ = b.Write(data)
 		if len(data) > 0 && data[len(data)-1] != '\n' {
-			b.WriteString("\n")
+			_, _ = b.WriteString("\n")
 		}
 	}
-	_, err := out.Write(b.Bytes())
-	return err
+	return b.Flush()
 }
 
 // ruleIDs lists the distinct rule IDs of a result in order.

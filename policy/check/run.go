@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 
@@ -18,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/input"
 	"github.com/sctpguard/sctpguard/policy/manifest"
 )
 
@@ -72,7 +72,7 @@ func Run(ctx context.Context, o *Options, s Streams) int {
 		return ExitError
 	}
 	if o.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(o.MemoryLimit)
+		defer softLimit(o.MemoryLimit)()
 	}
 	res, err := Check(ctx, o, s.In)
 	if err != nil {
@@ -209,8 +209,8 @@ func mutateAll(ctx context.Context, engine *policy.Engine, items []Item, env pol
 	return out
 }
 
-// input is one file to read, or standard input.
-type input struct {
+// file is one file to read, or standard input.
+type file struct {
 	path  string
 	stdin bool
 }
@@ -227,12 +227,12 @@ func manifestExt(name string) bool {
 
 // expand turns the -f arguments into inputs: files as given, directories walked
 // recursively (hidden directories such as .git skipped), "-" for standard input.
-func expand(args []string) ([]input, []string, []*manifest.Error) {
-	var inputs []input
+func expand(args []string) ([]file, []string, []*manifest.Error) {
+	var inputs []file
 	var skipped []string
 	var errs []*manifest.Error
 	seen := map[string]bool{}
-	add := func(in input) {
+	add := func(in file) {
 		if !seen[in.path] {
 			seen[in.path] = true
 			inputs = append(inputs, in)
@@ -240,7 +240,7 @@ func expand(args []string) ([]input, []string, []*manifest.Error) {
 	}
 	for _, arg := range args {
 		if arg == "-" {
-			add(input{path: "-", stdin: true})
+			add(file{path: "-", stdin: true})
 			continue
 		}
 		info, err := os.Stat(arg)
@@ -249,7 +249,7 @@ func expand(args []string) ([]input, []string, []*manifest.Error) {
 			continue
 		}
 		if !info.IsDir() {
-			add(input{path: arg})
+			add(file{path: arg})
 			continue
 		}
 		err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
@@ -264,7 +264,7 @@ func expand(args []string) ([]input, []string, []*manifest.Error) {
 				return nil
 			}
 			if manifestExt(path) {
-				add(input{path: path})
+				add(file{path: path})
 			} else {
 				skipped = append(skipped, path)
 			}
@@ -285,18 +285,20 @@ func cleanPathError(err error) error {
 	return err
 }
 
+// Standard input without objects is an error, as `kubectl apply -f -` makes it.
+var (
+	errEmptyStdin = errors.New("standard input is empty: nothing was piped in (did the command before the pipe fail?)")
+	errNoObjects  = errors.New("standard input holds no object, only comments or empty documents")
+)
+
 // decodeAll reads and decodes the inputs on every core, keeping the input order.
-func decodeAll(inputs []input, o *Options, stdin io.Reader) ([]*manifest.Document, []*manifest.Error) {
+func decodeAll(inputs []file, o *Options, stdin io.Reader) ([]*manifest.Document, []*manifest.Error) {
 	dec := manifest.NewDecoder(policy.Scheme(), o.Namespace)
+	dec.KeepText = o.Mutate // --mutate prints the documents; without it, only objects are kept
 	docs := make([][]*manifest.Document, len(inputs))
 	errs := make([][]*manifest.Error, len(inputs))
 	_ = parallel(len(inputs), func(i int) error {
-		data, err := read(inputs[i], o.MaxFileSize, stdin)
-		if err != nil {
-			errs[i] = []*manifest.Error{{Source: inputs[i].path, Err: err}}
-			return nil
-		}
-		docs[i], errs[i] = dec.Decode(inputs[i].path, data)
+		docs[i], errs[i] = decodeInput(dec, inputs[i], o.MaxFileSize, stdin)
 		return nil
 	})
 	var allDocs []*manifest.Document
@@ -308,54 +310,55 @@ func decodeAll(inputs []input, o *Options, stdin io.Reader) ([]*manifest.Documen
 	return allDocs, allErrs
 }
 
-// read reads one input, refusing inputs over the size limit before reading them.
-func read(in input, limit int64, stdin io.Reader) ([]byte, error) {
-	tooBig := func(size string) error {
-		return fmt.Errorf("input is %s, over the limit of %s; split it, or raise --max-file-size", size, humanBytes(limit))
+// decodeInput reads and decodes one input a document at a time, never holding it whole: a
+// regular file, refused over the size limit before it is read, or standard input, cut off
+// at the limit.
+func decodeInput(dec *manifest.Decoder, in file, limit int64, stdin io.Reader) ([]*manifest.Document, []*manifest.Error) {
+	fail := func(err error) ([]*manifest.Document, []*manifest.Error) {
+		err = sizeHint(cleanPathError(err))
+		if in.stdin {
+			err = fmt.Errorf("standard input: %w", err)
+		}
+		return nil, []*manifest.Error{{Source: in.path, Err: err}}
 	}
-	if in.stdin {
-		data, err := io.ReadAll(io.LimitReader(stdin, limit+1))
+	r := &counter{r: input.Limit(stdin, limit)}
+	if !in.stdin {
+		f, err := input.Open(in.path, limit)
 		if err != nil {
-			return nil, fmt.Errorf("read standard input: %w", err)
+			return fail(err)
 		}
-		if int64(len(data)) > limit {
-			return nil, tooBig("larger than that")
+		defer func() { _ = f.Close() }()
+		r.r = f
+	}
+	docs, errs := dec.DecodeReader(in.path, r)
+	if r.err != nil {
+		return fail(r.err) // reading failed, not decoding
+	}
+	if in.stdin && len(docs) == 0 && len(errs) == 0 {
+		// An empty pipe is most often a command before it that failed: say so rather
+		// than pass with nothing checked.
+		if r.n == 0 {
+			return nil, []*manifest.Error{{Source: in.path, Err: errEmptyStdin}}
 		}
-		return data, nil
+		return nil, []*manifest.Error{{Source: in.path, Err: errNoObjects}}
 	}
-	f, err := os.Open(in.path)
-	if err != nil {
-		return nil, cleanPathError(err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, cleanPathError(err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	if info.Size() > limit {
-		return nil, tooBig(humanBytes(info.Size()))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, cleanPathError(err)
-	}
-	if int64(len(data)) > limit {
-		return nil, tooBig("larger than that")
-	}
-	return data, nil
+	return docs, errs
 }
 
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+// counter counts what is read, and keeps the error of the reader it reads.
+type counter struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) {
+		c.err = err
 	}
-	return fmt.Sprintf("%d bytes", n)
+	return n, err
 }
 
 // inventory builds the inventory of a manifest set: the typed objects (mutated, when they

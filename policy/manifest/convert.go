@@ -51,6 +51,8 @@ type converter struct {
 	segs []segment
 	// unknown collects the paths of fields the Go type does not have.
 	unknown []string
+	// src is the document's text, for what its nodes do not keep (nil: not needed).
+	src *source
 }
 
 // segment is one step of a field path: a struct field or map key, or a list index.
@@ -132,56 +134,146 @@ type pair struct {
 	k, v *yaml.Node
 }
 
-// pairs flattens a mapping: its own keys, then the keys its merge keys ("<<") add that it
-// does not set itself. A key written twice is an error.
+// pairs flattens a mapping: its own keys, then the keys its merge key ("<<") adds that it
+// does not set itself. A key written twice is an error, and so are the merges that
+// kubectl would read differently from the YAML specification: yaml.v2 (under
+// sigs.k8s.io/yaml) applies a merge key where it stands, so that the merged value wins
+// over a key written before it, and a second merge key over the first.
 func (c *converter) pairs(n *yaml.Node) ([]pair, error) {
 	out := make([]pair, 0, len(n.Content)/2)
-	var merges []*yaml.Node
+	var merge, mergeKey *yaml.Node
+	var seen keySet
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-			merges = append(merges, v)
+		if isMerge(k) {
+			if mergeKey != nil {
+				return nil, c.errorAt(k, "a second merge key (<<) in one mapping (first at line %d); merge several mappings with one: <<: [*a, *b]", c.offset+mergeKey.Line)
+			}
+			merge, mergeKey = v, k
 			continue
 		}
 		key, err := c.mapKey(k)
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range out {
-			if p.key == key {
-				return nil, c.errorAt(k, "key %q is set twice in one mapping (first at line %d)", key, c.offset+p.k.Line)
-			}
+		if first := seen.add(key, k); first != nil {
+			return nil, c.twice(key, k, first)
 		}
 		out = append(out, pair{key: key, k: k, v: v})
 	}
-	for _, m := range merges {
-		var err error
-		if out, err = c.merge(m, out); err != nil {
-			return nil, err
+	if merge == nil {
+		return out, nil
+	}
+	merged, err := c.merge(merge)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range merged {
+		first := seen.get(p.key)
+		if first == nil {
+			out = append(out, p)
+			continue
+		}
+		if first.Line < mergeKey.Line || (first.Line == mergeKey.Line && first.Column < mergeKey.Column) {
+			return nil, c.errorAt(first, "key %q is set before the merge key (<<) on line %d, which sets it too: kubectl takes the merged value, YAML the one written here; write the key after the merge key", p.key, c.offset+mergeKey.Line)
 		}
 	}
 	return out, nil
 }
 
-// merge adds the keys of a merge value (a mapping, an alias of one, or a list of them)
-// that out does not have yet.
-func (c *converter) merge(m *yaml.Node, out []pair) ([]pair, error) {
+// isMerge is yaml.v2's merge key: a plain "<<", or one tagged !!merge.
+func isMerge(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" &&
+		(k.Style == 0 || (k.Style&yaml.TaggedStyle != 0 && k.Tag == tagMerge))
+}
+
+// twice is the error of a key written twice.
+func (c *converter) twice(key string, k, first *yaml.Node) error {
+	if k.Value != key || first.Value != key {
+		return c.errorAt(k, "key %q is set twice in one mapping (first at line %d, as %q; kubectl reads %q and %q alike)", key, c.offset+first.Line, first.Value, first.Value, k.Value)
+	}
+	return c.errorAt(k, "key %q is set twice in one mapping (first at line %d)", key, c.offset+first.Line)
+}
+
+// keySet is the keys of one mapping seen so far, to find a key set twice. Small mappings
+// (nearly all of a manifest's) are scanned; from smallKeySet keys on, a map keeps the cost
+// linear in the number of keys: a ConfigMap of 300,000 keys took 21 minutes when each key
+// was compared with every earlier one.
+type keySet struct {
+	small []*yaml.Node
+	keys  []string
+	large map[string]*yaml.Node
+}
+
+const smallKeySet = 16
+
+// get returns where key was written, or nil.
+func (s *keySet) get(key string) *yaml.Node {
+	if s.large != nil {
+		return s.large[key]
+	}
+	for i, seen := range s.keys {
+		if seen == key {
+			return s.small[i]
+		}
+	}
+	return nil
+}
+
+// add records key (written at k) and returns where it was written before, or nil.
+func (s *keySet) add(key string, k *yaml.Node) *yaml.Node {
+	if s.large == nil {
+		for i, seen := range s.keys {
+			if seen == key {
+				return s.small[i]
+			}
+		}
+		if len(s.keys) < smallKeySet {
+			s.keys, s.small = append(s.keys, key), append(s.small, k)
+			return nil
+		}
+		s.large = make(map[string]*yaml.Node, 2*smallKeySet)
+		for i, seen := range s.keys {
+			s.large[seen] = s.small[i]
+		}
+	}
+	if first, ok := s.large[key]; ok {
+		return first
+	}
+	s.large[key] = k
+	return nil
+}
+
+// merge returns the pairs a merge value (a mapping, an alias of one, or a list of them)
+// adds, the earlier mappings of a list taking precedence.
+func (c *converter) merge(m *yaml.Node) ([]pair, error) {
 	switch m.Kind {
 	case yaml.AliasNode:
+		if m.Alias != nil && m.Alias.Kind != yaml.MappingNode {
+			break // yaml.v2 merges an alias of a mapping only
+		}
+		var out []pair
 		err := c.alias(m, func(target *yaml.Node) error {
 			var err error
-			out, err = c.merge(target, out)
+			out, err = c.merge(target)
 			return err
 		})
 		return out, err
 	case yaml.SequenceNode:
+		var out []pair
+		var have keySet
 		for _, s := range m.Content {
-			if s.Kind == yaml.SequenceNode {
-				return nil, c.errorAt(s, "merge key (<<) needs a mapping")
+			if s.Kind != yaml.MappingNode && s.Kind != yaml.AliasNode {
+				return nil, c.errorAt(s, "merge key (<<) needs a mapping or a list of mappings")
 			}
-			var err error
-			if out, err = c.merge(s, out); err != nil {
+			ps, err := c.merge(s)
+			if err != nil {
 				return nil, err
+			}
+			for _, p := range ps {
+				if have.add(p.key, p.k) == nil {
+					out = append(out, p)
+				}
 			}
 		}
 		return out, nil
@@ -191,31 +283,30 @@ func (c *converter) merge(m *yaml.Node, out []pair) ([]pair, error) {
 		if c.depth > maxDepth {
 			return nil, c.errorAt(m, "nesting deeper than %d levels", maxDepth)
 		}
-		merged, err := c.pairs(m)
-		if err != nil {
-			return nil, err
-		}
-	next:
-		for _, p := range merged {
-			for _, q := range out {
-				if q.key == p.key {
-					continue next
-				}
-			}
-			out = append(out, p)
-		}
-		return out, nil
+		return c.pairs(m)
 	}
-	return nil, c.errorAt(m, "merge key (<<) needs a mapping")
+	return nil, c.errorAt(m, "merge key (<<) needs a mapping or a list of mappings")
 }
 
+// mapKey returns the JSON key a mapping key becomes: the text of what it resolves to, as
+// kubectl writes it (0x10 is "16", yes is "true").
 func (c *converter) mapKey(k *yaml.Node) (string, error) {
 	k = resolve(k)
 	if k.Kind != yaml.ScalarNode {
 		return "", c.errorAt(k, "mapping key is not a scalar")
 	}
-	// Non-string keys (80: x) become their text, as YAML to JSON conversion does.
-	return k.Value, nil
+	if k.Style == 0 && k.Value != "" && hint(k.Value[0]) == 0 && !c.src.bang {
+		return k.Value, nil // plain text that resolves to itself: nearly every key
+	}
+	r, err := resolve11(k, c.src)
+	if err != nil {
+		return "", c.errorAt(k, "%v", err)
+	}
+	text, err := r.keyText()
+	if err != nil {
+		return "", c.errorAt(k, "key %q: %v", k.Value, err)
+	}
+	return text, nil
 }
 
 func resolve(n *yaml.Node) *yaml.Node {
@@ -282,39 +373,40 @@ func (c *converter) genericOf(n *yaml.Node, h uint64) (any, error) {
 	return nil, c.errorAt(n, "unexpected YAML node")
 }
 
-// scalar resolves a scalar by its tag. Timestamps stay strings: Kubernetes objects carry
-// them as RFC 3339 text.
+// scalar reads a scalar as kubectl does (see resolve11) into a JSON value. Timestamps stay
+// strings: Kubernetes objects carry them as RFC 3339 text.
 func (c *converter) scalar(n *yaml.Node) (any, error) {
-	switch n.ShortTag() {
-	case "!!str", "!!timestamp", "!!binary":
-		return n.Value, nil
-	case "!!null":
-		return nil, nil
-	case "!!bool":
-		var b bool
-		if err := n.Decode(&b); err != nil {
-			return nil, c.errorAt(n, "%v", err)
-		}
-		return b, nil
-	case "!!int":
-		if i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil {
-			return i, nil
-		}
-		// Beyond int64: keep it as a number; a typed field reports that it does not fit.
-		var f float64
-		if err := n.Decode(&f); err != nil {
-			return nil, c.errorAt(n, "%v", err)
-		}
-		return f, nil
-	case "!!float":
-		var f float64
-		if err := n.Decode(&f); err != nil {
-			return nil, c.errorAt(n, "%v", err)
-		}
-		return f, nil
+	r, err := c.resolve(n)
+	if err != nil {
+		return nil, err
 	}
-	// Unknown explicit tags (!Ref x): keep the text.
-	return n.Value, nil
+	v, err := r.jsonValue()
+	if err != nil {
+		return nil, c.errorAt(n, "%s: %v", n.Value, err)
+	}
+	return v, nil
+}
+
+// resolve reads a scalar as kubectl does, and places its errors.
+func (c *converter) resolve(n *yaml.Node) (resolved, error) {
+	r, err := resolve11(n, c.src)
+	if err != nil {
+		return r, c.errorAt(n, "%v", err)
+	}
+	return r, nil
+}
+
+// tag is the tag a node resolves to: that of a scalar as kubectl reads it, "" for a
+// collection or a scalar kubectl refuses.
+func (c *converter) tag(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	r, err := resolve11(n, c.src)
+	if err != nil {
+		return ""
+	}
+	return r.tag
 }
 
 // lineEntry is the line of the value at a path, by the path's hash.
@@ -411,7 +503,7 @@ func (c *converter) typed(n *yaml.Node, v reflect.Value, h uint64, keyLine int) 
 
 // into decodes a non-alias node into v (its line is recorded already).
 func (c *converter) into(n *yaml.Node, v reflect.Value, h uint64) error {
-	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+	if c.tag(n) == tagNull {
 		v.Set(reflect.Zero(v.Type())) // null clears, as in JSON
 		return nil
 	}
@@ -426,7 +518,7 @@ func (c *converter) into(n *yaml.Node, v reflect.Value, h uint64) error {
 	case intOrStringType:
 		return c.intOrString(n, v)
 	case quantityType:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!bool" {
+		if t := c.tag(n); t != tagStr && t != tagInt && t != tagFloat && t != tagTimestamp {
 			return c.mismatch(n, "a quantity such as 100m or 1Gi")
 		}
 		q, err := resource.ParseQuantity(n.Value)
@@ -483,9 +575,11 @@ func (c *converter) structInto(n *yaml.Node, v reflect.Value, h uint64, fields m
 		ph := pathHash(h, key)
 		f, ok := fields[key]
 		if !ok {
+			// Dropped, as the API server drops it, but converted as kubectl converts it:
+			// a value JSON cannot carry fails the document there too.
 			c.unknown = append(c.unknown, c.path())
-			c.lines = append(c.lines, lineEntry{hash: ph, line: int32(c.offset + k.Line)}) //nolint:gosec // lines fit in int32
-			return nil
+			_, err := c.value(val, ph, k.Line)
+			return err
 		}
 		fv := v
 		for i, idx := range f.index {
@@ -506,7 +600,7 @@ func (c *converter) structInto(n *yaml.Node, v reflect.Value, h uint64, fields m
 func (c *converter) eachPair(n *yaml.Node, f func(key string, k, v *yaml.Node) error) error {
 	plain := true
 	for i := 0; i < len(n.Content); i += 2 {
-		if k := n.Content[i]; k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+		if k := n.Content[i]; k.Kind != yaml.ScalarNode || isMerge(k) {
 			plain = false
 			break
 		}
@@ -523,14 +617,17 @@ func (c *converter) eachPair(n *yaml.Node, f func(key string, k, v *yaml.Node) e
 		}
 		return nil
 	}
+	var seen keySet
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
-		for j := 0; j < i; j += 2 {
-			if n.Content[j].Value == k.Value {
-				return c.errorAt(k, "key %q is set twice in one mapping (first at line %d)", k.Value, c.offset+n.Content[j].Line)
-			}
+		key, err := c.mapKey(k)
+		if err != nil {
+			return err
 		}
-		if err := f(k.Value, k, n.Content[i+1]); err != nil {
+		if first := seen.add(key, k); first != nil {
+			return c.twice(key, k, first)
+		}
+		if err := f(key, k, n.Content[i+1]); err != nil {
 			return err
 		}
 	}
@@ -565,7 +662,7 @@ func (c *converter) mapInto(n *yaml.Node, v reflect.Value, h uint64) error {
 
 func (c *converter) sliceInto(n *yaml.Node, v reflect.Value, h uint64) error {
 	if v.Type().Elem().Kind() == reflect.Uint8 {
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		if t := c.tag(n); t != tagStr && t != tagTimestamp {
 			return c.mismatch(n, "a base64 string")
 		}
 		v.SetBytes([]byte(n.Value)) // JSON would base64-decode; only Secrets use []byte
@@ -589,8 +686,8 @@ func (c *converter) sliceInto(n *yaml.Node, v reflect.Value, h uint64) error {
 
 func (c *converter) intOrString(n *yaml.Node, v reflect.Value) error {
 	if n.Kind == yaml.ScalarNode {
-		switch n.ShortTag() {
-		case "!!int", "!!float":
+		switch c.tag(n) {
+		case tagInt, tagFloat:
 			i, err := c.integer(n)
 			if err != nil {
 				return err
@@ -600,7 +697,7 @@ func (c *converter) intOrString(n *yaml.Node, v reflect.Value) error {
 			}
 			v.Set(reflect.ValueOf(intstr.FromInt32(int32(i))))
 			return nil
-		case "!!str":
+		case tagStr, tagTimestamp:
 			v.Set(reflect.ValueOf(intstr.FromString(n.Value)))
 			return nil
 		}
@@ -633,16 +730,20 @@ func (c *converter) scalarInto(n *yaml.Node, v reflect.Value) error {
 	if n.Kind != yaml.ScalarNode {
 		return c.mismatch(n, "a "+scalarName(v.Kind()))
 	}
-	tag := n.ShortTag()
+	r, err := c.resolve(n)
+	if err != nil {
+		return err
+	}
+	tag := r.tag
 	switch v.Kind() {
 	case reflect.String:
 		// In JSON these would be numbers and booleans; every other scalar is text.
-		if tag == "!!int" || tag == "!!float" || tag == "!!bool" {
+		if tag == tagInt || tag == tagFloat || tag == tagBool {
 			return c.mismatch(n, "a string")
 		}
-		v.SetString(n.Value)
+		v.SetString(r.v.(string))
 	case reflect.Bool:
-		if tag != "!!bool" {
+		if tag != tagBool {
 			return c.mismatch(n, "a boolean")
 		}
 		g, err := c.scalar(n)
@@ -651,7 +752,7 @@ func (c *converter) scalarInto(n *yaml.Node, v reflect.Value) error {
 		}
 		v.SetBool(g.(bool))
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if tag != "!!int" && tag != "!!float" {
+		if tag != tagInt && tag != tagFloat {
 			return c.mismatch(n, "an integer")
 		}
 		i, err := c.integer(n)
@@ -663,7 +764,7 @@ func (c *converter) scalarInto(n *yaml.Node, v reflect.Value) error {
 		}
 		v.SetInt(i)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		if tag != "!!int" && tag != "!!float" {
+		if tag != tagInt && tag != tagFloat {
 			return c.mismatch(n, "an integer")
 		}
 		i, err := c.integer(n)
@@ -675,7 +776,7 @@ func (c *converter) scalarInto(n *yaml.Node, v reflect.Value) error {
 		}
 		v.SetUint(uint64(i))
 	case reflect.Float32, reflect.Float64:
-		if tag != "!!int" && tag != "!!float" {
+		if tag != tagInt && tag != tagFloat {
 			return c.mismatch(n, "a number")
 		}
 		g, err := c.scalar(n)
@@ -715,10 +816,10 @@ func (c *converter) mismatch(n *yaml.Node, want string) error {
 	case yaml.SequenceNode:
 		got = "a list"
 	default:
-		switch n.ShortTag() {
-		case "!!int", "!!float":
+		switch c.tag(n) {
+		case tagInt, tagFloat:
 			got = "number " + n.Value
-		case "!!bool":
+		case tagBool:
 			got = "boolean " + n.Value
 		default:
 			got = "string " + strconv.Quote(n.Value)

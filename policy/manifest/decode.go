@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -14,9 +13,12 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/sets"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/sctpguard/sctpguard/policy"
 )
@@ -39,6 +41,10 @@ var clusterScoped = sets.New(
 type Decoder struct {
 	scheme    *runtime.Scheme
 	namespace string
+
+	// KeepText keeps the text of each document, which Document.YAML and Document.Patched
+	// need (check --mutate). Without it a decoded set holds its objects, not its input.
+	KeepText bool
 }
 
 // NewDecoder returns a decoder for the kinds of scheme; namespaced objects without a
@@ -47,96 +53,38 @@ func NewDecoder(scheme *runtime.Scheme, namespace string) *Decoder {
 	return &Decoder{scheme: scheme, namespace: namespace}
 }
 
-// Decode reads every object of one stream. It never stops at the first problem: each
-// document is decoded on its own, so one broken document costs only itself.
+// Decode reads every object of a stream held in memory; see DecodeReader.
 func (d *Decoder) Decode(source string, data []byte) ([]*Document, []*Error) {
-	if i := bytes.IndexByte(data, 0); i >= 0 {
-		return nil, []*Error{{Source: source, Err: fmt.Errorf("binary content (NUL byte at offset %d), not a YAML or JSON manifest", i)}}
-	}
-	if !utf8.Valid(data) {
-		off := invalidUTF8(data)
-		return nil, []*Error{{Source: source, Line: 1 + bytes.Count(data[:off], []byte("\n")),
-			Err: fmt.Errorf("invalid UTF-8 at offset %d; manifests must be UTF-8 text", off)}}
-	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	chunks, err := split(data)
-	if err != nil {
-		return nil, []*Error{{Source: source, Err: err}}
-	}
+	return d.DecodeReader(source, bytes.NewReader(data))
+}
+
+// DecodeReader reads every object of a stream, one document at a time: what it holds of
+// the stream is the document being read, not the stream. Documents are split where
+// `kubectl apply -f` splits them (see splitter). It never stops at the first broken
+// document: each is decoded on its own, so one costs only itself. A stream that kubectl
+// would refuse whole (binary or non-UTF-8 content, a malformed separator line, a read
+// error such as a size limit) is refused whole: its error alone is returned.
+func (d *Decoder) DecodeReader(source string, r io.Reader) ([]*Document, []*Error) {
+	s := newSplitter(r)
 	var docs []*Document
 	var errs []*Error
-	for _, c := range chunks {
+	for {
+		c, err := s.next()
+		if errors.Is(err, io.EOF) {
+			return docs, errs
+		}
+		if err != nil {
+			e := &Error{Source: source, Err: err}
+			var le *lineError
+			if errors.As(err, &le) {
+				e.Line, e.Err = le.line, errors.New(le.msg)
+			}
+			return nil, []*Error{e}
+		}
 		ds, es := d.decodeChunk(source, c)
 		docs = append(docs, ds...)
 		errs = append(errs, es...)
 	}
-	return docs, errs
-}
-
-// chunk is one YAML document or JSON value of a stream and the line before it.
-type chunk struct {
-	data   []byte
-	offset int
-}
-
-// split cuts a stream into documents: JSON streams (first character '{') value by value,
-// YAML at "---" separator lines.
-func split(data []byte) ([]chunk, error) {
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		return splitJSON(data)
-	}
-	return splitYAML(data), nil
-}
-
-func splitJSON(data []byte) ([]chunk, error) {
-	var out []chunk
-	dec := json.NewDecoder(bytes.NewReader(data))
-	for {
-		var raw json.RawMessage
-		start := dec.InputOffset()
-		if err := dec.Decode(&raw); err == io.EOF {
-			return out, nil
-		} else if err != nil {
-			return nil, jsonError(data, start, err)
-		}
-		// InputOffset is before any whitespace preceding the value; skip it.
-		for start < int64(len(data)) && strings.ContainsRune(" \t\r\n", rune(data[start])) {
-			start++
-		}
-		if raw[0] == '[' {
-			return nil, fmt.Errorf("line %d: a top-level JSON array is not a manifest; wrap the objects in a List", 1+bytes.Count(data[:start], []byte("\n")))
-		}
-		out = append(out, chunk{data: raw, offset: bytes.Count(data[:start], []byte("\n"))})
-	}
-}
-
-func jsonError(data []byte, start int64, err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("line %d: invalid JSON: %w", 1+bytes.Count(data[:se.Offset], []byte("\n")), err)
-	}
-	return fmt.Errorf("line %d: invalid JSON: %w", 1+bytes.Count(data[:start], []byte("\n")), err)
-}
-
-// splitYAML cuts at lines starting with "---" followed by nothing, a space or a tab, as
-// the API machinery's YAML reader does; text after the marker stays with the new document.
-func splitYAML(data []byte) []chunk {
-	var out []chunk
-	start, startLine, line := 0, 0, 0
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), len(data)+1)
-	pos := 0
-	for sc.Scan() {
-		l := sc.Bytes()
-		next := pos + len(l) + 1
-		if bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r') {
-			out = append(out, chunk{data: data[start:pos], offset: startLine})
-			start, startLine = pos+3, line
-		}
-		pos, line = min(next, len(data)), line+1
-	}
-	return append(out, chunk{data: data[start:], offset: startLine})
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
@@ -162,29 +110,103 @@ func yamlError(err error, offset, lines int) (string, int) {
 }
 
 func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {
+	// kubectl converts the first YAML document of each section and ignores the rest: a
+	// second one (after a "..." line, or after a line break kubectl does not split at,
+	// such as a lone carriage return) would be judged by nobody and applied by nobody.
+	second := func(line int) ([]*Document, []*Error) {
+		return nil, []*Error{{Source: source, Line: line, Err: errors.New(`a second YAML document starts here without a "---" line: ` +
+			`kubectl reads only the first document between two "---" lines and drops the rest`)}}
+	}
+	// The lines of the document, for clamping error lines; a YAML document's last line
+	// ends with a line break (which kubectl adds when the stream has none).
+	lines := lineBreaks(c.data, false)
+	if !bytes.HasSuffix(c.data, []byte("\n")) {
+		lines++
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(c.data))
 	var n yaml.Node
-	if err := yaml.Unmarshal(c.data, &n); err != nil {
-		msg, line := yamlError(err, c.offset, bytes.Count(c.data, []byte("\n"))+1)
+	if err := dec.Decode(&n); errors.Is(err, io.EOF) {
+		return nil, nil // blank
+	} else if err != nil {
+		msg, line := yamlError(err, c.offset, lines)
+		// yaml.v3 reads ahead past the end of the first document; kubectl does not look.
+		if end := documentEnd(c.data); end > 0 && line >= c.offset+end {
+			return second(c.offset + end)
+		}
+		if _, err := sigsyaml.YAMLToJSON(c.data); err == nil {
+			// kubectl's parser (yaml.v2) is laxer on malformed YAML, such as text after a
+			// flow collection that ends the document. Refuse rather than guess.
+			msg += "; kubectl's older YAML parser reads this document anyway, but what it makes of it is not certain: fix the YAML"
+		}
 		return nil, []*Error{{Source: source, Line: line, Err: errors.New(msg)}}
 	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := c.offset + extra.Line
+		if err != nil {
+			_, line = yamlError(err, c.offset, lines)
+		}
+		if end := documentEnd(c.data); end > 0 {
+			line = c.offset + end
+		}
+		return second(line)
+	}
 	if len(n.Content) == 0 {
-		return nil, nil // only comments or blank
+		return nil, nil // only comments
 	}
 	root := n.Content[0]
-	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+	conv := &converter{offset: c.offset, src: newSource(c.data)}
+	if conv.tag(root) == tagNull {
 		return nil, nil
 	}
 	if root.Kind != yaml.MappingNode {
 		return nil, []*Error{{Source: source, Line: c.offset + root.Line, Err: fmt.Errorf("document is a %s, not a Kubernetes object", nodeKind(root))}}
 	}
 	// About two values a line: size the line table once.
-	conv := &converter{offset: c.offset, lines: make([]lineEntry, 0, 2*bytes.Count(c.data, []byte("\n"))+8)}
-	docs, errs := d.object(source, root, c, conv, rootHash, nil)
+	conv.lines = make([]lineEntry, 0, 2*bytes.Count(c.data, []byte("\n"))+8)
+	docs, errs := d.object(source, root, c, conv, rootHash, nil, nil)
+	// The table stays as long as its objects: drop what the estimate left over.
+	if cap(conv.lines) > len(conv.lines)+len(conv.lines)/4 {
+		conv.lines = append([]lineEntry(nil), conv.lines...)
+	}
 	// Every object of the chunk shares its line table.
 	for _, doc := range docs {
 		doc.lines = conv.lines
 	}
 	return docs, errs
+}
+
+// documentEnd returns the line of the first marker that ends a document inside a section
+// ("..." or, after a line break kubectl does not split at, "---", once the document has
+// content), or 0.
+func documentEnd(data []byte) int {
+	content := false
+	line := 1
+	for len(data) > 0 {
+		end := len(data)
+		next := end
+		for i, b := range data {
+			if b == '\n' || b == '\r' {
+				end, next = i, i+1
+				if b == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+					next++
+				}
+				break
+			}
+		}
+		text := data[:end]
+		if len(text) >= 3 && (len(text) == 3 || text[3] == ' ' || text[3] == '\t') {
+			if string(text[:3]) == "..." || (string(text[:3]) == "---" && content) {
+				return line
+			}
+		}
+		if t := bytes.TrimLeft(text, " \t"); len(t) > 0 && t[0] != '#' && !bytes.HasPrefix(text, []byte("---")) {
+			content = true
+		}
+		data = data[next:]
+		line++
+	}
+	return 0
 }
 
 func nodeKind(n *yaml.Node) string {
@@ -197,19 +219,33 @@ func nodeKind(n *yaml.Node) string {
 	return "node"
 }
 
-// scalarField returns the text of a top-level scalar key of a mapping.
-func scalarField(n *yaml.Node, key string) string {
-	if v := child(n, key); v != nil {
-		if v = resolve(v); v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
-			return v.Value
+// topLevel is the top-level members of an object, as kubectl reads them: merge keys
+// applied, keys converted (a key written twice is an error).
+type topLevel []pair
+
+func (t topLevel) get(key string) *pair {
+	for i := range t {
+		if t[i].key == key {
+			return &t[i]
+		}
+	}
+	return nil
+}
+
+// text returns the text of a member that is a string, or "".
+func (t topLevel) text(c *converter, key string) string {
+	if p := t.get(key); p != nil && resolve(p.v).Kind == yaml.ScalarNode {
+		if r, err := resolve11(resolve(p.v), c.src); err == nil && r.tag == tagStr {
+			return r.v.(string)
 		}
 	}
 	return ""
 }
 
 // object decodes the object at node n (path hash h, path prefix inside its document), or
-// the items of a List.
-func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, h uint64, prefix []string) ([]*Document, []*Error) {
+// the items of a list. A list item without kind and apiVersion gets them from its list
+// (inherit), as kubectl gives them.
+func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, h uint64, prefix []string, inherit *schema.GroupVersionKind) ([]*Document, []*Error) {
 	line := c.offset + n.Line
 	fail := func(err error) ([]*Document, []*Error) {
 		e := &Error{Source: source, Line: line, Err: err}
@@ -225,24 +261,70 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 	}
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
+		if conv.tag(n) == tagNull {
+			// kubectl would make it an object of the list's kind and nothing else.
+			return fail(fmt.Errorf("list item is empty (null), not an object"))
+		}
 		return fail(fmt.Errorf("list item is not an object"))
 	}
-	apiVersion, kind := scalarField(n, "apiVersion"), scalarField(n, "kind")
+	top, err := conv.pairs(n)
+	if err != nil {
+		return fail(err)
+	}
+	apiVersion, kind := topLevel(top).text(conv, "apiVersion"), topLevel(top).text(conv, "kind")
+	inherited := inherit != nil && apiVersion == "" && kind == ""
+	if inherited {
+		apiVersion, kind = inherit.GroupVersion().String(), inherit.Kind
+	}
+	var keyNode, items *yaml.Node
+	if p := topLevel(top).get("items"); p != nil {
+		keyNode, items = p.k, p.v
+	}
+	if items != nil && inherit != nil && resolve(items).Kind == yaml.SequenceNode {
+		return fail(fmt.Errorf("a list inside a list: kubectl refuses it; move its items up"))
+	}
 	switch {
 	case kind == "":
 		return fail(fmt.Errorf("object has no kind; every manifest needs apiVersion and kind"))
 	case apiVersion == "":
 		return fail(fmt.Errorf("%s has no apiVersion; every manifest needs apiVersion and kind", kind))
 	}
-	if items := child(n, "items"); items != nil && strings.HasSuffix(kind, "List") && resolve(items).Kind == yaml.SequenceNode {
-		keyLine, _ := lookup(n, "items")
+	if items != nil && inherit == nil {
+		// kubectl reads any object with an items member as a list of them, whatever its
+		// kind (unstructured.UnstructuredJSONScheme), and applies the items, not the list:
+		// a ConfigMap with items is not a ConfigMap. Items: null is a list of none.
+		// kubectl converts the whole document to JSON first: what does not convert fails
+		// it, items or not.
+		for _, p := range top {
+			if p.key == "items" {
+				continue
+			}
+			v, err := conv.value(p.v, pathHash(h, p.key), p.k.Line)
+			if err != nil {
+				return fail(err)
+			}
+			if p.key == "metadata" {
+				if err := validMetadata(v); err != nil {
+					return fail(err)
+				}
+			}
+		}
+		list := resolve(items)
+		if conv.tag(list) == tagNull {
+			return nil, nil
+		}
+		if list.Kind != yaml.SequenceNode {
+			line = c.offset + keyNode.Line
+			return fail(fmt.Errorf("%s: items is not a list of objects; kubectl reads any object with items as a list", kind))
+		}
 		ih := pathHash(h, []byte("items"))
-		conv.lines = append(conv.lines, lineEntry{hash: ih, line: int32(c.offset + keyLine.Line)}) //nolint:gosec // lines fit in int32
+		conv.lines = append(conv.lines, lineEntry{hash: ih, line: int32(c.offset + keyNode.Line)}) //nolint:gosec // lines fit in int32
+		itemGVK := schema.FromAPIVersionAndKind(apiVersion, strings.TrimSuffix(kind, "List"))
 		var docs []*Document
 		var errs []*Error
-		for i, item := range resolve(items).Content {
+		for i, item := range list.Content {
 			p := append(append([]string{}, prefix...), "items", strconv.Itoa(i))
-			ds, es := d.object(source, item, c, conv, pathHash(ih, []byte(strconv.Itoa(i))), p)
+			ds, es := d.object(source, item, c, conv, pathHash(ih, []byte(strconv.Itoa(i))), p, &itemGVK)
 			for _, e := range es {
 				if e.Path != "" {
 					e.Path = fmt.Sprintf("items[%d].%s", i, e.Path)
@@ -252,7 +334,10 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 		}
 		return docs, errs
 	}
-	doc := &Document{Source: source, Line: line, raw: c.data, prefix: prefix}
+	doc := &Document{Source: source, Line: line, prefix: prefix}
+	if d.KeepText {
+		doc.raw = c.data
+	}
 	gvk := schema.FromAPIVersionAndKind(apiVersion, kind)
 	if !d.scheme.Recognizes(gvk) {
 		v, err := conv.value(n, h, 0)
@@ -260,6 +345,12 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 			return fail(err)
 		}
 		doc.Object = v.(map[string]any)
+		if inherited {
+			doc.Object["apiVersion"], doc.Object["kind"] = apiVersion, kind
+		}
+		if err := validMetadata(doc.Object["metadata"]); err != nil {
+			return fail(err)
+		}
 		// Its scope is unknown: like kubectl, give it the namespace unless it is a
 		// cluster-scoped kind sctpguard knows of.
 		if md, ok := doc.Object["metadata"].(map[string]any); ok && !clusterScoped.Has(kind) {
@@ -275,7 +366,10 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 	}
 	obj, ok := rt.(policy.Object)
 	if !ok {
-		return fail(fmt.Errorf("%s is not an object with metadata", gvk.Kind))
+		// v1 List without items, Status, the options kinds: the scheme knows them, but
+		// the API server serves no resource of them (kubectl sends a v1 List item and
+		// the server answers NotFound).
+		return fail(fmt.Errorf("%s %s is not a kind the API server serves: kubectl sends it, and the server answers that it could not find the requested resource", apiVersion, kind))
 	}
 	conv.unknown, conv.segs = nil, conv.segs[:0]
 	if err := conv.typed(n, reflect.ValueOf(obj).Elem(), h, 0); err != nil {
@@ -299,6 +393,23 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 	policy.ApplyDefaults(obj)
 	doc.Typed, doc.UnknownFields = obj, conv.unknown
 	return []*Document{doc}, nil
+}
+
+// validMetadata checks that metadata is object metadata, as kubectl checks it of the
+// objects it does not know the schema of (cli-runtime's metadataValidatingDecoder).
+func validMetadata(md any) error {
+	if md == nil {
+		return nil
+	}
+	data, err := json.Marshal(md)
+	if err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	var meta metav1.ObjectMeta
+	if err := utiljson.Unmarshal(data, &meta); err != nil {
+		return fmt.Errorf("metadata is not object metadata: %w", err)
+	}
+	return nil
 }
 
 func invalidUTF8(b []byte) int {

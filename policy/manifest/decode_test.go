@@ -1,6 +1,7 @@
 package manifest_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -30,6 +31,18 @@ func decode(src string) ([]decoded, []string) {
 		msgs = append(msgs, e.Error())
 	}
 	return got, msgs
+}
+
+// checkDecode decodes src and compares the whole result.
+func checkDecode(t *testing.T, src string, want []decoded, wantErrs []string) {
+	t.Helper()
+	got, errs := decode(src)
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("documents (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantErrs, errs, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
 }
 
 const svc = `apiVersion: v1
@@ -131,6 +144,16 @@ items:
 			wantErrs: []string{`in.yaml:6: key "type" is set twice in one mapping (first at line 5)`},
 		},
 		{
+			name:     "a key written twice in a large mapping, found without comparing every pair",
+			src:      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n" + manyKeys(40) + "  key-17: again\n",
+			wantErrs: []string{`in.yaml:45: key "key-17" is set twice in one mapping (first at line 22)`},
+		},
+		{
+			name:     "a key written twice in a large mapping with a merge key",
+			src:      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\nbase: &b {x: y}\ndata:\n  <<: *b\n" + manyKeys(40) + "  key-39: again\n",
+			wantErrs: []string{`in.yaml:47: key "key-39" is set twice in one mapping (first at line 46)`},
+		},
+		{
 			name:     "binary content",
 			src:      "\x7fELF\x02\x01\x01\x00\x00",
 			wantErrs: []string{"in.yaml: binary content (NUL byte at offset 7), not a YAML or JSON manifest"},
@@ -141,14 +164,11 @@ items:
 			wantErrs: []string{"in.yaml:3: invalid UTF-8 at offset 46; manifests must be UTF-8 text"},
 		},
 		{
-			name:     "a top-level JSON array",
-			src:      "[{\"kind\": \"Service\"}]",
-			wantErrs: []string{"in.yaml: line 1: a top-level JSON array is not a manifest; wrap the objects in a List"},
-		},
-		{
-			name:     "broken JSON",
+			// A stream that starts with '{' but is not JSON is YAML to kubectl (a flow
+			// mapping), and so to sctpguard.
+			name:     "JSON that is not JSON is YAML",
 			src:      "{\"apiVersion\": \"v1\",\n \"kind\": }",
-			wantErrs: []string{"in.yaml: line 2: invalid JSON: invalid character '}' looking for beginning of value"},
+			wantErrs: []string{"in.yaml:1: object has no kind; every manifest needs apiVersion and kind"},
 		},
 		{
 			name:     "an alias bomb is stopped",
@@ -203,8 +223,14 @@ spec:
 			wantErrs: []string{`in.yaml:3: Service default/a: metadata.labels[tier]: expected a string, got number 1`},
 		},
 		{
-			name:     "yes is a string in YAML 1.2, not a boolean",
-			src:      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: yes\n  containers: []\n",
+			// kubectl reads YAML 1.1 (sigs.k8s.io/yaml on yaml.v2): yes is true.
+			name: "yes is a boolean, as kubectl reads it",
+			src:  "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: yes\n  containers: []\n",
+			want: []decoded{{Ref: "Pod default/p", Line: 1, Typed: true}},
+		},
+		{
+			name:     "a string that is not a boolean",
+			src:      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: \"yes\"\n  containers: []\n",
 			wantErrs: []string{`in.yaml:5: Pod default/p: spec.hostNetwork: expected a boolean, got string "yes"`},
 		},
 		{
@@ -214,21 +240,22 @@ spec:
 		},
 		{
 			name: "merge keys and anchors resolve",
-			src:  "apiVersion: v1\nkind: Service\nmetadata: &m {name: a, labels: {x: y}}\nspec:\n  ports:\n  - &p {name: p, port: 80, protocol: SCTP}\n  - <<: *p\n    name: q\n    port: 81\n",
+			src:  "apiVersion: v1\nkind: Service\nmetadata: &m {name: a, labels: {x: z}}\nspec:\n  ports:\n  - &p {name: p, port: 80, protocol: SCTP}\n  - <<: *p\n    name: q\n    port: 81\n",
 			want: []decoded{{Ref: "Service default/a", Line: 1, Typed: true}},
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, errs := decode(tt.src)
-			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("documents (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tt.wantErrs, errs, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("errors (-want +got):\n%s", diff)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkDecode(t, tt.src, tt.want, tt.wantErrs) })
 	}
+}
+
+// manyKeys returns n lines "  key-i: v".
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "  key-%d: v\n", i)
+	}
+	return b.String()
 }
 
 // aliasBomb is the "billion laughs" attack in YAML.

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,9 +11,15 @@ import (
 	"gomodules.xyz/jsonpatch/v2"
 )
 
+// errNoText is the error of YAML and Patched on a document decoded without its text.
+var errNoText = errors.New("the document's text was not kept: decode with Decoder.KeepText")
+
 // YAML returns the document's object as YAML. Untouched objects keep their text; a
 // List item is cut out of its List.
 func (d *Document) YAML() ([]byte, error) {
+	if d.raw == nil {
+		return nil, errNoText
+	}
 	if len(d.prefix) == 0 {
 		return bytes.TrimLeft(d.raw, "\n"), nil
 	}
@@ -24,6 +31,9 @@ func (d *Document) YAML() ([]byte, error) {
 // new. "replace" of a missing member adds it: the patch was computed against the
 // defaulted object, the text is the object as written.
 func (d *Document) Patched(ops []jsonpatch.Operation) ([]byte, error) {
+	if d.raw == nil {
+		return nil, errNoText
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(d.raw, &doc); err != nil {
 		return nil, fmt.Errorf("re-read %s:%d: %w", d.Source, d.Line, err)

@@ -211,10 +211,10 @@ exception contains rules if {
 		},
 		{
 			name:    "enforcementAction warn and dryrun",
-			sources: []rego.Source{src("t.yaml", template), constraint("  enforcementAction: warn\n  parameters: {reason: x}\n"), src("c2.yaml", "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sDenyAll\nmetadata: {name: quiet}\nspec:\n  enforcementAction: dryrun\n  parameters: {reason: y}\n")},
+			sources: []rego.Source{src("t.yaml", template), constraint("  enforcementAction: warn\n  parameters: {reason: x}\n"), src("c2.yaml", "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sDenyAll\nmetadata: {name: quiet}\nspec:\n  enforcementAction: dryrun\n  parameters: {reason: z}\n")},
 			want: []policy.Finding{
 				{Rule: "all", Action: policy.ActionWarn, Message: "Service/amf: x"},
-				{Rule: "quiet", Action: policy.ActionDryRun, Message: "Service/amf: y"},
+				{Rule: "quiet", Action: policy.ActionDryRun, Message: "Service/amf: z"},
 			},
 		},
 		{

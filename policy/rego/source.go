@@ -1,12 +1,15 @@
 package rego
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/sctpguard/sctpguard/policy/input"
 )
 
 // Source is one policy file: a .rego module, or YAML holding ConstraintTemplates and
@@ -31,11 +34,12 @@ func (s Source) isYAML() bool {
 }
 
 // ReadDir reads the policy files of a directory tree: *.rego, *.yaml, *.yml and *.json,
-// in a stable order. Hidden directories are skipped, and so are samples/ and testdata/,
-// which hold the objects and constraints that test suites use (gatekeeper-library's layout).
-func ReadDir(dir string) ([]Source, error) {
+// in a stable order, each under maxSize bytes. Hidden directories are skipped, and so are
+// samples/ and testdata/, which hold the objects and constraints that test suites use
+// (gatekeeper-library's layout).
+func ReadDir(dir string, maxSize int64) ([]Source, error) {
 	var out []Source
-	err := walkFiles(dir, true, func(s Source) error {
+	err := walkFiles(dir, true, maxSize, func(s Source) error {
 		if s.isRego() || s.isYAML() {
 			out = append(out, s)
 		}
@@ -49,9 +53,9 @@ func ReadDir(dir string) ([]Source, error) {
 }
 
 // walkFiles calls f with every regular file under dir, read through an os.Root so that no
-// symlink leads outside the directory. Hidden directories are skipped, and with skipFixtures
-// also samples/ and testdata/.
-func walkFiles(dir string, skipFixtures bool, f func(Source) error) error {
+// symlink leads outside the directory, each refused over maxSize bytes. Hidden directories
+// are skipped, and with skipFixtures also samples/ and testdata/.
+func walkFiles(dir string, skipFixtures bool, maxSize int64, f func(Source) error) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
@@ -72,10 +76,15 @@ func walkFiles(dir string, skipFixtures bool, f func(Source) error) error {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		data, err := fs.ReadFile(fsys, path)
+		name := filepath.Join(dir, filepath.FromSlash(path))
+		data, err := input.ReadFileIn(root, filepath.FromSlash(path), maxSize)
 		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				pe.Path = name // name it as the user does, not inside its directory
+			}
 			return err
 		}
-		return f(Source{Name: filepath.Join(dir, filepath.FromSlash(path)), Data: data})
+		return f(Source{Name: name, Data: data})
 	})
 }

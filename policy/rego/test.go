@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -21,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/input"
 	"github.com/sctpguard/sctpguard/policy/manifest"
 )
 
@@ -37,6 +37,8 @@ type TestResult struct {
 type TestOptions struct {
 	// Run keeps only the tests whose names match this regular expression.
 	Run string
+	// MaxFileSize bounds each file read, in bytes (0: input.DefaultMaxSize).
+	MaxFileSize int64
 }
 
 // RunTests runs the Rego unit tests (test_ rules, in any .rego file) and the gator suites
@@ -51,18 +53,22 @@ func RunTests(ctx context.Context, dir string, opts TestOptions, out io.Writer) 
 		}
 	}
 	keep := func(name string) bool { return filter == nil || filter.MatchString(name) }
+	maxSize := opts.MaxFileSize
+	if maxSize <= 0 {
+		maxSize = input.DefaultMaxSize
+	}
 	var results []TestResult
-	units, err := runUnitTests(ctx, dir, keep)
+	units, err := runUnitTests(ctx, dir, maxSize, keep)
 	if err != nil {
 		return nil, err
 	}
 	results = append(results, units...)
-	suites, err := findSuites(dir)
+	suites, err := findSuites(dir, maxSize)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range suites {
-		rs, err := runSuite(ctx, s, keep)
+		rs, err := runSuite(ctx, s, maxSize, keep)
 		if err != nil {
 			return nil, err
 		}
@@ -89,10 +95,10 @@ func RunTests(ctx context.Context, dir string, opts TestOptions, out io.Writer) 
 
 // runUnitTests compiles every .rego file of the tree with the policies' capabilities and
 // runs its test_ rules.
-func runUnitTests(ctx context.Context, dir string, keep func(string) bool) ([]TestResult, error) {
+func runUnitTests(ctx context.Context, dir string, maxSize int64, keep func(string) bool) ([]TestResult, error) {
 	modules := map[string]*ast.Module{}
 	hasTests := false
-	err := walkFiles(dir, false, func(src Source) error {
+	err := walkFiles(dir, false, maxSize, func(src Source) error {
 		if !src.isRego() {
 			return nil
 		}
@@ -160,9 +166,9 @@ type suite struct {
 	} `json:"tests"`
 }
 
-func findSuites(dir string) ([]*suite, error) {
+func findSuites(dir string, maxSize int64) ([]*suite, error) {
 	var out []*suite
-	err := walkFiles(dir, false, func(src Source) error {
+	err := walkFiles(dir, false, maxSize, func(src Source) error {
 		if !strings.HasSuffix(src.Name, ".yaml") && !strings.HasSuffix(src.Name, ".yml") {
 			return nil
 		}
@@ -182,7 +188,7 @@ func findSuites(dir string) ([]*suite, error) {
 
 // runSuite runs a gator suite: each test loads one template and one constraint; each case
 // judges an object and checks the assertions.
-func runSuite(ctx context.Context, s *suite, keep func(string) bool) ([]TestResult, error) {
+func runSuite(ctx context.Context, s *suite, maxSize int64, keep func(string) bool) ([]TestResult, error) {
 	rel := func(p string) (string, error) {
 		if filepath.IsAbs(p) {
 			return "", fmt.Errorf("%s: %s: paths in a suite are relative to it", s.file, p)
@@ -194,7 +200,7 @@ func runSuite(ctx context.Context, s *suite, keep func(string) bool) ([]TestResu
 		if err != nil {
 			return Source{}, err
 		}
-		data, err := os.ReadFile(path)
+		data, err := input.ReadFile(path, maxSize)
 		if err != nil {
 			return Source{}, fmt.Errorf("%s: %w", s.file, err)
 		}

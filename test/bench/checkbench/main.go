@@ -1,6 +1,8 @@
 // Command checkbench measures `sctpguard check` over a generated manifest set side by side
 // with the bare YAML parse of the same files (the floor) and with conftest running an
 // equivalent Rego rule, all in the same run, and prints throughput, CPU use and peak memory.
+// Then it measures the largest single inputs (a ConfigMap of 30,000 and of 300,000 keys,
+// 100,000 Services in one file) against kubectl's own reader of the same file.
 //
 //	go run ./test/bench/checkbench -sctpguard bin/sctpguard -parsefloor bin/parsefloor -conftest bin/conftest
 package main
@@ -66,17 +68,18 @@ func main() {
 	files := flag.Int("files", 100, "files to generate")
 	docs := flag.Int("docs", 100, "documents per file")
 	runs := flag.Int("runs", 3, "runs of each tool; the median is reported")
+	largeRuns := flag.Int("large-runs", 3, "runs of each tool on each of the largest inputs (0: skip them)")
 	sctpguard := flag.String("sctpguard", "bin/sctpguard", "sctpguard binary")
 	floor := flag.String("parsefloor", "bin/parsefloor", "parse floor binary")
 	conftest := flag.String("conftest", "", "conftest binary (skipped with a note when empty)")
 	flag.Parse()
-	if err := run(*files, *docs, *runs, *sctpguard, *floor, *conftest); err != nil {
+	if err := run(*files, *docs, *runs, *largeRuns, *sctpguard, *floor, *conftest); err != nil {
 		fmt.Fprintln(os.Stderr, "checkbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(files, docs, runs int, sctpguard, floor, conftest string) error {
+func run(files, docs, runs, largeRuns int, sctpguard, floor, conftest string) error {
 	dir, err := os.MkdirTemp("", "checkbench")
 	if err != nil {
 		return err
@@ -129,20 +132,10 @@ func run(files, docs, runs int, sctpguard, floor, conftest string) error {
 	fmt.Printf("%-24s %14s %10s %9s %10s\n", "tool", "resources/s", "wall", "cpu/wall", "peak RSS")
 	medians := map[string]result{}
 	for _, t := range tools {
-		var rs []result
-		for range runs {
-			r, code, err := measure(t.args)
-			if err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
-			}
-			if !t.ok(code) {
-				return fmt.Errorf("%s: unexpected exit code %d", t.name, code)
-			}
-			rs = append(rs, r)
+		m, err := median(t, runs)
+		if err != nil {
+			return err
 		}
-		slices.SortFunc(rs, func(a, b result) int { return int(a.wall - b.wall) })
-		m := rs[len(rs)/2]
-		m.maxRSS = slices.MaxFunc(rs, func(a, b result) int { return int(a.maxRSS - b.maxRSS) }).maxRSS
 		medians[t.name] = m
 		fmt.Printf("%-24s %14.0f %10s %9.2f %8.0fMB\n", t.name, float64(resources)/m.wall.Seconds(),
 			m.wall.Round(time.Millisecond), m.cpu.Seconds()/m.wall.Seconds(), float64(m.maxRSS)/(1<<20))
@@ -155,6 +148,76 @@ func run(files, docs, runs int, sctpguard, floor, conftest string) error {
 		fmt.Printf("with conftest's Rego policy loaded too, its throughput is %.1fx conftest's, with %.2fx the memory", ct.wall.Seconds()/sr.wall.Seconds(), float64(sr.maxRSS)/float64(ct.maxRSS))
 	}
 	fmt.Println()
+	if largeRuns <= 0 {
+		return nil
+	}
+	return large(dir, largeRuns, sctpguard, floor)
+}
+
+// median runs a tool runs times and returns its median wall and CPU time (of the run of
+// median wall time) and the highest peak memory.
+func median(t tool, runs int) (result, error) {
+	var rs []result
+	for range runs {
+		r, code, err := measure(t.args)
+		if err != nil {
+			return result{}, fmt.Errorf("%s: %w", t.name, err)
+		}
+		if !t.ok(code) {
+			return result{}, fmt.Errorf("%s: unexpected exit code %d", t.name, code)
+		}
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, func(a, b result) int { return int(a.wall - b.wall) })
+	m := rs[len(rs)/2]
+	m.maxRSS = slices.MaxFunc(rs, func(a, b result) int { return int(a.maxRSS - b.maxRSS) }).maxRSS
+	return m, nil
+}
+
+// large measures the largest single inputs — one ConfigMap of 30,000 and of 300,000 keys,
+// and 100,000 Services in one file — read by sctpguard check, by kubectl's reader (what
+// `kubectl apply -f` does with the file before it talks to the API server, holding every
+// object as kubectl does) and by the bare parse, side by side, and prints sctpguard's cost
+// as ratios to kubectl's.
+func large(dir string, runs int, sctpguard, floor string) error {
+	inputs := []struct {
+		name  string
+		write func(path string) error
+	}{
+		{"ConfigMap of 30,000 keys", func(p string) error { return manifests.WriteConfigMap(p, 30000) }},
+		{"ConfigMap of 300,000 keys", func(p string) error { return manifests.WriteConfigMap(p, 300000) }},
+		{"100,000 Services in one file", func(p string) error { return manifests.WriteServices(p, 100000) }},
+	}
+	fmt.Printf("\nlargest inputs, one file each, median of %d runs\n", runs)
+	for i, in := range inputs {
+		path := filepath.Join(dir, fmt.Sprintf("large-%d.yaml", i))
+		if err := in.write(path); err != nil {
+			return err
+		}
+		info, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		zero := func(c int) bool { return c == 0 }
+		tools := []tool{
+			{"yaml.v3 parse (floor)", []string{floor, path}, zero},
+			{"kubectl's reader", []string{floor, "-kubectl", path}, zero},
+			// Denials or not, the run is measured: exit 0 or 1.
+			{"sctpguard check", []string{sctpguard, "check", "-o", "json", "-f", path}, func(c int) bool { return c <= 1 }},
+		}
+		fmt.Printf("\n%s, %.1f MB\n%-24s %10s %10s %10s\n", in.name, float64(info.Size())/1e6, "tool", "wall", "cpu", "peak RSS")
+		ms := make([]result, len(tools))
+		for j, t := range tools {
+			if ms[j], err = median(t, runs); err != nil {
+				return err
+			}
+			fmt.Printf("%-24s %10s %10s %8.0fMB\n", t.name, ms[j].wall.Round(time.Millisecond),
+				ms[j].cpu.Round(time.Millisecond), float64(ms[j].maxRSS)/(1<<20))
+		}
+		kube, check := ms[1], ms[2]
+		fmt.Printf("sctpguard check / kubectl's reader: %.2fx the wall time, %.2fx the CPU, %.2fx the peak memory\n",
+			check.wall.Seconds()/kube.wall.Seconds(), check.cpu.Seconds()/kube.cpu.Seconds(), float64(check.maxRSS)/float64(kube.maxRSS))
+	}
 	return nil
 }
 

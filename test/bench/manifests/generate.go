@@ -154,3 +154,27 @@ metadata:
 spec:
   controller: ako.vmware.com/avi-lb
 `
+
+// WriteConfigMap writes one ConfigMap of keys data keys to path: the largest single
+// object the benchmarks read.
+func WriteConfigMap(path string, keys int) error {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n  namespace: telco\ndata:\n")
+	for i := range keys {
+		fmt.Fprintf(&b, "  key-%07d: value\n", i)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// WriteServices writes n small SCTP Services to one file, about 110 bytes each: the most
+// objects one file holds in the benchmarks.
+func WriteServices(path string, n int) error {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		fmt.Fprintf(&b, "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc-%d\nspec:\n  ports:\n  - port: 38412\n    protocol: SCTP\n", i)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}

@@ -1,0 +1,372 @@
+package manifest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The splitter cuts a stream into documents exactly where `kubectl apply -f` does, so that
+// sctpguard judges the very objects kubectl sends. kubectl (cli-runtime's
+// StreamVisitor.Visit) reads a stream with apimachinery's yaml.NewYAMLOrJSONDecoder, and
+// the rules below are that decoder's (k8s.io/apimachinery/pkg/util/yaml, decoder.go):
+//
+//   - The stream is JSON when its first non-space character within jsonPeek bytes is '{'
+//     (GuessJSONStream); then it is read value by value with encoding/json. Should the
+//     first or second value fail to parse, the rest is read as YAML (YAMLOrJSONDecoder.Decode
+//     falls back; a flow mapping such as "{a: b}" is YAML that starts with '{').
+//   - YAML is read line by line, a line ending at '\n' with one '\r' before it dropped
+//     (LineReader, bufio.Reader.ReadLine): CRLF and LF files split alike, and a lone '\r'
+//     ends no line.
+//   - A line starting with "---" ends the document (YAMLReader.Read), whatever follows on
+//     the line as long as it is blank or a comment; anything else after "---" is an error.
+//     The separator line that ends a document belongs to no document; one that starts a
+//     document (the first line of the stream, or right after a separator) belongs to it.
+//
+// The differential fuzz test (FuzzSplit) holds the splitter to apimachinery's decoder.
+
+// jsonPeek is how far into a stream kubectl looks for the '{' of a JSON stream: the buffer
+// size StreamVisitor gives NewYAMLOrJSONDecoder.
+const jsonPeek = 4096
+
+// chunk is one document of a stream, a YAML document or a JSON value: its text and the
+// line breaks before it in the stream.
+type chunk struct {
+	data   []byte
+	offset int
+}
+
+// splitter reads a stream one document at a time, holding no more of it than the document
+// being read.
+type splitter struct {
+	r *bufio.Reader
+
+	// JSON mode: win records what the JSON decoder read, to count its lines and to hand
+	// what follows to the YAML reader should the stream turn out to be YAML.
+	win   *window
+	json  *json.Decoder
+	yaml  bool // YAML mode, for good
+	count int  // documents read, as kubectl counts them (null and empty ones included)
+
+	line int   // line breaks read so far (LF, CRLF or a lone CR: lines as YAML and editors count them)
+	pos  int64 // bytes read so far
+	cr   bool  // the last byte read was a '\r', whose '\n' may follow
+	err  error // sticky
+}
+
+func newSplitter(r io.Reader) *splitter {
+	s := &splitter{win: &window{r: r}}
+	head, err := s.win.peek(jsonPeek)
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.err = err
+		return s
+	}
+	if i := bytes.IndexByte(head, 0); i >= 0 {
+		// Say "binary" of a binary file, before its bytes that are not UTF-8.
+		s.err = fmt.Errorf("binary content (NUL byte at offset %d), not a YAML or JSON manifest", i)
+		return s
+	}
+	if trimmed := bytes.TrimLeftFunc(head, unicode.IsSpace); len(trimmed) > 0 && trimmed[0] == '{' {
+		s.json = json.NewDecoder(s.win)
+		return s
+	}
+	s.toYAML(s.win.rest())
+	return s
+}
+
+// toYAML reads the rest of the stream as YAML.
+func (s *splitter) toYAML(r io.Reader) {
+	s.yaml, s.json = true, nil
+	s.r = bufio.NewReaderSize(r, 64<<10)
+}
+
+// next returns the next document, io.EOF after the last, or the error that ends the stream.
+// Empty documents are returned too: whether a document holds an object is the decoder's
+// to say.
+func (s *splitter) next() (chunk, error) {
+	if s.err != nil {
+		return chunk{}, s.err
+	}
+	var c chunk
+	var err error
+	if s.yaml {
+		c, err = s.nextYAML()
+	} else {
+		c, err = s.nextJSON()
+	}
+	if err != nil {
+		s.err = err
+		return chunk{}, err
+	}
+	s.count++
+	return c, nil
+}
+
+func (s *splitter) nextJSON() (chunk, error) {
+	var raw json.RawMessage
+	err := s.json.Decode(&raw)
+	if err == nil {
+		// InputOffset counts from the start of the JSON decoder's input: the value, and the
+		// space before it, are what the window holds up to there.
+		span := s.win.consume(int(s.json.InputOffset() - s.win.consumed))
+		ws := len(span) - len(raw)
+		if err := s.read(span[:ws]); err != nil {
+			return chunk{}, err
+		}
+		c := chunk{data: raw, offset: s.line}
+		return c, s.read(raw)
+	}
+	if errors.Is(err, io.EOF) {
+		return chunk{}, io.EOF
+	}
+	if !isJSONError(err) {
+		return chunk{}, err // reading failed, not parsing
+	}
+	jsonErr := s.jsonError(err)
+	if s.count > 1 {
+		return chunk{}, jsonErr
+	}
+	// Not a JSON stream after all: read what follows the last value as YAML, from its
+	// first line that is not blank, as kubectl does.
+	s.win.rewind()
+	ok, ws, rerr := s.win.skipSpace()
+	if rerr != nil {
+		return chunk{}, rerr
+	}
+	if !ok {
+		return chunk{}, jsonErr
+	}
+	if err := s.read(ws); err != nil {
+		return chunk{}, err
+	}
+	s.toYAML(s.win.rest())
+	return s.nextYAML()
+}
+
+// isJSONError tells a parse error of encoding/json from a failure to read.
+func isJSONError(err error) bool {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func (s *splitter) jsonError(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		// The offset counts from the JSON decoder's start; the window still holds the
+		// bytes from the last value's end.
+		unread := s.win.unconsumed(int(se.Offset - s.win.consumed))
+		return &lineError{line: 1 + s.line + lineBreaks(unread, s.cr), msg: "invalid JSON: " + err.Error()}
+	}
+	return &lineError{line: 1 + s.line, msg: "invalid JSON: " + err.Error()}
+}
+
+// nextYAML reads lines up to the next separator line or the end of the stream.
+func (s *splitter) nextYAML() (chunk, error) {
+	var doc []byte
+	start := s.line
+	for {
+		raw, err := s.readLine()
+		if err != nil && !errors.Is(err, io.EOF) {
+			return chunk{}, err
+		}
+		if len(raw) == 0 { // end of the stream
+			if doc == nil {
+				return chunk{}, io.EOF
+			}
+			return chunk{data: doc, offset: start}, nil
+		}
+		lineNo := s.line + 1
+		if err := s.read(raw); err != nil {
+			return chunk{}, err
+		}
+		// The line as kubectl's LineReader returns it: without "\n" and one "\r" before
+		// it, then "\n" added back.
+		text := raw
+		if text[len(text)-1] == '\n' {
+			text = text[:len(text)-1]
+			text = bytes.TrimSuffix(text, []byte("\r"))
+		}
+		if bytes.HasPrefix(text, []byte("---")) {
+			if rest := strings.TrimSpace(string(text[3:])); rest != "" && rest[0] != '#' {
+				return chunk{}, &lineError{line: lineNo, msg: fmt.Sprintf("%q is not a document separator: only a comment may follow --- on its line, and kubectl refuses the stream", truncate(string(text), 40))}
+			}
+			if len(doc) > 0 {
+				return chunk{data: doc, offset: start}, nil
+			}
+			// A separator that starts a document stays in it (YAMLReader.Read writes it
+			// to its empty buffer): "--- # comment" is YAML's own document start, and
+			// "---#" a scalar.
+		}
+		doc = append(append(doc, text...), '\n')
+	}
+}
+
+// readLine returns the next line with its line ending, or what is left at the end of the
+// stream (nothing when the stream has ended).
+func (s *splitter) readLine() ([]byte, error) {
+	line, err := s.r.ReadSlice('\n')
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return line, err
+	}
+	long := append([]byte(nil), line...)
+	for errors.Is(err, bufio.ErrBufferFull) {
+		line, err = s.r.ReadSlice('\n')
+		long = append(long, line...)
+	}
+	return long, err
+}
+
+// read accounts for bytes read from the stream: their lines and position, and refuses what
+// is not text.
+func (s *splitter) read(b []byte) error {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return fmt.Errorf("binary content (NUL byte at offset %d), not a YAML or JSON manifest", s.pos+int64(i))
+	}
+	if !utf8.Valid(b) {
+		i := invalidUTF8(b)
+		return &lineError{line: 1 + s.line + lineBreaks(b[:i], s.cr), msg: fmt.Sprintf("invalid UTF-8 at offset %d; manifests must be UTF-8 text", s.pos+int64(i))}
+	}
+	s.line += lineBreaks(b, s.cr)
+	s.pos += int64(len(b))
+	if len(b) > 0 {
+		s.cr = b[len(b)-1] == '\r'
+	}
+	return nil
+}
+
+// lineBreaks counts the line breaks in b as YAML does: "\n", "\r\n" and a lone "\r" each
+// end a line. afterCR says the byte before b was a '\r', whose "\n" would not count again.
+func lineBreaks(b []byte, afterCR bool) int {
+	n := 0
+	for i, c := range b {
+		switch c {
+		case '\r':
+			n++
+		case '\n':
+			prevCR := afterCR
+			if i > 0 {
+				prevCR = b[i-1] == '\r'
+			}
+			if !prevCR {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// window reads a stream and keeps what was read and not yet consumed, so that it can be
+// read again: the part of apimachinery's StreamReader the splitter needs.
+type window struct {
+	r        io.Reader
+	buf      []byte // read from r and not consumed
+	head     int    // next byte of buf to return
+	consumed int64  // bytes consumed before buf
+	err      error  // of r, once it failed or ended
+}
+
+func (w *window) Read(p []byte) (int, error) {
+	if w.head < len(w.buf) {
+		n := copy(p, w.buf[w.head:])
+		w.head += n
+		return n, nil
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.r.Read(p)
+	w.buf = append(w.buf, p[:n]...)
+	w.head += n
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// peek returns the first n bytes (fewer at the end of the stream) without consuming them.
+func (w *window) peek(n int) ([]byte, error) {
+	p := make([]byte, n)
+	got, err := io.ReadFull(w, p)
+	w.head -= got
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
+	}
+	return p[:got], err
+}
+
+// consume drops the first n bytes of what is kept, and returns them.
+func (w *window) consume(n int) []byte {
+	n = min(n, len(w.buf))
+	out := w.buf[:n:n]
+	w.buf = w.buf[n:]
+	w.head -= min(n, w.head)
+	w.consumed += int64(n)
+	return out
+}
+
+// unconsumed returns the first n kept bytes, or all that are kept.
+func (w *window) unconsumed(n int) []byte {
+	return w.buf[:max(0, min(n, len(w.buf)))]
+}
+
+// rewind makes the kept bytes readable again.
+func (w *window) rewind() { w.head = 0 }
+
+// rest returns a reader of the kept bytes, from head, and then of the stream.
+func (w *window) rest() io.Reader {
+	return io.MultiReader(bytes.NewReader(w.buf[w.head:]), readerFunc(func(p []byte) (int, error) {
+		if w.err != nil {
+			return 0, w.err
+		}
+		return w.r.Read(p)
+	}))
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// skipSpace consumes white space up to and including the first newline, as kubectl's
+// YAMLOrJSONDecoder.consumeWhitespace does before it reads YAML after JSON, and returns it.
+// ok is false where kubectl gives up on YAML and reports the JSON error: fewer than four
+// bytes left to read, or bytes that are not UTF-8.
+func (w *window) skipSpace() (ok bool, ws []byte, err error) {
+	n := 0
+	for {
+		buf := make([]byte, 4)
+		got, rerr := io.ReadFull(w, buf)
+		if rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, io.ErrUnexpectedEOF) {
+			return false, nil, rerr
+		}
+		if got < len(buf) {
+			return false, nil, nil
+		}
+		r, size := utf8.DecodeRune(buf)
+		if r == utf8.RuneError {
+			return false, nil, nil
+		}
+		w.head -= len(buf) - size
+		if !unicode.IsSpace(r) {
+			w.head -= size
+			return true, w.consume(n), nil
+		}
+		n += size
+		if r == '\n' {
+			return true, w.consume(n), nil
+		}
+	}
+}
