@@ -13,7 +13,10 @@ import (
 // Endpoints stands in for a Service in front of the replicas, as the kubelet's readiness
 // probes, the EndpointSlice controller and kube-proxy make one: it forwards each new TCP
 // connection to one of the ready replicas, in turn, and polls each replica's /readyz every
-// probe period to know which are ready. An accepted connection stays with its replica until
+// probe period to know which are ready, as the kubelet probes the chart's pods: a probe times
+// out after a second (timeoutSeconds' default), one success makes a replica ready and
+// failureThreshold failures in a row (the chart's 2) make it not ready, so one probe slowed by
+// a busy node does not take a replica out. An accepted connection stays with its replica until
 // either side closes it (as conntrack keeps a flow), so a replica that turns not ready gets
 // no new connections but keeps the ones it has, the API server's among them.
 type Endpoints struct {
@@ -25,10 +28,18 @@ type Endpoints struct {
 	mu     sync.Mutex
 	all    []*Replica
 	ready  map[*Replica]bool
+	failed map[*Replica]int
 	next   int
 	stop   context.CancelFunc
 	done   sync.WaitGroup
 }
+
+// probeTimeout and failureThreshold are the kubelet's timeoutSeconds default and the chart's
+// readinessProbe failureThreshold.
+const (
+	probeTimeout     = time.Second
+	failureThreshold = 2
+)
 
 // NewEndpoints listens on a free port of 127.0.0.1 (which the replicas' certificate names)
 // and probes replicas every period.
@@ -38,7 +49,7 @@ func NewEndpoints(period time.Duration) (*Endpoints, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Endpoints{URL: "https://" + ln.Addr().String(), ln: ln, period: period, ready: map[*Replica]bool{}, stop: cancel}
+	e := &Endpoints{URL: "https://" + ln.Addr().String(), ln: ln, period: period, ready: map[*Replica]bool{}, failed: map[*Replica]int{}, stop: cancel}
 	e.done.Add(2)
 	go e.accept()
 	go e.probe(ctx)
@@ -63,6 +74,7 @@ func (e *Endpoints) Remove(r *Replica) {
 		}
 	}
 	delete(e.ready, r)
+	delete(e.failed, r)
 }
 
 // Close stops accepting connections and probing.
@@ -74,7 +86,7 @@ func (e *Endpoints) Close() {
 
 func (e *Endpoints) probe(ctx context.Context) {
 	defer e.done.Done()
-	client := &http.Client{Timeout: e.period}
+	client := &http.Client{Timeout: probeTimeout}
 	t := time.NewTicker(e.period)
 	defer t.Stop()
 	for {
@@ -88,7 +100,11 @@ func (e *Endpoints) probe(ctx context.Context) {
 				_ = resp.Body.Close()
 			}
 			e.mu.Lock()
-			e.ready[r] = ok
+			if ok {
+				e.ready[r], e.failed[r] = true, 0
+			} else if e.failed[r]++; e.failed[r] >= failureThreshold {
+				e.ready[r] = false
+			}
 			e.mu.Unlock()
 		}
 		select {
