@@ -144,9 +144,10 @@ func (e *Engine) UnknownFieldFindings(obj Object, paths []string) []Finding {
 	return e.finish(obj, out)
 }
 
-// finish names the object on every finding, applies the configuration and sorts.
-func (e *Engine) finish(obj Object, findings []Finding) []Finding {
-	ref := e.ref(obj)
+// Configure applies the configuration (disabled rules, rules demoted to warn) to findings
+// that are about no one object: those of user policies judging all documents at once
+// (check --combine). It reuses the slice.
+func (e *Engine) Configure(findings []Finding) []Finding {
 	out := findings[:0]
 	for _, f := range findings {
 		if e.cfg.disabled.Has(f.Rule) {
@@ -155,8 +156,17 @@ func (e *Engine) finish(obj Object, findings []Finding) []Finding {
 		if e.cfg.warn.Has(f.Rule) && f.Action == ActionDeny {
 			f.Action = ActionWarn
 		}
-		f.Object = ref
 		out = append(out, f)
+	}
+	return out
+}
+
+// finish names the object on every finding, applies the configuration and sorts.
+func (e *Engine) finish(obj Object, findings []Finding) []Finding {
+	ref := e.ref(obj)
+	out := e.Configure(findings)
+	for i := range out {
+		out[i].Object = ref
 	}
 	SortFindings(out)
 	return out

@@ -21,6 +21,9 @@ const (
 	// ActionDryRun admits the object without telling the user; the finding is only logged
 	// and counted (Gatekeeper's enforcementAction: dryrun).
 	ActionDryRun Action = "dryrun"
+	// ActionException admits the object: a conftest exception exempted it from a user rule.
+	// check reports it, as conftest does; the webhook only counts it.
+	ActionException Action = "exception"
 )
 
 // MaxWarningLength is the longest admission warning sctpguard returns. Kubernetes may

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -17,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/policy/rego"
+	"github.com/sctpguard/sctpguard/test/userpolicies"
 )
 
 type staticEnv policy.Env
@@ -30,9 +33,9 @@ func (failingInventory) SharedVIPServices(string, string) ([]*corev1.Service, er
 	return nil, errors.New("cache is gone")
 }
 
-func handler(t *testing.T, mode Mode, cfg policy.Config, env policy.Env) *Handler {
+func handler(t *testing.T, mode Mode, cfg policy.Config, env policy.Env, user ...policy.Evaluator) *Handler {
 	t.Helper()
-	e, err := policy.NewEngine(cfg)
+	e, err := policy.NewEngine(cfg, user...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,19 +205,44 @@ func TestMutate(t *testing.T) {
 }
 
 // BenchmarkValidate measures the handler alone, without network or TLS: decoding the
-// review, the rules with their inventory lookups, and writing the response.
+// review, the rules with their inventory lookups, and writing the response; "builtin" with
+// sctpguard's rules only (the baseline), "20-user-policies" with userpolicies.Mixed too, 20
+// user policies of which 5 judge the Service.
 func BenchmarkValidate(b *testing.B) {
-	inv := policy.NewMemoryInventory()
-	h := handler(&testing.T{}, Validate, policy.Config{}, policy.Env{Context: npl.Context, Inventory: inv})
-	body := request(admissionv1.Create, "telco", "alice", amf, "")
-	b.ReportAllocs()
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		r := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			b.Fatal(w.Body.String())
-		}
+	set, err := rego.Load(b.Context(), userpolicies.Mixed(false), rego.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		user []policy.Evaluator
+		// The 5 user policies that judge the Service all find something, or the
+		// benchmark measures a broken set.
+		want []string
+	}{{"builtin", nil, nil}, {"20-user-policies", []policy.Evaluator{set}, []string{"mixed-3", "mixed-4", "mixed-9", "mixed8/deny", "mixed9/deny"}}} {
+		b.Run(tt.name, func(b *testing.B) {
+			inv := policy.NewMemoryInventory()
+			h := handler(&testing.T{}, Validate, policy.Config{}, policy.Env{Context: npl.Context, Inventory: inv}, tt.user...)
+			body := request(admissionv1.Create, "telco", "alice", amf, "")
+			post := func() *httptest.ResponseRecorder {
+				w := httptest.NewRecorder()
+				r := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				h.ServeHTTP(w, r)
+				return w
+			}
+			w := post()
+			for _, rule := range tt.want {
+				if !strings.Contains(w.Body.String(), "["+rule+"]") {
+					b.Fatalf("no finding of %s in %s", rule, w.Body.String())
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if w := post(); w.Code != http.StatusOK {
+					b.Fatal(w.Body.String())
+				}
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/sctpguard/sctpguard/policy"
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
+	"github.com/sctpguard/sctpguard/policy/rego"
 )
 
 // Field indexes of the cache.
@@ -71,16 +73,30 @@ type CacheInventory struct {
 	// v1beta1 is not served) and l4Rules are the optional kinds.
 	serviceAPIs, gatewayAPI, listenerSets, openShift *optionalKind
 	infraSettings, infraSettingsV1alpha1, l4Rules    *optionalKind
-	// watched are the kinds in the cache; generation counts their changes.
-	mu         sync.Mutex
-	watched    []client.Object
-	generation atomic.Uint64
-	log        logr.Logger
+	log                                              logr.Logger
+
+	// watched are the kinds in the cache, with their informers; feedMu guards it.
+	watched []watchedKind
+	// feed is data.inventory for user policies, kept from the informers' events once a
+	// policy reads it; a kind watched later joins it.
+	feed   atomic.Pointer[regoFeed]
+	feedMu sync.Mutex
+}
+
+type watchedKind struct {
+	gvk      schema.GroupVersionKind
+	informer cache.Informer
+}
+
+// regoFeed is data.inventory kept from events, and the first event it could not take.
+type regoFeed struct {
+	inv *rego.Inventory
+	err atomic.Pointer[error]
 }
 
 var (
-	_ policy.Inventory = (*CacheInventory)(nil)
-	_ policy.Lister    = (*CacheInventory)(nil)
+	_ policy.Inventory     = (*CacheInventory)(nil)
+	_ rego.InventorySource = (*CacheInventory)(nil)
 )
 
 var (
@@ -174,28 +190,31 @@ func (i *CacheInventory) discover(k *optionalKind) (bool, error) {
 	return true, nil
 }
 
-// watch puts kinds in the cache and counts their changes. Before the manager starts, the
-// informers start with it, and readiness waits for their sync; after, they start at once and
-// sync in the background (a new CRD's first list can take seconds).
+// watch puts kinds in the cache. Before the manager starts, the informers start with it, and
+// readiness waits for their sync; after, they start at once and sync in the background (a new
+// CRD's first list can take seconds). A kind watched once data.inventory's feed runs joins it.
 func (i *CacheInventory) watch(ctx context.Context, objs ...client.Object) ([]cache.Informer, error) {
-	bump := func(any) { i.generation.Add(1) }
 	var out []cache.Informer
 	for _, o := range objs {
 		informer, err := i.cache.GetInformer(ctx, o, cache.BlockUntilSynced(false))
 		if err != nil {
 			return nil, fmt.Errorf("watch %T: %w", o, err)
 		}
-		if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc: bump, UpdateFunc: func(_, o any) { bump(o) }, DeleteFunc: bump,
-		}); err != nil {
-			return nil, fmt.Errorf("watch %T: %w", o, err)
+		gvk, err := apiutil.GVKForObject(o, policy.Scheme())
+		if err != nil {
+			return nil, err
 		}
+		w := watchedKind{gvk: gvk, informer: informer}
+		i.feedMu.Lock()
+		i.watched = append(i.watched, w)
+		if f := i.feed.Load(); f != nil {
+			if _, err := f.follow(w); err != nil {
+				f.fail(err)
+			}
+		}
+		i.feedMu.Unlock()
 		out = append(out, informer)
-		i.mu.Lock()
-		i.watched = append(i.watched, o)
-		i.mu.Unlock()
 	}
-	i.generation.Add(1)
 	return out, nil
 }
 
@@ -239,6 +258,93 @@ func (i *CacheInventory) has(k *optionalKind) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// feedTimeout bounds the wait for the informers to hand their objects to a new feed.
+const feedTimeout = 30 * time.Second
+
+// RegoInventory implements rego.InventorySource: data.inventory as the informers' events
+// left it, so that a review never copies the cache. The feed starts with the first policy
+// set that reads data.inventory (FeedRego, called when the set loads), or the first review
+// that needs it; an event it could not take fails the reviews that read it.
+func (i *CacheInventory) RegoInventory() (*rego.Inventory, error) {
+	f := i.feed.Load()
+	if f == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		defer cancel()
+		var err error
+		if f, err = i.startFeed(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := f.err.Load(); err != nil {
+		return nil, fmt.Errorf("data.inventory is incomplete: %w", *err)
+	}
+	return f.inv, nil
+}
+
+// FeedRego starts data.inventory's feed, if it has not started, and waits until it holds
+// what the caches hold.
+func (i *CacheInventory) FeedRego(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, feedTimeout)
+	defer cancel()
+	_, err := i.startFeed(ctx)
+	return err
+}
+
+// startFeed adds an event handler to every watched informer. An informer hands a new
+// handler every object it holds, then every change, in order: the inventory follows the
+// cache exactly, without listing it.
+func (i *CacheInventory) startFeed(ctx context.Context) (*regoFeed, error) {
+	i.feedMu.Lock()
+	defer i.feedMu.Unlock()
+	if f := i.feed.Load(); f != nil {
+		return f, nil
+	}
+	f := &regoFeed{inv: rego.NewInventory()}
+	var synced []toolscache.InformerSynced
+	for _, w := range i.watched {
+		reg, err := f.follow(w)
+		if err != nil {
+			return nil, err
+		}
+		synced = append(synced, reg.HasSynced)
+	}
+	if !toolscache.WaitForCacheSync(ctx.Done(), synced...) {
+		return nil, fmt.Errorf("feed data.inventory: the caches did not hand over their objects: %w", ctx.Err())
+	}
+	i.feed.Store(f)
+	return f, nil
+}
+
+func (f *regoFeed) fail(err error) { f.err.CompareAndSwap(nil, &err) }
+
+// follow adds the feed's event handler to a watched kind's informer.
+func (f *regoFeed) follow(w watchedKind) (toolscache.ResourceEventHandlerRegistration, error) {
+	gvk := w.gvk
+	put := func(o any) {
+		if obj, ok := o.(policy.Object); ok {
+			if err := f.inv.Put(obj, gvk); err != nil {
+				f.fail(err)
+			}
+		}
+	}
+	reg, err := w.informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    put,
+		UpdateFunc: func(_, o any) { put(o) },
+		DeleteFunc: func(o any) {
+			if tomb, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+				o = tomb.Obj
+			}
+			if obj, ok := o.(metav1.Object); ok {
+				f.inv.Delete(gvk, obj.GetNamespace(), obj.GetName())
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("feed data.inventory from %s: %w", gvk.Kind, err)
+	}
+	return reg, nil
 }
 
 // Served describes the optional kinds found, for the start-up log.
@@ -354,61 +460,6 @@ func (i *CacheInventory) Namespace(name string) (*corev1.Namespace, error) {
 	return &ns, nil
 }
 
-// Generation implements policy.Lister.
-func (i *CacheInventory) Generation() uint64 { return i.generation.Load() }
-
-// Objects implements policy.Lister: every object of the watched kinds.
-func (i *CacheInventory) Objects() ([]policy.Object, error) {
-	i.mu.Lock()
-	watched := slices.Clone(i.watched)
-	i.mu.Unlock()
-	var out []policy.Object
-	for _, o := range watched {
-		list, err := listFor(o)
-		if err != nil {
-			return nil, err
-		}
-		if err := i.list(list); err != nil {
-			return nil, err
-		}
-		items, err := meta.ExtractList(list)
-		if err != nil {
-			return nil, err
-		}
-		gvk, err := apiutil.GVKForObject(o, policy.Scheme())
-		if err != nil {
-			return nil, err
-		}
-		for _, item := range items {
-			obj, ok := item.(policy.Object)
-			if !ok {
-				continue
-			}
-			obj.GetObjectKind().SetGroupVersionKind(gvk)
-			out = append(out, obj)
-		}
-	}
-	return out, nil
-}
-
-// listFor returns an empty list for the kind of o.
-func listFor(o client.Object) (client.ObjectList, error) {
-	if u, ok := o.(*unstructured.Unstructured); ok {
-		l := &unstructured.UnstructuredList{}
-		l.SetGroupVersionKind(u.GroupVersionKind().GroupVersion().WithKind(u.GetKind() + "List"))
-		return l, nil
-	}
-	gvk, err := apiutil.GVKForObject(o, policy.Scheme())
-	if err != nil {
-		return nil, err
-	}
-	rt, err := policy.Scheme().New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	if err != nil {
-		return nil, err
-	}
-	return rt.(client.ObjectList), nil
-}
-
 // MachineConfigs implements policy.Inventory.
 func (i *CacheInventory) MachineConfigs() ([]policy.MachineConfig, error) {
 	if ok, err := i.has(i.openShift); !ok {
@@ -451,7 +502,20 @@ type QuorumInventory struct {
 	Live client.Reader
 }
 
-var _ policy.Inventory = QuorumInventory{}
+var (
+	_ policy.Inventory     = QuorumInventory{}
+	_ rego.InventorySource = QuorumInventory{}
+)
+
+// RegoInventory implements rego.InventorySource with the wrapped inventory's data.inventory:
+// user policies read the cache, as they do without the consistent reads.
+func (q QuorumInventory) RegoInventory() (*rego.Inventory, error) {
+	src, ok := q.Inventory.(rego.InventorySource)
+	if !ok {
+		return nil, fmt.Errorf("the inventory %T does not keep data.inventory", q.Inventory)
+	}
+	return src.RegoInventory()
+}
 
 func (q QuorumInventory) listServices(opts ...client.ListOption) ([]corev1.Service, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)

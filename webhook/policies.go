@@ -23,8 +23,17 @@ import (
 )
 
 // PolicyLabel marks the ConfigMaps that hold user policies: .rego modules and YAML with
-// ConstraintTemplates and constraints, one file per key.
+// ConstraintTemplates and constraints, one file per key. With the value PolicyData, the
+// ConfigMap holds data documents instead (conftest's --data): YAML or JSON objects, one per
+// key, merged into data for the policies.
 const PolicyLabel = "sctpguard.io/policy"
+
+// PolicyData is PolicyLabel's value on ConfigMaps of data documents.
+const PolicyData = "data"
+
+// RegoVersionAnnotation sets the Rego version (v0 or v1, the default) of a policy
+// ConfigMap's .rego modules, as check's --rego-version does.
+const RegoVersionAnnotation = "sctpguard.io/rego-version"
 
 // policyDebounce gathers the events of one change (kubectl apply of several ConfigMaps)
 // into one reload.
@@ -49,9 +58,11 @@ type PolicyFollower struct {
 	Client    kubernetes.Interface
 	Namespace string
 	// Config is the rule configuration; Options tune the policies' evaluation.
-	Config       policy.Config
-	Options      rego.Options
-	Engines      *Engines
+	Config  policy.Config
+	Options rego.Options
+	Engines *Engines
+	// Inventory, when set, feeds data.inventory before a set that reads it is put in force.
+	Inventory    interface{ FeedRego(context.Context) error }
 	Events       events.EventRecorder
 	Degradations *Degradations
 	Log          logr.Logger
@@ -142,7 +153,8 @@ func (f *PolicyFollower) reload(ctx context.Context, store cache.Store) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			sources = append(sources, rego.Source{Name: SourceName(cm.Namespace, cm.Name, k), Data: []byte(cm.Data[k])})
+			sources = append(sources, rego.Source{Name: SourceName(cm.Namespace, cm.Name, k), Data: []byte(cm.Data[k]),
+				Document: cm.Labels[PolicyLabel] == PolicyData, RegoVersion: cm.Annotations[RegoVersionAnnotation]})
 		}
 	}
 	engine, modules, constraints, err := f.build(ctx, sources)
@@ -197,6 +209,12 @@ func (f *PolicyFollower) build(ctx context.Context, sources []rego.Source) (*pol
 		}
 		modules, constraints = set.Policies()
 		evaluators = append(evaluators, set)
+		if set.UsesInventory() && f.Inventory != nil {
+			// Off the request path: the first review must not wait for the feed.
+			if err := f.Inventory.FeedRego(ctx); err != nil {
+				return nil, 0, 0, err
+			}
+		}
 	}
 	engine, err := policy.NewEngine(f.Config, evaluators...)
 	return engine, modules, constraints, err

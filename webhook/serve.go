@@ -378,7 +378,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	policies := &PolicyFollower{
 		Client: clientset, Namespace: o.PolicyNamespace, Config: cfg,
 		Options: rego.Options{Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError)},
-		Engines: engines, Events: events, Degradations: degradations, Log: log.WithName("policies"), Metrics: metrics,
+		Engines: engines, Inventory: inv, Events: events, Degradations: degradations, Log: log.WithName("policies"), Metrics: metrics,
 	}
 	if err := mgr.Add(policies); err != nil {
 		return err

@@ -42,6 +42,10 @@ Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadabl
 	addContextFlags(c, o)
 
 	f.StringSliceVar(&o.PolicyDirs, "policy", nil, "directories of user policies: Rego modules (conftest conventions), Gatekeeper ConstraintTemplates and constraints")
+	f.StringSliceVar(&o.Data, "data", nil, "data documents for the user policies (YAML or JSON files, or directories), as conftest's --data")
+	f.StringVar(&o.RegoVersion, "rego-version", o.RegoVersion, "Rego version of the .rego modules: v1 or v0 (templates declare their own)")
+	f.BoolVar(&o.Combine, "combine", false, "the Rego modules judge all documents at once, as conftest's --combine: input is an array of {path, contents}, one per file")
+	f.StringSliceVar(&o.RegoPackages, "rego-package", nil, "run only the rules of the Rego packages matching these globs (conftest's --namespace; default: every package)")
 	f.DurationVar(&o.PolicyTimeout, "policy-timeout", o.PolicyTimeout, "time the user policies may take to judge one object")
 	f.StringVar(&o.OnPolicyError, "on-policy-error", o.OnPolicyError, "what a user policy that fails or runs out of time does: warn (admit) or deny")
 	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, warn, exemptNamespaces)")

@@ -43,7 +43,11 @@ Exit codes: 0 all passed, 1 a test failed, 2 no tests found or a policy does not
 			return nil
 		},
 	}
-	c.Flags().StringVar(&o.Run, "run", "", "run only the tests whose names match this regular expression")
+	c.Flags().StringVar(&o.Run, "run", "", "run only the tests whose names, as printed, match this regular expression")
+	c.Flags().StringVar(&o.RegoVersion, "rego-version", rego.RegoV1, "Rego version of the .rego files: v1 or v0 (templates declare their own)")
+	c.Flags().StringSliceVar(&o.Data, "data", nil, "data documents for the Rego unit tests (YAML or JSON files, or directories), as conftest's --data")
+	c.Flags().StringSliceVar(&o.Packages, "rego-package", nil, "run only the Rego unit tests of the packages matching these globs")
+	c.Flags().BoolVar(&o.ShowBuiltinErrors, "show-builtin-errors", false, "fail a Rego unit test whose builtin call errs, instead of leaving the call undefined (as opa test does)")
 	c.Flags().Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest file read, in bytes")
 	return c
 }

@@ -75,6 +75,17 @@ type Options struct {
 
 	// PolicyDirs hold the user's policies: Rego modules, ConstraintTemplates and constraints.
 	PolicyDirs []string
+	// Data are data documents for the policies (conftest's --data): files or directories.
+	Data []string
+	// RegoVersion is the Rego version of the .rego modules: v1 or v0 (conftest's
+	// --rego-version).
+	RegoVersion string
+	// RegoPackages keeps the rules of the Rego packages matching these globs (conftest's
+	// --namespace); empty keeps every package.
+	RegoPackages []string
+	// Combine makes the Rego modules judge all documents at once (conftest's --combine):
+	// input is an array of {path, contents}, one per file.
+	Combine bool
 	// PolicyTimeout bounds the user policies' evaluation of one object; OnPolicyError is
 	// what a failing policy does (warn or deny).
 	PolicyTimeout time.Duration
@@ -93,7 +104,7 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{Namespace: "default", Output: OutputText, MaxFileSize: DefaultMaxFileSize, MemoryLimit: DefaultMemoryLimit, ToolVersion: "dev",
-		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn)}
+		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn), RegoVersion: rego.RegoV1}
 }
 
 // Validate checks the options without reading any file.
@@ -110,6 +121,20 @@ func (o *Options) Validate() field.ErrorList {
 	}
 	if o.OnPolicyError != string(policy.ActionWarn) && o.OnPolicyError != string(policy.ActionDeny) {
 		errs = append(errs, field.NotSupported(field.NewPath("on-policy-error"), o.OnPolicyError, []string{"warn", "deny"}))
+	}
+	if !slices.Contains(rego.RegoVersions, o.RegoVersion) {
+		errs = append(errs, field.NotSupported(field.NewPath("rego-version"), o.RegoVersion, rego.RegoVersions))
+	}
+	if len(o.PolicyDirs) == 0 {
+		if len(o.Data) > 0 {
+			errs = append(errs, field.Forbidden(field.NewPath("data"), "data documents are for user policies; give --policy too"))
+		}
+		if o.Combine {
+			errs = append(errs, field.Forbidden(field.NewPath("combine"), "combines the input for user policies; give --policy too"))
+		}
+		if len(o.RegoPackages) > 0 {
+			errs = append(errs, field.Forbidden(field.NewPath("rego-package"), "selects packages of user policies; give --policy too"))
+		}
 	}
 	if o.MemoryLimit < 0 {
 		errs = append(errs, field.Invalid(field.NewPath("memory-limit"), o.MemoryLimit, "must be 0 (no limit) or positive"))
@@ -215,7 +240,14 @@ func (o *Options) policies(ctx context.Context) (*rego.Set, error) {
 		}
 		sources = append(sources, s...)
 	}
-	return rego.Load(ctx, sources, rego.Options{Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError)})
+	data, err := rego.ReadData(o.Data, o.MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	return rego.Load(ctx, append(sources, data...), rego.Options{
+		Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError), RegoVersion: o.RegoVersion, Packages: o.RegoPackages,
+		Combine: o.Combine,
+	})
 }
 
 // Config builds the rule configuration from the file and flags.

@@ -61,7 +61,7 @@ func (r *Result) located() []located {
 func (r *Result) eachLocated(f func(located) error) error {
 	for _, it := range r.Items {
 		for _, finding := range it.Findings {
-			if err := f(located{Finding: finding, File: it.Doc.Source, Line: it.Doc.LineOf(finding.Path)}); err != nil {
+			if err := f(located{Finding: finding, File: it.Doc.Source, Line: it.Doc.LineOf(it.pathPrefix() + finding.Path)}); err != nil {
 				return err
 			}
 		}
@@ -78,13 +78,18 @@ type counts struct {
 	Denials   int `json:"denials"`
 	Warnings  int `json:"warnings"`
 	DryRun    int `json:"dryrun"`
-	Errors    int `json:"errors"`
-	Skipped   int `json:"skipped"`
+	// Exceptions counts the rules conftest exceptions exempted objects from.
+	Exceptions int `json:"exceptions"`
+	Errors     int `json:"errors"`
+	Skipped    int `json:"skipped"`
 }
 
 func (r *Result) counts() counts {
-	c := counts{Inputs: r.Inputs, Resources: len(r.Items), Errors: len(r.Errors), Skipped: len(r.Skipped)}
+	c := counts{Inputs: r.Inputs, Errors: len(r.Errors), Skipped: len(r.Skipped)}
 	for _, it := range r.Items {
+		if !it.Combined {
+			c.Resources++
+		}
 		denied, warned := false, false
 		for _, f := range it.Findings {
 			switch f.Action {
@@ -94,13 +99,17 @@ func (r *Result) counts() counts {
 			case policy.ActionWarn:
 				c.Warnings++
 				warned = true
+			case policy.ActionException:
+				c.Exceptions++
 			default:
 				c.DryRun++
 			}
 		}
-		if denied {
+		switch {
+		case it.Combined:
+		case denied:
 			c.Denied++
-		} else if warned {
+		case warned:
 			c.Warned++
 		}
 	}
@@ -133,10 +142,16 @@ func writeText(out, errOut io.Writer, res *Result) error {
 			level = "warning: "
 		case policy.ActionDryRun:
 			level = "dryrun: "
+		case policy.ActionException:
+			level = "exception: "
 		}
 		path := ""
 		if l.Path != "" {
 			path = l.Path + ": "
+		}
+		if l.Object.Kind == "" && l.Line == 0 { // on all documents at once (--combine)
+			_, err := fmt.Fprintf(out, "%s: %s[%s] %s%s\n", l.File, path, l.Rule, level, l.Message)
+			return err
 		}
 		_, err := fmt.Fprintf(out, "%s:%d: %s: %s[%s] %s%s\n", l.File, l.Line, l.Object, path, l.Rule, level, l.Message)
 		return err
@@ -151,6 +166,9 @@ func writeText(out, errOut io.Writer, res *Result) error {
 		c.Denied, plural(c.Denials, "denial", "denials"), c.Warned, plural(c.Warnings, "warning", "warnings"))
 	if c.DryRun > 0 {
 		fmt.Fprintf(&b, ", %s", plural(c.DryRun, "dry-run finding", "dry-run findings"))
+	}
+	if c.Exceptions > 0 {
+		fmt.Fprintf(&b, ", %s", plural(c.Exceptions, "exception", "exceptions"))
 	}
 	if c.Errors > 0 {
 		fmt.Fprintf(&b, ", %s", plural(c.Errors, "unreadable input or document", "unreadable inputs or documents"))
@@ -280,14 +298,22 @@ func writeJUnit(out io.Writer, res *Result) error {
 	}
 	for _, it := range res.Items {
 		s := suite(it.Doc.Source)
-		c := junitCase{Name: it.Doc.Ref().String(), Classname: it.Doc.Source}
+		ref := it.Doc.Ref()
+		if it.Review != nil && it.Object != nil {
+			ref = policy.Ref(it.Object)
+		}
+		c := junitCase{Name: ref.String(), Classname: it.Doc.Source}
 		var deny, warn []string
 		for _, f := range it.Findings {
-			line := fmt.Sprintf("%s:%d: %s", it.Doc.Source, it.Doc.LineOf(f.Path), f.String())
+			line := fmt.Sprintf("%s:%d: %s", it.Doc.Source, it.Doc.LineOf(it.pathPrefix()+f.Path), f.String())
 			if f.Action == policy.ActionDeny {
 				deny = append(deny, line)
 			} else {
-				warn = append(warn, "warning: "+line)
+				level := "warning"
+				if f.Action != policy.ActionWarn {
+					level = string(f.Action)
+				}
+				warn = append(warn, level+": "+line)
 			}
 		}
 		if len(deny) > 0 {
@@ -339,8 +365,11 @@ func escapeProperty(s string) string {
 func writeGitHub(out io.Writer, res *Result) error {
 	err := res.eachLocated(func(l located) error {
 		level := "error"
-		if l.Action == policy.ActionWarn {
+		switch l.Action {
+		case policy.ActionWarn:
 			level = "warning"
+		case policy.ActionDryRun, policy.ActionException:
+			level = "notice"
 		}
 		msg := l.Message
 		if l.Path != "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/input"
 	"github.com/sctpguard/sctpguard/policy/manifest"
+	"github.com/sctpguard/sctpguard/policy/rego"
 )
 
 // Streams are the standard streams of a run.
@@ -49,6 +50,20 @@ type Item struct {
 	Applied []policy.RuleID
 	// Object is the object judged: the mutated one with --mutate, else Doc.Typed.
 	Object policy.Object
+	// Review is the request an AdmissionReview document asks to judge (operation, user,
+	// old object), as the webhook would get it; nil for manifests, judged as CREATEs.
+	Review *policy.Review
+	// Combined marks the findings of user policies on all documents at once (--combine);
+	// Doc is then only a name, CombinedSource.
+	Combined bool
+}
+
+// pathPrefix is where the item's object is in its document, for line numbers.
+func (it *Item) pathPrefix() string {
+	if it.Review != nil {
+		return manifest.ReviewPath + "."
+	}
+	return ""
 }
 
 // ExitCode is the exit code for the result: 2 when an input failed, else 1 when any
@@ -108,9 +123,11 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 		return nil, err
 	}
 	var evaluators []policy.Evaluator
-	if set, err := o.policies(ctx); err != nil {
+	set, err := o.policies(ctx)
+	if err != nil {
 		return nil, err
-	} else if set != nil {
+	}
+	if set != nil {
 		evaluators = append(evaluators, set)
 	}
 	engine, err := policy.NewEngine(cfg, evaluators...)
@@ -124,14 +141,28 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 	docs, errs := decodeAll(inputs, o, stdin)
 	res.Errors = append(res.Errors, errs...)
 
-	res.Items = make([]Item, len(docs))
-	for i, d := range docs {
-		res.Items[i] = Item{Doc: d, Object: d.Typed}
-		if d.Typed == nil {
+	res.Items = make([]Item, 0, len(docs))
+	dec := manifest.NewDecoder(policy.Scheme(), o.Namespace)
+	for _, d := range docs {
+		it := Item{Doc: d, Object: d.Typed}
+		switch {
+		case d.IsAdmissionReview():
+			// A request, as gator's suites and the webhook's tests keep them: judged as the
+			// webhook would judge it, with its operation and old object.
+			r, err := dec.Review(d)
+			if err != nil {
+				res.Errors = append(res.Errors, &manifest.Error{Source: d.Source, Line: d.Line, Object: "AdmissionReview", Err: err})
+				continue
+			}
+			it.Review, it.Object = r, r.Object
+			if it.Object == nil {
+				it.Object = r.OldObject
+			}
+		case d.Typed == nil:
 			// Kinds sctpguard does not know are judged by user policies only.
-			u := &unstructured.Unstructured{Object: d.Object}
-			res.Items[i].Object = u
+			it.Object = &unstructured.Unstructured{Object: d.Object}
 		}
+		res.Items = append(res.Items, it)
 	}
 	inv := inventory(res.Items)
 	if o.Mutate {
@@ -146,7 +177,11 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 		if obj == nil {
 			return nil
 		}
-		findings, err := engine.Validate(ctx, &policy.Review{Operation: policy.OperationCreate, Object: obj}, env)
+		r := it.Review
+		if r == nil {
+			r = &policy.Review{Operation: policy.OperationCreate, Object: obj}
+		}
+		findings, err := engine.Validate(ctx, r, env)
 		if err != nil {
 			return fmt.Errorf("%s:%d: %s: %w", it.Doc.Source, it.Doc.Line, it.Doc.Ref(), err)
 		}
@@ -157,7 +192,37 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if o.Combine && set != nil {
+		findings, err := set.EvaluateCombined(ctx, combinedFiles(res.Items), env)
+		if err != nil {
+			return nil, err
+		}
+		res.Items = append(res.Items, Item{Doc: &manifest.Document{Source: CombinedSource}, Combined: true, Findings: engine.Configure(findings)})
+	}
 	return res, nil
+}
+
+// CombinedSource names the findings of user policies on all documents at once, as conftest
+// names them.
+const CombinedSource = "Combined"
+
+// combinedFiles groups the objects by file, in input order.
+func combinedFiles(items []Item) []rego.CombinedFile {
+	var files []rego.CombinedFile
+	index := map[string]int{}
+	for _, it := range items {
+		if it.Object == nil {
+			continue
+		}
+		i, ok := index[it.Doc.Source]
+		if !ok {
+			i = len(files)
+			index[it.Doc.Source] = i
+			files = append(files, rego.CombinedFile{Path: it.Doc.Source})
+		}
+		files[i].Objects = append(files[i].Objects, it.Object)
+	}
+	return files
 }
 
 // Read reads and decodes the inputs as Check does, without judging them: the documents,
@@ -174,7 +239,7 @@ func mutateAll(ctx context.Context, engine *policy.Engine, items []Item, env pol
 	errs := make([]*manifest.Error, len(items))
 	_ = parallel(len(items), func(i int) error {
 		it := &items[i]
-		if it.Doc.Typed == nil {
+		if it.Doc.Typed == nil || it.Review != nil {
 			return nil
 		}
 		fail := func(err error) error {
@@ -366,6 +431,9 @@ func (c *counter) Read(p []byte) (int, error) {
 func inventory(items []Item) *policy.MemoryInventory {
 	inv := policy.NewMemoryInventory()
 	for _, it := range items {
+		if it.Review != nil {
+			continue // a request, not an object of the set
+		}
 		inv.Add(it.Object)
 		if it.Doc.Typed == nil {
 			gvk := schema.FromAPIVersionAndKind(stringField(it.Doc.Object, "apiVersion"), stringField(it.Doc.Object, "kind"))

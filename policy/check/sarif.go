@@ -89,8 +89,11 @@ type sarifNotification struct {
 }
 
 func sarifLevel(a policy.Action) string {
-	if a == policy.ActionDeny {
+	switch a {
+	case policy.ActionDeny:
 		return "error"
+	case policy.ActionDryRun, policy.ActionException:
+		return "note"
 	}
 	return "warning"
 }

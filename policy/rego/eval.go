@@ -2,78 +2,328 @@ package rego
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"reflect"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/resolver"
 	"github.com/open-policy-agent/opa/v1/topdown"
-
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/sctpguard/sctpguard/policy"
 )
 
 var corev1Namespace = corev1.SchemeGroupVersion.WithKind("Namespace")
 
-// inventoryRefresh bounds how often data.inventory is rebuilt while the cluster changes:
-// Gatekeeper's inventory is eventually consistent too.
-const inventoryRefresh = time.Second
+var (
+	inventoryRef  = ast.MustParseRef("data.inventory")
+	contextRef    = ast.MustParseRef("data.sctpguard.context")
+	parametersRef = ast.MustParseRef("data.sctpguard.parameters")
+)
 
-// Evaluate implements policy.Evaluator: every module, and every constraint whose match
-// selects the object, judged with the same input.
+// Evaluate implements policy.Evaluator: the conftest rules that can fire for the object's
+// kind, and every constraint whose match selects the object, judged with the same input,
+// against one view of the data.
 func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([]policy.Finding, error) {
-	if r.Object == nil || (s.moduleQuery == nil && len(s.constraints) == 0) {
+	if r.Object == nil {
 		return nil, nil
 	}
-	if s.kinds != nil && !s.kinds[r.Object.GetObjectKind().GroupVersionKind().Kind] {
+	gvk := r.Object.GetObjectKind().GroupVersionKind()
+	if s.kinds != nil && !s.kinds[gvk.Kind] {
 		return nil, nil
 	}
-	if err := s.updateData(ctx, env); err != nil {
-		return nil, err
+	mq := s.anyKind // nil with Options.Combine
+	if q, ok := s.moduleQueries[gvk.Kind]; ok {
+		mq = q
 	}
-	in, ns, err := s.input(r, env)
+	ns, err := s.namespace(r, env)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
 	var out []policy.Finding
-	if s.moduleQuery != nil {
-		rs, err := s.moduleQuery.Eval(ctx, rego.EvalParsedInput(in))
-		if err != nil {
-			out = append(out, s.failure("policy modules", "", err))
-		} else {
-			out = append(out, s.moduleFindings(rs)...)
-		}
-	}
-	gvk := r.Object.GetObjectKind().GroupVersionKind()
+	var matched []*preparedConstraint
 	for _, c := range s.constraints {
 		ok, err := c.match.matches(gvk.Group, gvk.Kind, r.Object.GetNamespace(), r.Object.GetName(), r.Object.GetLabels(), ns)
 		if err != nil {
 			out = append(out, s.failure("constraint "+c.name, c.name, err))
 			continue
 		}
-		if !ok {
-			continue
-		}
-		rs, err := c.query.Eval(ctx, rego.EvalParsedInput(withParameters(in, c.params)))
-		if err != nil {
-			out = append(out, s.failure("constraint "+c.name, c.name, err))
-			continue
-		}
-		for _, v := range resultSet(rs, "v") {
-			out = append(out, finding(c.name, c.action, v))
+		if ok {
+			matched = append(matched, c)
 		}
 	}
+	if mq == nil && len(matched) == 0 {
+		return out, nil
+	}
+
+	in, err := s.input(r, ns)
+	if err != nil {
+		return nil, err
+	}
+	ctx, opts, release, err := s.evalOptions(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	// Findings per constraint, reported in the constraints' order however evaluated.
+	byConstraint := make([][]policy.Finding, len(s.constraints))
+	constraintFindings := func(c *preparedConstraint, v ast.Value) {
+		fs, err := findings(c.name, c.action, v)
+		if err != nil {
+			fs = []policy.Finding{s.failure("constraint "+c.name, c.name, err)}
+		}
+		byConstraint[c.index] = fs
+	}
+	separate := matched
+	if cq, err := s.combinedQuery(ctx, mq, matched); err == nil && cq != nil {
+		// One query for all; when it fails, each part again on its own, to say which.
+		if rs, err := cq.query.Eval(ctx, append(opts, rego.EvalParsedInput(in))...); err == nil {
+			if mq != nil {
+				out = append(out, s.moduleFindings(mq, rs)...)
+			}
+			for i, c := range cq.constraints {
+				constraintFindings(c, binding(rs, bindingName('c', i)))
+			}
+			mq, separate = nil, nil
+			for _, c := range matched {
+				if c.violation == nil {
+					separate = append(separate, c)
+				}
+			}
+		}
+	}
+	if mq != nil {
+		rs, err := mq.query.Eval(ctx, append(opts, rego.EvalParsedInput(in))...)
+		if err != nil {
+			out = append(out, s.failure("policy modules", "", err))
+		} else {
+			out = append(out, s.moduleFindings(mq, rs)...)
+		}
+	}
+	for _, c := range separate {
+		rs, err := c.query.Eval(ctx, append(opts, rego.EvalParsedInput(withParameters(in, c.params)))...)
+		if err != nil {
+			byConstraint[c.index] = []policy.Finding{s.failure("constraint "+c.name, c.name, err)}
+			continue
+		}
+		constraintFindings(c, binding(rs, "v"))
+	}
+	for _, fs := range byConstraint {
+		out = append(out, fs...)
+	}
 	return out, nil
+}
+
+// combinedQuery is one query for the conftest rules of a kind and the constraints that
+// match an object: one evaluation per review instead of one per policy.
+type combinedQuery struct {
+	query *rego.PreparedEvalQuery
+	// constraints are bound as c<i>.
+	constraints []*preparedConstraint
+}
+
+// maxCombined bounds the combined queries kept: past it, reviews evaluate each policy on
+// its own. Constraints match by kind, namespace and labels; a cluster sees few sets.
+const maxCombined = 256
+
+// combinedQuery returns the combined query for the rules of mq and the matched
+// constraints, prepared on first use; nil when there is nothing to combine or the cache is
+// full. The matched constraints whose templates take input whole are left out of it: the
+// caller evaluates them on their own.
+func (s *Set) combinedQuery(ctx context.Context, mq *moduleQuery, matched []*preparedConstraint) (*combinedQuery, error) {
+	// The key is the module query and the set of constraints, as bits while there are
+	// few: it is computed on every review.
+	key := comboKey{mq: mq}
+	n := 0
+	var more []byte
+	for _, c := range matched {
+		if c.violation == nil {
+			continue
+		}
+		n++
+		if c.index < 64*len(key.bits) {
+			key.bits[c.index/64] |= 1 << (c.index % 64)
+		} else {
+			more = strconv.AppendInt(append(more, ','), int64(c.index), 10)
+		}
+	}
+	if n == 0 || (mq == nil && n == 1) {
+		return nil, nil // nothing saved
+	}
+	key.more = string(more)
+	if v, ok := s.combined.Load(key); ok {
+		return v.(*combinedQuery), nil
+	}
+	if s.nCombined.Load() >= maxCombined {
+		return nil, nil
+	}
+	cq := &combinedQuery{}
+	var body []string
+	if mq != nil {
+		body = append(body, mq.body...)
+	}
+	for _, c := range matched {
+		if c.violation == nil {
+			continue
+		}
+		body = append(body, fmt.Sprintf("%s := %s", bindingName('c', len(cq.constraints)), c.violation))
+		cq.constraints = append(cq.constraints, c)
+	}
+	q, err := s.prepareQuery(ctx, strings.Join(body, "; "))
+	if err != nil {
+		return nil, fmt.Errorf("prepare a combined query: %w", err)
+	}
+	cq.query = &q
+	if v, loaded := s.combined.LoadOrStore(key, cq); loaded {
+		return v.(*combinedQuery), nil
+	}
+	s.nCombined.Add(1)
+	return cq, nil
+}
+
+// comboKey identifies a combined query: the module query, and the constraints' indexes as
+// bits (past 128 constraints, listed in more).
+type comboKey struct {
+	mq   *moduleQuery
+	bits [2]uint64
+	more string
+}
+
+// bindingNames are the names of query variables, r0, e0, c0 and so on, made once: they
+// are looked up for every finding.
+var bindingNames = map[byte][]string{'r': names('r'), 'e': names('e'), 'c': names('c')}
+
+func names(prefix byte) []string {
+	out := make([]string, 256)
+	for i := range out {
+		out[i] = string(prefix) + strconv.Itoa(i)
+	}
+	return out
+}
+
+func bindingName(prefix byte, i int) string {
+	if names := bindingNames[prefix]; i < len(names) {
+		return names[i]
+	}
+	return string(prefix) + strconv.Itoa(i)
+}
+
+// CombinedFile is one file of a combined evaluation: its path and its documents.
+type CombinedFile struct {
+	Path    string
+	Objects []policy.Object
+}
+
+// EvaluateCombined judges all files at once with the conftest rules, as conftest's --combine
+// does: input is an array of {"path": <file>, "contents": <its document>}, contents an array
+// when the file holds several documents. Constraints do not take part: Gatekeeper has no
+// such input. The set must be loaded with Options.Combine.
+func (s *Set) EvaluateCombined(ctx context.Context, files []CombinedFile, env policy.Env) ([]policy.Finding, error) {
+	if s.combinedRules == nil {
+		return nil, nil
+	}
+	items := make([]*ast.Term, 0, len(files))
+	for _, f := range files {
+		docs := make([]*ast.Term, 0, len(f.Objects))
+		for _, o := range f.Objects {
+			v, err := toValue(o, schema.GroupVersionKind{})
+			if err != nil {
+				return nil, fmt.Errorf("%s: policy input: %w", f.Path, err)
+			}
+			docs = append(docs, ast.NewTerm(v))
+		}
+		contents := ast.ArrayTerm(docs...)
+		if len(docs) == 1 {
+			contents = docs[0]
+		}
+		items = append(items, ast.ObjectTerm([2]*ast.Term{ast.StringTerm("path"), ast.StringTerm(f.Path)}, [2]*ast.Term{ast.StringTerm("contents"), contents}))
+	}
+	ctx, opts, release, err := s.evalOptions(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	rs, err := s.combinedRules.query.Eval(ctx, append(opts, rego.EvalParsedInput(ast.NewArray(items...)))...)
+	if err != nil {
+		return []policy.Finding{s.failure("policy modules", "", err)}, nil
+	}
+	return s.moduleFindings(s.combinedRules, rs), nil
+}
+
+// evalOptions are the options every query of one review shares: the policy deadline, one
+// transaction on the data documents, data.sctpguard.context and data.inventory as they
+// stand, one cancellation at the deadline, and results left as Rego terms. release ends
+// the view.
+func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context, []rego.EvalOption, func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	txn, err := s.store.NewTransaction(ctx)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, err
+	}
+	// One cancellation for all the queries, fired at the deadline: without it, each query
+	// starts a goroutine to watch the context.
+	c := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, c.Cancel)
+	opts := make([]rego.EvalOption, 0, 6)
+	opts = append(opts, rego.EvalTransaction(txn), rego.EvalExternalCancel(c), rego.EvalGenerateJSON(keepTerm))
+	release := func() {
+		stop()
+		s.store.Abort(ctx, txn)
+		cancel()
+	}
+	// The resolvers cost every query; they are there only when a policy reads them.
+	if s.parameters != nil && s.parameters.Len() > 0 {
+		opts = append(opts, rego.EvalResolver(parametersRef, valueResolver{s.parameters}))
+	}
+	if s.usesContext {
+		cv, err := s.contextValue(env.Context)
+		if err != nil {
+			release()
+			return nil, nil, nil, err
+		}
+		opts = append(opts, rego.EvalResolver(contextRef, cv))
+	}
+	if s.usesInventory {
+		inv, err := s.inventory(env)
+		if err != nil {
+			release()
+			return nil, nil, nil, err
+		}
+		unlock := inv.rlock()
+		opts = append(opts, rego.EvalResolver(inventoryRef, inv))
+		abort := release
+		release = func() {
+			unlock()
+			abort()
+		}
+	}
+	return ctx, opts, release, nil
+}
+
+// keepTerm leaves results as Rego terms: findings read them directly.
+func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+
+// namespace is the object's Namespace from the inventory, when a policy reads it or a
+// constraint selects by it.
+func (s *Set) namespace(r *policy.Review, env policy.Env) (nsInfo, error) {
+	name := r.Object.GetNamespace()
+	if name == "" || env.Inventory == nil || (!s.readsNamespace && !s.selectsNamespaces) {
+		return nsInfo{}, nil
+	}
+	n, err := env.Inventory.Namespace(name)
+	if err != nil {
+		return nsInfo{}, fmt.Errorf("get Namespace %s: %w", name, err)
+	}
+	if n == nil {
+		return nsInfo{}, nil
+	}
+	return nsInfo{found: true, labels: n.Labels, object: n}, nil
 }
 
 // failure turns a policy's error or timeout into a finding with the configured outcome, so
@@ -94,232 +344,299 @@ func (s *Set) failure(what, rule string, err error) policy.Finding {
 	return policy.Finding{Rule: rule, Action: s.opts.OnError, Message: msg + "; the object is " + verdict + " (policy error setting)"}
 }
 
-// moduleFindings reads the modules' query: messages of deny, violation and warn rules,
-// less what conftest exceptions exempt.
-func (s *Set) moduleFindings(rs rego.ResultSet) []policy.Finding {
-	exempt := map[string]bool{}
-	for i, pkg := range s.exceptions {
-		for _, v := range resultSet(rs, fmt.Sprintf("e%d", i)) {
-			names, _ := v.([]any)
-			for _, n := range names {
-				if name, ok := n.(string); ok {
-					exempt[pkg+"/"+name] = true
+// moduleFindings reads the conftest rules' query as conftest does: a rule that an exception
+// of its package names gives one exception per naming, and none of its messages; the
+// others give their messages.
+func (s *Set) moduleFindings(mq *moduleQuery, rs rego.ResultSet) []policy.Finding {
+	excepted := map[*pkg]map[string]int{}
+	for i, p := range mq.exceptions {
+		names := map[string]int{}
+		if arr, ok := binding(rs, bindingName('e', i)).(*ast.Array); ok {
+			arr.Foreach(func(t *ast.Term) {
+				if n, ok := t.Value.(ast.String); ok {
+					names[string(n)]++
 				}
-			}
+			})
 		}
+		excepted[p] = names
 	}
 	var out []policy.Finding
-	for i, b := range s.moduleBindings {
-		// deny_sctp_npl is exempted by "sctp_npl", bare deny and violation by "".
-		suffix := strings.TrimLeft(strings.TrimPrefix(strings.TrimPrefix(b.rule, "deny"), "violation"), "_")
-		if failureRule.MatchString(b.rule) && exempt[b.pkg+"/"+suffix] {
+	for i, r := range mq.rules {
+		if n := excepted[r.pkg][r.exceptAs]; n > 0 {
+			for range n {
+				out = append(out, policy.Finding{Rule: r.id, Action: policy.ActionException,
+					Message: fmt.Sprintf("excepted by data.%s.exception (%q)", r.pkg.name, r.exceptAs)})
+			}
 			continue
 		}
-		action := policy.ActionDeny
-		if warningRule.MatchString(b.rule) {
-			action = policy.ActionWarn
+		v := binding(rs, bindingName('r', i))
+		if r.whole {
+			// [] when undefined, [value] otherwise.
+			arr, _ := v.(*ast.Array)
+			if arr == nil || arr.Len() == 0 {
+				continue
+			}
+			v = arr.Elem(0).Value
 		}
-		for _, v := range resultSet(rs, fmt.Sprintf("m%d", i)) {
-			out = append(out, finding(b.pkg+"/"+b.rule, action, v))
+		fs, err := findings(r.id, r.action, v)
+		if err != nil {
+			fs = []policy.Finding{s.failure("rule "+r.id, r.id, err)}
 		}
+		out = append(out, fs...)
 	}
 	return out
 }
 
-// resultSet returns the elements of the set bound to name, in a stable order.
-func resultSet(rs rego.ResultSet, name string) []any {
+// binding is the value bound to a query variable, or nil.
+func binding(rs rego.ResultSet, name string) ast.Value {
 	if len(rs) == 0 {
 		return nil
 	}
-	items, _ := rs[0].Bindings[name].([]any)
-	sort.SliceStable(items, func(i, j int) bool { return fmt.Sprint(items[i]) < fmt.Sprint(items[j]) })
-	return items
+	if t, ok := rs[0].Bindings[name].(*ast.Term); ok {
+		return t.Value
+	}
+	return nil
 }
 
-// finding turns one message into a finding. A message is a string, or an object with a msg
-// (conftest, Gatekeeper) and optionally a field path in path or details.path (sctpguard).
-func finding(rule string, action policy.Action, v any) policy.Finding {
-	f := policy.Finding{Rule: rule, Action: action}
-	switch m := v.(type) {
-	case string:
-		f.Message = m
-	case map[string]any:
-		f.Message, _ = m["msg"].(string)
-		f.Path, _ = m["path"].(string)
-		if d, ok := m["details"].(map[string]any); ok && f.Path == "" {
-			f.Path, _ = d["path"].(string)
-		}
-		if f.Message == "" {
-			f.Message = fmt.Sprintf("%v", m)
-		}
+// findings turns a rule's value, a set or array of messages, into findings in a stable
+// order. A message is a string, or an object with a string msg (conftest, Gatekeeper) and
+// optionally a field path in path or details.path (sctpguard).
+func findings(rule string, action policy.Action, v ast.Value) ([]policy.Finding, error) {
+	var msgs []*ast.Term
+	switch c := v.(type) {
+	case nil:
+		return nil, nil
+	case ast.Set:
+		c.Sorted().Foreach(func(t *ast.Term) { msgs = append(msgs, t) })
+	case *ast.Array:
+		c.Foreach(func(t *ast.Term) { msgs = append(msgs, t) })
 	default:
-		f.Message = fmt.Sprint(v)
+		return nil, fmt.Errorf("its value is %s, not a set or array of messages", ast.ValueName(v))
 	}
-	return f
+	out := make([]policy.Finding, 0, len(msgs))
+	for _, m := range msgs {
+		f := policy.Finding{Rule: rule, Action: action}
+		switch m := m.Value.(type) {
+		case ast.String:
+			f.Message = string(m)
+		case ast.Object:
+			msg, ok := stringAt(m, msgKey)
+			if !ok {
+				return nil, fmt.Errorf("message %v has no string msg", m)
+			}
+			f.Message = msg
+			if p, ok := stringAt(m, pathKey); ok {
+				f.Path = p
+			} else if d, ok := termObject(m.Get(detailsKey)); ok {
+				f.Path, _ = stringAt(d, pathKey)
+			}
+		default:
+			return nil, fmt.Errorf("message %v is %s, not a string or an object with msg", m, ast.ValueName(m))
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
+
+var (
+	msgKey     = ast.StringTerm("msg")
+	pathKey    = ast.StringTerm("path")
+	detailsKey = ast.StringTerm("details")
+)
+
+func stringAt(o ast.Object, k *ast.Term) (string, bool) {
+	t := o.Get(k)
+	if t == nil {
+		return "", false
+	}
+	s, ok := t.Value.(ast.String)
+	return string(s), ok
+}
+
+// keys are the keys of input.review, made once.
+var keys = struct {
+	uid, kind, group, version, name, namespace, operation, userInfo, object, oldObject, dryRun, namespaceObject *ast.Term
+}{
+	ast.StringTerm("uid"), ast.StringTerm("kind"), ast.StringTerm("group"), ast.StringTerm("version"), ast.StringTerm("name"),
+	ast.StringTerm("namespace"), ast.StringTerm("operation"), ast.StringTerm("userInfo"), ast.StringTerm("object"),
+	ast.StringTerm("oldObject"), ast.StringTerm("dryRun"), ast.StringTerm("namespaceObject"),
+}
+
+var (
+	emptyString   = ast.StringTerm("")
+	reviewKey     = ast.StringTerm("review")
+	parametersKey = ast.StringTerm("parameters")
+	emptyUser     = ast.ObjectTerm() // UserInfo{} in JSON
+)
 
 // input builds the one input every policy gets: the object's own fields at the top (for
 // conftest policies), review (Gatekeeper's AdmissionRequest) and parameters (empty; each
 // constraint binds its own).
-func (s *Set) input(r *policy.Review, env policy.Env) (ast.Object, nsInfo, error) {
-	obj, err := toValue(r.Object)
+func (s *Set) input(r *policy.Review, ns nsInfo) (ast.Object, error) {
+	objValue, err := toValueProjected(r.Object, s.object)
 	if err != nil {
-		return nil, nsInfo{}, fmt.Errorf("policy input: %w", err)
+		return nil, fmt.Errorf("policy input: %w", err)
 	}
-	// The old object and the Namespace are converted only when a policy reads them.
-	old := ast.Value(ast.Null{})
-	if r.OldObject != nil && s.readsOldObject {
-		if old, err = toValue(r.OldObject); err != nil {
-			return nil, nsInfo{}, fmt.Errorf("policy input: %w", err)
-		}
+	obj, ok := objValue.(ast.Object)
+	if !ok {
+		return nil, fmt.Errorf("policy input: the object is %s, not an object", ast.ValueName(objValue))
 	}
-	var ns nsInfo
-	nsObj := ast.Value(ast.Null{})
-	if name := r.Object.GetNamespace(); name != "" && env.Inventory != nil && (s.readsNamespace || s.selectsNamespaces) {
-		n, err := env.Inventory.Namespace(name)
-		if err != nil {
-			return nil, nsInfo{}, fmt.Errorf("get Namespace %s: %w", name, err)
-		}
-		if n != nil {
-			ns = nsInfo{found: true, labels: n.Labels}
-			if s.readsNamespace {
-				n = n.DeepCopy()
-				n.SetGroupVersionKind(corev1Namespace)
-				if nsObj, err = toValue(n); err != nil {
-					return nil, nsInfo{}, err
-				}
-			}
-		}
+	// Only what some policy reads: conftest's modules read the top, Gatekeeper's the
+	// review. input.parameters is a constraint's (withParameters); the templates of the
+	// combined queries read theirs from data, and conftest's modules see the object's own.
+	if !s.readsReview {
+		return obj, nil // the object is the input, and nothing else holds it: no copy
 	}
+	review, err := s.review(r, obj, ns)
+	if err != nil {
+		return nil, err
+	}
+	if !s.readsTop {
+		return ast.NewObject([2]*ast.Term{reviewKey, ast.NewTerm(review)}), nil
+	}
+	items := make([][2]*ast.Term, 0, obj.Len()+1)
+	obj.Foreach(func(k, v *ast.Term) { items = append(items, [2]*ast.Term{k, v}) })
+	items = append(items, [2]*ast.Term{reviewKey, ast.NewTerm(review)})
+	return ast.NewObject(items...), nil
+}
+
+// review builds input.review, Gatekeeper's AdmissionRequest, around the converted object.
+func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, error) {
 	gvk := r.Object.GetObjectKind().GroupVersionKind()
-	userInfo, err := toValue(&r.UserInfo)
-	if err != nil {
-		return nil, nsInfo{}, err
+	// The old object and the Namespace are converted only when a policy reads them.
+	old := ast.NullTerm()
+	if r.OldObject != nil && s.readsOldObject {
+		v, err := toValue(r.OldObject, schema.GroupVersionKind{})
+		if err != nil {
+			return nil, fmt.Errorf("policy input: %w", err)
+		}
+		old = ast.NewTerm(v)
 	}
-	review := ast.NewObject(
-		ast.Item(ast.StringTerm("uid"), ast.StringTerm("")),
-		ast.Item(ast.StringTerm("kind"), ast.ObjectTerm(
-			ast.Item(ast.StringTerm("group"), ast.StringTerm(gvk.Group)),
-			ast.Item(ast.StringTerm("version"), ast.StringTerm(gvk.Version)),
-			ast.Item(ast.StringTerm("kind"), ast.StringTerm(gvk.Kind)))),
-		ast.Item(ast.StringTerm("name"), ast.StringTerm(r.Object.GetName())),
-		ast.Item(ast.StringTerm("namespace"), ast.StringTerm(r.Object.GetNamespace())),
-		ast.Item(ast.StringTerm("operation"), ast.StringTerm(string(r.Operation))),
-		ast.Item(ast.StringTerm("userInfo"), ast.NewTerm(userInfo)),
-		ast.Item(ast.StringTerm("object"), ast.NewTerm(obj)),
-		ast.Item(ast.StringTerm("oldObject"), ast.NewTerm(old)),
-		ast.Item(ast.StringTerm("dryRun"), ast.BooleanTerm(r.DryRun)),
-		ast.Item(ast.StringTerm("namespaceObject"), ast.NewTerm(nsObj)),
-	)
-	in := ast.NewObject()
-	if o, ok := obj.(ast.Object); ok {
-		o.Foreach(func(k, v *ast.Term) { in.Insert(k, v) })
+	nsObj := ast.NullTerm()
+	if ns.found && s.readsNamespace {
+		v, err := toValue(ns.object, corev1Namespace)
+		if err != nil {
+			return nil, err
+		}
+		nsObj = ast.NewTerm(v)
 	}
-	in.Insert(ast.StringTerm("review"), ast.NewTerm(review))
-	in.Insert(ast.StringTerm("parameters"), ast.ObjectTerm())
-	return in, ns, nil
+	userInfo := emptyUser
+	if !reflect.ValueOf(r.UserInfo).IsZero() {
+		v, err := toValue(&r.UserInfo, schema.GroupVersionKind{})
+		if err != nil {
+			return nil, err
+		}
+		userInfo = ast.NewTerm(v)
+	}
+	return ast.NewObject(
+		[2]*ast.Term{keys.uid, emptyString},
+		[2]*ast.Term{keys.kind, ast.ObjectTerm(
+			[2]*ast.Term{keys.group, ast.StringTerm(gvk.Group)},
+			[2]*ast.Term{keys.version, ast.StringTerm(gvk.Version)},
+			[2]*ast.Term{keys.kind, ast.StringTerm(gvk.Kind)})},
+		[2]*ast.Term{keys.name, ast.StringTerm(r.Object.GetName())},
+		[2]*ast.Term{keys.namespace, ast.StringTerm(r.Object.GetNamespace())},
+		[2]*ast.Term{keys.operation, ast.StringTerm(string(r.Operation))},
+		[2]*ast.Term{keys.userInfo, userInfo},
+		[2]*ast.Term{keys.object, ast.NewTerm(obj)},
+		[2]*ast.Term{keys.oldObject, old},
+		[2]*ast.Term{keys.dryRun, ast.InternedTerm(r.DryRun)},
+		[2]*ast.Term{keys.namespaceObject, nsObj},
+	), nil
 }
 
 // withParameters returns the input with input.parameters set: a new top level sharing
 // every other term, which evaluation never changes.
 func withParameters(in ast.Object, params *ast.Term) ast.Object {
-	out := ast.NewObject()
+	items := make([][2]*ast.Term, 0, in.Len()+1)
 	in.Foreach(func(k, v *ast.Term) {
-		if k.Value.Compare(ast.String("parameters")) == 0 {
-			v = params
+		if !k.Equal(parametersKey) {
+			items = append(items, [2]*ast.Term{k, v})
 		}
-		out.Insert(k, v)
 	})
-	return out
+	return ast.NewObject(append(items, [2]*ast.Term{parametersKey, params})...)
 }
 
-// toValue converts an object to a Rego value as the API server would send it in JSON,
-// without going through JSON text: by reflection over its json tags.
-func toValue(obj any) (ast.Value, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		return ast.InterfaceToValue(u.Object)
-	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, err
-	}
-	return ast.InterfaceToValue(m)
+// valueResolver resolves a reference to a fixed value.
+type valueResolver struct{ v ast.Value }
+
+func (r valueResolver) Eval(context.Context, resolver.Input) (resolver.Result, error) {
+	return resolver.Result{Value: r.v}, nil
 }
 
-// updateData writes AKO's settings to data.sctpguard.context when they change, and, when a
-// policy reads data.inventory, the inventory in Gatekeeper's layout when it changes.
-func (s *Set) updateData(ctx context.Context, env policy.Env) error {
-	ctxJSON, err := json.Marshal(env.Context)
+// contextValue is data.sctpguard.context for one Context, converted once.
+type contextValue struct {
+	of policy.Context
+	v  ast.Value
+}
+
+// Eval implements resolver.Resolver.
+func (c *contextValue) Eval(context.Context, resolver.Input) (resolver.Result, error) {
+	return resolver.Result{Value: c.v}, nil
+}
+
+func (s *Set) contextValue(c policy.Context) (*contextValue, error) {
+	if cur := s.context.Load(); cur != nil && reflect.DeepEqual(cur.of, c) {
+		return cur, nil
+	}
+	v, err := toValue(c, schema.GroupVersionKind{})
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("data.sctpguard.context: %w", err)
 	}
-	lister, listable := env.Inventory.(policy.Lister)
-	s.data.mu.Lock()
-	defer s.data.mu.Unlock()
-	if string(ctxJSON) != s.data.context {
-		var v any
-		if err := json.Unmarshal(ctxJSON, &v); err != nil {
-			return err
-		}
-		if err := storage.WriteOne(ctx, s.store, storage.ReplaceOp, storage.MustParsePath("/sctpguard/context"), v); err != nil {
-			return fmt.Errorf("write data.sctpguard.context: %w", err)
-		}
-		s.data.context = string(ctxJSON)
+	cv := &contextValue{of: c, v: v}
+	s.context.Store(cv)
+	return cv, nil
+}
+
+// inventorySnapshot is data.inventory built from a listing, for one generation of one
+// inventory.
+type inventorySnapshot struct {
+	from       policy.Lister
+	generation uint64
+	inv        *Inventory
+}
+
+var emptyInventory = NewInventory()
+
+// inventory is data.inventory for a review: the inventory's own, kept current from its
+// events; or a snapshot of its objects, taken again whenever they change, so that no
+// review ever sees another inventory or an older state.
+func (s *Set) inventory(env policy.Env) (*Inventory, error) {
+	if env.Inventory == nil {
+		return emptyInventory, nil
 	}
-	if !s.usesInventory || !listable {
+	if src, ok := env.Inventory.(InventorySource); ok {
+		return src.RegoInventory()
+	}
+	lister, ok := env.Inventory.(policy.Lister)
+	if !ok {
+		return emptyInventory, nil
+	}
+	current := func() *Inventory {
+		if snap := s.snapshot.Load(); snap != nil && snap.from == lister && snap.generation == lister.Generation() {
+			return snap.inv
+		}
 		return nil
+	}
+	if inv := current(); inv != nil {
+		return inv, nil
+	}
+	s.snapshotMu.Lock()
+	defer s.snapshotMu.Unlock()
+	if inv := current(); inv != nil {
+		return inv, nil
 	}
 	gen := lister.Generation()
-	if s.data.listed && (gen == s.data.generation || time.Since(s.data.at) < inventoryRefresh) {
-		return nil
-	}
 	objs, err := lister.Objects()
 	if err != nil {
-		return fmt.Errorf("list the inventory: %w", err)
+		return nil, fmt.Errorf("list the inventory: %w", err)
 	}
-	inv, err := inventoryData(objs)
-	if err != nil {
-		return err
-	}
-	if err := storage.WriteOne(ctx, s.store, storage.ReplaceOp, storage.MustParsePath("/inventory"), inv); err != nil {
-		return fmt.Errorf("write data.inventory: %w", err)
-	}
-	s.data.generation, s.data.listed, s.data.at = gen, true, time.Now()
-	return nil
-}
-
-// inventoryData lays objects out as Gatekeeper does:
-// cluster[groupVersion][kind][name] and namespace[ns][groupVersion][kind][name].
-func inventoryData(objs []policy.Object) (map[string]any, error) {
-	cluster, namespaced := map[string]any{}, map[string]any{}
-	put := func(root map[string]any, keys []string, v any) {
-		m := root
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
-		}
-		m[keys[len(keys)-1]] = v
-	}
+	inv := NewInventory()
 	for _, o := range objs {
-		data, err := json.Marshal(o)
-		if err != nil {
+		if err := inv.Put(o, schema.GroupVersionKind{}); err != nil {
 			return nil, err
-		}
-		var v map[string]any
-		if err := json.Unmarshal(data, &v); err != nil {
-			return nil, err
-		}
-		gvk := o.GetObjectKind().GroupVersionKind()
-		gv := gvk.GroupVersion().String()
-		if ns := o.GetNamespace(); ns != "" {
-			put(namespaced, []string{ns, gv, gvk.Kind, o.GetName()}, v)
-		} else {
-			put(cluster, []string{gv, gvk.Kind, o.GetName()}, v)
 		}
 	}
-	return map[string]any{"cluster": cluster, "namespace": namespaced}, nil
+	s.snapshot.Store(&inventorySnapshot{from: lister, generation: gen, inv: inv})
+	return inv, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	corev1 "k8s.io/api/core/v1"
 	apiextensions "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
@@ -62,6 +63,70 @@ type template struct {
 	modules []*ast.Module
 	// params validates constraints' spec.parameters; nil accepts anything.
 	params validation.SchemaValidator
+	// perConstraint says whether each constraint can get its own copy of the modules with
+	// input.parameters read from data (see forConstraint): not when the modules take
+	// input whole, where parameters could be read any way.
+	perConstraint bool
+}
+
+var inputParameters = ast.MustParseRef("input.parameters")
+
+// readsInputWhole reports whether a module uses input other than through input.<key>
+// references: passed to a function, iterated, compared whole.
+func readsInputWhole(m *ast.Module) bool {
+	input := ast.InputRootDocument.Value.(ast.Var)
+	uses, keyed := 0, 0
+	ast.WalkVars(m, func(v ast.Var) bool {
+		if v.Equal(input) {
+			uses++
+		}
+		return false
+	})
+	ast.WalkRefs(m, func(r ast.Ref) bool {
+		if len(r) > 1 && r[0].Value.Compare(input) == 0 {
+			if _, ok := r[1].Value.(ast.String); ok {
+				keyed++
+			}
+		}
+		return false
+	})
+	// with input... as: the constant cannot be a with target.
+	ast.WalkExprs(m, func(e *ast.Expr) bool {
+		for _, w := range e.With {
+			if r, ok := w.Target.Value.(ast.Ref); ok && r[0].Value.Compare(input) == 0 {
+				uses += 1 << 20
+			}
+		}
+		return false
+	})
+	return uses > keyed
+}
+
+// forConstraint copies the template's modules into package pkg, with input.parameters read
+// from params in data: then several constraints, each with its parameters, are evaluated
+// by one query, and no input is rebuilt per constraint. (Not a constant: the type checker
+// would refuse a reference to a parameter the constraint leaves out.)
+func (t *template) forConstraint(pkg, params ast.Ref) ([]*ast.Module, error) {
+	own := ast.MustParseRef("data." + t.pkg)
+	out := make([]*ast.Module, 0, len(t.modules))
+	for _, m := range t.modules {
+		c := m.Copy()
+		c.Package.Path = append(pkg.Copy(), c.Package.Path[len(own):]...)
+		rewritten, err := transformRefs(c, func(r ast.Ref) (ast.Value, error) {
+			switch {
+			case r.HasPrefix(inputParameters):
+				return append(params.Copy(), r[len(inputParameters):]...), nil
+			case r.HasPrefix(own):
+				return append(pkg.Copy(), r[len(own):]...), nil
+			}
+			return r, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rewritten)
+	}
+	return out, nil
 }
 
 // templateRego finds the Rego of a template: the legacy rego field wins over a code[] entry
@@ -156,7 +221,7 @@ func parseTemplate(obj map[string]any, source string, lineOf func(string) int) (
 	newLib := ast.MustParseRef("data." + t.pkg + ".lib")
 	allowed := []ast.Ref{newLib, ast.MustParseRef("data.inventory"), ast.MustParseRef("data.sctpguard.context"), ast.MustParseRef("data." + t.pkg)}
 	for _, m := range modules {
-		rewritten, err := ast.TransformRefs(m, func(r ast.Ref) (ast.Value, error) {
+		m, err = transformRefs(m, func(r ast.Ref) (ast.Value, error) {
 			if r.HasPrefix(libRef) {
 				return append(newLib.Copy(), r[len(libRef):]...), nil
 			}
@@ -165,7 +230,6 @@ func parseTemplate(obj map[string]any, source string, lineOf func(string) int) (
 		if err != nil {
 			return nil, err
 		}
-		m = rewritten.(*ast.Module)
 		var bad []string
 		ast.WalkRefs(m, func(r ast.Ref) bool {
 			if !r.HasPrefix(ast.DefaultRootRef) || len(r) < 2 {
@@ -184,7 +248,36 @@ func parseTemplate(obj map[string]any, source string, lineOf func(string) int) (
 		}
 		t.modules = append(t.modules, m)
 	}
+	t.perConstraint = true
+	for _, m := range t.modules {
+		t.perConstraint = t.perConstraint && !readsInputWhole(m)
+	}
 	return t, nil
+}
+
+// transformRefs is ast.TransformRefs, which leaves the references inside `some x in xs`
+// declarations alone, and the rewrite of those.
+func transformRefs(m *ast.Module, f func(ast.Ref) (ast.Value, error)) (*ast.Module, error) {
+	out, err := ast.TransformRefs(m, f)
+	if err != nil {
+		return nil, err
+	}
+	ast.WalkExprs(out, func(e *ast.Expr) bool {
+		if decl, ok := e.Terms.(*ast.SomeDecl); ok {
+			for i, sym := range decl.Symbols {
+				switch t, terr := ast.TransformRefs(sym, f); t := t.(type) {
+				case nil:
+					err = terr
+				case *ast.Term:
+					decl.Symbols[i] = t
+				case ast.Value:
+					decl.Symbols[i].Value = t
+				}
+			}
+		}
+		return false
+	})
+	return out.(*ast.Module), err
 }
 
 func libsPath(regoPath string) string {
@@ -298,6 +391,19 @@ type match struct {
 	Name               string                `json:"name"`
 }
 
+// selectsKind reports whether the match's kinds select a kind, in any group.
+func (m *match) selectsKind(kind string) bool {
+	if len(m.Kinds) == 0 {
+		return true
+	}
+	for _, k := range m.Kinds {
+		if contains(k.Kinds, kind) || contains(k.Kinds, "*") {
+			return true
+		}
+	}
+	return false
+}
+
 // matches tells whether the constraint applies to an object, as Gatekeeper decides: every
 // matcher present must match. ns is the object's Namespace (nil when absent or unknown).
 func (m *match) matches(group, kind, namespace, name string, objLabels map[string]string, ns nsInfo) (bool, error) {
@@ -371,6 +477,7 @@ func (m *match) matches(group, kind, namespace, name string, objLabels map[strin
 type nsInfo struct {
 	found  bool
 	labels map[string]string
+	object *corev1.Namespace
 }
 
 func contains(list []string, v string) bool {

@@ -100,6 +100,22 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// judge loads a policy set and compares its findings on one object with want.
+func judge(t *testing.T, sources []rego.Source, opts rego.Options, obj string, env policy.Env, want []policy.Finding) {
+	t.Helper()
+	set, err := rego.Load(t.Context(), sources, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := set.Evaluate(t.Context(), review(t, obj), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
 // review decodes a manifest as check does.
 func review(t *testing.T, manifestYAML string) *policy.Review {
 	t.Helper()
@@ -179,7 +195,10 @@ exception contains rules if {
 	rules := ["sctp"]
 }
 `)},
-			want: []policy.Finding{deny("e/deny", "", "never")},
+			want: []policy.Finding{
+				deny("e/deny", "", "never"),
+				{Rule: "e/deny_sctp", Action: policy.ActionException, Message: `excepted by data.e.exception ("sctp")`},
+			},
 		},
 		{
 			name:    "a constraint with parameters, from input.review",
@@ -305,17 +324,34 @@ func TestKindGuards(t *testing.T) {
 			{Rule: "u/deny", Action: policy.ActionDeny, Message: "ConfigMap seen"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			set, err := rego.Load(t.Context(), tt.sources, rego.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := set.Evaluate(t.Context(), review(t, tt.obj), policy.Env{Inventory: policy.NewMemoryInventory()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("findings (-want +got):\n%s", diff)
-			}
+			judge(t, tt.sources, rego.Options{}, tt.obj, policy.Env{Inventory: policy.NewMemoryInventory()}, tt.want)
+		})
+	}
+}
+
+// TestReadPaths: the input holds what the policies read (the object is converted only as far
+// as their references reach), whichever way a policy reaches a field: through a variable key,
+// an index, `some ... in`, `every`, a value bound and read further, a builtin taking a part
+// or the input whole, and Gatekeeper's input.review.object beside conftest's top level.
+func TestReadPaths(t *testing.T) {
+	for _, tt := range []struct {
+		name, rego, want string
+	}{
+		{"a variable key", `deny contains sprintf("label %s=%s", [k, v]) if some k, v in input.metadata.labels`, "label tier=core"},
+		{"an index", `deny contains sprintf("first port %d", [input.spec.ports[0].port]) if true`, "first port 38412"},
+		{"some in, then a field", `deny contains p.name if { some p in input.spec.ports; p.protocol == "TCP" }`, "diameter"},
+		{"every", `deny contains "all named" if every p in input.spec.ports { p.name != "" }`, "all named"},
+		{"a bound part read further", `deny contains sprintf("%s:%d", [s.ports[1].name, s.ports[1].port]) if s := input.spec`, "diameter:3868"},
+		{"a builtin on a part", `deny contains json.marshal(input.metadata.labels) if true`, `{"tier":"core"}`},
+		{"a builtin on the whole input", `deny contains object.get(input, ["spec", "ports", 1, "name"], "none") if true`, "diameter"},
+		{"walk", `deny contains sprintf("%v", [p]) if { walk(input.metadata, [p, v]); v == "core" }`, `["labels", "tier"]`},
+		{"the review's object and the top", `deny contains sprintf("%s %s", [input.review.object.metadata.name, input.spec.ports[1].protocol]) if true`, "amf TCP"},
+		{"the review's object by a variable key", `deny contains sprintf("%v", [input.review.object[k].labels]) if k := "metadata"`, `{"tier": "core"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			judge(t, []rego.Source{src("p.rego", "package p\n\n"+tt.rego+"\n")}, rego.Options{}, amf,
+				policy.Env{Inventory: policy.NewMemoryInventory()},
+				[]policy.Finding{{Rule: "p/deny", Action: policy.ActionDeny, Message: tt.want}})
 		})
 	}
 }

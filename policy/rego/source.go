@@ -9,14 +9,24 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/sctpguard/sctpguard/policy/input"
 )
 
 // Source is one policy file: a .rego module, or YAML holding ConstraintTemplates and
-// constraints. Name says where it came from in errors (a path, or a ConfigMap key).
+// constraints; or a data document. Name says where it came from in errors (a path, or a
+// ConfigMap key).
 type Source struct {
 	Name string
 	Data []byte
+	// Document marks a data document (conftest's --data): a YAML or JSON object merged into
+	// data, under the keys of Under (OPA's loader puts the files of a subdirectory under its
+	// name).
+	Document bool
+	Under    []string
+	// RegoVersion, when set, overrides Options.RegoVersion for this module.
+	RegoVersion string
 }
 
 // IsTest reports whether a source holds Rego unit tests (conftest's and OPA's
@@ -24,6 +34,33 @@ type Source struct {
 func (s Source) IsTest() bool { return strings.HasSuffix(s.Name, "_test.rego") }
 
 func (s Source) isRego() bool { return strings.HasSuffix(s.Name, ".rego") }
+
+// parse parses a .rego source in its Rego version, or the default one.
+func (s Source) parse(defaultVersion string) (*ast.Module, error) {
+	version := s.RegoVersion
+	if version == "" {
+		version = defaultVersion
+	}
+	v, err := regoVersion(version)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	m, err := ast.ParseModuleWithOpts(s.Name, string(s.Data), ast.ParserOptions{RegoVersion: v})
+	if err != nil {
+		msg := regoErrors(err)
+		if v == ast.RegoV1 && looksV0(msg) {
+			msg += "\n" + s.Name + ": this looks like Rego v0; read v0 modules with --rego-version v0, or add `import rego.v1` and move them to v1"
+		}
+		return nil, errors.New(msg)
+	}
+	return m, nil
+}
+
+// looksV0 recognises the errors a v0 module gives when parsed as v1.
+func looksV0(msg string) bool {
+	return strings.Contains(msg, "`if` keyword is required before rule body") ||
+		strings.Contains(msg, "`contains` keyword is required for partial set rules")
+}
 
 func (s Source) isYAML() bool {
 	switch strings.ToLower(filepath.Ext(s.Name)) {

@@ -1,13 +1,13 @@
 package rego
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,7 +15,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
-	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
@@ -33,10 +32,22 @@ type TestResult struct {
 	Skipped bool
 }
 
-// TestOptions select what `sctpguard test` runs.
+// TestOptions select what `sctpguard test` runs, and how.
 type TestOptions struct {
-	// Run keeps only the tests whose names match this regular expression.
+	// Run keeps only the tests whose names, as printed, match this regular expression; a
+	// suite case runs when its own name or its test's matches.
 	Run string
+	// RegoVersion is the Rego version of the .rego files (conftest verify's
+	// --rego-version): v1, the default, or v0.
+	RegoVersion string
+	// Data are data documents for the Rego unit tests, read as ReadData reads them.
+	Data []string
+	// Packages keeps the Rego unit tests of the packages matching these globs.
+	Packages []string
+	// ShowBuiltinErrors fails a unit test whose builtin call errs (a type error, a bad
+	// regex) instead of leaving the call undefined, as opa test and conftest verify do
+	// without --show-builtin-errors.
+	ShowBuiltinErrors bool
 	// MaxFileSize bounds each file read, in bytes (0: input.DefaultMaxSize).
 	MaxFileSize int64
 }
@@ -52,13 +63,25 @@ func RunTests(ctx context.Context, dir string, opts TestOptions, out io.Writer) 
 			return nil, fmt.Errorf("--run: %w", err)
 		}
 	}
+	if _, err := regoVersion(opts.RegoVersion); err != nil {
+		return nil, fmt.Errorf("--rego-version: %w", err)
+	}
+	for _, p := range opts.Packages {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("--rego-package %q: %w", p, err)
+		}
+	}
 	keep := func(name string) bool { return filter == nil || filter.MatchString(name) }
 	maxSize := opts.MaxFileSize
 	if maxSize <= 0 {
 		maxSize = input.DefaultMaxSize
 	}
+	data, err := ReadData(opts.Data, maxSize)
+	if err != nil {
+		return nil, err
+	}
 	var results []TestResult
-	units, err := runUnitTests(ctx, dir, maxSize, keep)
+	units, err := runUnitTests(ctx, dir, data, opts, maxSize, keep)
 	if err != nil {
 		return nil, err
 	}
@@ -94,43 +117,62 @@ func RunTests(ctx context.Context, dir string, opts TestOptions, out io.Writer) 
 }
 
 // runUnitTests compiles every .rego file of the tree with the policies' capabilities and
-// runs its test_ rules.
-func runUnitTests(ctx context.Context, dir string, maxSize int64, keep func(string) bool) ([]TestResult, error) {
+// runs its test_ rules. Files that do not parse or compile fail the unit tests, one result
+// naming every problem, and leave the suites of the tree to run.
+func runUnitTests(ctx context.Context, dir string, data []Source, opts TestOptions, maxSize int64, keep func(string) bool) ([]TestResult, error) {
 	modules := map[string]*ast.Module{}
 	hasTests := false
+	var problems []string
 	err := walkFiles(dir, false, maxSize, func(src Source) error {
 		if !src.isRego() {
 			return nil
 		}
-		m, err := ast.ParseModuleWithOpts(src.Name, string(src.Data), ast.ParserOptions{RegoVersion: ast.RegoV1})
+		hasTests = hasTests || src.IsTest()
+		m, err := src.parse(opts.RegoVersion)
 		if err != nil {
-			return errors.New(regoErrors(err))
+			problems = append(problems, err.Error())
+			return nil
 		}
 		modules[src.Name] = m
-		hasTests = hasTests || src.IsTest()
 		return nil
 	})
 	if err != nil || !hasTests {
 		return nil, err
 	}
-	compiler := ast.NewCompiler().WithCapabilities(capabilities())
-	if compiler.Compile(modules); compiler.Failed() {
-		return nil, errors.New(regoErrors(compiler.Errors))
+	docs, derrs := mergeDocuments(data)
+	problems = append(problems, derrs...)
+	if len(problems) == 0 {
+		compiler := ast.NewCompiler().WithCapabilities(capabilities())
+		if compiler.Compile(modules); compiler.Failed() {
+			problems = append(problems, regoErrors(compiler.Errors))
+		} else {
+			return runCompiled(ctx, compiler, docs, opts, keep)
+		}
 	}
-	store := inmem.New()
+	name := "Rego unit tests in " + dir
+	if !keep(name) {
+		return nil, nil
+	}
+	return []TestResult{{Name: name, Failure: "do not load:\n" + strings.Join(problems, "\n")}}, nil
+}
+
+// runCompiled runs the test_ rules of compiled modules, with data documents in the store.
+func runCompiled(ctx context.Context, compiler *ast.Compiler, docs map[string]any, opts TestOptions, keep func(string) bool) ([]TestResult, error) {
+	store := inmem.NewFromObject(docs)
 	txn, err := store.NewTransaction(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer store.Abort(ctx, txn)
-	ch, err := tester.NewRunner().SetCompiler(compiler).SetStore(store).RaiseBuiltinErrors(true).RunTests(ctx, txn)
+	ch, err := tester.NewRunner().SetCompiler(compiler).SetStore(store).RaiseBuiltinErrors(opts.ShowBuiltinErrors).RunTests(ctx, txn)
 	if err != nil {
 		return nil, err
 	}
 	var out []TestResult
 	for r := range ch {
-		name := strings.TrimPrefix(r.Package, "data.") + "." + r.Name
-		if !keep(name) {
+		pkgName := strings.TrimPrefix(r.Package, "data.")
+		name := pkgName + "." + r.Name
+		if !keep(name) || (len(opts.Packages) > 0 && !slices.ContainsFunc(opts.Packages, func(p string) bool { ok, _ := path.Match(p, pkgName); return ok })) {
 			continue
 		}
 		res := TestResult{Name: name, Skipped: r.Skip}
@@ -151,19 +193,22 @@ func runUnitTests(ctx context.Context, dir string, maxSize int64, keep func(stri
 type suite struct {
 	file  string
 	Tests []struct {
-		Name       string `json:"name"`
-		Template   string `json:"template"`
-		Constraint string `json:"constraint"`
-		Invalid    bool   `json:"invalid"`
-		Skip       bool   `json:"skip"`
-		Cases      []struct {
-			Name       string      `json:"name"`
-			Object     string      `json:"object"`
-			Inventory  []string    `json:"inventory"`
-			Skip       bool        `json:"skip"`
-			Assertions []assertion `json:"assertions"`
-		} `json:"cases"`
+		Name       string      `json:"name"`
+		Template   string      `json:"template"`
+		Constraint string      `json:"constraint"`
+		Invalid    bool        `json:"invalid"`
+		Skip       bool        `json:"skip"`
+		Cases      []suiteCase `json:"cases"`
 	} `json:"tests"`
+}
+
+// suiteCase is one case of a gator suite test.
+type suiteCase struct {
+	Name       string      `json:"name"`
+	Object     string      `json:"object"`
+	Inventory  []string    `json:"inventory"`
+	Skip       bool        `json:"skip"`
+	Assertions []assertion `json:"assertions"`
 }
 
 func findSuites(dir string, maxSize int64) ([]*suite, error) {
@@ -209,7 +254,9 @@ func runSuite(ctx context.Context, s *suite, maxSize int64, keep func(string) bo
 	var out []TestResult
 	for _, t := range s.Tests {
 		name := s.file + " " + t.Name
-		if !keep(name) {
+		// A case runs when its printed name, or its test's, matches --run.
+		runCase := func(c string) bool { return keep(name) || keep(name+" / "+c) }
+		if !keep(name) && !slices.ContainsFunc(t.Cases, func(c suiteCase) bool { return runCase(c.Name) }) {
 			continue
 		}
 		if t.Skip {
@@ -238,7 +285,7 @@ func runSuite(ctx context.Context, s *suite, maxSize int64, keep func(string) bo
 		}
 		for _, c := range t.Cases {
 			cname := name + " / " + c.Name
-			if !keep(cname) {
+			if !runCase(c.Name) {
 				continue
 			}
 			if c.Skip {
@@ -353,39 +400,29 @@ func decodeObjects(src Source) ([]policy.Object, error) {
 }
 
 // caseReview reads a case's object: a manifest (a CREATE), or an AdmissionReview that sets
-// the operation, user and old object.
+// the operation, user and old object. On DELETE, the old object is judged, as gator does.
 func caseReview(src Source) (*policy.Review, error) {
-	var head struct{ APIVersion, Kind string }
-	if err := yaml.Unmarshal(src.Data, &head); err == nil && head.Kind == "AdmissionReview" {
-		var ar admissionv1.AdmissionReview
-		if err := yaml.Unmarshal(src.Data, &ar); err != nil || ar.Request == nil {
-			return nil, fmt.Errorf("%s: not an AdmissionReview with a request: %w", src.Name, err)
-		}
-		r := &policy.Review{Operation: policy.Operation(ar.Request.Operation), UserInfo: ar.Request.UserInfo}
-		for _, part := range []struct {
-			raw []byte
-			dst *policy.Object
-		}{{ar.Request.Object.Raw, &r.Object}, {ar.Request.OldObject.Raw, &r.OldObject}} {
-			if len(part.raw) == 0 || bytes.Equal(part.raw, []byte("null")) {
-				continue
-			}
-			objs, err := decodeObjects(Source{Name: src.Name, Data: part.raw})
-			if err != nil || len(objs) != 1 {
-				return nil, fmt.Errorf("%s: the AdmissionReview's object: %w", src.Name, err)
-			}
-			*part.dst = objs[0]
+	dec := manifest.NewDecoder(policy.Scheme(), "default")
+	docs, errs := dec.Decode(src.Name, src.Data)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	if len(docs) != 1 {
+		return nil, fmt.Errorf("%s: a case object is one object, got %d", src.Name, len(docs))
+	}
+	if docs[0].IsAdmissionReview() {
+		r, err := dec.Review(docs[0])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", src.Name, err)
 		}
 		if r.Object == nil {
 			r.Object = r.OldObject
 		}
 		return r, nil
 	}
-	objs, err := decodeObjects(src)
-	if err != nil {
-		return nil, err
+	obj := docs[0].Typed
+	if obj == nil {
+		obj = &unstructured.Unstructured{Object: docs[0].Object}
 	}
-	if len(objs) != 1 {
-		return nil, fmt.Errorf("%s: a case object is one object, got %d", src.Name, len(objs))
-	}
-	return &policy.Review{Operation: policy.OperationCreate, Object: objs[0]}, nil
+	return &policy.Review{Operation: policy.OperationCreate, Object: obj}, nil
 }

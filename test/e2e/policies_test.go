@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/test/cluster"
+	"github.com/sctpguard/sctpguard/test/userpolicies"
 )
 
 // startWithPolicies sets AKO's mode, creates the policies' Namespaces, installs the example
@@ -198,6 +200,100 @@ data:
 	for _, cm := range []string{"policy-telco-namespaces", "policy-diameter", "policy-owner-label"} {
 		_, _, _ = cl.kubectl("", "delete", "configmap", cm, "-n", "sctpguard", "--ignore-not-found")
 	}
+}
+
+// TestPolicyDataAndInventory: data documents come from ConfigMaps labelled
+// sctpguard.io/policy=data, a ConfigMap's modules may be Rego v0 (annotation), and
+// data.inventory follows the cluster from the informers' events: a Service is judged
+// against the Services there are, including one created or deleted just before.
+func TestPolicyDataAndInventory(t *testing.T) {
+	requireCluster(t)
+	setAKO(t, clusterIPMode)
+	if _, errOut, code := cl.kubectl(policyNamespaces, "apply", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	// Only these policies: the example ones other tests install would add their findings.
+	for _, cm := range []string{"policy-telco-namespaces", "policy-diameter", "policy-owner-label"} {
+		_, _, _ = cl.kubectl("", "delete", "configmap", cm, "-n", "sctpguard", "--ignore-not-found")
+	}
+	_, _, _ = cl.kubectl("", "delete", "service", "amf-a", "amf-b", "-n", "ran", "--ignore-not-found")
+	// A v0 module reading a data document, and a template reading data.inventory, in
+	// one ConfigMap as a platform team would create it from files; the data in another.
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"reserved.rego": "package ports\n\ndeny[msg] {\n  p := input.spec.ports[_]\n  owner := data.reserved[format_int(p.port, 10)]\n" +
+			"  msg := sprintf(\"port %d is reserved for %s\", [p.port, owner])\n}\n",
+		"unique.yaml": userpolicies.UniqueSCTPPortTemplate + "---\n" + userpolicies.UniqueSCTPPortConstraint,
+		// AKO's kinds the webhook watches are in data.inventory as the others are.
+		"ako.rego": "package akoinventory\n\ndeny[msg] {\n  input.metadata.name == \"infra-probe\"\n" +
+			"  s := data.inventory.cluster[\"ako.vmware.com/v1beta1\"].AviInfraSetting[\"e2e-infra\"]\n" +
+			"  r := data.inventory.namespace.ran[\"ako.vmware.com/v1alpha2\"].L4Rule[\"e2e-l4\"]\n" +
+			"  msg := sprintf(\"AviInfraSetting %s (SE group %s) and L4Rule %s are in data.inventory\", [s.metadata.name, s.spec.seGroup.name, r.metadata.name])\n}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, _ = cl.kubectl("", "delete", "configmap", "policy-ports", "-n", "sctpguard", "--ignore-not-found")
+	for _, args := range [][]string{
+		{"create", "configmap", "policy-ports", "-n", "sctpguard", "--from-file=" + dir},
+		{"annotate", "configmap", "policy-ports", "-n", "sctpguard", "sctpguard.io/rego-version=v0"},
+		{"label", "configmap", "policy-ports", "-n", "sctpguard", "sctpguard.io/policy=true"},
+	} {
+		if _, errOut, code := cl.kubectl("", args...); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	data := `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: policy-ports-data
+  namespace: sctpguard
+  labels: {sctpguard.io/policy: data}
+data:
+  reserved.yaml: |
+    reserved:
+      "3868": Diameter
+`
+	if _, errOut, code := cl.kubectl(data, "apply", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	t.Cleanup(func() {
+		_, _, _ = cl.kubectl("", "delete", "configmap", "policy-ports", "policy-ports-data", "-n", "sctpguard", "--ignore-not-found")
+		_, _, _ = cl.kubectl("", "delete", "service", "amf-a", "amf-b", "-n", "ran", "--ignore-not-found")
+	})
+	service := func(name string, port int) string {
+		return fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: ran}\nspec:\n  ports: [{name: sctp, port: %d, protocol: SCTP}]\n", name, port)
+	}
+	// The data document, read by a v0 module.
+	waitVerdict(t, service("hss", 3868), "ports/deny")
+	apply(t, service("hss", 3868), 1, "", denied("services", "[ports/deny] port 3868 is reserved for Diameter"))
+
+	// The inventory, fed from events: the second Service on a port is denied as soon as
+	// the first exists, and admitted as soon as the first is gone.
+	apply(t, service("amf-a", 38999), 0, "service/amf-a created\n", "")
+	waitVerdict(t, service("amf-b", 38999), "unique-sctp-port")
+	apply(t, service("amf-b", 38999), 1, "", denied("services", "[unique-sctp-port] SCTP port 38999 is taken by Service amf-a"))
+	if _, errOut, code := cl.kubectl("", "delete", "service", "amf-a", "-n", "ran"); code != 0 {
+		t.Fatal(errOut)
+	}
+	waitVerdict(t, service("amf-b", 38999), "")
+	apply(t, service("amf-b", 38999), 0, "service/amf-b created\n", "")
+
+	// AviInfraSettings and L4Rules too, from the moment they exist.
+	ako := "apiVersion: ako.vmware.com/v1beta1\nkind: AviInfraSetting\nmetadata: {name: e2e-infra}\nspec:\n  seGroup: {name: telco-se}\n" +
+		"---\napiVersion: ako.vmware.com/v1alpha2\nkind: L4Rule\nmetadata: {name: e2e-l4, namespace: ran}\nspec: {}\n"
+	t.Cleanup(func() { _, _, _ = cl.kubectl(ako, "delete", "--ignore-not-found", "-f", "-") })
+	if _, errOut, code := cl.kubectl(ako, "apply", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	waitVerdict(t, service("infra-probe", 39000), "akoinventory/deny")
+	apply(t, service("infra-probe", 39000), 1, "",
+		denied("services", "[akoinventory/deny] AviInfraSetting e2e-infra (SE group telco-se) and L4Rule e2e-l4 are in data.inventory"))
+	if _, errOut, code := cl.kubectl(ako, "delete", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	waitVerdict(t, service("infra-probe", 39000), "")
 }
 
 func grep(text, substr string) string {

@@ -127,16 +127,15 @@ func run(files, docs, runs, largeRuns int, sctpguard, floor, conftest string) er
 		return err
 	}
 
-	fmt.Printf("check over %d manifests (%d files x %d documents + GatewayClass), median of %d runs, %d CPUs\n\n",
+	fmt.Printf("check over %d manifests (%d files x %d documents + GatewayClass), median of %d rounds of every tool, %d CPUs\n\n",
 		resources, files, docs, runs, runtime.NumCPU())
 	fmt.Printf("%-24s %14s %10s %9s %10s\n", "tool", "resources/s", "wall", "cpu/wall", "peak RSS")
-	medians := map[string]result{}
+	medians, err := measureRounds(tools, runs)
+	if err != nil {
+		return err
+	}
 	for _, t := range tools {
-		m, err := median(t, runs)
-		if err != nil {
-			return err
-		}
-		medians[t.name] = m
+		m := medians[t.name]
 		fmt.Printf("%-24s %14.0f %10s %9.2f %8.0fMB\n", t.name, float64(resources)/m.wall.Seconds(),
 			m.wall.Round(time.Millisecond), m.cpu.Seconds()/m.wall.Seconds(), float64(m.maxRSS)/(1<<20))
 	}
@@ -154,24 +153,35 @@ func run(files, docs, runs, largeRuns int, sctpguard, floor, conftest string) er
 	return large(dir, largeRuns, sctpguard, floor)
 }
 
-// median runs a tool runs times and returns its median wall and CPU time (of the run of
-// median wall time) and the highest peak memory.
-func median(t tool, runs int) (result, error) {
-	var rs []result
-	for range runs {
-		r, code, err := measure(t.args)
-		if err != nil {
-			return result{}, fmt.Errorf("%s: %w", t.name, err)
+// measureRounds runs every tool once per round, in an order that alternates so that a slow
+// spell of a shared machine hits them all alike, and returns each tool's median wall and
+// CPU time (of the run of median wall time) and its highest peak memory.
+func measureRounds(tools []tool, runs int) (map[string]result, error) {
+	all := map[string][]result{}
+	for round := range runs {
+		order := slices.Clone(tools)
+		if round%2 == 1 {
+			slices.Reverse(order)
 		}
-		if !t.ok(code) {
-			return result{}, fmt.Errorf("%s: unexpected exit code %d", t.name, code)
+		for _, t := range order {
+			r, code, err := measure(t.args)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", t.name, err)
+			}
+			if !t.ok(code) {
+				return nil, fmt.Errorf("%s: unexpected exit code %d", t.name, code)
+			}
+			all[t.name] = append(all[t.name], r)
 		}
-		rs = append(rs, r)
 	}
-	slices.SortFunc(rs, func(a, b result) int { return int(a.wall - b.wall) })
-	m := rs[len(rs)/2]
-	m.maxRSS = slices.MaxFunc(rs, func(a, b result) int { return int(a.maxRSS - b.maxRSS) }).maxRSS
-	return m, nil
+	medians := map[string]result{}
+	for name, rs := range all {
+		slices.SortFunc(rs, func(a, b result) int { return int(a.wall - b.wall) })
+		m := rs[len(rs)/2]
+		m.maxRSS = slices.MaxFunc(rs, func(a, b result) int { return int(a.maxRSS - b.maxRSS) }).maxRSS
+		medians[name] = m
+	}
+	return medians, nil
 }
 
 // large measures the largest single inputs — one ConfigMap of 30,000 and of 300,000 keys,
@@ -206,11 +216,13 @@ func large(dir string, runs int, sctpguard, floor string) error {
 			{"sctpguard check", []string{sctpguard, "check", "-o", "json", "-f", path}, func(c int) bool { return c <= 1 }},
 		}
 		fmt.Printf("\n%s, %.1f MB\n%-24s %10s %10s %10s\n", in.name, float64(info.Size())/1e6, "tool", "wall", "cpu", "peak RSS")
+		medians, err := measureRounds(tools, runs)
+		if err != nil {
+			return err
+		}
 		ms := make([]result, len(tools))
 		for j, t := range tools {
-			if ms[j], err = median(t, runs); err != nil {
-				return err
-			}
+			ms[j] = medians[t.name]
 			fmt.Printf("%-24s %10s %10s %8.0fMB\n", t.name, ms[j].wall.Round(time.Millisecond),
 				ms[j].cpu.Round(time.Millisecond), float64(ms[j].maxRSS)/(1<<20))
 		}
