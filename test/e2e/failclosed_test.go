@@ -15,7 +15,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sctpguard/sctpguard/policy"
 )
 
 // Through the real API server and kubectl, every route that once slipped past sctpguard is
@@ -230,7 +233,8 @@ func TestSharedVIPRace(t *testing.T) {
 	svc := func(name, key string) *corev1.Service {
 		return &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "race", Annotations: map[string]string{"ako.vmware.com/enable-shared-vip": key}},
-			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{
+			// sctpguard's class: the translator syncs it, and so reports the race.
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: ptr.To(policy.SCTPGuardClass), Ports: []corev1.ServicePort{
 				{Name: "sip", Port: 5060, Protocol: corev1.ProtocolSCTP},
 			}},
 		}
