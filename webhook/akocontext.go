@@ -25,9 +25,8 @@ import (
 // as last read from AKO's ConfigMap.
 type Environment struct {
 	// Inventory is what the webhooks judge with (consistent reads for the cross-object SCTP
-	// rules); Cache is the cache alone, for the translator's many reads.
+	// rules).
 	Inventory policy.Inventory
-	Cache     policy.Inventory
 	context   atomic.Pointer[policy.Context]
 }
 

@@ -273,32 +273,79 @@ func (o *Options) PolicyConfig() (policy.Config, error) {
 	return policy.LoadConfig(o.ConfigFile, policy.Config{Disabled: o.Disable, Warn: o.Warn, ExemptNamespaces: o.ExemptNamespaces})
 }
 
-// Setup adds something else to the manager (the translator) before it starts.
-type Setup func(ctx context.Context, mgr manager.Manager, env *Environment) error
+// Replica is the webhook server of one replica, built and not started: its manager, which
+// other parts (the translator) join before Start, the cache they may read, and AKO's
+// settings as followed.
+type Replica struct {
+	// Manager runs the webhooks, the followers and whatever joins it.
+	Manager manager.Manager
+	// Cache is the inventory backed by the manager's cache alone (no consistent reads): for
+	// the translator's many reads.
+	Cache policy.Inventory
+	// PolicyConfig is the rule configuration in force.
+	PolicyConfig policy.Config
 
-// Run serves the webhooks until ctx is done.
-func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) error {
+	env  *Environment
+	opts *Options
+	log  logr.Logger
+	// draining turns the replica not ready when a stop begins.
+	draining *atomic.Bool
+}
+
+// Settings returns the settings the webhooks judge with: AKO's, as last read from its
+// ConfigMap, the platform and the flags' CNI and controller version.
+func (s *Replica) Settings() policy.Context { return s.env.Env().Context }
+
+// Start serves until ctx is done. A stop leaves the endpoints first, then drains: on ctx's
+// end the replica turns not ready and keeps serving for ShutdownDelay, while the endpoints
+// drop it; only then does the manager stop, the webhook server letting requests in flight
+// finish.
+func (s *Replica) Start(ctx context.Context) error {
+	o, log := s.opts, s.log
+	mgrCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	go func() {
+		select {
+		case <-mgrCtx.Done():
+			return
+		case <-ctx.Done():
+		}
+		s.draining.Store(true)
+		log.Info("stopping: not ready, serving on while the endpoints drop this replica", "shutdownDelay", o.ShutdownDelay)
+		select {
+		case <-time.After(o.ShutdownDelay):
+		case <-mgrCtx.Done():
+		}
+		stop()
+	}()
+	log.Info("serving", "address", fmt.Sprintf("%s:%d", o.Host, o.Port), "validate", ValidatePath, "mutate", MutatePath, "akoConfigMap", o.AKOConfigMapNamespace+"/"+o.AKOConfigMapName)
+	return s.Manager.Start(mgrCtx)
+}
+
+// New builds the webhook server of one replica: its manager (leader election when the
+// options ask for it), certificates, user policies, AKO's settings, handlers and health.
+func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 	if errs := o.Validate(); len(errs) > 0 {
-		return errs.ToAggregate()
+		return nil, errs.ToAggregate()
 	}
 	cfg, err := o.PolicyConfig()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The built-in rules are in force from the start; user policies join once loaded.
 	engine, err := policy.NewEngine(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	engines := &Engines{}
 	engines.Set(engine)
 	restConfig, err := o.restConfig()
 	if err != nil {
-		return fmt.Errorf("kubeconfig: %w", err)
+		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	clientset, err := kubernetes.NewForConfig(restConfig)
 	if err != nil {
-		return fmt.Errorf("create client: %w", err)
+		return nil, fmt.Errorf("create client: %w", err)
 	}
 	metricsOpts := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.MetricsSecure}
 	if o.MetricsSecure {
@@ -336,36 +383,36 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
-		return fmt.Errorf("create manager: %w", err)
+		return nil, fmt.Errorf("create manager: %w", err)
 	}
 	inv, err := NewCacheInventory(ctx, mgr, log.WithName("inventory"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	log.Info("cluster", "serves", inv.Served())
 	metrics, err := NewMetrics(crmetrics.Registry)
 	if err != nil {
-		return fmt.Errorf("register metrics: %w", err)
+		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	base := policy.Context{CNI: o.CNI, ControllerVersion: o.ControllerVersion}
 	if o.Platform == policy.PlatformOpenShift || (o.Platform == PlatformAuto && inv.OpenShift()) {
 		base.Platform = policy.PlatformOpenShift
 	}
 	if errs := base.Validate(); len(errs) > 0 {
-		return errs.ToAggregate()
+		return nil, errs.ToAggregate()
 	}
 	degradations, err := NewDegradations(crmetrics.Registry)
 	if err != nil {
-		return fmt.Errorf("register metrics: %w", err)
+		return nil, fmt.Errorf("register metrics: %w", err)
 	}
-	env := &Environment{Inventory: QuorumInventory{Inventory: inv, Live: mgr.GetAPIReader()}, Cache: inv}
+	env := &Environment{Inventory: QuorumInventory{Inventory: inv, Live: mgr.GetAPIReader()}}
 	events := mgr.GetEventRecorder("sctpguard")
 	if certs != nil {
 		if err := mgr.Add(certs); err != nil {
-			return err
+			return nil, err
 		}
 		if err := mgr.AddReadyzCheck("serving-certificate", certs.Ready); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	follower := &ContextFollower{
@@ -373,7 +420,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 		Base: base, Env: env, Events: events, Degradations: degradations, Log: log.WithName("ako-context"), Metrics: metrics,
 	}
 	if err := mgr.Add(follower); err != nil {
-		return err
+		return nil, err
 	}
 	policies := &PolicyFollower{
 		Client: clientset, Namespace: o.PolicyNamespace, Config: cfg,
@@ -381,7 +428,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 		Engines: engines, Inventory: inv, Events: events, Degradations: degradations, Log: log.WithName("policies"), Metrics: metrics,
 	}
 	if err := mgr.Add(policies); err != nil {
-		return err
+		return nil, err
 	}
 	pol := engines.Get
 	for _, m := range []Mode{Validate, Mutate} {
@@ -395,7 +442,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 		})
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return err
+		return nil, err
 	}
 	// The cache is ready once the informers registered at start have synced. A kind whose CRD
 	// is installed later is watched from then on and syncs in the background; it does not
@@ -419,17 +466,10 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 		},
 	} {
 		if err := mgr.AddReadyzCheck(name, check); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	for _, s := range setups {
-		if err := s(ctx, mgr, env); err != nil {
-			return err
-		}
-	}
-	// A stop leaves the endpoints first, then drains: on ctx's end the replica turns not
-	// ready and keeps serving for ShutdownDelay, while the endpoints drop it; only then does
-	// the manager stop, the webhook server letting requests in flight finish.
+	// A stop turns the replica not ready first (Start).
 	var draining atomic.Bool
 	if err := mgr.AddReadyzCheck("shutdown", func(*http.Request) error {
 		if draining.Load() {
@@ -437,24 +477,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 		}
 		return nil
 	}); err != nil {
-		return err
+		return nil, err
 	}
-	mgrCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	defer stop()
-	go func() {
-		select {
-		case <-mgrCtx.Done():
-			return
-		case <-ctx.Done():
-		}
-		draining.Store(true)
-		log.Info("stopping: not ready, serving on while the endpoints drop this replica", "shutdownDelay", o.ShutdownDelay)
-		select {
-		case <-time.After(o.ShutdownDelay):
-		case <-mgrCtx.Done():
-		}
-		stop()
-	}()
-	log.Info("serving", "address", fmt.Sprintf("%s:%d", o.Host, o.Port), "validate", ValidatePath, "mutate", MutatePath, "akoConfigMap", o.AKOConfigMapNamespace+"/"+o.AKOConfigMapName)
-	return mgr.Start(mgrCtx)
+	return &Replica{Manager: mgr, Cache: inv, PolicyConfig: cfg, env: env, opts: o, log: log, draining: &draining}, nil
 }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	goflag "flag"
 
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 
-	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/translator"
 	"github.com/sctpguard/sctpguard/webhook"
 )
@@ -26,26 +23,28 @@ AKO's ConfigMap for its settings, and reads related objects from a watch cache. 
 are served on /healthz and /readyz, Prometheus metrics on the metrics address.
 
 With --translator, the replica that holds the Lease sctpguard-translator also syncs the SCTP
-LoadBalancer Services and networking.x-k8s.io Gateways AKO would handle to the Avi Controller
-(AKO's controllerHost, or --avi-controller), with the credentials files of
+LoadBalancer Services and networking.x-k8s.io Gateways of sctpguard's class,
+sctpguard.io/avi-sctp (and of AKO's with --translator-sync-ako-class, where AKO does not run),
+to the Avi Controller (AKO's controllerHost, or --avi-controller), with the credentials files of
 --avi-credentials-dir (username, password, optional certificateAuthorityData: AKO's
 avi-secret mounted as a volume), and writes their status back.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			log := zap.New(zap.UseFlagOptions(&logOpts)).WithValues("version", version)
 			ctrl.SetLogger(log) // controller-runtime's own components log through it
-			var setups []webhook.Setup
 			if t.Enabled {
 				o.LeaderElection, o.LeaderElectionID = true, translator.LeaseName
-				setups = append(setups, func(ctx context.Context, mgr manager.Manager, env *webhook.Environment) error {
-					cfg, err := o.PolicyConfig()
-					if err != nil {
-						return err
-					}
-					return translator.Setup(ctx, mgr, t, env.Cache, cfg, func() policy.Context { return env.Env().Context }, log.WithName("translator"))
-				})
 			}
-			return webhook.Run(c.Context(), o, log, setups...)
+			replica, err := webhook.New(c.Context(), o, log)
+			if err != nil {
+				return err
+			}
+			if t.Enabled {
+				if err := translator.Setup(c.Context(), replica.Manager, t, replica.Cache, replica.PolicyConfig, replica.Settings, log.WithName("translator")); err != nil {
+					return err
+				}
+			}
+			return replica.Start(c.Context())
 		},
 	}
 	f := c.Flags()
