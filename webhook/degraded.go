@@ -5,19 +5,23 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sctpguard/sctpguard/internal/akosettings"
 )
 
 // Degradation causes, the cause label of sctpguard_degraded.
 const (
 	// DegradedAKOSettings: keys of AKO's ConfigMap that do not read; AKO's own reading of
 	// them applies.
-	DegradedAKOSettings = "ako-settings"
+	DegradedAKOSettings = akosettings.DegradedSettings
 	// DegradedAKOConfigMapAbsent: AKO's ConfigMap does not exist; rules that need AKO's
 	// settings are silent.
-	DegradedAKOConfigMapAbsent = "ako-configmap-absent"
+	DegradedAKOConfigMapAbsent = akosettings.DegradedConfigMapAbsent
 	// DegradedPolicies: the user policy set was refused; the last good set is in force.
 	DegradedPolicies = "policies-refused"
 )
+
+var _ akosettings.Degradations = (*Degradations)(nil)
 
 var degradationCauses = []string{DegradedAKOSettings, DegradedAKOConfigMapAbsent, DegradedPolicies}
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
@@ -23,12 +24,14 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/sctpguard/sctpguard/internal/akosettings"
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/rego"
 )
@@ -374,7 +377,10 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 		// The manager's own wait covers the webhook server's.
 		GracefulShutdownTimeout: ptr.To(o.ShutdownTimeout + 5*time.Second),
 		// Only what rules read is kept, without managed fields.
-		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// AKO's ConfigMap is the only ConfigMap the cache holds.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
+			&corev1.ConfigMap{}: akosettings.CacheOptions(o.AKOConfigMapNamespace, o.AKOConfigMapName),
+		}},
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        o.LeaderElectionID,
 		LeaderElectionNamespace: cmp.Or(o.LeaderElectionNamespace, o.PolicyNamespace),
@@ -415,10 +421,11 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 			return nil, err
 		}
 	}
-	follower := &ContextFollower{
-		Client: clientset, Namespace: o.AKOConfigMapNamespace, Name: o.AKOConfigMapName,
-		Base: base, Env: env, Events: events, Degradations: degradations, Log: log.WithName("ako-context"), Metrics: metrics,
+	follower := &akosettings.Follower{
+		Cache: mgr.GetCache(), Namespace: o.AKOConfigMapNamespace, Name: o.AKOConfigMapName,
+		Base: base, Events: events, Degradations: degradations, Reloaded: metrics.contextReload, Log: log.WithName("ako-context"),
 	}
+	env.Settings = follower.Current
 	if err := mgr.Add(follower); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
-package webhook
+package akosettings
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -24,18 +25,28 @@ func drain(r *events.FakeRecorder) []string {
 	}
 }
 
-// TestContextFollowerPerKey: AKO's ConfigMap is read key by key; an unreadable key is a
+// degradations records the degraded states as webhook.Degradations does.
+type degradations map[string]string
+
+func (d degradations) Set(cause, warning string) { d[cause] = warning }
+func (d degradations) Clear(cause string)        { delete(d, cause) }
+func (d degradations) Warnings() []string {
+	var out []string
+	for _, w := range d {
+		out = append(out, w)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestFollowerPerKey: AKO's ConfigMap is read key by key; an unreadable key is a
 // degraded state (warnings on every verdict, the gauge, a Warning Event per key) while the
 // other keys apply; the replica is ready once the settings are applied, and the state clears
 // when the key is fixed. An absent ConfigMap is a degraded state too.
-func TestContextFollowerPerKey(t *testing.T) {
-	deg, err := NewDegradations(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+func TestFollowerPerKey(t *testing.T) {
+	deg := degradations{}
 	rec := events.NewFakeRecorder(10)
-	env := &Environment{}
-	f := &ContextFollower{Namespace: "avi-system", Name: "avi-k8s-config", Env: env, Events: rec, Degradations: deg, Log: logr.Discard()}
+	f := &Follower{Namespace: "avi-system", Name: "avi-k8s-config", Events: rec, Degradations: deg, Log: logr.Discard()}
 	if err := f.Ready(nil); err == nil || err.Error() != "AKO's settings from ConfigMap avi-system/avi-k8s-config are not applied yet" {
 		t.Errorf("ready before any settings: %v", err)
 	}
@@ -46,7 +57,7 @@ func TestContextFollowerPerKey(t *testing.T) {
 		t.Errorf("not ready with settings applied: %v", err)
 	}
 	want := policy.Context{AKO: &policy.AKOSettings{ServiceType: policy.ServiceTypeNodePortLocal, DefaultLBController: true}}
-	if diff := cmp.Diff(want, env.Env().Context); diff != "" {
+	if diff := cmp.Diff(want, f.Current()); diff != "" {
 		t.Errorf("context (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"degraded: avi-k8s-config keys read as AKO does, see Events: defaultLBController, cniPlugin"}, deg.Warnings()); diff != "" {
@@ -78,7 +89,7 @@ func TestContextFollowerPerKey(t *testing.T) {
 	if diff := cmp.Diff([]string{"degraded: AKO's ConfigMap avi-system/avi-k8s-config deleted; rules that need AKO's settings are silent"}, deg.Warnings()); diff != "" {
 		t.Errorf("degradations (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(policy.Context{}, env.Env().Context); diff != "" {
+	if diff := cmp.Diff(policy.Context{}, f.Current()); diff != "" {
 		t.Errorf("context (-want +got):\n%s", diff)
 	}
 }
