@@ -66,6 +66,8 @@ func (d *Decoder) Decode(source string, data []byte) ([]*Document, []*Error) {
 // error such as a size limit) is refused whole: its error alone is returned.
 func (d *Decoder) DecodeReader(source string, r io.Reader) ([]*Document, []*Error) {
 	s := newSplitter(r)
+	// Without the text kept, nothing decoded holds a document's bytes.
+	s.reuse = !d.KeepText
 	var docs []*Document
 	var errs []*Error
 	for {
