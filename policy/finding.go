@@ -163,12 +163,23 @@ func comparePaths(a, b string) int {
 
 // compareSegment compares list indexes as numbers and everything else as text.
 func compareSegment(a, b string) int {
-	ai, aerr := strconv.Atoi(a)
-	bi, berr := strconv.Atoi(b)
-	if aerr == nil && berr == nil {
-		return ai - bi
+	if a == b {
+		return 0
+	}
+	if mayBeInt(a) && mayBeInt(b) {
+		ai, aerr := strconv.Atoi(a)
+		bi, berr := strconv.Atoi(b)
+		if aerr == nil && berr == nil {
+			return ai - bi
+		}
 	}
 	return strings.Compare(a, b)
+}
+
+// mayBeInt says whether s starts as strconv.Atoi's numbers start: sorting findings then
+// parses no field name (and makes no error of it).
+func mayBeInt(s string) bool {
+	return s != "" && (s[0] >= '0' && s[0] <= '9' || s[0] == '+' || s[0] == '-')
 }
 
 // nextSegment returns the first segment of a path and the rest.
