@@ -2,7 +2,7 @@ package policy
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -135,9 +135,7 @@ func pathString(p *field.Path) string {
 // SortFindings orders findings by field path in document order (list indexes compared as
 // numbers, so ports[2] comes before ports[10]); findings on one path keep their order.
 func SortFindings(findings []Finding) {
-	sort.SliceStable(findings, func(i, j int) bool {
-		return comparePaths(findings[i].Path, findings[j].Path) < 0
-	})
+	slices.SortStableFunc(findings, func(a, b Finding) int { return comparePaths(a.Path, b.Path) })
 }
 
 // comparePaths compares two field paths segment by segment, without allocating: sorting
