@@ -122,17 +122,21 @@ func (d *Decoder) decodeChunk(source string, c chunk, scratch *converter) ([]*Do
 			`kubectl reads only the first document between two "---" lines and drops the rest`)}}
 	}
 	// The lines of the document, for clamping error lines; a YAML document's last line
-	// ends with a line break (which kubectl adds when the stream has none).
-	lines := lineBreaks(c.data, false)
-	if !bytes.HasSuffix(c.data, []byte("\n")) {
-		lines++
+	// ends with a line break (which kubectl adds when the stream has none). Counted only
+	// for an error.
+	lines := func() int {
+		n := lineBreaks(c.data, false)
+		if !bytes.HasSuffix(c.data, []byte("\n")) {
+			n++
+		}
+		return n
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(c.data))
 	var n yaml.Node
 	if err := dec.Decode(&n); errors.Is(err, io.EOF) {
 		return nil, nil // blank
 	} else if err != nil {
-		msg, line := yamlError(err, c.offset, lines)
+		msg, line := yamlError(err, c.offset, lines())
 		// yaml.v3 reads ahead past the end of the first document; kubectl does not look.
 		if end := documentEnd(c.data); end > 0 && line >= c.offset+end {
 			return second(c.offset + end)
@@ -148,7 +152,7 @@ func (d *Decoder) decodeChunk(source string, c chunk, scratch *converter) ([]*Do
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		line := c.offset + extra.Line
 		if err != nil {
-			_, line = yamlError(err, c.offset, lines)
+			_, line = yamlError(err, c.offset, lines())
 		}
 		if end := documentEnd(c.data); end > 0 {
 			line = c.offset + end
