@@ -36,7 +36,7 @@ K8S_LDFLAGS := -s -w $(foreach p,k8s.io/component-base/version k8s.io/client-go/
 # envtest finds kube-apiserver, etcd and kubectl here.
 export KUBEBUILDER_ASSETS := $(K8S_BIN)
 
-# How long each fuzz test of `make test` runs.
+# How long each fuzz test of `make test` runs (FuzzCheck, FuzzSplit, FuzzHandler).
 FUZZTIME ?= 30s
 # Benchmark runs per tool in `make bench`.
 BENCH_RUNS ?= 5
@@ -116,9 +116,10 @@ test-chart: build controlplane $(HELM) ## Chart tests: rendering vs webhook.Conf
 	cd test/chart && HELM=$(HELM) SCTPGUARD_BIN=$(BIN)/sctpguard $(GO) test -count=1 -v ./...
 
 .PHONY: fuzz
-fuzz: ## Fuzz the YAML-to-findings path, and the manifest splitter against kubectl's, for FUZZTIME each.
+fuzz: ## Fuzz the YAML-to-findings path, the manifest splitter against kubectl's, and the admission handler, for FUZZTIME each.
 	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./policy/check
 	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./policy/manifest
+	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./webhook
 
 .PHONY: vet
 vet: ## Run go vet.

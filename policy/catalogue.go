@@ -131,12 +131,12 @@ var catalogue = map[RuleID]RuleInfo{
 	RuleBackendGatewayMissing:    {Action: ActionWarn, Objects: "Gateway backend Service", Summary: "the Gateway named by the labels was not found"},
 	RuleListenerNoBackend:        {Action: ActionWarn, Objects: "AKO v1alpha1 Gateway", Summary: "no backend Service claims this listener"},
 
-	RuleGatewayAPIAKOL4:        {Action: ActionDeny, Objects: "gateway.networking.k8s.io Gateway", Summary: "AKO's Gateway API serves only HTTP and HTTPS"},
-	RuleGatewayAPISCTPListener: {Action: ActionWarn, Objects: "gateway.networking.k8s.io Gateway", Summary: "bare SCTP is not a core Gateway API protocol"},
+	RuleGatewayAPIAKOL4:        {Action: ActionDeny, Objects: "gateway.networking.k8s.io Gateway, ListenerSet", Summary: "AKO's Gateway API serves only HTTP and HTTPS"},
+	RuleGatewayAPISCTPListener: {Action: ActionWarn, Objects: "gateway.networking.k8s.io Gateway, ListenerSet", Summary: "bare SCTP is not a core Gateway API protocol"},
 
 	MutationDefaultGatewaySelector: {Mutation: true, Objects: "AKO v1alpha1 Gateway", Summary: "default routes selector, kind and group"},
 	MutationDefaultSCTPPortName:    {Mutation: true, Objects: "Service", Summary: "name unnamed SCTP ports sctp-<port>"},
-	MutationLabelSCTP:              {Mutation: true, Objects: "Service, Gateways", Summary: `label sctpguard.io/sctp: "true" while SCTP is used`},
+	MutationLabelSCTP:              {Mutation: true, Objects: "Service, Gateways, ListenerSet", Summary: `label sctpguard.io/sctp: "true" while SCTP is used`},
 	MutationDefaultNoLBNodePorts:   {Mutation: true, Objects: "AKO LoadBalancer Service with SCTP", Summary: "allocateLoadBalancerNodePorts: false in AKO ClusterIP mode"},
 }
 

@@ -353,7 +353,7 @@ func ParseAKOValues(data []byte) (Context, error) {
 		s.str("AKOSettings.namespaceSelector.labelValue", sel["labelValue"], &ns.LabelValue)
 		ctx.AKO.NamespaceSelector = ns.orNil()
 	} else if v.AKOSettings.NamespaceSelector != nil {
-		s.errs = append(s.errs, fmt.Sprintf("AKOSettings.namespaceSelector: expected {labelKey, labelValue}, got %T", v.AKOSettings.NamespaceSelector))
+		s.fail("AKOSettings.namespaceSelector", fmt.Sprintf("AKOSettings.namespaceSelector: expected {labelKey, labelValue}, got %T", v.AKOSettings.NamespaceSelector))
 	}
 	if sel, ok := v.NodePortSelector.(map[string]any); ok {
 		var np NodePortSelector
@@ -363,15 +363,90 @@ func ParseAKOValues(data []byte) (Context, error) {
 			ctx.AKO.NodePortSelector = &np
 		}
 	} else if v.NodePortSelector != nil {
-		s.errs = append(s.errs, fmt.Sprintf("nodePortSelector: expected {key, value}, got %T", v.NodePortSelector))
+		s.fail("nodePortSelector", fmt.Sprintf("nodePortSelector: expected {key, value}, got %T", v.NodePortSelector))
 	}
 	ctx.CNI = strings.ToLower(ctx.CNI)
 	return ctx, s.err()
 }
 
-// ParseAKOConfigMap reads the settings from the data of AKO's avi-k8s-config ConfigMap.
+// ParseAKOConfigMap reads the settings from the data of AKO's avi-k8s-config ConfigMap; any
+// value it cannot read is an error (check's --ako-configmap).
 func ParseAKOConfigMap(data map[string]string) (Context, error) {
-	s := settingsReader{}
+	ctx, s := readAKOConfigMap(data)
+	return ctx, s.err()
+}
+
+// SettingProblem is a key of AKO's ConfigMap whose value sctpguard cannot read. The key then
+// takes the value AKO itself would give it, or none, and the other keys still apply.
+type SettingProblem struct {
+	// Key is the ConfigMap key, Value its value as written.
+	Key, Value string
+	// Message says what is wrong and what sctpguard assumes instead.
+	Message string
+}
+
+// String renders the problem as "key: message".
+func (p SettingProblem) String() string { return p.Key + ": " + p.Message }
+
+// akoFallbacks say what a key that does not read means, to AKO and so to sctpguard. AKO
+// reads most keys from its environment with lenient parsers (cmd/ako-main and internal/lib):
+// a serviceType other than NodePort and NodePortLocal runs as ClusterIP, a defaultLBController
+// that is not a boolean counts as true, servicesAPI and layer7Only as false.
+var akoFallbacks = map[string]string{
+	"serviceType":          "AKO runs as in ClusterIP mode with it, and sctpguard judges so",
+	"defaultLBController":  "AKO reads it as true, and so does sctpguard",
+	"servicesAPI":          "AKO reads it as false, and so does sctpguard",
+	"layer7Only":           "AKO reads it as false, and so does sctpguard",
+	"cniPlugin":            "the CNI counts as unknown, and rules that depend on it stay silent",
+	"controllerVersion":    "the controller version counts as unknown, and rules that depend on it stay silent",
+	"fullSyncFrequency":    "the translator keeps AKO's default, 1800 seconds",
+	"vipNetworkList":       "the key is ignored: the translator leaves the VIP network to the controller's defaults",
+	"nodeNetworkList":      "the key is ignored: pools get no placement networks from it",
+	"bgpPeerLabels":        "the key is ignored: no BGP peer labels are sent",
+	"blockedNamespaceList": "the key is ignored: no namespace is blocked",
+	"enableRHI":            "AKO reads it as false, and so does sctpguard",
+	"vpcMode":              "AKO reads it as false, and so does sctpguard",
+	"istioEnabled":         "AKO reads it as false, and so does sctpguard",
+	"enableEVH":            "AKO reads it as false, and so does sctpguard",
+	"ipFamily":             "sctpguard reads it as AKO's default, V4",
+	"autoFQDN":             "sctpguard reads it as AKO's default, default",
+}
+
+// ReadAKOConfigMap reads AKO's ConfigMap key by key, as AKO does: a value it cannot read is a
+// problem about that key alone, which takes AKO's own reading of it (see akoFallbacks) while
+// the other keys apply. The webhook judges with the result and reports the problems.
+func ReadAKOConfigMap(data map[string]string) (Context, []SettingProblem) {
+	ctx, s := readAKOConfigMap(data)
+	var out []SettingProblem
+	seen := map[string]bool{}
+	for _, p := range s.problems {
+		if seen[p.key] {
+			continue
+		}
+		seen[p.key] = true
+		msg := strings.TrimPrefix(p.message, p.key+": ")
+		if fallback := akoFallbacks[p.key]; fallback != "" {
+			msg += "; " + fallback
+		}
+		out = append(out, SettingProblem{Key: p.key, Value: data[p.key], Message: msg})
+		switch p.key {
+		case "vipNetworkList":
+			ctx.AKO.VIPNetworks = nil
+		case "fullSyncFrequency":
+			ctx.AKO.FullSyncSeconds = nil
+		case "nodeNetworkList":
+			ctx.AKO.NodeNetworks = nil
+		case "bgpPeerLabels":
+			ctx.AKO.BGPPeerLabels = nil
+		case "blockedNamespaceList":
+			ctx.AKO.BlockedNamespaces = nil
+		}
+	}
+	return ctx, out
+}
+
+func readAKOConfigMap(data map[string]string) (Context, *settingsReader) {
+	s := &settingsReader{}
 	ctx := Context{AKO: DefaultAKOSettings()}
 	get := func(key string) any {
 		if v, ok := data[key]; ok {
@@ -423,17 +498,44 @@ func ParseAKOConfigMap(data map[string]string) (Context, error) {
 		ctx.AKO.NodePortSelector = &np
 	}
 	ctx.CNI = strings.ToLower(ctx.CNI)
-	return ctx, s.err()
+	if ctx.CNI != "" && !slices.Contains(CNIs, ctx.CNI) {
+		s.fail("cniPlugin", fmt.Sprintf("cniPlugin: %q is not a CNI sctpguard knows (%s)", data["cniPlugin"], strings.Join(CNIs, ", ")))
+		ctx.CNI = ""
+	}
+	if v := ctx.ControllerVersion; v != "" {
+		if _, err := version.ParseGeneric(v); err != nil {
+			s.fail("controllerVersion", fmt.Sprintf("controllerVersion: %q is not a version such as 22.1.3", v))
+			ctx.ControllerVersion = ""
+		}
+	}
+	return ctx, s
 }
 
-// settingsReader converts loosely typed settings and collects every error.
-type settingsReader struct{ errs []string }
+// settingsReader converts loosely typed settings and collects every problem. A setting that
+// does not read keeps the value it had (AKO's default).
+type settingsReader struct{ problems []settingProblem }
+
+// settingProblem is one setting that does not read: its key and the message, which starts
+// with the key (or a path under it).
+type settingProblem struct{ key, message string }
+
+// fail records a problem at path: a key, or a path under one ("vipNetworkList[0].cidr"),
+// which is a problem about that key.
+func (s *settingsReader) fail(path, message string) {
+	key, _, _ := strings.Cut(path, "[")
+	key, _, _ = strings.Cut(key, ".")
+	s.problems = append(s.problems, settingProblem{key: key, message: message})
+}
 
 func (s *settingsReader) err() error {
-	if len(s.errs) == 0 {
+	if len(s.problems) == 0 {
 		return nil
 	}
-	return fmt.Errorf("AKO settings: %s", strings.Join(s.errs, "; "))
+	msgs := make([]string, len(s.problems))
+	for i, p := range s.problems {
+		msgs[i] = p.message
+	}
+	return fmt.Errorf("AKO settings: %s", strings.Join(msgs, "; "))
 }
 
 func (s *settingsReader) str(key string, v any, dst *string) {
@@ -444,7 +546,7 @@ func (s *settingsReader) str(key string, v any, dst *string) {
 	case float64, bool:
 		*dst = fmt.Sprint(t)
 	default:
-		s.errs = append(s.errs, fmt.Sprintf("%s: expected a string, got %T", key, v))
+		s.fail(key, fmt.Sprintf("%s: expected a string, got %T", key, v))
 	}
 }
 
@@ -459,12 +561,12 @@ func (s *settingsReader) boolean(key string, v any, dst *bool) {
 		}
 		b, err := strconv.ParseBool(strings.TrimSpace(t))
 		if err != nil {
-			s.errs = append(s.errs, fmt.Sprintf("%s: %q is not a boolean (true or false)", key, t))
+			s.fail(key, fmt.Sprintf("%s: %q is not a boolean (true or false)", key, t))
 			return
 		}
 		*dst = b
 	default:
-		s.errs = append(s.errs, fmt.Sprintf("%s: expected a boolean, got %T", key, v))
+		s.fail(key, fmt.Sprintf("%s: expected a boolean, got %T", key, v))
 	}
 }
 
@@ -476,7 +578,7 @@ func (s *settingsReader) integer(key string, v any, dst **int) {
 	}
 	n, err := strconv.Atoi(str)
 	if err != nil || n < 0 {
-		s.errs = append(s.errs, fmt.Sprintf("%s: %q is not a whole number of seconds", key, str))
+		s.fail(key, fmt.Sprintf("%s: %q is not a whole number of seconds", key, str))
 		return
 	}
 	*dst = &n
@@ -490,7 +592,7 @@ func (s *settingsReader) jsonList(key, raw string, read func(any)) {
 	}
 	var list any
 	if err := json.Unmarshal([]byte(raw), &list); err != nil {
-		s.errs = append(s.errs, fmt.Sprintf("%s: not a JSON list: %v", key, err))
+		s.fail(key, fmt.Sprintf("%s: not a JSON list: %v", key, err))
 		return
 	}
 	read(list)
@@ -503,7 +605,7 @@ func (s *settingsReader) strings(key string, v any, dst *[]string) {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		s.errs = append(s.errs, fmt.Sprintf("%s: expected a list of strings, got %T", key, v))
+		s.fail(key, fmt.Sprintf("%s: expected a list of strings, got %T", key, v))
 		return
 	}
 	for i, item := range list {
@@ -523,7 +625,7 @@ func (s *settingsReader) nodeNetworks(key string, v any, dst *[]NodeNetwork) {
 		s.str(at+".networkUUID", m["networkUUID"], &n.NetworkUUID)
 		s.strings(at+".cidrs", m["cidrs"], &n.CIDRs)
 		if n.NetworkName == "" && n.NetworkUUID == "" {
-			s.errs = append(s.errs, at+": networkName or networkUUID is required")
+			s.fail(at, at+": networkName or networkUUID is required")
 		}
 		*dst = append(*dst, n)
 		return n.CIDRs
@@ -538,19 +640,19 @@ func (s *settingsReader) networks(key string, v any, expect string, read func(at
 	}
 	list, ok := v.([]any)
 	if !ok {
-		s.errs = append(s.errs, fmt.Sprintf("%s: expected a list, got %T", key, v))
+		s.fail(key, fmt.Sprintf("%s: expected a list, got %T", key, v))
 		return
 	}
 	for i, item := range list {
 		at := fmt.Sprintf("%s[%d]", key, i)
 		m, ok := item.(map[string]any)
 		if !ok {
-			s.errs = append(s.errs, fmt.Sprintf("%s: expected %s, got %T", at, expect, item))
+			s.fail(at, fmt.Sprintf("%s: expected %s, got %T", at, expect, item))
 			continue
 		}
 		for _, c := range read(at, m) {
 			if _, err := netip.ParsePrefix(c); c != "" && err != nil {
-				s.errs = append(s.errs, fmt.Sprintf("%s: %q is not a CIDR", at, c))
+				s.fail(at, fmt.Sprintf("%s: %q is not a CIDR", at, c))
 			}
 		}
 	}
@@ -573,7 +675,7 @@ func (s *settingsReader) oneOf(key string, v any, dst *string, values ...string)
 	case slices.Contains(values, str):
 		*dst = str
 	default:
-		s.errs = append(s.errs, fmt.Sprintf("%s: %q is not %s or %s", key, str, strings.Join(values[:len(values)-1], ", "), values[len(values)-1]))
+		s.fail(key, fmt.Sprintf("%s: %q is not %s or %s", key, str, strings.Join(values[:len(values)-1], ", "), values[len(values)-1]))
 	}
 }
 
@@ -599,7 +701,7 @@ func (s *settingsReader) vipNetworks(key string, v any, dst *[]VIPNetwork) {
 		}
 		s.str(at+".v6cidr", v6, &n.V6CIDR)
 		if n.NetworkName == "" && n.NetworkUUID == "" {
-			s.errs = append(s.errs, at+".networkName: required")
+			s.fail(at, at+".networkName: required")
 		}
 		*dst = append(*dst, n)
 		return []string{n.CIDR, n.V6CIDR}
@@ -614,6 +716,6 @@ func (s *settingsReader) serviceType(key string, v any, dst *ServiceType) {
 	case ServiceTypeClusterIP, ServiceTypeNodePort, ServiceTypeNodePortLocal:
 		*dst = ServiceType(str)
 	default:
-		s.errs = append(s.errs, fmt.Sprintf("%s: %q is not ClusterIP, NodePort or NodePortLocal", key, str))
+		s.fail(key, fmt.Sprintf("%s: %q is not ClusterIP, NodePort or NodePortLocal", key, str))
 	}
 }

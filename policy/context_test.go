@@ -139,6 +139,61 @@ func TestParseAKOConfigMap(t *testing.T) {
 	}
 }
 
+// TestReadAKOConfigMap: each key is read on its own; a value sctpguard cannot read is a
+// problem about that key, which takes AKO's own reading, and the other keys still apply, so
+// one odd value never leaves an older serviceType in force.
+func TestReadAKOConfigMap(t *testing.T) {
+	got, problems := policy.ReadAKOConfigMap(map[string]string{
+		"serviceType": "NodePortLocal", "cniPlugin": "weave", "controllerVersion": "latest", "defaultLBController": "yes",
+		"servicesAPI": "on", "clusterName": "prod", "fullSyncFrequency": "often", "vipNetworkList": `[{"networkName":"vip","cidr":"10.1.0.0/33"}]`,
+	})
+	want := policy.Context{AKO: &policy.AKOSettings{ServiceType: policy.ServiceTypeNodePortLocal, DefaultLBController: true, ClusterName: "prod"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("context (-want +got):\n%s", diff)
+	}
+	wantProblems := []policy.SettingProblem{
+		{Key: "servicesAPI", Value: "on", Message: `"on" is not a boolean (true or false); AKO reads it as false, and so does sctpguard`},
+		{Key: "defaultLBController", Value: "yes", Message: `"yes" is not a boolean (true or false); AKO reads it as true, and so does sctpguard`},
+		{Key: "fullSyncFrequency", Value: "often", Message: `"often" is not a whole number of seconds; the translator keeps AKO's default, 1800 seconds`},
+		{Key: "vipNetworkList", Value: `[{"networkName":"vip","cidr":"10.1.0.0/33"}]`,
+			Message: `vipNetworkList[0]: "10.1.0.0/33" is not a CIDR; the key is ignored: the translator leaves the VIP network to the controller's defaults`},
+		{Key: "cniPlugin", Value: "weave", Message: `"weave" is not a CNI sctpguard knows (antrea, calico, canal, cilium, flannel, kube-router, ncp, openshift, ovn-kubernetes); ` +
+			"the CNI counts as unknown, and rules that depend on it stay silent"},
+		{Key: "controllerVersion", Value: "latest", Message: `"latest" is not a version such as 22.1.3; the controller version counts as unknown, and rules that depend on it stay silent`},
+	}
+	if diff := cmp.Diff(wantProblems, problems); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	got, problems = policy.ReadAKOConfigMap(map[string]string{"serviceType": "nodeportlocal"})
+	if diff := cmp.Diff(policy.Context{AKO: policy.DefaultAKOSettings()}, got); diff != "" {
+		t.Errorf("context (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]policy.SettingProblem{{Key: "serviceType", Value: "nodeportlocal",
+		Message: `"nodeportlocal" is not ClusterIP, NodePort or NodePortLocal; AKO runs as in ClusterIP mode with it, and sctpguard judges so`}}, problems); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	// A list with one bad entry is ignored whole, as a problem about its key; a path under a
+	// key is a problem about the key.
+	got, problems = policy.ReadAKOConfigMap(map[string]string{
+		"nodeNetworkList": `[{"networkName":"nodes","cidrs":["10.2.0.0/16"]},{"cidrs":["10.3.0.0/16"]}]`, "ipFamily": "V5", "enableRHI": "yes",
+		"bgpPeerLabels": `["a",1]`, "blockedNamespaceList": `["kube-system"]`, "serviceType": "NodePort",
+	})
+	want = policy.Context{AKO: &policy.AKOSettings{ServiceType: policy.ServiceTypeNodePort, DefaultLBController: true, BlockedNamespaces: []string{"kube-system"},
+		BGPPeerLabels: []string{"a", "1"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("context (-want +got):\n%s", diff)
+	}
+	wantProblems = []policy.SettingProblem{
+		{Key: "nodeNetworkList", Value: `[{"networkName":"nodes","cidrs":["10.2.0.0/16"]},{"cidrs":["10.3.0.0/16"]}]`,
+			Message: "nodeNetworkList[1]: networkName or networkUUID is required; the key is ignored: pools get no placement networks from it"},
+		{Key: "enableRHI", Value: "yes", Message: `"yes" is not a boolean (true or false); AKO reads it as false, and so does sctpguard`},
+		{Key: "ipFamily", Value: "V5", Message: `"V5" is not V4, V6 or V4_V6; sctpguard reads it as AKO's default, V4`},
+	}
+	if diff := cmp.Diff(wantProblems, problems); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	cfg := policy.Config{
 		Disabled:         []string{"label-sctp", "sctp-port-unnamed", "nope"},

@@ -58,10 +58,33 @@ func (e *Engine) Exempt(namespace string) bool { return e.cfg.exempt(namespace) 
 // Validate judges the object of a review and returns every finding, ordered by field path.
 // DELETE and CONNECT reviews, and objects in exempt namespaces, give no findings. An error
 // means the review could not be judged (the inventory failed), not that the object is bad.
+//
+// An UPDATE ratchets, as the API server's own validation does: only what the update
+// introduces or worsens is denied. A denying finding the old object has too (same rule, same
+// message, judged now in the same environment) is standing: it becomes a warning marked so,
+// and so does every finding of an object being deleted, so that existing objects can still be
+// labelled, and shed their finalizers, after AKO's mode or a neighbour changed.
 func (e *Engine) Validate(ctx context.Context, r *Review, env Env) ([]Finding, error) {
 	if r.Object == nil || r.Operation == OperationDelete || r.Operation == OperationConnect || e.Exempt(r.Object.GetNamespace()) {
 		return nil, nil
 	}
+	findings, err := e.judge(ctx, r, env)
+	if err != nil || r.Operation != OperationUpdate || r.OldObject == nil || !Denied(findings) {
+		return findings, err
+	}
+	if r.Object.GetDeletionTimestamp() != nil {
+		return ratchet(findings, nil, true), nil
+	}
+	old := &Review{Operation: OperationUpdate, Object: r.OldObject, OldObject: r.OldObject, UserInfo: r.UserInfo, DryRun: r.DryRun}
+	standing, err := e.judge(ctx, old, env)
+	if err != nil {
+		return nil, err
+	}
+	return ratchet(findings, standing, false), nil
+}
+
+// judge runs the built-in rules and the evaluators on a review, under the configuration.
+func (e *Engine) judge(ctx context.Context, r *Review, env Env) ([]Finding, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -77,6 +100,31 @@ func (e *Engine) Validate(ctx context.Context, r *Review, env Env) ([]Finding, e
 		findings = append(findings, more...)
 	}
 	return e.finish(r.Object, findings), nil
+}
+
+// ratchet demotes the denying findings of an update that the old object has too (each
+// matched once, by rule and message: messages name ports and listeners by value, so an
+// insertion that shifts indexes does not make old findings new), or all of them when the
+// object is being deleted.
+func ratchet(findings, old []Finding, deleting bool) []Finding {
+	type key struct{ rule, message string }
+	stood := map[key]int{}
+	for _, f := range old {
+		if f.Action == ActionDeny {
+			stood[key{f.Rule, f.Message}]++
+		}
+	}
+	for i, f := range findings {
+		if f.Action != ActionDeny {
+			continue
+		}
+		k := key{f.Rule, f.Message}
+		if deleting || stood[k] > 0 {
+			stood[k]--
+			findings[i].Action, findings[i].Standing = ActionWarn, true
+		}
+	}
+	return findings
 }
 
 // UnknownFieldFindings turns the unknown field paths found while decoding a manifest into
@@ -135,12 +183,12 @@ func (e *Engine) ref(obj Object) ObjectRef {
 	return ref
 }
 
-// builtinFindings dispatches to the rules of the object's kind.
+// builtinFindings dispatches to the rules of the object's kind, in its hub version.
 func builtinFindings(r *Review, env Env) ([]Finding, error) {
 	ctx, inv := env.Context, env.Inventory
 	var out []Finding
 	var sctp *field.Path // the first SCTP port, for the platform rule
-	switch o := r.Object.(type) {
+	switch o := toHub(r.Object).(type) {
 	case *corev1.Service:
 		old, _ := r.OldObject.(*corev1.Service)
 		ports := field.NewPath("spec", "ports")
@@ -177,6 +225,8 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		return validateGateway(o, ctx, inv)
 	case *gwv1.Gateway:
 		return validateGatewayAPIGateway(o, inv)
+	case *gwv1.ListenerSet:
+		return validateListenerSet(o, inv)
 	default:
 		spec, at := podSpecOf(r.Object)
 		if spec == nil {

@@ -60,6 +60,9 @@ type Finding struct {
 	Message string `json:"message"`
 	// Summary is the short constant used for admission warnings; empty means Message.
 	Summary string `json:"-"`
+	// Standing marks a denying finding demoted to a warning because the update under review
+	// did not introduce it (the old object has it too) or the object is being deleted.
+	Standing bool `json:"standing,omitempty"`
 }
 
 // String renders the finding the way denials list it: "[rule] path: message".
@@ -76,6 +79,9 @@ func (f Finding) Warning() string {
 	text := f.Summary
 	if text == "" {
 		text = f.Message
+	}
+	if f.Standing {
+		text = "standing: " + text
 	}
 	if f.Path != "" {
 		text = f.Path + ": " + text

@@ -48,6 +48,11 @@ type Inventory interface {
 	SharedVIPServices(namespace, key string) ([]*corev1.Service, error)
 	// GatewayAPIClass returns the gateway.networking.k8s.io GatewayClass of that name.
 	GatewayAPIClass(name string) (*gwv1.GatewayClass, error)
+	// GatewayAPIGateway returns the gateway.networking.k8s.io Gateway, in the hub version.
+	GatewayAPIGateway(namespace, name string) (*gwv1.Gateway, error)
+	// GatewayListenerSets returns the ListenerSets, in every namespace, whose parentRef names
+	// the gateway.networking.k8s.io Gateway namespace/name.
+	GatewayListenerSets(gatewayNamespace, gatewayName string) ([]*gwv1.ListenerSet, error)
 	// MachineConfigs returns the OpenShift MachineConfigs.
 	MachineConfigs() ([]MachineConfig, error)
 	// Namespace returns the Namespace of that name.
@@ -65,6 +70,20 @@ type Inventory interface {
 type Lister interface {
 	Objects() ([]Object, error)
 	Generation() uint64
+}
+
+// ListenerSetParent returns "<namespace>/<name>" of the Gateway a ListenerSet attaches to,
+// or "" when its parentRef is not a gateway.networking.k8s.io Gateway.
+func ListenerSetParent(ls *gwv1.ListenerSet) string {
+	ref := ls.Spec.ParentRef
+	if (ref.Group != nil && *ref.Group != gwv1.GroupName) || (ref.Kind != nil && *ref.Kind != "Gateway") {
+		return ""
+	}
+	ns := ls.Namespace
+	if ref.Namespace != nil && *ref.Namespace != "" {
+		ns = string(*ref.Namespace)
+	}
+	return ns + "/" + string(ref.Name)
 }
 
 // MachineConfig is the part of an OpenShift machineconfiguration.openshift.io/v1

@@ -20,6 +20,8 @@ type MemoryInventory struct {
 	gateways       map[types.NamespacedName]*svcapi.Gateway
 	services       map[types.NamespacedName]*corev1.Service
 	apiClasses     map[string]*gwv1.GatewayClass
+	apiGateways    map[types.NamespacedName]*gwv1.Gateway
+	listenerSets   map[types.NamespacedName]*gwv1.ListenerSet
 	namespaces     map[string]*corev1.Namespace
 	infraSettings  map[string]*akov1beta1.AviInfraSetting
 	l4Rules        map[types.NamespacedName]*akov1alpha2.L4Rule
@@ -51,6 +53,8 @@ func NewMemoryInventory(objs ...Object) *MemoryInventory {
 		gateways:       map[types.NamespacedName]*svcapi.Gateway{},
 		services:       map[types.NamespacedName]*corev1.Service{},
 		apiClasses:     map[string]*gwv1.GatewayClass{},
+		apiGateways:    map[types.NamespacedName]*gwv1.Gateway{},
+		listenerSets:   map[types.NamespacedName]*gwv1.ListenerSet{},
 		namespaces:     map[string]*corev1.Namespace{},
 		infraSettings:  map[string]*akov1beta1.AviInfraSetting{},
 		l4Rules:        map[types.NamespacedName]*akov1alpha2.L4Rule{},
@@ -72,7 +76,7 @@ func (m *MemoryInventory) Add(obj Object) {
 	}
 	m.all[ok] = obj
 	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
-	switch o := obj.(type) {
+	switch o := toHub(obj).(type) {
 	case *corev1.Namespace:
 		m.namespaces[o.Name] = o
 	case *svcapi.GatewayClass:
@@ -81,6 +85,10 @@ func (m *MemoryInventory) Add(obj Object) {
 		m.gateways[key] = o
 	case *gwv1.GatewayClass:
 		m.apiClasses[o.Name] = o
+	case *gwv1.Gateway:
+		m.apiGateways[key] = o
+	case *gwv1.ListenerSet:
+		m.listenerSets[key] = o
 	case *corev1.Service:
 		m.services[key] = o
 		m.backends, m.sharedVIP = nil, nil // rebuilt on the next lookup
@@ -151,6 +159,23 @@ func (m *MemoryInventory) SharedVIPServices(namespace, key string) ([]*corev1.Se
 // GatewayAPIClass implements Inventory.
 func (m *MemoryInventory) GatewayAPIClass(name string) (*gwv1.GatewayClass, error) {
 	return m.apiClasses[name], nil
+}
+
+// GatewayAPIGateway implements Inventory.
+func (m *MemoryInventory) GatewayAPIGateway(namespace, name string) (*gwv1.Gateway, error) {
+	return m.apiGateways[types.NamespacedName{Namespace: namespace, Name: name}], nil
+}
+
+// GatewayListenerSets implements Inventory.
+func (m *MemoryInventory) GatewayListenerSets(gatewayNamespace, gatewayName string) ([]*gwv1.ListenerSet, error) {
+	var out []*gwv1.ListenerSet
+	for _, ls := range m.listenerSets {
+		if ListenerSetParent(ls) == gatewayNamespace+"/"+gatewayName {
+			out = append(out, ls)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return nsName(out[i]) < nsName(out[j]) })
+	return out, nil
 }
 
 // Namespace implements Inventory.

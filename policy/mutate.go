@@ -1,9 +1,11 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,10 +30,11 @@ func (e *Engine) Mutate(ctx context.Context, r *Review, env Env) (Object, []Rule
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	obj, ok := r.Object.DeepCopyObject().(Object)
+	cp, ok := r.Object.DeepCopyObject().(Object)
 	if !ok {
 		return nil, nil, fmt.Errorf("copy %T: not an object", r.Object)
 	}
+	obj := toHub(cp)
 	var applied []RuleID
 	apply := func(id RuleID, changed bool) {
 		if changed {
@@ -67,19 +70,32 @@ func (e *Engine) Mutate(ctx context.Context, r *Review, env Env) (Object, []Rule
 			}
 			apply(MutationLabelSCTP, labelSCTP(o, sctp))
 		}
-	case *gwv1.Gateway:
+	case *gwv1.Gateway, *gwv1.ListenerSet:
 		if on(MutationLabelSCTP) {
-			sctp := false
-			for _, l := range o.Spec.Listeners {
-				sctp = sctp || l.Protocol == "SCTP"
-			}
-			apply(MutationLabelSCTP, labelSCTP(o, sctp))
+			apply(MutationLabelSCTP, labelSCTP(o, gatewayAPISCTP(o)))
 		}
 	}
 	if len(applied) == 0 {
 		return nil, nil, nil
 	}
-	return obj, applied, nil
+	return fromHub(obj, cp), applied, nil
+}
+
+// gatewayAPISCTP reports whether a gateway.networking.k8s.io Gateway or ListenerSet has an
+// SCTP listener.
+func gatewayAPISCTP(obj Object) bool {
+	var protocols []gwv1.ProtocolType
+	switch o := obj.(type) {
+	case *gwv1.Gateway:
+		for _, l := range o.Spec.Listeners {
+			protocols = append(protocols, l.Protocol)
+		}
+	case *gwv1.ListenerSet:
+		for _, l := range o.Spec.Listeners {
+			protocols = append(protocols, l.Protocol)
+		}
+	}
+	return slices.Contains(protocols, "SCTP")
 }
 
 // defaultSCTPPortNames names each unnamed SCTP port "sctp-<port>", unless another port has
@@ -202,6 +218,129 @@ func Patch(before, after Object) ([]jsonpatch.Operation, error) {
 		return ki < kj
 	})
 	return ops, nil
+}
+
+// RawPatch returns the JSON patch that makes the mutations (before to after, both typed) on
+// the object as the request carried it, raw. Patch computes the operations between the typed
+// objects, whose defaults raw may lack; each is then fitted to raw, in order: a replace of a
+// member raw lacks becomes an add, a remove of one is dropped, and a missing parent object is
+// added first. Applied to raw, the result never fails and never touches a field the Go types
+// do not know (controller-runtime patches against the raw request for the same reason).
+func RawPatch(raw []byte, before, after Object) ([]jsonpatch.Operation, error) {
+	ops, err := Patch(before, after)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("read the request's object: %w", err)
+	}
+	out := make([]jsonpatch.Operation, 0, len(ops))
+	for _, op := range ops {
+		segs := pointerSegments(op.Path)
+		if len(segs) == 0 {
+			return nil, fmt.Errorf("the patch replaces the whole object")
+		}
+		var fitted []jsonpatch.Operation
+		if doc, fitted, err = fitOperation(doc, segs, 0, op); err != nil {
+			return nil, fmt.Errorf("fit %s %s to the request's object: %w", op.Operation, op.Path, err)
+		}
+		out = append(out, fitted...)
+	}
+	return out, nil
+}
+
+// fitOperation applies op to the value v found at segs[:depth] and returns the new value and
+// the operations to send for it: op itself fitted, after the adds of parents v lacks.
+func fitOperation(v any, segs []string, depth int, op jsonpatch.Operation) (any, []jsonpatch.Operation, error) {
+	seg, here := segs[depth], joinPointer(segs[:depth+1])
+	last := depth == len(segs)-1
+	switch t := v.(type) {
+	case map[string]any:
+		child, exists := t[seg]
+		if last {
+			switch {
+			case op.Operation == "remove" && !exists:
+				return t, nil, nil
+			case op.Operation == "remove":
+				delete(t, seg)
+			case op.Operation == "add" || op.Operation == "replace":
+				if !exists {
+					op.Operation = "add"
+				}
+				t[seg] = op.Value
+			default:
+				return nil, nil, fmt.Errorf("unexpected operation %q", op.Operation)
+			}
+			return t, []jsonpatch.Operation{op}, nil
+		}
+		var out []jsonpatch.Operation
+		if !exists {
+			if op.Operation == "remove" {
+				return t, nil, nil // nothing to remove under a parent raw lacks
+			}
+			child = map[string]any{}
+			out = append(out, jsonpatch.NewOperation("add", here, map[string]any{}))
+		}
+		child, more, err := fitOperation(child, segs, depth+1, op)
+		if err != nil {
+			return nil, nil, err
+		}
+		t[seg] = child
+		return t, append(out, more...), nil
+	case []any:
+		i, err := strconv.Atoi(seg)
+		inRange := err == nil && i >= 0 && i < len(t)
+		if !last {
+			if !inRange {
+				return nil, nil, fmt.Errorf("%s does not exist (%d items)", here, len(t))
+			}
+			child, more, err := fitOperation(t[i], segs, depth+1, op)
+			if err != nil {
+				return nil, nil, err
+			}
+			t[i] = child
+			return t, more, nil
+		}
+		switch {
+		case op.Operation == "add" && seg == "-":
+			t = append(t, op.Value)
+		case op.Operation == "add" && err == nil && i >= 0 && i <= len(t):
+			t = slices.Insert(t, i, op.Value)
+		case op.Operation == "replace" && inRange:
+			t[i] = op.Value
+		case op.Operation == "remove" && inRange:
+			t = slices.Delete(t, i, i+1)
+		default:
+			return nil, nil, fmt.Errorf("%s %s: index out of range (%d items)", op.Operation, here, len(t))
+		}
+		return t, []jsonpatch.Operation{op}, nil
+	}
+	return nil, nil, fmt.Errorf("%s is not an object or a list", joinPointer(segs[:depth]))
+}
+
+// pointerSegments splits a JSON pointer (RFC 6901) into its unescaped segments.
+func pointerSegments(p string) []string {
+	if p == "" {
+		return nil
+	}
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, s := range parts {
+		parts[i] = strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
+	}
+	return parts
+}
+
+// joinPointer builds a JSON pointer from segments, escaping them.
+func joinPointer(segs []string) string {
+	var b strings.Builder
+	for _, s := range segs {
+		b.WriteByte('/')
+		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1"))
+	}
+	return b.String()
 }
 
 func splitPointer(p string) (parent, last string) {

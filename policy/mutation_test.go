@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.yaml.in/yaml/v3"
+	"gomodules.xyz/jsonpatch/v2"
+	jsonpatchapply "gopkg.in/evanphx/json-patch.v4"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/sctpguard/sctpguard/policy"
 )
@@ -21,6 +25,25 @@ type mutationScenario struct {
 	Applied []policy.RuleID `yaml:"applied"`
 	// Result is the expected manifest after mutation; empty when nothing changes.
 	Result string `yaml:"result"`
+}
+
+// applyJSONPatch applies operations to a JSON document with evanphx/json-patch, the library
+// the API server applies admission patches with.
+func applyJSONPatch(t *testing.T, doc []byte, ops []jsonpatch.Operation) []byte {
+	t.Helper()
+	data, err := json.Marshal(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := jsonpatchapply.DecodePatch(data)
+	if err != nil {
+		t.Fatalf("decode patch %s: %v", data, err)
+	}
+	out, err := p.Apply(doc)
+	if err != nil {
+		t.Fatalf("apply patch %s: %v", data, err)
+	}
+	return out
 }
 
 func TestMutationScenarios(t *testing.T) {
@@ -77,6 +100,31 @@ func TestMutationScenarios(t *testing.T) {
 				}
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("mutated manifest (-want +got):\n%s\npatch: %+v", diff, ops)
+				}
+				// The webhook's patch, fitted to the object as written, applies to it with a
+				// JSON patch library and gives the same result.
+				raw, err := sigsyaml.YAMLToJSON([]byte(sc.Object))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rawOps, err := policy.RawPatch(raw, r.Object, mutated)
+				if err != nil {
+					t.Fatal(err)
+				}
+				patched := applyJSONPatch(t, raw, rawOps)
+				var gotRaw, wantRaw any
+				if err := json.Unmarshal(patched, &gotRaw); err != nil {
+					t.Fatal(err)
+				}
+				wantJSON, err := sigsyaml.YAMLToJSON([]byte(sc.Result))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(wantJSON, &wantRaw); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(wantRaw, gotRaw); diff != "" {
+					t.Errorf("raw object patched by the webhook's patch (-want +got):\n%s\npatch: %+v", diff, rawOps)
 				}
 				// Mutations are idempotent: a second pass over the result changes nothing.
 				again, applied2, err := engine.Mutate(t.Context(), &policy.Review{Operation: r.Operation, Object: mutated, OldObject: r.OldObject}, env)

@@ -48,6 +48,8 @@ type wantFinding struct {
 	Action  string `yaml:"action"`
 	Path    string `yaml:"path"`
 	Message string `yaml:"message"`
+	// Standing marks a denial an UPDATE did not introduce, demoted to a warning.
+	Standing bool `yaml:"standing,omitempty"`
 }
 
 func loadScenarios(t *testing.T, dir string) map[string][]scenario {
@@ -177,10 +179,10 @@ func TestRuleScenarios(t *testing.T) {
 				policy.SortFindings(got)
 				want := make([]policy.Finding, len(sc.Want))
 				for j, w := range sc.Want {
-					want[j] = policy.Finding{Rule: w.Rule, Action: policy.Action(w.Action), Object: policy.Ref(r.Object), Path: w.Path, Message: w.Message}
+					want[j] = policy.Finding{Rule: w.Rule, Action: policy.Action(w.Action), Object: policy.Ref(r.Object), Path: w.Path, Message: w.Message, Standing: w.Standing}
 				}
 				for _, f := range got {
-					actual[i] = append(actual[i], wantFinding{Rule: f.Rule, Action: string(f.Action), Path: f.Path, Message: f.Message})
+					actual[i] = append(actual[i], wantFinding{Rule: f.Rule, Action: string(f.Action), Path: f.Path, Message: f.Message, Standing: f.Standing})
 				}
 				if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(policy.Finding{}, "Summary"), cmpopts.EquateEmpty()); diff != "" && !*update {
 					t.Errorf("findings (-want +got):\n%s", diff)

@@ -639,8 +639,22 @@ func (b *Builder) buildService(ctx context.Context, key UnitKey) (*Unit, error) 
 	if err != nil {
 		return nil, fmt.Errorf("get Service %s/%s: %w", key.Namespace, key.Name, err)
 	}
-	if !b.lbService(svc) || policy.SharedVIPKey(svc) != "" || !hasSCTP(svc) {
+	if !b.lbService(svc) || !hasSCTP(svc) {
 		return nil, nil
+	}
+	if policy.SharedVIPKey(svc) != "" {
+		// The Service joined a shared-VIP group, whose unit now carries it, and its own unit
+		// goes. A frozen Service changes nothing, though: what the controller holds for it
+		// stays until it is admitted (a join that clashes, written while the webhook was down
+		// or through a side door).
+		f, err := b.freeze(ctx, svc)
+		if err != nil || f == nil {
+			return nil, err
+		}
+		u := b.newUnit(key, svc.Name, MarkerService)
+		u.Members = []types.NamespacedName{nn(svc)}
+		u.Frozen, u.Skip = []*Freeze{f}, f.Message()
+		return u, nil
 	}
 	u := b.newUnit(key, svc.Name, MarkerService)
 	u.Members = []types.NamespacedName{nn(svc)}

@@ -230,13 +230,26 @@ func (r *Reconciler) disconnect(err error) {
 	r.conn.CompareAndSwap(c, &connection{syncer: c.syncer, version: c.version, gateErr: err, idle: c.idle, cloud: c.cloud})
 }
 
-// writeStatus writes the members' ingress and the Gateway's status.
+// writeStatus writes the members' ingress and the Gateway's status. A frozen Service shows no
+// VIP: its Avi objects are kept as they were, but what it asks for is not served (in a shared
+// VIP, its port may well go to another member's pool), so the ingress sctpguard wrote goes.
 func (r *Reconciler) writeStatus(ctx context.Context, log logr.Logger, u *Unit, out *Outcome, se *SyncError) {
 	if u.Skip == "" && out != nil && len(out.VIPs) > 0 {
 		want := ingress(out.VIPs, out.FQDNs)
 		for _, m := range u.Members {
 			if err := r.withRetries(func() error { return (statusWriter{r.Kube}).setIngress(ctx, m, want) }); err != nil {
 				log.Error(err, "write Service status", "service", m.String())
+			}
+		}
+	}
+	if out != nil {
+		for _, f := range u.Frozen {
+			svc, ok := f.obj.(*corev1.Service)
+			if !ok {
+				continue
+			}
+			if err := r.withRetries(func() error { return (statusWriter{r.Kube}).clearIngress(ctx, nn(svc), out.VIPs) }); err != nil {
+				log.Error(err, "clear the status of a frozen Service", "service", nn(svc).String())
 			}
 		}
 	}

@@ -290,6 +290,63 @@ func TestReconcileRetryClasses(t *testing.T) {
 	}
 }
 
+// TestReconcileFreezeExact: a synced Service that joins a shared VIP where an older member
+// has its port (written past the webhook) is frozen: its own virtual service is kept, not
+// deleted, and neither its status nor the group's gives it the VIP, since the port goes to
+// the older member's pool; the older member gets the VIP.
+func TestReconcileFreezeExact(t *testing.T) {
+	f := newReconcilerFixture(t, lbService("server"))
+	f.connect()
+	f.reconcile(keyServer)
+	f.drainEvents()
+	ingressOf := func(name string) []corev1.LoadBalancerIngress {
+		t.Helper()
+		var svc corev1.Service
+		if err := f.kube.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: name}, &svc); err != nil {
+			t.Fatal(err)
+		}
+		return svc.Status.LoadBalancer.Ingress
+	}
+	if diff := cmp.Diff([]corev1.LoadBalancerIngress{{IP: "10.250.250.1"}}, ingressOf("server")); diff != "" {
+		t.Fatalf("ingress (-want +got):\n%s", diff)
+	}
+
+	older := lbService("a")
+	older.CreationTimestamp = metav1.NewTime(time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC))
+	older.Annotations = map[string]string{policy.AnnotationSharedVIP: "voice"}
+	if err := f.kube.Create(context.Background(), older); err != nil {
+		t.Fatal(err)
+	}
+	joined := lbService("server")
+	joined.Annotations = map[string]string{policy.AnnotationSharedVIP: "voice"}
+	f.objs = []policy.Object{older, joined}
+	f.setSource()
+	f.sim.ResetJournal()
+	f.reconcile(keyServer)
+	if w := f.writes(); len(w) != 0 {
+		t.Errorf("writes for the frozen Service's own unit: %v", w)
+	}
+	if _, ok := f.sim.Object("admin", "virtualservice", "cluster--default-server"); !ok {
+		t.Error("the frozen Service's virtual service was deleted")
+	}
+	if got := ingressOf("server"); len(got) != 0 {
+		t.Errorf("a frozen Service shows the VIP %v", got)
+	}
+	clash := "Warning shared-vip-port-clash port 80/SCTP is also exposed by Service default/a, which shares the VIP \"voice\": AKO gives both to one virtual service " +
+		"and one pool silently wins; use another port, or another ako.vmware.com/enable-shared-vip key; existing Avi objects left unchanged"
+	if diff := cmp.Diff([]string{clash}, f.drainEvents()); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+
+	f.reconcile(UnitKey{Kind: KindSharedVIP, Namespace: "default", Name: "voice"})
+	if got := ingressOf("server"); len(got) != 0 {
+		t.Errorf("the frozen member shows the group's VIP %v", got)
+	}
+	if diff := cmp.Diff([]corev1.LoadBalancerIngress{{IP: "10.250.250.2"}}, ingressOf("a")); diff != "" {
+		t.Errorf("the older member's ingress (-want +got):\n%s", diff)
+	}
+}
+
 // TestReconcileCloudFacts: what the runner reads of AKO's cloud at connect shapes the
 // objects as in AKO: in ClusterIP mode without vrfName every object takes the VRF of the
 // first VIP network (checkAndSetVRFFromNetwork), and on a public cloud the SCTP Service is

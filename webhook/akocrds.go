@@ -1,9 +1,6 @@
 package webhook
 
 import (
-	"fmt"
-
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -13,75 +10,47 @@ import (
 	akov1beta1 "github.com/sctpguard/sctpguard/policy/apis/ako/v1beta1"
 )
 
-// discoverAKO finds out whether the cluster serves AKO's AviInfraSetting (v1beta1, as AKO
-// reads it, else the older v1alpha1) and L4Rule (v1alpha2).
-func (i *CacheInventory) discoverAKO(mapper meta.RESTMapper) error {
-	gk := schema.GroupKind{Group: akov1beta1.SchemeGroupVersion.Group, Kind: "AviInfraSetting"}
-	for _, v := range []string{akov1beta1.SchemeGroupVersion.Version, akov1alpha1.SchemeGroupVersion.Version} {
-		_, err := mapper.RESTMapping(gk, v)
-		if meta.IsNoMatchError(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("discover %s: %w", gk, err)
-		}
-		i.infraSetting = v
-		break
+// addAKOKinds adds AKO's CRDs to the optional kinds: AviInfraSetting in v1beta1, as AKO reads
+// it, else the older v1alpha1, and L4Rule v1alpha2. Like the other optional kinds, a CRD
+// installed after start is watched from the first lookup that needs it.
+func (i *CacheInventory) addAKOKinds() {
+	infra := schema.GroupKind{Group: akov1beta1.SchemeGroupVersion.Group, Kind: "AviInfraSetting"}
+	i.infraSettings = &optionalKind{
+		name: "ako.vmware.com AviInfraSettings", gk: infra, version: akov1beta1.SchemeGroupVersion.Version,
+		watch: []client.Object{&akov1beta1.AviInfraSetting{}},
 	}
-	gk.Kind = "L4Rule"
-	_, err := mapper.RESTMapping(gk, akov1alpha2.SchemeGroupVersion.Version)
-	switch {
-	case meta.IsNoMatchError(err):
-	case err != nil:
-		return fmt.Errorf("discover %s: %w", gk, err)
-	default:
-		i.l4Rules = true
+	i.infraSettingsV1alpha1 = &optionalKind{
+		name: "ako.vmware.com v1alpha1 AviInfraSettings", gk: infra, version: akov1alpha1.SchemeGroupVersion.Version,
+		unless: i.infraSettings, watch: []client.Object{&akov1alpha1.AviInfraSetting{}},
 	}
-	return nil
-}
-
-// akoObjects are the AKO kinds to watch.
-func (i *CacheInventory) akoObjects() []client.Object {
-	var out []client.Object
-	switch i.infraSetting {
-	case akov1beta1.SchemeGroupVersion.Version:
-		out = append(out, &akov1beta1.AviInfraSetting{})
-	case akov1alpha1.SchemeGroupVersion.Version:
-		out = append(out, &akov1alpha1.AviInfraSetting{})
+	i.l4Rules = &optionalKind{
+		name: "ako.vmware.com L4Rules", gk: schema.GroupKind{Group: akov1alpha2.SchemeGroupVersion.Group, Kind: "L4Rule"},
+		version: akov1alpha2.SchemeGroupVersion.Version, watch: []client.Object{&akov1alpha2.L4Rule{}},
 	}
-	if i.l4Rules {
-		out = append(out, &akov1alpha2.L4Rule{})
-	}
-	return out
 }
 
 // AviInfraSetting implements policy.Inventory.
 func (i *CacheInventory) AviInfraSetting(name string) (*akov1beta1.AviInfraSetting, error) {
-	switch i.infraSetting {
-	case akov1beta1.SchemeGroupVersion.Version:
+	key := client.ObjectKey{Name: name}
+	ok, err := i.has(i.infraSettings)
+	switch {
+	case err != nil:
+		return nil, err
+	case ok:
 		var s akov1beta1.AviInfraSetting
-		if ok, err := i.get(client.ObjectKey{Name: name}, &s); !ok {
+		if ok, err := i.get(key, &s); !ok {
 			return nil, err
 		}
 		return &s, nil
-	case akov1alpha1.SchemeGroupVersion.Version:
-		var s akov1alpha1.AviInfraSetting
-		if ok, err := i.get(client.ObjectKey{Name: name}, &s); !ok {
-			return nil, err
-		}
-		return policy.AviInfraSettingV1beta1(&s), nil
 	}
-	return nil, nil
+	s, err := optionalGet[akov1alpha1.AviInfraSetting](i, i.infraSettingsV1alpha1, key)
+	if s == nil {
+		return nil, err
+	}
+	return policy.AviInfraSettingV1beta1(s), nil
 }
 
 // L4Rule implements policy.Inventory.
 func (i *CacheInventory) L4Rule(namespace, name string) (*akov1alpha2.L4Rule, error) {
-	if !i.l4Rules {
-		return nil, nil
-	}
-	var r akov1alpha2.L4Rule
-	if ok, err := i.get(client.ObjectKey{Namespace: namespace, Name: name}, &r); !ok {
-		return nil, err
-	}
-	return &r, nil
+	return optionalGet[akov1alpha2.L4Rule](i, i.l4Rules, client.ObjectKey{Namespace: namespace, Name: name})
 }

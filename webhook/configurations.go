@@ -28,10 +28,11 @@ const (
 	networkPolicyCondition = `object != null && has(object.spec) && (
   (has(object.spec.ingress) && object.spec.ingress.exists(r, has(r.ports) && r.ports.exists(p, has(p.protocol) && p.protocol == 'SCTP'))) ||
   (has(object.spec.egress) && object.spec.egress.exists(r, has(r.ports) && r.ports.exists(p, has(p.protocol) && p.protocol == 'SCTP'))))`
-	// gatewayAPICondition: L4 listeners (AKO's implementation serves only HTTP and HTTPS),
-	// SCTP spelled any way, or the label to remove.
+	// gatewayAPICondition, for Gateways and ListenerSets: a listener that is neither HTTP nor
+	// HTTPS (AKO's implementation serves only those: TCP, UDP, TLS, SCTP spelled any way, a
+	// domain-prefixed example.com/sctp), or the label to remove.
 	gatewayAPICondition = `object != null && (
-  (has(object.spec) && has(object.spec.listeners) && object.spec.listeners.exists(l, l.protocol in ['SCTP', 'TCP', 'UDP'] || l.protocol.lowerAscii() == 'sctp')) ||
+  (has(object.spec) && has(object.spec.listeners) && object.spec.listeners.exists(l, !(l.protocol in ['HTTP', 'HTTPS']))) ||
   (has(object.metadata.labels) && 'sctpguard.io/sctp' in object.metadata.labels))`
 )
 
@@ -76,11 +77,11 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 			Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: o.ExcludeNamespaces,
 		})
 	}
-	rule := func(group string, versions []string, resource string) []admissionregistrationv1.RuleWithOperations {
+	rule := func(group string, versions []string, resources ...string) []admissionregistrationv1.RuleWithOperations {
 		return []admissionregistrationv1.RuleWithOperations{{
 			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
 			Rule: admissionregistrationv1.Rule{
-				APIGroups: []string{group}, APIVersions: versions, Resources: []string{resource},
+				APIGroups: []string{group}, APIVersions: versions, Resources: resources,
 				Scope: ptr.To(admissionregistrationv1.NamespacedScope),
 			},
 		}}
@@ -94,11 +95,18 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 	type hook struct {
 		name, group, resource, condition string
 		versions                         []string
+		// status: the status subresource is validated too, because a write through it can
+		// change metadata (a Service's labels and annotations: the NodePortLocal or the
+		// shared-VIP annotation); custom resources' status writes keep metadata as it was.
+		status bool
 	}
-	services := hook{"services", "", "services", serviceCondition, []string{"v1"}}
-	networkPolicies := hook{"networkpolicies", "networking.k8s.io", "networkpolicies", networkPolicyCondition, []string{"v1"}}
-	gateways := hook{"gateways", "networking.x-k8s.io", "gateways", "", []string{"v1alpha1"}}
-	gatewayAPI := hook{"gatewayapi", "gateway.networking.k8s.io", "gateways", gatewayAPICondition, []string{"v1", "v1beta1"}}
+	services := hook{"services", "", "services", serviceCondition, []string{"v1"}, true}
+	networkPolicies := hook{"networkpolicies", "networking.k8s.io", "networkpolicies", networkPolicyCondition, []string{"v1"}, false}
+	gateways := hook{"gateways", "networking.x-k8s.io", "gateways", "", []string{"v1alpha1"}, false}
+	// Every served version is listed, so that each request comes in the version the client
+	// used (TestConfigurationsReachRules checks them against the CRDs and the rules).
+	gatewayAPI := hook{"gatewayapi", "gateway.networking.k8s.io", "gateways", gatewayAPICondition, []string{"v1", "v1beta1"}, false}
+	listenerSets := hook{"listenersets", "gateway.networking.k8s.io", "listenersets", gatewayAPICondition, []string{"v1"}, false}
 
 	failure := o.FailurePolicy
 	if failure == "" {
@@ -112,7 +120,7 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "MutatingWebhookConfiguration"},
 		ObjectMeta: metav1.ObjectMeta{Name: o.Name},
 	}
-	for _, h := range []hook{services, gateways, gatewayAPI} {
+	for _, h := range []hook{services, gateways, gatewayAPI, listenerSets} {
 		mutating.Webhooks = append(mutating.Webhooks, admissionregistrationv1.MutatingWebhook{
 			Name:                    h.name + ".mutate.sctpguard.io",
 			ClientConfig:            client(MutatePath),
@@ -132,11 +140,15 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
 		ObjectMeta: metav1.ObjectMeta{Name: o.Name},
 	}
-	for _, h := range []hook{services, networkPolicies, gateways, gatewayAPI} {
+	for _, h := range []hook{services, networkPolicies, gateways, gatewayAPI, listenerSets} {
+		resources := []string{h.resource}
+		if h.status {
+			resources = append(resources, h.resource+"/status")
+		}
 		validating.Webhooks = append(validating.Webhooks, admissionregistrationv1.ValidatingWebhook{
 			Name:                    h.name + ".validate.sctpguard.io",
 			ClientConfig:            client(ValidatePath),
-			Rules:                   rule(h.group, h.versions, h.resource),
+			Rules:                   rule(h.group, h.versions, resources...),
 			FailurePolicy:           ptr.To(failure),
 			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
 			NamespaceSelector:       nsSelector,

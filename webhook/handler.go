@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -23,9 +24,10 @@ import (
 	"github.com/sctpguard/sctpguard/policy"
 )
 
-// MaxRequestBytes bounds an AdmissionReview body. The API server accepts objects up to 3 MiB;
-// the kinds sctpguard judges are a few kilobytes, so a larger body is not a real request.
-const MaxRequestBytes = 3 << 20
+// MaxRequestBytes bounds an AdmissionReview body. The API server accepts objects up to 3 MiB,
+// and an UPDATE carries the object and its old version, so the bound is controller-runtime's
+// 7 MiB: a larger body is not a request the API server sends.
+const MaxRequestBytes = 7 << 20
 
 // Mode is what a handler does: judge or default.
 type Mode string
@@ -59,42 +61,106 @@ type Handler struct {
 	// Scheme decodes the objects of the kinds sctpguard judges.
 	Scheme *runtime.Scheme
 	// Self is the username of sctpguard's own service account; its requests are allowed.
-	Self    string
-	Log     logr.Logger
-	Metrics *Metrics
+	Self string
+	// Degradations, when set, add their warnings to every verdict of the validating webhook.
+	Degradations *Degradations
+	Log          logr.Logger
+	Metrics      *Metrics
 }
 
-// ServeHTTP checks the envelope (method, content type, size, AdmissionReview v1 with a
-// request), answering 4xx with a clear message when it is wrong, then reviews the request.
+// answer is a handler's response to one request, with what the metrics record.
+type answer struct {
+	resp      *admissionv1.AdmissionResponse
+	kind      string
+	operation string
+	outcome   string
+}
+
+// ServeHTTP answers every request with HTTP 200 and an AdmissionReview, as controller-runtime
+// does: the API server treats any other status as a failed call, which failurePolicy would
+// decide, so a request sctpguard cannot judge (malformed, too large, or one that makes
+// sctpguard fail or panic) is denied, with the reason and its HTTP code inside the response.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	review, status, err := h.readReview(r)
+	a := h.answer(r)
+	h.Metrics.observe(h.Mode, a.kind, a.operation, a.outcome, time.Since(start))
+	writeReview(w, a.resp)
+}
+
+// answer reads and judges one request. It recovers a panic into a denial.
+func (h *Handler) answer(r *http.Request) (a answer) {
+	var uid types.UID
+	defer func() {
+		if p := recover(); p != nil {
+			a.resp = h.panicked(p, uid, a.kind, a.operation)
+			a.resp.UID = uid
+			a.outcome = outcomePanic
+		}
+	}()
+	review, code, err := h.readReview(r)
+	if review != nil && review.Request != nil {
+		uid = review.Request.UID
+	}
 	if err != nil {
-		h.Metrics.observe(h.Mode, "", "", outcomeBadRequest, time.Since(start))
-		h.Log.Info("bad admission request", "status", status, "error", err.Error(), "remote", r.RemoteAddr)
-		//nolint:gosec // HTTP status codes fit in int32
-		writeReview(w, status, &admissionv1.AdmissionResponse{
-			UID:    uidOf(review),
-			Result: &metav1.Status{Status: metav1.StatusFailure, Code: int32(status), Reason: reasonFor(status), Message: err.Error()},
-		})
-		return
+		h.Log.Info("bad admission request", "code", code, "error", err.Error(), "remote", r.RemoteAddr, "uid", uid)
+		a.resp, a.outcome = errored(code, err), outcomeBadRequest
+		if review != nil && review.Request != nil {
+			a.kind, a.operation = review.Request.Kind.Kind, string(review.Request.Operation)
+		}
+		a.resp.UID = uid
+		return a
 	}
 	req := review.Request
-	resp, outcome, status := h.review(r.Context(), req)
-	resp.UID = req.UID
-	h.Metrics.observe(h.Mode, req.Kind.Kind, string(req.Operation), outcome, time.Since(start))
-	writeReview(w, status, resp)
+	a.kind, a.operation = req.Kind.Kind, string(req.Operation)
+	a.resp, a.outcome = h.reviewInTime(r.Context(), req)
+	a.resp.UID = uid
+	return a
 }
 
-func uidOf(r *admissionv1.AdmissionReview) types.UID {
-	if r != nil && r.Request != nil {
-		return r.Request.UID
+// panicked logs a recovered panic, with its stack, and denies the object.
+func (h *Handler) panicked(p any, uid types.UID, kind, operation string) *admissionv1.AdmissionResponse {
+	h.Log.Error(fmt.Errorf("panic: %v", p), "review panicked; the object is denied", "uid", uid, "kind", kind,
+		"operation", operation, "stack", string(debug.Stack()))
+	return couldNotJudge(fmt.Errorf("internal error (sctpguard's log has the details under request uid %q)", uid))
+}
+
+// reviewInTime judges a request, and denies it with the reason if the judgement is not done
+// when ctx ends (the server's deadline, before the write timeout and the API server's own):
+// a review slowed by a huge object on a busy node is still answered with a verdict, never by
+// a connection the server cuts, which the API server would leave to failurePolicy.
+func (h *Handler) reviewInTime(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string) {
+	type result struct {
+		resp    *admissionv1.AdmissionResponse
+		outcome string
 	}
-	return ""
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{h.panicked(p, req.UID, req.Kind.Kind, string(req.Operation)), outcomePanic}
+			}
+		}()
+		resp, outcome := h.review(ctx, req)
+		done <- result{resp, outcome}
+	}()
+	select {
+	case r := <-done:
+		return r.resp, r.outcome
+	case <-ctx.Done():
+		select {
+		case r := <-done:
+			return r.resp, r.outcome
+		default:
+		}
+		h.Log.Info("review did not finish in time; the object is denied", "uid", req.UID, "kind", req.Kind.Kind, "operation", req.Operation)
+		resp := errored(http.StatusGatewayTimeout, fmt.Errorf("sctpguard could not judge the object in time, so it is denied: %w; "+
+			"try again, or check it with sctpguard check", context.Cause(ctx)))
+		return resp, outcomeError
+	}
 }
 
-func reasonFor(status int) metav1.StatusReason {
-	switch status {
+func reasonFor(code int) metav1.StatusReason {
+	switch code {
 	case http.StatusRequestEntityTooLarge:
 		return metav1.StatusReasonRequestEntityTooLarge
 	case http.StatusMethodNotAllowed:
@@ -105,11 +171,15 @@ func reasonFor(status int) metav1.StatusReason {
 		return metav1.StatusReasonInternalError
 	case http.StatusForbidden:
 		return metav1.StatusReasonForbidden
+	case http.StatusGatewayTimeout:
+		return metav1.StatusReasonTimeout
 	}
 	return metav1.StatusReasonBadRequest
 }
 
-// readReview reads and checks the AdmissionReview of a request.
+// readReview reads and checks the AdmissionReview of a request. On error it returns the
+// HTTP code that names the problem (carried inside the response) and, when the body could
+// be read at least in part, the review, so the answer can carry the request's uid.
 func (h *Handler) readReview(r *http.Request) (*admissionv1.AdmissionReview, int, error) {
 	if r.Method != http.MethodPost {
 		return nil, http.StatusMethodNotAllowed, fmt.Errorf("method %s: admission reviews are POSTed", r.Method)
@@ -122,14 +192,20 @@ func (h *Handler) readReview(r *http.Request) (*admissionv1.AdmissionReview, int
 		return nil, http.StatusBadRequest, fmt.Errorf("read request body: %w", err)
 	}
 	if len(body) > MaxRequestBytes {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body is over %d bytes; no object sctpguard judges is that large", MaxRequestBytes)
+		// The uid comes first in what the API server sends: the denial can still name it.
+		review := &admissionv1.AdmissionReview{Request: &admissionv1.AdmissionRequest{UID: uidOfPrefix(body)}}
+		return review, http.StatusRequestEntityTooLarge, fmt.Errorf("request body is over %d bytes, more than the API server sends for an object "+
+			"and its old version; sctpguard cannot judge it", MaxRequestBytes)
 	}
 	if len(body) == 0 {
 		return nil, http.StatusBadRequest, errors.New("request body is empty; expected an admission.k8s.io/v1 AdmissionReview")
 	}
 	var review admissionv1.AdmissionReview
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(body, &review); err != nil {
-		return nil, http.StatusBadRequest, fmt.Errorf("request body is not an AdmissionReview: %w", err)
+		// The envelope does not decode; its uid may still be found, so the API server
+		// gets a denial it can match to its call.
+		partial := &admissionv1.AdmissionReview{Request: &admissionv1.AdmissionRequest{UID: uidOfPrefix(body)}}
+		return partial, http.StatusBadRequest, fmt.Errorf("request body is not an AdmissionReview: %w", err)
 	}
 	if gvk := review.GroupVersionKind(); gvk != admissionv1.SchemeGroupVersion.WithKind("AdmissionReview") {
 		return &review, http.StatusBadRequest, fmt.Errorf("got apiVersion %q kind %q; sctpguard answers admission.k8s.io/v1 AdmissionReview", review.APIVersion, review.Kind)
@@ -143,43 +219,75 @@ func (h *Handler) readReview(r *http.Request) (*admissionv1.AdmissionReview, int
 	return &review, http.StatusOK, nil
 }
 
-// review judges or defaults one admission request. It returns the response, the outcome for
-// metrics and the HTTP status (200 unless the request content itself is malformed).
-func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string, int) {
+// uidOfPrefix finds request.uid at the start of an AdmissionReview that is too large or does
+// not decode. The API server writes apiVersion, kind, then the request with its uid first, so
+// the first bytes name it; anything else gives "".
+func uidOfPrefix(body []byte) types.UID {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if !enterKey(dec, "request") || !enterKey(dec, "uid") {
+		return ""
+	}
+	uid, _ := dec.Token()
+	s, _ := uid.(string)
+	return types.UID(s)
+}
+
+// enterKey reads the opening of a JSON object and its members up to key, skipping the
+// others' values; it reports whether the decoder now stands before key's value.
+func enterKey(dec *json.Decoder, key string) bool {
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if k == key {
+			return true
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// review judges or defaults one admission request and returns the response and the outcome
+// for metrics.
+func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string) {
 	log := h.Log.WithValues("uid", req.UID, "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "operation", req.Operation)
 	op := policy.Operation(req.Operation)
 	if op != policy.OperationCreate && op != policy.OperationUpdate {
-		return allowed(fmt.Sprintf("sctpguard judges CREATE and UPDATE, not %s", op)), outcomeSkipped, http.StatusOK
+		return allowed(fmt.Sprintf("sctpguard judges CREATE and UPDATE, not %s", op)), outcomeSkipped
 	}
 	if h.Self != "" && req.UserInfo.Username == h.Self {
-		return allowed("request from sctpguard's own service account"), outcomeSkipped, http.StatusOK
+		return allowed("request from sctpguard's own service account"), outcomeSkipped
 	}
 	pol := h.Policy()
 	if pol.Exempt(req.Namespace) {
-		return allowed(fmt.Sprintf("namespace %s is exempt from sctpguard", req.Namespace)), outcomeExempt, http.StatusOK
+		return allowed(fmt.Sprintf("namespace %s is exempt from sctpguard", req.Namespace)), outcomeExempt
 	}
 	gvk := schema.GroupVersionKind{Group: req.Kind.Group, Version: req.Kind.Version, Kind: req.Kind.Kind}
 	obj, err := h.decode(gvk, req.Object.Raw, "object")
 	if err != nil {
-		return badRequest(err), outcomeBadRequest, http.StatusBadRequest
-	}
-	if obj == nil {
-		return allowed(fmt.Sprintf("sctpguard does not judge %s", gvk)), outcomeSkipped, http.StatusOK
+		return errored(http.StatusBadRequest, err), outcomeBadRequest
 	}
 	r := &policy.Review{Operation: op, Object: obj, UserInfo: req.UserInfo, DryRun: req.DryRun != nil && *req.DryRun}
-	if op == policy.OperationUpdate && len(req.OldObject.Raw) > 0 {
+	if op == policy.OperationUpdate {
 		if r.OldObject, err = h.decode(gvk, req.OldObject.Raw, "oldObject"); err != nil {
-			return badRequest(err), outcomeBadRequest, http.StatusBadRequest
+			return errored(http.StatusBadRequest, err), outcomeBadRequest
 		}
 	}
 	env := h.Env.Env()
 	if h.Mode == Mutate {
-		return h.mutate(ctx, log, pol, r, env)
+		return h.mutate(ctx, log, pol, r, req.Object.Raw, env)
 	}
 	findings, err := pol.Validate(ctx, r, env)
 	if err != nil {
-		log.Error(err, "review failed")
-		return internalError(err), outcomeError, http.StatusOK
+		log.Error(err, "review failed; the object is denied")
+		return couldNotJudge(err), outcomeError
 	}
 	h.Metrics.countFindings(findings)
 	for _, f := range findings {
@@ -188,26 +296,24 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 			log.Info("dry-run finding", "rule", f.Rule, "path", f.Path, "message", f.Message)
 		}
 	}
-	return decide(findings)
+	return decide(findings, h.Degradations.Warnings())
 }
 
-// decode decodes an object of the request into its Go type; nil for kinds sctpguard does not
-// know. The API server has defaulted it; the defaults are applied again (a no-op) so a
-// request from any client is judged as check judges it.
+// decode decodes an object of the request into its Go type. The API server has defaulted
+// it; the defaults are applied again (a no-op) so a request from any client is judged as
+// check judges it. A kind the scheme does not know is an error: the webhook configurations
+// send only kinds sctpguard judges, so it is a request sctpguard cannot judge.
 func (h *Handler) decode(gvk schema.GroupVersionKind, raw []byte, field string) (policy.Object, error) {
 	if len(raw) == 0 {
 		return nil, fmt.Errorf("request.%s is missing", field)
 	}
-	if !h.Scheme.Recognizes(gvk) {
-		return nil, nil
-	}
 	rt, err := h.Scheme.New(gvk)
 	if err != nil {
-		return nil, fmt.Errorf("request.%s: %w", field, err)
+		return nil, fmt.Errorf("request.kind %s is not a kind sctpguard judges; upgrade sctpguard or remove it from sctpguard's webhook configurations", gvk)
 	}
 	obj, ok := rt.(policy.Object)
 	if !ok {
-		return nil, nil
+		return nil, fmt.Errorf("request.kind %s is not an object sctpguard judges", gvk)
 	}
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, obj); err != nil {
 		return nil, fmt.Errorf("request.%s is not a %s: %w", field, gvk.Kind, err)
@@ -220,23 +326,23 @@ func (h *Handler) decode(gvk schema.GroupVersionKind, raw []byte, field string) 
 	return obj, nil
 }
 
-func (h *Handler) mutate(ctx context.Context, log logr.Logger, pol Policy, r *policy.Review, env policy.Env) (*admissionv1.AdmissionResponse, string, int) {
+func (h *Handler) mutate(ctx context.Context, log logr.Logger, pol Policy, r *policy.Review, raw []byte, env policy.Env) (*admissionv1.AdmissionResponse, string) {
 	mutated, applied, err := pol.Mutate(ctx, r, env)
 	if err != nil {
-		log.Error(err, "mutation failed")
-		return internalError(err), outcomeError, http.StatusOK
+		log.Error(err, "mutation failed; the object is denied")
+		return couldNotJudge(err), outcomeError
 	}
 	if mutated == nil {
-		return allowed("no defaults to apply"), outcomeAllowed, http.StatusOK
+		return allowed("no defaults to apply"), outcomeAllowed
 	}
-	ops, err := policy.Patch(r.Object, mutated)
+	ops, err := policy.RawPatch(raw, r.Object, mutated)
 	if err != nil {
-		log.Error(err, "computing the patch failed")
-		return internalError(err), outcomeError, http.StatusOK
+		log.Error(err, "computing the patch failed; the object is denied")
+		return couldNotJudge(err), outcomeError
 	}
 	patch, err := json.Marshal(ops)
 	if err != nil {
-		return internalError(err), outcomeError, http.StatusOK
+		return couldNotJudge(err), outcomeError
 	}
 	ids := make([]string, len(applied))
 	for i, id := range applied {
@@ -248,65 +354,17 @@ func (h *Handler) mutate(ctx context.Context, log logr.Logger, pol Policy, r *po
 		Patch:            patch,
 		PatchType:        &pt,
 		AuditAnnotations: map[string]string{"mutations": strings.Join(ids, ",")},
-	}, outcomeMutated, http.StatusOK
+	}, outcomeMutated
 }
 
-// decide maps findings to the response: denied with every denying finding, one per line,
-// and warnings for the rest (on denials too, so nothing is hidden).
-func decide(findings []policy.Finding) (*admissionv1.AdmissionResponse, string, int) {
-	var deny []string
-	var warnings []string
-	for _, f := range findings {
-		switch f.Action {
-		case policy.ActionDeny:
-			deny = append(deny, f.String())
-		case policy.ActionWarn:
-			warnings = append(warnings, f.Warning())
-		}
-	}
-	slices.Sort(warnings)
-	warnings = slices.Compact(warnings)
-	if len(deny) > 0 {
-		return &admissionv1.AdmissionResponse{
-			Allowed:  false,
-			Warnings: warnings,
-			Result: &metav1.Status{
-				Status:  metav1.StatusFailure,
-				Code:    http.StatusForbidden,
-				Reason:  metav1.StatusReasonForbidden,
-				Message: strings.Join(deny, "\n"),
-			},
-		}, outcomeDenied, http.StatusOK
-	}
-	outcome := outcomeAllowed
-	if len(warnings) > 0 {
-		outcome = outcomeWarned
-	}
-	return &admissionv1.AdmissionResponse{Allowed: true, Warnings: warnings}, outcome, http.StatusOK
-}
-
-func allowed(reason string) *admissionv1.AdmissionResponse {
-	return &admissionv1.AdmissionResponse{Allowed: true, Result: &metav1.Status{Status: metav1.StatusSuccess, Code: http.StatusOK, Message: reason}}
-}
-
-func badRequest(err error) *admissionv1.AdmissionResponse {
-	return &admissionv1.AdmissionResponse{Result: &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest, Message: err.Error()}}
-}
-
-func internalError(err error) *admissionv1.AdmissionResponse {
-	return &admissionv1.AdmissionResponse{Result: &metav1.Status{
-		Status: metav1.StatusFailure, Code: http.StatusInternalServerError, Reason: metav1.StatusReasonInternalError,
-		Message: "sctpguard could not judge the object: " + err.Error(),
-	}}
-}
-
-// writeReview writes an admission.k8s.io/v1 AdmissionReview with the response.
-func writeReview(w http.ResponseWriter, status int, resp *admissionv1.AdmissionResponse) {
+// writeReview writes an admission.k8s.io/v1 AdmissionReview with the response, always with
+// HTTP 200: the verdict and its code are inside.
+func writeReview(w http.ResponseWriter, resp *admissionv1.AdmissionResponse) {
 	out := admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: admissionv1.SchemeGroupVersion.String(), Kind: "AdmissionReview"},
 		Response: resp,
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
+	w.WriteHeader(http.StatusOK)
 	_ = json.NewEncoder(w).Encode(out) // a failed write means the caller is gone
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,12 +59,17 @@ func request(op admissionv1.Operation, ns, user string, obj, old string) []byte 
 	return b.Bytes()
 }
 
-func serve(t *testing.T, h *Handler, body []byte) (int, *admissionv1.AdmissionResponse) {
+// serve posts body to the handler and returns its response, which must be an AdmissionReview
+// answered with HTTP 200 for the request uid-1, whatever the body.
+func serve(t testing.TB, h *Handler, body []byte) *admissionv1.AdmissionResponse {
 	t.Helper()
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json; charset=utf-8")
 	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Errorf("HTTP status %d, want 200: the API server takes any other for a failed call", w.Code)
+	}
 	var out admissionv1.AdmissionReview
 	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || out.Response == nil {
 		t.Fatalf("not an AdmissionReview: %v\n%s", err, w.Body.String())
@@ -71,7 +77,7 @@ func serve(t *testing.T, h *Handler, body []byte) (int, *admissionv1.AdmissionRe
 	if out.APIVersion != "admission.k8s.io/v1" || out.Kind != "AdmissionReview" || out.Response.UID != "uid-1" {
 		t.Errorf("response envelope %s %s uid %q", out.APIVersion, out.Kind, out.Response.UID)
 	}
-	return w.Code, out.Response
+	return out.Response
 }
 
 const amf = `{"apiVersion":"v1","kind":"Service","metadata":{"name":"amf","namespace":"telco"},
@@ -83,17 +89,15 @@ func TestValidate(t *testing.T) {
 	const consequence = "AKO runs in NodePortLocal mode (L7Settings.serviceType), which does not support SCTP; AKO would log a warning and skip the whole virtual service, " +
 		"its TCP and UDP ports too, and leave an existing one stale. Run AKO in ClusterIP or NodePort mode for SCTP workloads, or expose this port over TCP or UDP"
 	for _, tt := range []struct {
-		name   string
-		cfg    policy.Config
-		env    policy.Env
-		body   []byte
-		status int
-		want   *admissionv1.AdmissionResponse
+		name string
+		cfg  policy.Config
+		env  policy.Env
+		body []byte
+		want *admissionv1.AdmissionResponse
 	}{
 		{
 			name: "every denial at once, one per line, and the warnings too", env: npl,
-			body:   request(admissionv1.Create, "telco", "alice", amf, ""),
-			status: http.StatusOK,
+			body: request(admissionv1.Create, "telco", "alice", amf, ""),
 			want: &admissionv1.AdmissionResponse{
 				UID: "uid-1", Allowed: false,
 				Warnings: []string{"spec.ports[0].name: unnamed SCTP port gets no DNS SRV record [sctp-port-unnamed]"},
@@ -104,48 +108,54 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "demoted: allowed with warnings", env: npl, cfg: policy.Config{Warn: []string{"sctp-nodeportlocal"}, Disabled: []string{"sctp-port-unnamed"}},
-			body:   request(admissionv1.Create, "telco", "alice", amf, ""),
-			status: http.StatusOK,
+			body: request(admissionv1.Create, "telco", "alice", amf, ""),
 			want: &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true, Warnings: []string{
 				"spec.ports[0].protocol: SCTP is not supported in AKO NodePortLocal mode [sctp-nodeportlocal]",
 				"spec.ports[1].protocol: SCTP is not supported in AKO NodePortLocal mode [sctp-nodeportlocal]",
 			}},
 		},
 		{
-			name: "DELETE is allowed", env: npl, body: request(admissionv1.Delete, "telco", "alice", "", amf), status: http.StatusOK,
+			name: "DELETE is allowed", env: npl, body: request(admissionv1.Delete, "telco", "alice", "", amf),
 			want: &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true, Result: &metav1.Status{Status: metav1.StatusSuccess, Code: 200, Message: "sctpguard judges CREATE and UPDATE, not DELETE"}},
 		},
 		{
-			name: "its own service account is allowed", env: npl, body: request(admissionv1.Create, "telco", "system:serviceaccount:sctpguard:sctpguard", amf, ""), status: http.StatusOK,
+			name: "its own service account is allowed", env: npl, body: request(admissionv1.Create, "telco", "system:serviceaccount:sctpguard:sctpguard", amf, ""),
 			want: &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true, Result: &metav1.Status{Status: metav1.StatusSuccess, Code: 200, Message: "request from sctpguard's own service account"}},
 		},
 		{
 			name: "an exempt namespace is allowed", env: npl, cfg: policy.Config{ExemptNamespaces: []string{"tel*"}},
-			body: request(admissionv1.Create, "telco", "alice", amf, ""), status: http.StatusOK,
+			body: request(admissionv1.Create, "telco", "alice", amf, ""),
 			want: &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true, Result: &metav1.Status{Status: metav1.StatusSuccess, Code: 200, Message: "namespace telco is exempt from sctpguard"}},
 		},
 		{
-			name: "an UPDATE decodes the old object", env: npl,
-			body:   request(admissionv1.Update, "telco", "alice", amf, `{"apiVersion":"v1","kind":"Service","spec":{"ports":"none"}}`),
-			status: http.StatusBadRequest,
+			name: "a malformed old object is denied, with the reason", env: npl,
+			body: request(admissionv1.Update, "telco", "alice", amf, `{"apiVersion":"v1","kind":"Service","spec":{"ports":"none"}}`),
 			want: &admissionv1.AdmissionResponse{UID: "uid-1", Result: &metav1.Status{Status: metav1.StatusFailure, Code: 400, Reason: metav1.StatusReasonBadRequest,
 				Message: "request.oldObject is not a Service: json: cannot unmarshal string into Go struct field ServiceSpec.spec.ports of type []v1.ServicePort"}},
+		},
+		{
+			name: "an UPDATE without its old object is denied", env: npl,
+			body: request(admissionv1.Update, "telco", "alice", amf, ""),
+			want: &admissionv1.AdmissionResponse{UID: "uid-1", Result: &metav1.Status{Status: metav1.StatusFailure, Code: 400, Reason: metav1.StatusReasonBadRequest,
+				Message: "request.oldObject is missing"}},
+		},
+		{
+			name: "a malformed object is denied, with the reason", env: npl,
+			body: request(admissionv1.Create, "telco", "alice", `{"apiVersion":"v1","kind":"Service","spec":{"ports":[{"port":"80"}]}}`, ""),
+			want: &admissionv1.AdmissionResponse{UID: "uid-1", Result: &metav1.Status{Status: metav1.StatusFailure, Code: 400, Reason: metav1.StatusReasonBadRequest,
+				Message: "request.object is not a Service: json: cannot unmarshal string into Go struct field ServicePort.spec.ports.port of type int32"}},
 		},
 		{
 			name: "the inventory failing is sctpguard's error, not the user's",
 			env:  policy.Env{Context: npl.Context, Inventory: failingInventory{policy.NewMemoryInventory()}},
 			body: request(admissionv1.Create, "telco", "alice",
 				`{"apiVersion":"v1","kind":"Service","metadata":{"name":"amf","namespace":"telco","annotations":{"ako.vmware.com/enable-shared-vip":"k"}},"spec":{"type":"LoadBalancer","ports":[{"port":1}]}}`, ""),
-			status: http.StatusOK,
 			want: &admissionv1.AdmissionResponse{UID: "uid-1", Result: &metav1.Status{Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonInternalError,
-				Message: `sctpguard could not judge the object: list Services sharing VIP "k" in namespace telco: cache is gone`}},
+				Message: `sctpguard could not judge the object, so it is denied: list Services sharing VIP "k" in namespace telco: cache is gone`}},
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			status, got := serve(t, handler(t, Validate, tt.cfg, tt.env), tt.body)
-			if status != tt.status {
-				t.Errorf("HTTP status %d, want %d", status, tt.status)
-			}
+			got := serve(t, handler(t, Validate, tt.cfg, tt.env), tt.body)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("response (-want +got):\n%s", diff)
 			}
@@ -153,18 +163,44 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestMutate: the patch is fitted to the object as the request carries it, so applied by the
+// API server's JSON patch library it gives the defaulted object; a field sctpguard's types do
+// not know survives.
 func TestMutate(t *testing.T) {
 	env := policy.Env{Context: policy.Context{AKO: policy.DefaultAKOSettings()}, Inventory: policy.NewMemoryInventory()}
-	_, got := serve(t, handler(t, Mutate, policy.Config{}, env), request(admissionv1.Create, "telco", "alice", amf, ""))
+	obj := `{"apiVersion":"v1","kind":"Service","metadata":{"name":"amf","namespace":"telco"},
+"spec":{"type":"LoadBalancer","futureField":{"a":1},"ports":[{"port":38412,"protocol":"SCTP","futurePortField":true},{"name":"b","port":3868,"protocol":"SCTP"}]}}`
+	got := serve(t, handler(t, Mutate, policy.Config{}, env), request(admissionv1.Create, "telco", "alice", obj, ""))
 	pt := admissionv1.PatchTypeJSONPatch
 	want := &admissionv1.AdmissionResponse{
 		UID: "uid-1", Allowed: true, PatchType: &pt,
 		Patch: []byte(`[{"op":"add","path":"/metadata/labels","value":{"sctpguard.io/sctp":"true"}},` +
-			`{"op":"replace","path":"/spec/allocateLoadBalancerNodePorts","value":false},{"op":"add","path":"/spec/ports/0/name","value":"sctp-38412"}]`),
+			`{"op":"add","path":"/spec/allocateLoadBalancerNodePorts","value":false},{"op":"add","path":"/spec/ports/0/name","value":"sctp-38412"}]`),
 		AuditAnnotations: map[string]string{"mutations": "default-sctp-port-name,default-no-lb-nodeports,label-sctp"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("response (-want +got):\n%s", diff)
+	}
+	p, err := jsonpatch.DecodePatch(got.Patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patched, err := p.Apply([]byte(obj))
+	if err != nil {
+		t.Fatalf("the patch does not apply to the request's object: %v", err)
+	}
+	wantObj := `{"apiVersion":"v1","kind":"Service","metadata":{"name":"amf","namespace":"telco","labels":{"sctpguard.io/sctp":"true"}},
+"spec":{"type":"LoadBalancer","futureField":{"a":1},"allocateLoadBalancerNodePorts":false,
+"ports":[{"name":"sctp-38412","port":38412,"protocol":"SCTP","futurePortField":true},{"name":"b","port":3868,"protocol":"SCTP"}]}}`
+	var gotV, wantV any
+	if err := json.Unmarshal(patched, &gotV); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(wantObj), &wantV); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantV, gotV); diff != "" {
+		t.Errorf("patched object (-want +got):\n%s", diff)
 	}
 }
 

@@ -18,6 +18,7 @@ const (
 	outcomeSkipped    = "skipped"
 	outcomeError      = "error"
 	outcomeBadRequest = "bad_request"
+	outcomePanic      = "panic"
 )
 
 // Metrics are the webhook's Prometheus metrics.
@@ -25,7 +26,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	findings *prometheus.CounterVec
-	// ContextReloads counts reloads of the AKO context by result (ok, error).
+	// ContextReloads counts reloads of the AKO context by result (ok, partial, absent).
 	ContextReloads *prometheus.CounterVec
 	policyReloads  *prometheus.CounterVec
 }
@@ -48,7 +49,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"rule", "action"}),
 		ContextReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sctpguard_context_reloads_total",
-			Help: "Reloads of the AKO context from AKO's ConfigMap, by result (ok, error).",
+			Help: "Reloads of the AKO context from AKO's ConfigMap, by result (ok; partial: some keys unreadable, read as AKO does; absent).",
 		}, []string{"result"}),
 		policyReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sctpguard_policy_reloads_total",

@@ -50,8 +50,10 @@ func (e *Engines) Set(engine *policy.Engine) { e.current.Store(engine) }
 
 // PolicyFollower follows the policy ConfigMaps of sctpguard's namespace and rebuilds the
 // engine when they change, without a restart. A set that does not load is refused whole:
-// the last good engine stays in force, and the failure is logged, counted, and reported as
-// an Event on the ConfigMaps it names.
+// the last good engine stays in force, and the failure is logged, counted, reported as an
+// Event on the ConfigMaps it names, and a degraded state (metric, admission warnings). With
+// no good set to fall back on (a set refused at start), the replica is not ready: it would
+// judge without the team's rules.
 type PolicyFollower struct {
 	Client    kubernetes.Interface
 	Namespace string
@@ -60,12 +62,16 @@ type PolicyFollower struct {
 	Options rego.Options
 	Engines *Engines
 	// Inventory, when set, feeds data.inventory before a set that reads it is put in force.
-	Inventory interface{ FeedRego(context.Context) error }
-	Events    events.EventRecorder
-	Log       logr.Logger
-	Metrics   *Metrics
+	Inventory    interface{ FeedRego(context.Context) error }
+	Events       events.EventRecorder
+	Degradations *Degradations
+	Log          logr.Logger
+	Metrics      *Metrics
 
-	synced  atomic.Bool
+	synced atomic.Bool
+	// loaded is set once a set loaded; refused holds the last refusal while it stands.
+	loaded  atomic.Bool
+	refused atomic.Pointer[string]
 	mu      sync.Mutex
 	applied map[string]string // ConfigMap name -> resourceVersion last loaded
 }
@@ -110,10 +116,17 @@ func (f *PolicyFollower) Start(ctx context.Context) error {
 	}
 }
 
-// Ready is a readiness check: the policies have been read once.
+// Ready is a readiness check: the policies have been read once, and a set is in force.
 func (f *PolicyFollower) Ready(*http.Request) error {
 	if !f.synced.Load() {
 		return fmt.Errorf("policy ConfigMaps in %s not read yet", f.Namespace)
+	}
+	if !f.loaded.Load() {
+		msg := ""
+		if r := f.refused.Load(); r != nil {
+			msg = *r
+		}
+		return fmt.Errorf("the user policies in %s were refused and no earlier set loaded (see the PolicyRefused Events): %s", f.Namespace, msg)
 	}
 	return nil
 }
@@ -147,16 +160,31 @@ func (f *PolicyFollower) reload(ctx context.Context, store cache.Store) {
 	engine, modules, constraints, err := f.build(ctx, sources)
 	if err != nil {
 		f.Metrics.policyReload("error")
-		f.Log.Error(err, "policies refused; the last good set stays in force", "namespace", f.Namespace)
+		msg := err.Error()
+		f.refused.Store(&msg)
+		if f.loaded.Load() {
+			f.Degradations.Set(DegradedPolicies, "degraded: user policies in "+f.Namespace+" refused, the last good set is in force; see the PolicyRefused Events")
+			f.Log.Error(err, "policies refused; the last good set stays in force", "namespace", f.Namespace)
+		} else {
+			f.Degradations.Set(DegradedPolicies, "degraded: user policies in "+f.Namespace+" refused, no good set loaded; see the PolicyRefused Events")
+			f.Log.Error(err, "policies refused and no earlier set loaded: not ready until they load", "namespace", f.Namespace)
+		}
+		consequence := "the last good policy set stays in force"
+		if !f.loaded.Load() {
+			consequence = "no policy set loaded yet, so sctpguard is not ready"
+		}
 		for _, cm := range cms {
 			if strings.Contains(err.Error(), SourceName(cm.Namespace, cm.Name, "")) || len(cms) == 1 {
 				f.Events.Eventf(cm, nil, corev1.EventTypeWarning, "PolicyRefused", "Load",
-					"%s; the last good policy set stays in force", truncate(err.Error(), 900))
+					"%s; %s", truncate(err.Error(), 900), consequence)
 			}
 		}
 		return
 	}
 	f.Engines.Set(engine)
+	f.loaded.Store(true)
+	f.refused.Store(nil)
+	f.Degradations.Clear(DegradedPolicies)
 	f.Metrics.policyReload("ok")
 	f.Log.Info("policies loaded", "namespace", f.Namespace, "configMaps", len(cms), "modules", modules, "constraints", constraints)
 	f.mu.Lock()

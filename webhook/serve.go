@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -18,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -25,7 +28,6 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/rego"
@@ -96,6 +98,18 @@ type Options struct {
 	CertExtraSANs        []string
 	CertValidity         time.Duration
 	CAValidity           time.Duration
+	// ReadTimeout and WriteTimeout bound reading a request and judging and answering it,
+	// well under the API server's webhook timeout; MaxConnections bounds the connections
+	// served at once (see ServerOptions).
+	ReadTimeout    time.Duration
+	WriteTimeout   time.Duration
+	MaxConnections int
+	// ShutdownDelay is how long a stopping replica keeps serving while it is not ready, so
+	// that the endpoints drop it before it stops accepting (kube-proxy and the API server's
+	// connections follow the endpoints with a delay); ShutdownTimeout then bounds the wait
+	// for requests in flight.
+	ShutdownDelay   time.Duration
+	ShutdownTimeout time.Duration
 }
 
 // Defaults of the self-signed certificates.
@@ -108,6 +122,10 @@ const (
 	DefaultCertValidity = 90 * 24 * time.Hour
 	// DefaultCAValidity: 5 years (365-day years), rotated after 3 years 4 months.
 	DefaultCAValidity = 5 * 365 * 24 * time.Hour
+	// DefaultShutdownDelay covers the endpoints' propagation: the kubelet marks the pod not
+	// ready within a readiness period (5 s in the chart), then the EndpointSlice controller and
+	// kube-proxy follow within seconds.
+	DefaultShutdownDelay = 10 * time.Second
 	// MinCertValidity keeps a CA rotation's steps (a twelfth of the lifetime) seconds long
 	// at least: the API server and the replicas must see each step before the next.
 	MinCertValidity = time.Minute
@@ -124,6 +142,8 @@ func NewOptions() *Options {
 		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn),
 		CertSecret: DefaultCertSecret, WebhookConfiguration: "sctpguard", WebhookService: "sctpguard",
 		CertValidity: DefaultCertValidity, CAValidity: DefaultCAValidity,
+		ReadTimeout: DefaultReadTimeout, WriteTimeout: DefaultWriteTimeout, MaxConnections: DefaultMaxConnections,
+		ShutdownDelay: DefaultShutdownDelay, ShutdownTimeout: DefaultShutdownTimeout,
 	}
 	if ns := os.Getenv("SCTPGUARD_NAMESPACE"); ns != "" {
 		o.PolicyNamespace = ns
@@ -162,6 +182,20 @@ func (o *Options) Validate() field.ErrorList {
 	}
 	if o.SelfSignedCerts {
 		errs = append(errs, o.validateSelfSigned()...)
+	}
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{{"read-timeout", o.ReadTimeout}, {"write-timeout", o.WriteTimeout}} {
+		if d.value < 200*time.Millisecond || d.value > 30*time.Second {
+			errs = append(errs, field.Invalid(field.NewPath(d.name), d.value.String(), "must be between 200ms and 30s, under the webhook configurations' timeoutSeconds"))
+		}
+	}
+	if o.MaxConnections < 1 {
+		errs = append(errs, field.Invalid(field.NewPath("max-connections"), o.MaxConnections, "must be at least 1"))
+	}
+	if o.ShutdownDelay < 0 || o.ShutdownTimeout < 0 {
+		errs = append(errs, field.Invalid(field.NewPath("shutdown-delay"), o.ShutdownDelay.String(), "shutdown durations cannot be negative"))
 	}
 	return errs
 }
@@ -285,10 +319,13 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 		Logger:                 log,
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: o.HealthAddr,
-		WebhookServer: crwebhook.NewServer(crwebhook.Options{
+		WebhookServer: NewServer(ServerOptions{
 			Host: o.Host, Port: o.Port, CertDir: o.CertDir, CertName: o.CertName, KeyName: o.KeyName,
-			TLSOpts: tlsOpts,
-		}),
+			TLSOpts: tlsOpts, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout, MaxConnections: o.MaxConnections,
+			ShutdownTimeout: o.ShutdownTimeout,
+		}, log.WithName("server")),
+		// The manager's own wait covers the webhook server's.
+		GracefulShutdownTimeout: ptr.To(o.ShutdownTimeout + 5*time.Second),
 		// Only what rules read is kept, without managed fields.
 		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		LeaderElection:          o.LeaderElection,
@@ -301,7 +338,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	inv, err := NewCacheInventory(ctx, mgr)
+	inv, err := NewCacheInventory(ctx, mgr, log.WithName("inventory"))
 	if err != nil {
 		return err
 	}
@@ -317,7 +354,12 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	if errs := base.Validate(); len(errs) > 0 {
 		return errs.ToAggregate()
 	}
-	env := &Environment{Inventory: inv}
+	degradations, err := NewDegradations(crmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	env := &Environment{Inventory: QuorumInventory{Inventory: inv, Live: mgr.GetAPIReader()}, Cache: inv}
+	events := mgr.GetEventRecorder("sctpguard")
 	if certs != nil {
 		if err := mgr.Add(certs); err != nil {
 			return err
@@ -328,7 +370,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	}
 	follower := &ContextFollower{
 		Client: clientset, Namespace: o.AKOConfigMapNamespace, Name: o.AKOConfigMapName,
-		Base: base, Env: env, Log: log.WithName("ako-context"), Metrics: metrics,
+		Base: base, Env: env, Events: events, Degradations: degradations, Log: log.WithName("ako-context"), Metrics: metrics,
 	}
 	if err := mgr.Add(follower); err != nil {
 		return err
@@ -336,7 +378,7 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 	policies := &PolicyFollower{
 		Client: clientset, Namespace: o.PolicyNamespace, Config: cfg,
 		Options: rego.Options{Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError)},
-		Engines: engines, Inventory: inv, Events: mgr.GetEventRecorder("sctpguard"), Log: log.WithName("policies"), Metrics: metrics,
+		Engines: engines, Inventory: inv, Events: events, Degradations: degradations, Log: log.WithName("policies"), Metrics: metrics,
 	}
 	if err := mgr.Add(policies); err != nil {
 		return err
@@ -349,20 +391,30 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 		}
 		mgr.GetWebhookServer().Register(path, &Handler{
 			Mode: m, Policy: pol, Env: env, Scheme: policy.Scheme(), Self: o.self(),
-			Log: log.WithName(string(m)), Metrics: metrics,
+			Degradations: degradations, Log: log.WithName(string(m)), Metrics: metrics,
 		})
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
+	// The cache is ready once the informers registered at start have synced. A kind whose CRD
+	// is installed later is watched from then on and syncs in the background; it does not
+	// turn the replica unready (a late CRD the account may not list would keep every replica
+	// out of the endpoints, leaving the cluster to failurePolicy): until it syncs, reviews
+	// that need it are denied with the reason.
+	var cacheSynced atomic.Bool
 	for name, check := range map[string]healthz.Checker{
 		"webhook":     mgr.GetWebhookServer().StartedChecker(),
 		"ako-context": follower.Ready,
 		"policies":    policies.Ready,
 		"cache": func(r *http.Request) error {
+			if cacheSynced.Load() {
+				return nil
+			}
 			if !mgr.GetCache().WaitForCacheSync(r.Context()) {
 				return fmt.Errorf("cache not synced")
 			}
+			cacheSynced.Store(true)
 			return nil
 		},
 	} {
@@ -375,6 +427,34 @@ func Run(ctx context.Context, o *Options, log logr.Logger, setups ...Setup) erro
 			return err
 		}
 	}
+	// A stop leaves the endpoints first, then drains: on ctx's end the replica turns not
+	// ready and keeps serving for ShutdownDelay, while the endpoints drop it; only then does
+	// the manager stop, the webhook server letting requests in flight finish.
+	var draining atomic.Bool
+	if err := mgr.AddReadyzCheck("shutdown", func(*http.Request) error {
+		if draining.Load() {
+			return errors.New("shutting down: leaving the endpoints before the webhook server stops")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	mgrCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	go func() {
+		select {
+		case <-mgrCtx.Done():
+			return
+		case <-ctx.Done():
+		}
+		draining.Store(true)
+		log.Info("stopping: not ready, serving on while the endpoints drop this replica", "shutdownDelay", o.ShutdownDelay)
+		select {
+		case <-time.After(o.ShutdownDelay):
+		case <-mgrCtx.Done():
+		}
+		stop()
+	}()
 	log.Info("serving", "address", fmt.Sprintf("%s:%d", o.Host, o.Port), "validate", ValidatePath, "mutate", MutatePath, "akoConfigMap", o.AKOConfigMapNamespace+"/"+o.AKOConfigMapName)
-	return mgr.Start(ctx)
+	return mgr.Start(mgrCtx)
 }

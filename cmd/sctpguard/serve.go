@@ -42,7 +42,7 @@ avi-secret mounted as a volume), and writes their status back.`,
 					if err != nil {
 						return err
 					}
-					return translator.Setup(ctx, mgr, t, env.Inventory, cfg, func() policy.Context { return env.Env().Context }, log.WithName("translator"))
+					return translator.Setup(ctx, mgr, t, env.Cache, cfg, func() policy.Context { return env.Env().Context }, log.WithName("translator"))
 				})
 			}
 			return webhook.Run(c.Context(), o, log, setups...)
@@ -78,6 +78,11 @@ avi-secret mounted as a volume), and writes their status back.`,
 	f.StringSliceVar(&o.CertExtraSANs, "cert-extra-sans", nil, "with --self-signed-certs: more DNS names or IP addresses for the serving certificate")
 	f.DurationVar(&o.CertValidity, "cert-validity", o.CertValidity, "with --self-signed-certs: lifetime of the serving certificate, renewed at two thirds")
 	f.DurationVar(&o.CAValidity, "ca-validity", o.CAValidity, "with --self-signed-certs: lifetime of the CA, rotated at two thirds with an overlap; at least twice --cert-validity")
+	f.DurationVar(&o.ReadTimeout, "read-timeout", o.ReadTimeout, "time a client may take to send a webhook request, headers and body; well under the webhook configurations' timeoutSeconds")
+	f.DurationVar(&o.WriteTimeout, "write-timeout", o.WriteTimeout, "time to judge a webhook request and write the answer; a review still running near it ends in a denial")
+	f.IntVar(&o.MaxConnections, "max-connections", o.MaxConnections, "webhook connections served at once; more wait to be accepted")
+	f.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "on SIGTERM, how long to keep serving while not ready, so the endpoints drop this replica before it stops accepting")
+	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "after the delay, how long requests in flight may take to finish")
 	f.BoolVar(&t.Enabled, "translator", false, "sync admitted SCTP Services and Gateways to the Avi Controller (leader only)")
 	f.StringVar(&t.Controller, "avi-controller", "", "Avi Controller address (default: AKO's ControllerSettings.controllerHost)")
 	f.StringVar(&t.CredentialsDir, "avi-credentials-dir", t.CredentialsDir, "directory of the Avi credentials files: username, password, optional certificateAuthorityData")

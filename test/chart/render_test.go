@@ -130,6 +130,7 @@ webhook:
 	want := map[string][]string{
 		"services.validate.sctpguard.io": both, "networkpolicies.validate.sctpguard.io": both,
 		"gateways.validate.sctpguard.io": {"not-argocd"}, "gatewayapi.validate.sctpguard.io": both,
+		"listenersets.validate.sctpguard.io": both,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("match conditions (-want +got):\n%s", diff)
@@ -143,7 +144,7 @@ func TestDeployment(t *testing.T) {
 		"serve", "--port=9443", "--cert-dir=/etc/sctpguard/tls", "--health-probe-bind-address=:8081",
 		"--metrics-bind-address=:8443", "--metrics-secure=true", "--ako-configmap-namespace=avi-system",
 		"--ako-configmap-name=avi-k8s-config", "--platform=auto", "--policy-timeout=500ms",
-		"--on-policy-error=warn", "--zap-log-level=info",
+		"--on-policy-error=warn", "--zap-log-level=info", "--read-timeout=2000ms", "--write-timeout=2000ms", "--shutdown-delay=10s",
 	}
 	tlsSecret := corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 		SecretName: "sctpguard-webhook-tls", DefaultMode: ptr.To[int32](0o440)}}}
@@ -174,7 +175,8 @@ extraArgs: [--policy-namespace=sctpguard]
 				"serve", "--port=9443", "--cert-dir=/etc/sctpguard/tls", "--health-probe-bind-address=:8081",
 				"--metrics-bind-address=:8443", "--metrics-secure=false", "--ako-configmap-namespace=avi-system",
 				"--ako-configmap-name=avi-k8s-config", "--platform=auto", "--policy-timeout=500ms",
-				"--on-policy-error=warn", "--zap-log-level=debug", "--cni=antrea", "--controller-version=22.1.5",
+				"--on-policy-error=warn", "--zap-log-level=debug", "--read-timeout=2000ms", "--write-timeout=2000ms", "--shutdown-delay=10s",
+				"--cni=antrea", "--controller-version=22.1.5",
 				"--disable=port-range,duplicate-host-port", "--warn=backend-type", "--exempt-namespace=lab-*",
 				"--translator", "--avi-credentials-dir=/etc/sctpguard/avi", "--translator-workers=8",
 				"--avi-controller=avi.example:443", "--avi-timeout=20s", "--policy-namespace=sctpguard",
@@ -213,6 +215,7 @@ extraArgs: [--policy-namespace=sctpguard]
 		"podSecurityContext": spec.SecurityContext, "securityContext": c.SecurityContext, "env": c.Env,
 		"liveness": c.LivenessProbe.HTTPGet, "readiness": c.ReadinessProbe.HTTPGet, "ports": c.Ports,
 		"image": c.Image, "affinity": spec.Affinity, "resources": c.Resources.String(),
+		"terminationGracePeriodSeconds": *spec.TerminationGracePeriodSeconds,
 	}
 	selector := map[string]string{"app.kubernetes.io/name": "sctpguard", "app.kubernetes.io/instance": "sctpguard"}
 	want := map[string]any{
@@ -238,7 +241,8 @@ extraArgs: [--policy-namespace=sctpguard]
 		"image": "ghcr.io/sctpguard/sctpguard:0.1.0",
 		"affinity": &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
 			Weight: 100, PodAffinityTerm: corev1.PodAffinityTerm{TopologyKey: "kubernetes.io/hostname", LabelSelector: labelSelector(selector)}}}}},
-		"resources": (&corev1.ResourceRequirements{Requests: resourceList("cpu", "50m", "memory", "128Mi"), Limits: resourceList("memory", "512Mi")}).String(),
+		"resources":                     (&corev1.ResourceRequirements{Requests: resourceList("cpu", "50m", "memory", "128Mi"), Limits: resourceList("memory", "512Mi")}).String(),
+		"terminationGracePeriodSeconds": int64(45),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Deployment (-want +got):\n%s", diff)

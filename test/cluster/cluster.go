@@ -16,13 +16,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
+	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -59,6 +64,12 @@ type Options struct {
 	// of an administrator; Objects (its RBAC, say) are created before sctpguard starts.
 	ServeUser string
 	Objects   []client.Object
+	// NoReplicas starts the control plane only: the test starts replicas (StartReplica) and
+	// points the webhook configurations at them (InstallWebhooks) itself.
+	NoReplicas bool
+	// LateCRDs leaves Gateway API's and AKO's CRDs out, for a test that installs them while
+	// sctpguard runs (InstallLateCRDs).
+	LateCRDs bool
 }
 
 // CertSecret is the Secret of the sctpguard namespace that holds the certificates in
@@ -90,10 +101,14 @@ type Cluster struct {
 	// Replicas are the sctpguard processes; the URLs above are the first one's.
 	Replicas []*Replica
 
-	env     *envtest.Environment
-	kubectl string
-	repo    string
-	tempDir string
+	env        *envtest.Environment
+	cfg        *rest.Config
+	kubectl    string
+	repo       string
+	tempDir    string
+	bin        string
+	kubeconfig string   // what sctpguard authenticates with
+	lateCRDs   []string // Gateway API's and AKO's CRDs
 }
 
 // Start starts the control plane and sctpguard, and installs the webhook configurations.
@@ -112,19 +127,30 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c.env = &envtest.Environment{
-		BinaryAssetsDirectory: o.Assets,
-		CRDDirectoryPaths: []string{
-			filepath.Join(gatewayAPI, "config", "crd", "standard"),
-			filepath.Join(o.Repo, "charts", "sctpguard", "crds"),
-			filepath.Join(o.Repo, "test", "e2e", "testdata", "crds"),
-		},
-		ErrorIfCRDPathMissing: true,
+	c.bin = o.Sctpguard
+	akoCRDs, err := filepath.Glob(filepath.Join(o.Repo, "charts", "sctpguard", "crds", "ako.vmware.com_*.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("AKO's CRDs in the chart: %w", err)
 	}
+	if len(akoCRDs) == 0 {
+		return nil, fmt.Errorf("AKO's CRDs in the chart: none in %s", filepath.Join(o.Repo, "charts", "sctpguard", "crds"))
+	}
+	c.lateCRDs = append([]string{filepath.Join(gatewayAPI, "config", "crd", "standard")}, akoCRDs...)
+	crds, err := filepath.Glob(filepath.Join(o.Repo, "charts", "sctpguard", "crds", "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	crds = slices.DeleteFunc(crds, func(f string) bool { return slices.Contains(akoCRDs, f) })
+	crds = append(crds, filepath.Join(o.Repo, "test", "e2e", "testdata", "crds"))
+	if !o.LateCRDs {
+		crds = append(crds, c.lateCRDs...)
+	}
+	c.env = &envtest.Environment{BinaryAssetsDirectory: o.Assets, CRDDirectoryPaths: crds, ErrorIfCRDPathMissing: true}
 	cfg, err := c.env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("start control plane: %w", err)
 	}
+	c.cfg = cfg
 	if c.Client, err = client.New(cfg, client.Options{Scheme: policy.Scheme()}); err != nil {
 		return nil, err
 	}
@@ -179,6 +205,10 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 	}
+	c.kubeconfig = kubeconfig
+	if o.NoReplicas {
+		return c, nil
+	}
 	if err := c.startSctpguard(ctx, o, kubeconfig); err != nil {
 		return nil, err
 	}
@@ -211,18 +241,22 @@ func (c *Cluster) startSctpguard(ctx context.Context, o Options, kubeconfig stri
 	}
 	for i := range max(o.Replicas, 1) {
 		r := &Replica{}
-		args := []string{"serve", "--kubeconfig", kubeconfig, "--service-account", "sctpguard/sctpguard"}
+		// No drain delay: a test replica leaves no endpoints (the rolling restart test asks for one).
+		args := append([]string{"serve", "--kubeconfig", kubeconfig, "--service-account", "sctpguard/sctpguard", "--shutdown-delay=0s"}, serveTimeouts...)
 		if o.SelfSigned {
 			addr := freeAddr()
 			host, port, _ := net.SplitHostPort(addr)
 			r.WebhookURL = "https://" + addr
 			args = append(args, "--host", host, "--port", port, "--self-signed-certs", "--cert-extra-sans", host)
 		} else {
+			// envtest's serving certificate names its host: replicas after the first take
+			// free ports of that host.
+			port := fmt.Sprint(wo.LocalServingPort)
 			if i > 0 {
-				return errors.New("more than one replica needs SelfSigned: envtest serves one address")
+				_, port, _ = net.SplitHostPort(freeAddr())
 			}
-			r.WebhookURL = "https://" + net.JoinHostPort(wo.LocalServingHost, fmt.Sprint(wo.LocalServingPort))
-			args = append(args, "--host", wo.LocalServingHost, "--port", fmt.Sprint(wo.LocalServingPort), "--cert-dir", wo.LocalServingCertDir)
+			r.WebhookURL = "https://" + net.JoinHostPort(wo.LocalServingHost, port)
+			args = append(args, "--host", wo.LocalServingHost, "--port", port, "--cert-dir", wo.LocalServingCertDir)
 		}
 		health, metrics := freeAddr(), freeAddr()
 		r.HealthURL, r.MetricsURL = "http://"+health, "http://"+metrics
@@ -237,7 +271,7 @@ func (c *Cluster) startSctpguard(ctx context.Context, o Options, kubeconfig stri
 	c.WebhookURL, c.HealthURL, c.MetricsURL = c.Replicas[0].WebhookURL, c.Replicas[0].HealthURL, c.Replicas[0].MetricsURL
 	for _, r := range c.Replicas {
 		if err := Poll(ctx, time.Minute, func() error {
-			resp, err := http.Get(r.HealthURL + "/readyz")
+			resp, err := probeClient.Get(r.HealthURL + "/readyz")
 			if err != nil {
 				return err
 			}
@@ -265,21 +299,37 @@ func (c *Cluster) startSctpguard(ctx context.Context, o Options, kubeconfig stri
 // replicas: the mutating webhooks at the first, the validating ones at the last. In
 // SelfSigned mode their caBundle is empty, as the chart installs them, for sctpguard to set.
 func (c *Cluster) installWebhooks(ctx context.Context, selfSigned bool) error {
-	opts := webhook.ConfigurationOptions{
-		Name: "sctpguard", URL: c.WebhookURL, CABundle: c.env.WebhookInstallOptions.LocalServingCAData,
-		ExcludeNamespaces: []string{"sctpguard"}, TimeoutSeconds: 5,
-	}
+	ca := c.env.WebhookInstallOptions.LocalServingCAData
 	if selfSigned {
-		opts.CABundle = nil
+		ca = nil
+	}
+	return c.InstallWebhooks(ctx, c.WebhookURL, c.Replicas[len(c.Replicas)-1].WebhookURL, ca)
+}
+
+// InstallWebhooks creates, or replaces, sctpguard's webhook configurations with the mutating
+// webhooks calling mutateURL and the validating ones validateURL, trusting caBundle (the
+// control plane's serving CA when nil and not in SelfSigned mode), and waits until the API
+// server calls them.
+func (c *Cluster) InstallWebhooks(ctx context.Context, mutateURL, validateURL string, caBundle []byte) error {
+	opts := webhook.ConfigurationOptions{
+		Name: "sctpguard", URL: mutateURL, CABundle: caBundle,
+		ExcludeNamespaces: []string{"sctpguard"}, TimeoutSeconds: webhookTimeoutSeconds,
 	}
 	mutating, _ := webhook.Configurations(opts)
-	opts.URL = c.Replicas[len(c.Replicas)-1].WebhookURL
+	opts.URL = validateURL
 	_, validating := webhook.Configurations(opts)
-	if err := c.Client.Create(ctx, mutating); err != nil {
-		return fmt.Errorf("install mutating webhooks: %w", err)
-	}
-	if err := c.Client.Create(ctx, validating); err != nil {
-		return fmt.Errorf("install validating webhooks: %w", err)
+	for _, obj := range []client.Object{mutating, validating} {
+		err := c.Client.Create(ctx, obj)
+		if apierrors.IsAlreadyExists(err) {
+			cur := obj.DeepCopyObject().(client.Object)
+			if err = c.Client.Get(ctx, client.ObjectKeyFromObject(obj), cur); err == nil {
+				obj.SetResourceVersion(cur.GetResourceVersion())
+				err = c.Client.Update(ctx, obj)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("install %T: %w", obj, err)
+		}
 	}
 	// The API server picks configurations up asynchronously: wait until a denial comes back.
 	return Poll(ctx, time.Minute, func() error {
@@ -289,6 +339,91 @@ func (c *Cluster) installWebhooks(ctx context.Context, selfSigned bool) error {
 		}
 		return fmt.Errorf("webhook not active yet (exit %d): %s", code, stderr)
 	})
+}
+
+// ServingCA is the CA of the serving certificate replicas started by StartReplica present.
+func (c *Cluster) ServingCA() []byte { return c.env.WebhookInstallOptions.LocalServingCAData }
+
+// RESTConfig returns a copy of the administrator's client configuration.
+func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.cfg) }
+
+// InstallLateCRDs installs Gateway API's and AKO's CRDs (for a cluster started LateCRDs).
+func (c *Cluster) InstallLateCRDs() error {
+	_, err := envtest.InstallCRDs(c.cfg, envtest.CRDInstallOptions{Paths: c.lateCRDs, ErrorIfPathMissing: true})
+	return err
+}
+
+// StartReplica starts one more sctpguard serve process on free ports, with the control
+// plane's serving certificate (it names 127.0.0.1, so any port will do) and args added. It
+// does not wait for it to be ready.
+func (c *Cluster) StartReplica(log io.Writer, args ...string) (*Replica, error) {
+	wo := c.env.WebhookInstallOptions
+	addr, health, metrics := freeAddr(), freeAddr(), freeAddr()
+	host, port, _ := net.SplitHostPort(addr)
+	r := &Replica{WebhookURL: "https://" + addr, HealthURL: "http://" + health, MetricsURL: "http://" + metrics}
+	all := append([]string{"serve", "--kubeconfig", c.kubeconfig, "--service-account", "sctpguard/sctpguard",
+		"--host", host, "--port", port, "--cert-dir", wo.LocalServingCertDir,
+		"--health-probe-bind-address", health, "--metrics-bind-address", metrics, "--metrics-secure=false"}, slices.Concat(serveTimeouts, args)...)
+	r.cmd = exec.Command(c.bin, all...)
+	if log == nil {
+		log = io.Discard
+	}
+	r.cmd.Stdout, r.cmd.Stderr = log, log
+	if err := r.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start sctpguard: %w", err)
+	}
+	return r, nil
+}
+
+// webhookTimeoutSeconds is the webhook configurations' timeoutSeconds; the replicas' read
+// and write timeouts are two thirds of it, as the chart sets them.
+const webhookTimeoutSeconds = 5
+
+var serveTimeouts = []string{
+	fmt.Sprintf("--read-timeout=%dms", webhookTimeoutSeconds*2000/3), fmt.Sprintf("--write-timeout=%dms", webhookTimeoutSeconds*2000/3),
+}
+
+// probeClient gives up on a probe as the kubelet does: /readyz may wait on a check (the cache's
+// sync) for as long as the request lasts.
+var probeClient = &http.Client{Timeout: 5 * time.Second}
+
+// Ready reports whether the replica's /readyz answers 200, with the body of /readyz?verbose.
+func (r *Replica) Ready() (bool, string) {
+	resp, err := probeClient.Get(r.HealthURL + "/readyz?verbose")
+	if err != nil {
+		return false, err.Error()
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode == http.StatusOK, string(body)
+}
+
+// WaitReady waits until the replica is ready.
+func (r *Replica) WaitReady(ctx context.Context) error {
+	return Poll(ctx, time.Minute, func() error {
+		if ok, body := r.Ready(); !ok {
+			return fmt.Errorf("not ready: %s", body)
+		}
+		return nil
+	})
+}
+
+// Stop sends SIGTERM, as the kubelet does, and waits for the process to end (killing it
+// after a minute); it returns how it ended.
+func (r *Replica) Stop() error {
+	if r.cmd.Process == nil || r.cmd.ProcessState != nil {
+		return nil
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- r.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Minute):
+		_ = r.cmd.Process.Kill()
+		return fmt.Errorf("sctpguard did not stop within a minute of SIGTERM: %w", <-done)
+	}
 }
 
 // NPLProbe is a Service sctpguard denies whatever AKO's settings are (Antrea NodePortLocal
@@ -419,6 +554,29 @@ func Poll(ctx context.Context, timeout time.Duration, f func() error) error {
 	}
 }
 
+// CheckRun compares a command's exit code and both outputs with what is expected, as a user
+// reads them.
+func CheckRun(t testing.TB, code int, out, errOut string, wantCode int, wantOut, wantErr string) {
+	t.Helper()
+	if code != wantCode {
+		t.Errorf("exit code %d, want %d", code, wantCode)
+	}
+	if diff := cmp.Diff(wantOut, out); diff != "" {
+		t.Errorf("stdout (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantErr, errOut); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+}
+
+// Skip skips a test, saying why, when reason (FromEnv's) is not empty.
+func Skip(t testing.TB, reason string) {
+	t.Helper()
+	if reason != "" {
+		t.Skip(reason)
+	}
+}
+
 // SyncBuffer is a bytes.Buffer safe for a subprocess's writes and concurrent reads.
 type SyncBuffer struct {
 	mu sync.Mutex
@@ -453,3 +611,6 @@ func FromEnv(repo string) (assets, repoDir, bin, skip string) {
 	}
 	return assets, repoDir, bin, ""
 }
+
+// Pid is the process id of the replica.
+func (r *Replica) Pid() int { return r.cmd.Process.Pid }

@@ -11,8 +11,10 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 )
 
-// TestWebhookBadInput sends malformed requests straight to the webhook endpoint: each gets a
-// 4xx response whose message says what is wrong, and the server stays up.
+// TestWebhookBadInput sends malformed requests straight to the webhook endpoint: each gets
+// HTTP 200 with a denial whose code and message say what is wrong (the API server would take
+// any other status for a failed call), with the request's uid whenever the body names one,
+// and the server stays up.
 func TestWebhookBadInput(t *testing.T) {
 	requireCluster(t)
 	review := func(apiVersion, object string) string {
@@ -25,29 +27,30 @@ func TestWebhookBadInput(t *testing.T) {
 		method      string
 		contentType string
 		body        string
-		wantStatus  int
+		wantCode    int
+		wantUID     string
 		wantMessage string
 	}{
-		{"not JSON", http.MethodPost, "application/json", "this is not JSON", http.StatusBadRequest,
+		{"not JSON", http.MethodPost, "application/json", "this is not JSON", http.StatusBadRequest, "",
 			"request body is not an AdmissionReview: invalid character 'h' in literal true (expecting 'r')"},
-		{"empty body", http.MethodPost, "application/json", "", http.StatusBadRequest,
+		{"empty body", http.MethodPost, "application/json", "", http.StatusBadRequest, "",
 			"request body is empty; expected an admission.k8s.io/v1 AdmissionReview"},
 		{"wrong kind: a Service instead of an AdmissionReview", http.MethodPost, "application/json",
-			`{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"}}`, http.StatusBadRequest,
+			`{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"}}`, http.StatusBadRequest, "",
 			`got apiVersion "v1" kind "Service"; sctpguard answers admission.k8s.io/v1 AdmissionReview`},
-		{"unknown AdmissionReview version", http.MethodPost, "application/json", review("admission.k8s.io/v2", `,"object":{}`), http.StatusBadRequest,
+		{"unknown AdmissionReview version", http.MethodPost, "application/json", review("admission.k8s.io/v2", `,"object":{}`), http.StatusBadRequest, "42",
 			`got apiVersion "admission.k8s.io/v2" kind "AdmissionReview"; sctpguard answers admission.k8s.io/v1 AdmissionReview`},
-		{"no request", http.MethodPost, "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, http.StatusBadRequest,
+		{"no request", http.MethodPost, "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, http.StatusBadRequest, "",
 			"AdmissionReview has no request"},
-		{"no object", http.MethodPost, "application/json", review("admission.k8s.io/v1", ""), http.StatusBadRequest,
+		{"no object", http.MethodPost, "application/json", review("admission.k8s.io/v1", ""), http.StatusBadRequest, "42",
 			"request.object is missing"},
 		{"object of the wrong kind", http.MethodPost, "application/json",
-			review("admission.k8s.io/v1", `,"object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"s"}}`), http.StatusBadRequest,
+			review("admission.k8s.io/v1", `,"object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"s"}}`), http.StatusBadRequest, "42",
 			"request.object is a /v1, Kind=ConfigMap, but request.kind says /v1, Kind=Service"},
-		{"a 4 MB body", http.MethodPost, "application/json", review("admission.k8s.io/v1", `,"object":{"metadata":{"annotations":{"x":"`+strings.Repeat("a", 4<<20)+`"}}}`),
-			http.StatusRequestEntityTooLarge, "request body is over 3145728 bytes; no object sctpguard judges is that large"},
-		{"GET", http.MethodGet, "", "", http.StatusMethodNotAllowed, "method GET: admission reviews are POSTed"},
-		{"not JSON content", http.MethodPost, "text/plain", "hello", http.StatusUnsupportedMediaType,
+		{"an 8 MB body", http.MethodPost, "application/json", review("admission.k8s.io/v1", `,"object":{"metadata":{"annotations":{"x":"`+strings.Repeat("a", 8<<20)+`"}}}`),
+			http.StatusRequestEntityTooLarge, "42", "request body is over 7340032 bytes, more than the API server sends for an object and its old version; sctpguard cannot judge it"},
+		{"GET", http.MethodGet, "", "", http.StatusMethodNotAllowed, "", "method GET: admission reviews are POSTed"},
+		{"not JSON content", http.MethodPost, "text/plain", "hello", http.StatusUnsupportedMediaType, "",
 			`content type "text/plain": an AdmissionReview is application/json`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,16 +67,16 @@ func TestWebhookBadInput(t *testing.T) {
 			}
 			defer func() { _ = resp.Body.Close() }()
 			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tt.wantStatus {
-				t.Errorf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("HTTP status %d, want 200", resp.StatusCode)
 			}
 			var out admissionv1.AdmissionReview
 			if err := json.NewDecoder(bytes.NewReader(body)).Decode(&out); err != nil || out.Response == nil || out.Response.Result == nil {
 				t.Fatalf("response is not an AdmissionReview with a status: %v\n%s", err, body)
 			}
-			if out.Response.Allowed || out.Response.Result.Message != tt.wantMessage || out.Response.Result.Code != int32(tt.wantStatus) {
-				t.Errorf("response allowed=%t code=%d message %q, want code %d message %q",
-					out.Response.Allowed, out.Response.Result.Code, out.Response.Result.Message, tt.wantStatus, tt.wantMessage)
+			if out.Response.Allowed || out.Response.Result.Message != tt.wantMessage || out.Response.Result.Code != int32(tt.wantCode) || string(out.Response.UID) != tt.wantUID {
+				t.Errorf("response allowed=%t code=%d uid %q message %q, want code %d uid %q message %q", out.Response.Allowed,
+					out.Response.Result.Code, out.Response.UID, out.Response.Result.Message, tt.wantCode, tt.wantUID, tt.wantMessage)
 			}
 		})
 	}

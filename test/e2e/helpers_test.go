@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/sctpguard/sctpguard/test/cluster"
 )
 
 // setAKO writes AKO's avi-k8s-config ConfigMap as AKO's chart would; nil deletes it.
@@ -55,15 +55,7 @@ func apply(t *testing.T, manifest string, wantCode int, wantOut, wantErr string,
 
 func check(t *testing.T, code int, out, errOut string, wantCode int, wantOut, wantErr string) {
 	t.Helper()
-	if code != wantCode {
-		t.Errorf("exit code %d, want %d", code, wantCode)
-	}
-	if diff := cmp.Diff(wantOut, out); diff != "" {
-		t.Errorf("stdout (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(wantErr, errOut); diff != "" {
-		t.Errorf("stderr (-want +got):\n%s", diff)
-	}
+	cluster.CheckRun(t, code, out, errOut, wantCode, wantOut, wantErr)
 }
 
 // denied is the text kubectl prints when sctpguard's validating webhook for resource denies

@@ -25,17 +25,19 @@ type testCluster struct {
 	log cluster.SyncBuffer
 	// avi is avisim, the test double of the Avi Controller the translator syncs to.
 	avi *avisim.Server
+	// bin is the sctpguard binary.
+	bin string
 }
 
 // namespaces the tests and the examples use.
-var namespaces = []string{"sctpguard", "avi-system", "svcapi", "telco", "voice", "myapp", "gw-first", "svc-first", "conflict-a", "conflict-b", "dryrun", "ran", "web"}
+var namespaces = []string{"sctpguard", "avi-system", "svcapi", "telco", "voice", "myapp", "gw-first", "svc-first", "conflict-a", "conflict-b", "dryrun", "ran", "web", "gwapi", "ratchet", "big", "status", "race"}
 
 func TestMain(m *testing.M) {
 	var assets, repo, bin string
 	if assets, repo, bin, skipReason = cluster.FromEnv("../.."); skipReason != "" {
 		os.Exit(m.Run())
 	}
-	cl = &testCluster{avi: avisim.New(avisim.Options{})}
+	cl = &testCluster{avi: avisim.New(avisim.Options{}), bin: bin}
 	aviServer, err := cl.avi.ListenTLS("127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: start avisim: %v\n", err)

@@ -20,10 +20,10 @@ object != null && has(object.spec) && (
   (has(object.spec.egress) && object.spec.egress.exists(r, has(r.ports) && r.ports.exists(p, has(p.protocol) && p.protocol == 'SCTP'))))
 {{- end }}
 
-{{/* gateway.networking.k8s.io Gateways: L4 listeners (AKO serves only HTTP and HTTPS), SCTP spelled any way, or the label to remove. */}}
+{{/* gateway.networking.k8s.io Gateways and ListenerSets: a listener neither HTTP nor HTTPS (AKO serves only those: TCP, UDP, TLS, SCTP spelled any way, example.com/sctp), or the label to remove. */}}
 {{- define "sctpguard.cel.gatewayapi" -}}
 object != null && (
-  (has(object.spec) && has(object.spec.listeners) && object.spec.listeners.exists(l, l.protocol in ['SCTP', 'TCP', 'UDP'] || l.protocol.lowerAscii() == 'sctp')) ||
+  (has(object.spec) && has(object.spec.listeners) && object.spec.listeners.exists(l, !(l.protocol in ['HTTP', 'HTTPS']))) ||
   (has(object.metadata.labels) && 'sctpguard.io/sctp' in object.metadata.labels))
 {{- end }}
 
@@ -36,10 +36,11 @@ The webhooks of one configuration. Arguments: the root context and the kind ("mu
 {{- $kind := index . 1 }}
 {{- $v := $root.Values.webhook }}
 {{- $hooks := list
-  (dict "name" "services" "group" "" "versions" (list "v1") "resource" "services" "cel" "sctpguard.cel.services")
+  (dict "name" "services" "group" "" "versions" (list "v1") "resource" "services" "cel" "sctpguard.cel.services" "status" true)
   (dict "name" "networkpolicies" "group" "networking.k8s.io" "versions" (list "v1") "resource" "networkpolicies" "cel" "sctpguard.cel.networkpolicies")
   (dict "name" "gateways" "group" "networking.x-k8s.io" "versions" (list "v1alpha1") "resource" "gateways" "cel" "")
-  (dict "name" "gatewayapi" "group" "gateway.networking.k8s.io" "versions" (list "v1" "v1beta1") "resource" "gateways" "cel" "sctpguard.cel.gatewayapi") }}
+  (dict "name" "gatewayapi" "group" "gateway.networking.k8s.io" "versions" (list "v1" "v1beta1") "resource" "gateways" "cel" "sctpguard.cel.gatewayapi")
+  (dict "name" "listenersets" "group" "gateway.networking.k8s.io" "versions" (list "v1") "resource" "listenersets" "cel" "sctpguard.cel.gatewayapi") }}
 {{- $excluded := include "sctpguard.excludedNamespaces" $root | fromJsonArray }}
 {{- range $hooks }}
 {{- if not (and (eq $kind "mutate") (eq .name "networkpolicies")) }}
@@ -54,7 +55,7 @@ The webhooks of one configuration. Arguments: the root context and the kind ("mu
   rules:
     - apiGroups: [{{ .group | quote }}]
       apiVersions: {{ toJson .versions }}
-      resources: [{{ .resource }}]
+      resources: [{{ .resource }}{{ if and .status (eq $kind "validate") }}, {{ .resource }}/status{{ end }}]
       operations: [CREATE, UPDATE]
       scope: Namespaced
   failurePolicy: {{ $v.failurePolicy }}

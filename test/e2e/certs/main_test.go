@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -46,6 +48,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "certs: %v\n", err)
 		os.Exit(1)
 	}
+	// AKO's ConfigMap, so that the replicas judge armed (without it, every verdict carries
+	// the degraded warning that it is absent).
+	rbac = append(rbac, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "avi-system", Name: "avi-k8s-config"},
+		Data:       map[string]string{"serviceType": "ClusterIP", "clusterName": "certs"},
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	started = time.Now()
 	c, err := cluster.Start(ctx, cluster.Options{

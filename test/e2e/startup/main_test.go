@@ -1,0 +1,107 @@
+package startup
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sctpguard/sctpguard/test/cluster"
+)
+
+var (
+	skipReason string
+	cl         *cluster.Cluster
+)
+
+func TestMain(m *testing.M) {
+	var assets, repo, bin string
+	if assets, repo, bin, skipReason = cluster.FromEnv("../../.."); skipReason != "" {
+		os.Exit(m.Run())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	c, err := cluster.Start(ctx, cluster.Options{
+		Repo: repo, Assets: assets, Sctpguard: bin, Namespaces: []string{"sctpguard", "avi-system", "telco", "load"},
+		NoReplicas: true, LateCRDs: true,
+	})
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "startup: start: %v\n", err)
+		os.Exit(1)
+	}
+	cl = c
+	code := m.Run()
+	c.Stop()
+	os.Exit(code)
+}
+
+// replica is a sctpguard serve process of one test, with its log.
+type replica struct {
+	*cluster.Replica
+	log cluster.SyncBuffer
+}
+
+// startReplica starts a replica (not a platform sctpguard could take for OpenShift, so no
+// module warning joins the answers) and stops it when the test ends, showing its log if the
+// test failed.
+func startReplica(t *testing.T, args ...string) *replica {
+	t.Helper()
+	r := &replica{}
+	var err error
+	if r.Replica, err = cl.StartReplica(&r.log, append([]string{"--platform=none"}, args...)...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = r.Stop()
+		if t.Failed() {
+			t.Logf("--- sctpguard serve log ---\n%s", r.log.String())
+		}
+	})
+	return r
+}
+
+// serveFrom starts a replica, waits until it is ready and points the webhooks at it.
+func serveFrom(t *testing.T, args ...string) *replica {
+	t.Helper()
+	r := startReplica(t, args...)
+	if err := r.WaitReady(t.Context()); err != nil {
+		t.Fatalf("%v\n--- log ---\n%s", err, r.log.String())
+	}
+	if err := cl.InstallWebhooks(t.Context(), r.WebhookURL, r.WebhookURL, cl.ServingCA()); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// metric returns the samples of a metric family, one "name{labels} value" line each.
+func metric(t *testing.T, r *replica, name string) []string {
+	t.Helper()
+	resp, err := http.Get(r.MetricsURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// poll retries f until it succeeds or a minute passes.
+func poll(t *testing.T, what string, f func() error) {
+	t.Helper()
+	if err := cluster.Poll(t.Context(), time.Minute, f); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}

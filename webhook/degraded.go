@@ -1,0 +1,98 @@
+package webhook
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Degradation causes, the cause label of sctpguard_degraded.
+const (
+	// DegradedAKOSettings: keys of AKO's ConfigMap that do not read; AKO's own reading of
+	// them applies.
+	DegradedAKOSettings = "ako-settings"
+	// DegradedAKOConfigMapAbsent: AKO's ConfigMap does not exist; rules that need AKO's
+	// settings are silent.
+	DegradedAKOConfigMapAbsent = "ako-configmap-absent"
+	// DegradedPolicies: the user policy set was refused; the last good set is in force.
+	DegradedPolicies = "policies-refused"
+)
+
+var degradationCauses = []string{DegradedAKOSettings, DegradedAKOConfigMapAbsent, DegradedPolicies}
+
+// Degradations records the degraded states of a running replica, each with the admission
+// warning that tells users about it. Every validating answer carries those warnings, the
+// gauge sctpguard_degraded{cause} is 1 while a state lasts, and the follower that found it
+// reports it as an Event on the object at fault: a degraded replica stays Ready (it still
+// judges, with what it could read) but never silently.
+type Degradations struct {
+	mu       sync.Mutex
+	warnings map[string]string
+	gauge    *prometheus.GaugeVec
+}
+
+// NewDegradations registers the gauge with reg (nil: no metric).
+func NewDegradations(reg prometheus.Registerer) (*Degradations, error) {
+	d := &Degradations{warnings: map[string]string{}}
+	if reg == nil {
+		return d, nil
+	}
+	d.gauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "sctpguard_degraded",
+		Help: "1 while the replica judges in a degraded state, by cause (ako-settings: keys of AKO's ConfigMap that do not read; " +
+			"ako-configmap-absent; policies-refused: the last good user policy set is in force).",
+	}, []string{"cause"})
+	if err := reg.Register(d.gauge); err != nil {
+		return nil, err
+	}
+	for _, c := range degradationCauses {
+		d.gauge.WithLabelValues(c).Set(0)
+	}
+	return d, nil
+}
+
+// Set records a degraded state and the warning users get about it.
+func (d *Degradations) Set(cause, warning string) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.warnings[cause] = warning
+	if d.gauge != nil {
+		d.gauge.WithLabelValues(cause).Set(1)
+	}
+}
+
+// Clear ends a degraded state.
+func (d *Degradations) Clear(cause string) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.warnings, cause)
+	if d.gauge != nil {
+		d.gauge.WithLabelValues(cause).Set(0)
+	}
+}
+
+// Warnings returns the warnings of the degraded states in force, by cause.
+func (d *Degradations) Warnings() []string {
+	if d == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	causes := make([]string, 0, len(d.warnings))
+	for c := range d.warnings {
+		causes = append(causes, c)
+	}
+	slices.Sort(causes)
+	out := make([]string, len(causes))
+	for i, c := range causes {
+		out[i] = d.warnings[c]
+	}
+	return out
+}
