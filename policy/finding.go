@@ -2,7 +2,7 @@ package policy
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -141,9 +141,7 @@ func pathString(p *field.Path) string {
 // SortFindings orders findings by field path in document order (list indexes compared as
 // numbers, so ports[2] comes before ports[10]); findings on one path keep their order.
 func SortFindings(findings []Finding) {
-	sort.SliceStable(findings, func(i, j int) bool {
-		return comparePaths(findings[i].Path, findings[j].Path) < 0
-	})
+	slices.SortStableFunc(findings, func(a, b Finding) int { return comparePaths(a.Path, b.Path) })
 }
 
 // comparePaths compares two field paths segment by segment, without allocating: sorting
@@ -169,12 +167,23 @@ func comparePaths(a, b string) int {
 
 // compareSegment compares list indexes as numbers and everything else as text.
 func compareSegment(a, b string) int {
-	ai, aerr := strconv.Atoi(a)
-	bi, berr := strconv.Atoi(b)
-	if aerr == nil && berr == nil {
-		return ai - bi
+	if a == b {
+		return 0
+	}
+	if mayBeInt(a) && mayBeInt(b) {
+		ai, aerr := strconv.Atoi(a)
+		bi, berr := strconv.Atoi(b)
+		if aerr == nil && berr == nil {
+			return ai - bi
+		}
 	}
 	return strings.Compare(a, b)
+}
+
+// mayBeInt says whether s starts as strconv.Atoi's numbers start: sorting findings then
+// parses no field name (and makes no error of it).
+func mayBeInt(s string) bool {
+	return s != "" && (s[0] >= '0' && s[0] <= '9' || s[0] == '+' || s[0] == '-')
 }
 
 // nextSegment returns the first segment of a path and the rest.

@@ -11,9 +11,14 @@ import (
 // live heap once that passes it (instead of collecting without end), and is restored.
 func TestSoftLimit(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
-	stop := softLimit(64 << 20)
+	beforePercent := debug.SetGCPercent(100)
+	debug.SetGCPercent(beforePercent)
+	stop := softLimit(64<<20, true)
 	if got := debug.SetMemoryLimit(-1); got != 64<<20 {
 		t.Fatalf("limit %d, want %d", got, 64<<20)
+	}
+	if got := debug.SetGCPercent(gcPercent); got != gcPercent {
+		t.Fatalf("GC percent %d under the limit, want %d", got, gcPercent)
 	}
 	live := make([][]byte, 0, 128)
 	for range cap(live) {
@@ -31,5 +36,8 @@ func TestSoftLimit(t *testing.T) {
 	stop()
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("limit %d after stop, want %d", got, before)
+	}
+	if got := debug.SetGCPercent(beforePercent); got != beforePercent {
+		t.Errorf("GC percent %d after stop, want %d", got, beforePercent)
 	}
 }

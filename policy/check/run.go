@@ -87,7 +87,8 @@ func Run(ctx context.Context, o *Options, s Streams) int {
 		return ExitError
 	}
 	if o.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		defer softLimit(o.MemoryLimit)()
+		// $GOGC, when set, keeps its pace.
+		defer softLimit(o.MemoryLimit, os.Getenv("GOGC") == "")()
 	}
 	res, err := Check(ctx, o, s.In)
 	if err != nil {

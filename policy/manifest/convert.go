@@ -200,8 +200,11 @@ func (c *converter) twice(key string, k, first *yaml.Node) error {
 // linear in the number of keys: a ConfigMap of 300,000 keys took 21 minutes when each key
 // was compared with every earlier one.
 type keySet struct {
-	small []*yaml.Node
-	keys  []string
+	// The first smallKeySet keys, in arrays that stay on the stack with the set: no
+	// allocation for the mappings of a usual manifest.
+	small [smallKeySet]*yaml.Node
+	keys  [smallKeySet]string
+	n     int
 	large map[string]*yaml.Node
 }
 
@@ -212,7 +215,7 @@ func (s *keySet) get(key string) *yaml.Node {
 	if s.large != nil {
 		return s.large[key]
 	}
-	for i, seen := range s.keys {
+	for i, seen := range s.keys[:s.n] {
 		if seen == key {
 			return s.small[i]
 		}
@@ -223,17 +226,18 @@ func (s *keySet) get(key string) *yaml.Node {
 // add records key (written at k) and returns where it was written before, or nil.
 func (s *keySet) add(key string, k *yaml.Node) *yaml.Node {
 	if s.large == nil {
-		for i, seen := range s.keys {
+		for i, seen := range s.keys[:s.n] {
 			if seen == key {
 				return s.small[i]
 			}
 		}
-		if len(s.keys) < smallKeySet {
-			s.keys, s.small = append(s.keys, key), append(s.small, k)
+		if s.n < smallKeySet {
+			s.keys[s.n], s.small[s.n] = key, k
+			s.n++
 			return nil
 		}
 		s.large = make(map[string]*yaml.Node, 2*smallKeySet)
-		for i, seen := range s.keys {
+		for i, seen := range s.keys[:s.n] {
 			s.large[seen] = s.small[i]
 		}
 	}

@@ -66,6 +66,9 @@ func (d *Decoder) Decode(source string, data []byte) ([]*Document, []*Error) {
 // error such as a size limit) is refused whole: its error alone is returned.
 func (d *Decoder) DecodeReader(source string, r io.Reader) ([]*Document, []*Error) {
 	s := newSplitter(r)
+	// Without the text kept, nothing decoded holds a document's bytes.
+	s.reuse = !d.KeepText
+	var scratch converter
 	var docs []*Document
 	var errs []*Error
 	for {
@@ -81,7 +84,7 @@ func (d *Decoder) DecodeReader(source string, r io.Reader) ([]*Document, []*Erro
 			}
 			return nil, []*Error{e}
 		}
-		ds, es := d.decodeChunk(source, c)
+		ds, es := d.decodeChunk(source, c, &scratch)
 		docs = append(docs, ds...)
 		errs = append(errs, es...)
 	}
@@ -109,7 +112,8 @@ func yamlError(err error, offset, lines int) (string, int) {
 	return "invalid YAML: " + strings.ReplaceAll(m[2], "\n ", ""), n + offset
 }
 
-func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {
+// decodeChunk decodes one document of a stream; scratch is the converter it may reuse.
+func (d *Decoder) decodeChunk(source string, c chunk, scratch *converter) ([]*Document, []*Error) {
 	// kubectl converts the first YAML document of each section and ignores the rest: a
 	// second one (after a "..." line, or after a line break kubectl does not split at,
 	// such as a lone carriage return) would be judged by nobody and applied by nobody.
@@ -118,17 +122,21 @@ func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {
 			`kubectl reads only the first document between two "---" lines and drops the rest`)}}
 	}
 	// The lines of the document, for clamping error lines; a YAML document's last line
-	// ends with a line break (which kubectl adds when the stream has none).
-	lines := lineBreaks(c.data, false)
-	if !bytes.HasSuffix(c.data, []byte("\n")) {
-		lines++
+	// ends with a line break (which kubectl adds when the stream has none). Counted only
+	// for an error.
+	lines := func() int {
+		n := lineBreaks(c.data, false)
+		if !bytes.HasSuffix(c.data, []byte("\n")) {
+			n++
+		}
+		return n
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(c.data))
 	var n yaml.Node
 	if err := dec.Decode(&n); errors.Is(err, io.EOF) {
 		return nil, nil // blank
 	} else if err != nil {
-		msg, line := yamlError(err, c.offset, lines)
+		msg, line := yamlError(err, c.offset, lines())
 		// yaml.v3 reads ahead past the end of the first document; kubectl does not look.
 		if end := documentEnd(c.data); end > 0 && line >= c.offset+end {
 			return second(c.offset + end)
@@ -144,7 +152,7 @@ func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		line := c.offset + extra.Line
 		if err != nil {
-			_, line = yamlError(err, c.offset, lines)
+			_, line = yamlError(err, c.offset, lines())
 		}
 		if end := documentEnd(c.data); end > 0 {
 			line = c.offset + end
@@ -155,23 +163,24 @@ func (d *Decoder) decodeChunk(source string, c chunk) ([]*Document, []*Error) {
 		return nil, nil // only comments
 	}
 	root := n.Content[0]
-	conv := &converter{offset: c.offset, src: newSource(c.data)}
+	// The converter's path and line table are reused from one document to the next.
+	conv := scratch
+	*conv = converter{offset: c.offset, src: newSource(c.data), segs: conv.segs[:0], lines: conv.lines[:0]}
 	if conv.tag(root) == tagNull {
 		return nil, nil
 	}
 	if root.Kind != yaml.MappingNode {
 		return nil, []*Error{{Source: source, Line: c.offset + root.Line, Err: fmt.Errorf("document is a %s, not a Kubernetes object", nodeKind(root))}}
 	}
-	// About two values a line: size the line table once.
-	conv.lines = make([]lineEntry, 0, 2*bytes.Count(c.data, []byte("\n"))+8)
 	docs, errs := d.object(source, root, c, conv, rootHash, nil, nil)
-	// The table stays as long as its objects: drop what the estimate left over.
-	if cap(conv.lines) > len(conv.lines)+len(conv.lines)/4 {
-		conv.lines = append([]lineEntry(nil), conv.lines...)
+	if len(docs) == 0 {
+		return docs, errs
 	}
-	// Every object of the chunk shares its line table.
+	// Every object of the chunk shares its line table, which stays as long as they do: a
+	// copy of its size, out of the converter's.
+	table := append([]lineEntry(nil), conv.lines...)
 	for _, doc := range docs {
-		doc.lines = conv.lines
+		doc.lines = table
 	}
 	return docs, errs
 }

@@ -58,6 +58,11 @@ type splitter struct {
 	pos  int64 // bytes read so far
 	cr   bool  // the last byte read was a '\r', whose '\n' may follow
 	err  error // sticky
+
+	// reuse says the reader is done with a document once it asks for the next one: the
+	// YAML documents are then read into one buffer, buf, not each into its own.
+	reuse bool
+	buf   []byte
 }
 
 func newSplitter(r io.Reader) *splitter {
@@ -170,6 +175,9 @@ func (s *splitter) jsonError(err error) error {
 // nextYAML reads lines up to the next separator line or the end of the stream.
 func (s *splitter) nextYAML() (chunk, error) {
 	var doc []byte
+	if s.reuse {
+		doc = s.buf[:0]
+	}
 	start := s.line
 	for {
 		raw, err := s.readLine()
@@ -177,9 +185,10 @@ func (s *splitter) nextYAML() (chunk, error) {
 			return chunk{}, err
 		}
 		if len(raw) == 0 { // end of the stream
-			if doc == nil {
+			if len(doc) == 0 {
 				return chunk{}, io.EOF
 			}
+			s.keep(doc)
 			return chunk{data: doc, offset: start}, nil
 		}
 		lineNo := s.line + 1
@@ -198,6 +207,7 @@ func (s *splitter) nextYAML() (chunk, error) {
 				return chunk{}, &lineError{line: lineNo, msg: fmt.Sprintf("%q is not a document separator: only a comment may follow --- on its line, and kubectl refuses the stream", truncate(string(text), 40))}
 			}
 			if len(doc) > 0 {
+				s.keep(doc)
 				return chunk{data: doc, offset: start}, nil
 			}
 			// A separator that starts a document stays in it (YAMLReader.Read writes it
@@ -205,6 +215,13 @@ func (s *splitter) nextYAML() (chunk, error) {
 			// "---#" a scalar.
 		}
 		doc = append(append(doc, text...), '\n')
+	}
+}
+
+// keep keeps the buffer of a document returned, to read the next one into when reuse.
+func (s *splitter) keep(doc []byte) {
+	if s.reuse {
+		s.buf = doc
 	}
 }
 

@@ -73,6 +73,21 @@ func hint(c byte) byte {
 	return 0
 }
 
+// numberChars says whether every byte of s can be part of a number that resolveText reads:
+// digits, hex digits, signs, a point, and the prefixes 0x, 0o, 0b. Text with any other
+// byte is no number, whichever way it is parsed.
+func numberChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F',
+			c == 'x', c == 'X', c == 'o', c == 'O', c == '+', c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // resolved is a scalar as yaml.v2 reads it: its tag and its value (string, bool, int64,
 // uint64, float64 or nil).
 type resolved struct {
@@ -152,6 +167,9 @@ func resolveText(tag, in string) resolved {
 			}
 		}
 		plain := strings.ReplaceAll(in, "_", "")
+		if !numberChars(plain) {
+			break // 100m, 128Mi, 10.0.0.1/8: text, without parsing it four ways
+		}
 		if i, err := strconv.ParseInt(plain, 0, 64); err == nil {
 			return resolved{tagInt, i}
 		}

@@ -3,6 +3,7 @@ package rego
 import (
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -203,9 +204,22 @@ func project(v reflect.Value, p *projection) (*ast.Term, error) {
 	return encoderFor(t)(v)
 }
 
+// leafTypes caches leaf by type: it is asked for every value projected, and the method
+// sets behind its answer take reflection to search.
+var leafTypes sync.Map // reflect.Type -> bool
+
 // leaf reports whether values of a type convert as one piece: scalars, byte slices, and
 // the types with their own JSON form.
 func leaf(t reflect.Type) bool {
+	if l, ok := leafTypes.Load(t); ok {
+		return l.(bool)
+	}
+	l := isLeaf(t)
+	leafTypes.Store(t, l)
+	return l
+}
+
+func isLeaf(t reflect.Type) bool {
 	if _, ok := known[t]; ok {
 		return true
 	}
