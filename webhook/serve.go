@@ -86,6 +86,7 @@ type Options struct {
 	// ConfigFile holds a policy.Config in YAML; Disable, Warn and ExemptNamespaces add to it.
 	ConfigFile       string
 	Disable          []string
+	Enable           []string
 	Warn             []string
 	ExemptNamespaces []string
 	// SelfSignedCerts makes sctpguard issue and rotate its own CA and serving certificate
@@ -273,7 +274,7 @@ func (o *Options) restConfig() (*rest.Config, error) {
 
 // PolicyConfig returns the rule configuration: the file's, plus the flags'.
 func (o *Options) PolicyConfig() (policy.Config, error) {
-	return policy.LoadConfig(o.ConfigFile, policy.Config{Disabled: o.Disable, Warn: o.Warn, ExemptNamespaces: o.ExemptNamespaces})
+	return policy.LoadConfig(o.ConfigFile, policy.Config{Disabled: o.Disable, Enable: o.Enable, Warn: o.Warn, ExemptNamespaces: o.ExemptNamespaces})
 }
 
 // Replica is the webhook server of one replica, built and not started: its manager, which

@@ -68,6 +68,7 @@ avi-secret mounted as a volume), and writes their status back.`,
 	f.StringVar(&o.OnPolicyError, "on-policy-error", o.OnPolicyError, "what a user policy that fails or runs out of time does: warn (admit with a warning) or deny")
 	f.StringVar(&o.ConfigFile, "config", "", "rule configuration file (YAML: disabled, warn, exemptNamespaces)")
 	f.StringSliceVar(&o.Disable, "disable", nil, "rule or mutation IDs to switch off")
+	f.StringSliceVar(&o.Enable, "enable", nil, "opt-in mutations to run (default-sctpguard-class)")
 	f.StringSliceVar(&o.Warn, "warn", nil, "rule IDs to demote from deny to warn")
 	f.StringSliceVar(&o.ExemptNamespaces, "exempt-namespace", nil, "namespaces to skip (a trailing * matches a prefix)")
 	f.BoolVar(&o.SelfSignedCerts, "self-signed-certs", false, "issue and rotate the webhook's own CA and serving certificate (kept in --cert-secret, shared by the replicas) and patch the caBundle of the webhook configurations; --cert-dir is not used")

@@ -164,7 +164,7 @@ func TestDeployment(t *testing.T) {
 		"translator and rules": {r: release{name: "sctpguard", namespace: "sctpguard", values: `
 translator: {enabled: true, controller: avi.example:443, workers: 8, timeout: 20s, classes: sctpguard-and-ako, dryRun: true}
 avi: {existingSecret: avi-credentials}
-rules: {disable: [port-range, duplicate-host-port], warn: [backend-type], exemptNamespaces: [lab-*]}
+rules: {disable: [port-range, duplicate-host-port], enable: [default-sctpguard-class], warn: [backend-type], exemptNamespaces: [lab-*]}
 cni: antrea
 controllerVersion: 22.1.5
 metrics: {secure: false}
@@ -177,7 +177,7 @@ extraArgs: [--policy-namespace=sctpguard]
 				"--ako-configmap-name=avi-k8s-config", "--platform=auto", "--policy-timeout=500ms",
 				"--on-policy-error=warn", "--zap-log-level=debug", "--read-timeout=2000ms", "--write-timeout=2000ms", "--shutdown-delay=10s",
 				"--cni=antrea", "--controller-version=22.1.5",
-				"--disable=port-range,duplicate-host-port", "--warn=backend-type", "--exempt-namespace=lab-*",
+				"--disable=port-range,duplicate-host-port", "--enable=default-sctpguard-class", "--warn=backend-type", "--exempt-namespace=lab-*",
 				"--translator", "--avi-credentials-dir=/etc/sctpguard/avi", "--translator-workers=8",
 				"--translator-sync-ako-class", "--translator-dry-run", "--avi-controller=avi.example:443", "--avi-timeout=20s", "--policy-namespace=sctpguard",
 			},
