@@ -66,6 +66,8 @@ type Handler struct {
 	Degradations *Degradations
 	Log          logr.Logger
 	Metrics      *Metrics
+
+	reviewers reviewers
 }
 
 // answer is a handler's response to one request, with what the metrics record.
@@ -134,7 +136,7 @@ func (h *Handler) reviewInTime(ctx context.Context, req *admissionv1.AdmissionRe
 		outcome string
 	}
 	done := make(chan result, 1)
-	go func() {
+	h.reviewers.run(func() {
 		defer func() {
 			if p := recover(); p != nil {
 				done <- result{h.panicked(p, req.UID, req.Kind.Kind, string(req.Operation)), outcomePanic}
@@ -142,7 +144,7 @@ func (h *Handler) reviewInTime(ctx context.Context, req *admissionv1.AdmissionRe
 		}()
 		resp, outcome := h.review(ctx, req)
 		done <- result{resp, outcome}
-	}()
+	})
 	select {
 	case r := <-done:
 		return r.resp, r.outcome
