@@ -12,11 +12,9 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/rego"
@@ -55,7 +53,9 @@ func (e *Engines) Set(engine *policy.Engine) { e.current.Store(engine) }
 // no good set to fall back on (a set refused at start), the replica is not ready: it would
 // judge without the team's rules.
 type PolicyFollower struct {
-	Client    kubernetes.Interface
+	// Cache is the manager's cache; it must hold the namespace's policy ConfigMaps
+	// (CacheByObject).
+	Cache     Watches
 	Namespace string
 	// Config is the rule configuration; Options tune the policies' evaluation.
 	Config  policy.Config
@@ -78,28 +78,29 @@ type PolicyFollower struct {
 
 // Start runs until ctx is done; it implements manager.Runnable.
 func (f *PolicyFollower) Start(ctx context.Context) error {
-	factory := informers.NewSharedInformerFactoryWithOptions(f.Client, 0,
-		informers.WithNamespace(f.Namespace),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = PolicyLabel }))
-	informer := factory.Core().V1().ConfigMaps().Informer()
 	changed := make(chan struct{}, 1)
-	poke := func(any) {
+	poke := func() {
 		select {
 		case changed <- struct{}{}:
 		default:
 		}
 	}
-	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: poke, UpdateFunc: func(_, o any) { poke(o) }, DeleteFunc: poke,
-	}); err != nil {
-		return fmt.Errorf("watch policy ConfigMaps: %w", err)
+	// The cache may hold other ConfigMaps (AKO's, CacheByObject): only policy ConfigMaps of
+	// the namespace, or one that just lost the label, call for a reload.
+	ours := func(o client.Object) bool {
+		_, labelled := o.GetLabels()[PolicyLabel]
+		return labelled && o.GetNamespace() == f.Namespace
 	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+	informer, err := notify(ctx, f.Cache, &corev1.ConfigMap{}, ours, poke)
+	if err != nil {
+		return fmt.Errorf("watch policy ConfigMaps in %s: %w", f.Namespace, err)
+	}
+	if !toolscache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 		return fmt.Errorf("sync policy ConfigMaps: %w", ctx.Err())
 	}
-	f.reload(ctx, informer.GetStore())
+	if err := f.reload(ctx); err != nil {
+		return err
+	}
 	f.synced.Store(true)
 	for {
 		select {
@@ -111,7 +112,9 @@ func (f *PolicyFollower) Start(ctx context.Context) error {
 				return nil
 			case <-time.After(policyDebounce):
 			}
-			f.reload(ctx, informer.GetStore())
+			if err := f.reload(ctx); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -136,13 +139,16 @@ func SourceName(namespace, name, key string) string {
 	return "configmap/" + namespace + "/" + name + "/" + key
 }
 
-// reload builds the engine from every policy ConfigMap, or keeps the current one.
-func (f *PolicyFollower) reload(ctx context.Context, store cache.Store) {
-	var cms []*corev1.ConfigMap
-	for _, o := range store.List() {
-		if cm, ok := o.(*corev1.ConfigMap); ok {
-			cms = append(cms, cm)
-		}
+// reload builds the engine from every policy ConfigMap, or keeps the current one. It fails
+// only when the cache cannot be read.
+func (f *PolicyFollower) reload(ctx context.Context) error {
+	var list corev1.ConfigMapList
+	if err := f.Cache.List(ctx, &list, client.InNamespace(f.Namespace), client.HasLabels{PolicyLabel}); err != nil {
+		return fmt.Errorf("read policy ConfigMaps in %s: %w", f.Namespace, err)
+	}
+	cms := make([]*corev1.ConfigMap, len(list.Items))
+	for i := range list.Items {
+		cms[i] = &list.Items[i]
 	}
 	sort.Slice(cms, func(i, j int) bool { return cms[i].Name < cms[j].Name })
 	var sources []rego.Source
@@ -179,7 +185,7 @@ func (f *PolicyFollower) reload(ctx context.Context, store cache.Store) {
 					"%s; %s", truncate(err.Error(), 900), consequence)
 			}
 		}
-		return
+		return nil
 	}
 	f.Engines.Set(engine)
 	f.loaded.Store(true)
@@ -197,6 +203,7 @@ func (f *PolicyFollower) reload(ctx context.Context, store cache.Store) {
 		}
 	}
 	f.applied = applied
+	return nil
 }
 
 func (f *PolicyFollower) build(ctx context.Context, sources []rego.Source) (*policy.Engine, int, int, error) {

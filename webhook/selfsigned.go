@@ -18,13 +18,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/cert"
 	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Waits of SelfSigned's loop.
@@ -53,7 +52,10 @@ const (
 // allows it, certificate and key together, with no writable volume, and the webhook server
 // can start before the first certificate exists.
 type SelfSigned struct {
+	// Client writes the Secret and patches the configurations; Cache, the manager's cache,
+	// reads them (CacheByObject).
 	Client kubernetes.Interface
+	Cache  Watches
 	// Namespace and Secret name the certificate Secret.
 	Namespace string
 	Secret    string
@@ -66,9 +68,6 @@ type SelfSigned struct {
 
 	serving atomic.Pointer[tls.Certificate]
 	poke    chan struct{}
-	secrets cache.Store
-	// mutating and validating hold the webhook configurations.
-	mutating, validating cache.Store
 	// inForce is the bundle this replica serves, as last read or written.
 	inForce *CertBundle
 	// trust is the CA the configurations carry, and since when, as seen here. Only the
@@ -103,33 +102,21 @@ func (s *SelfSigned) Start(ctx context.Context) error {
 		clk = clock.RealClock{}
 	}
 	s.poke = make(chan struct{}, 1)
-	byName := func(name string) informers.SharedInformerOption {
-		return informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
-		})
+	// The cache holds only these objects (CacheByObject); the checks keep other uses of it out.
+	watches := []struct {
+		obj  client.Object
+		ours func(client.Object) bool
+	}{
+		{&corev1.Secret{}, func(o client.Object) bool { return o.GetNamespace() == s.Namespace && o.GetName() == s.Secret }},
+		{&admissionregistrationv1.MutatingWebhookConfiguration{}, func(o client.Object) bool { return o.GetName() == s.Configuration }},
+		{&admissionregistrationv1.ValidatingWebhookConfiguration{}, func(o client.Object) bool { return o.GetName() == s.Configuration }},
 	}
-	// Each watch sees one object, so the rules may name it (resourceNames).
-	secretFactory := informers.NewSharedInformerFactoryWithOptions(s.Client, 0, informers.WithNamespace(s.Namespace), byName(s.Secret))
-	configFactory := informers.NewSharedInformerFactoryWithOptions(s.Client, 0, byName(s.Configuration))
-	informerList := []cache.SharedIndexInformer{
-		secretFactory.Core().V1().Secrets().Informer(),
-		configFactory.Admissionregistration().V1().MutatingWebhookConfigurations().Informer(),
-		configFactory.Admissionregistration().V1().ValidatingWebhookConfigurations().Informer(),
-	}
-	for _, i := range informerList {
-		if _, err := i.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc: s.changed, UpdateFunc: func(_, o any) { s.changed(o) }, DeleteFunc: s.changed,
-		}); err != nil {
+	for _, w := range watches {
+		informer, err := notify(ctx, s.Cache, w.obj, w.ours, s.changed)
+		if err != nil {
 			return fmt.Errorf("watch certificates: %w", err)
 		}
-	}
-	s.secrets, s.mutating, s.validating = informerList[0].GetStore(), informerList[1].GetStore(), informerList[2].GetStore()
-	secretFactory.Start(ctx.Done())
-	configFactory.Start(ctx.Done())
-	defer secretFactory.Shutdown()
-	defer configFactory.Shutdown()
-	for _, i := range informerList {
-		if !cache.WaitForCacheSync(ctx.Done(), i.HasSynced) {
+		if !toolscache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 			return fmt.Errorf("sync Secret %s/%s and webhook configurations %s: %w", s.Namespace, s.Secret, s.Configuration, ctx.Err())
 		}
 	}
@@ -167,7 +154,7 @@ func (s *SelfSigned) Start(ctx context.Context) error {
 	}
 }
 
-func (s *SelfSigned) changed(any) {
+func (s *SelfSigned) changed() {
 	select {
 	case s.poke <- struct{}{}:
 	default:
@@ -176,7 +163,7 @@ func (s *SelfSigned) changed(any) {
 
 // sync takes the steps due at now and returns when the next one is.
 func (s *SelfSigned) sync(ctx context.Context, now time.Time) (time.Time, error) {
-	secret := s.secret()
+	secret := s.secret(ctx)
 	var data map[string][]byte
 	switch {
 	case secret != nil:
@@ -190,7 +177,7 @@ func (s *SelfSigned) sync(ctx context.Context, now time.Time) (time.Time, error)
 		}
 		s.Log.Info("the certificate Secret is gone; writing it again with the certificates in force", "secret", s.Namespace+"/"+s.Secret)
 	}
-	d, err := s.Config.Plan(data, now, func(ca *x509.Certificate) time.Time { return s.trustedAt(ca, now) })
+	d, err := s.Config.Plan(data, now, func(ca *x509.Certificate) time.Time { return s.trustedAt(ctx, ca, now) })
 	if err != nil {
 		return now, err
 	}
@@ -215,13 +202,13 @@ func (s *SelfSigned) sync(ctx context.Context, now time.Time) (time.Time, error)
 	return d.Wake, s.patchConfigurations(ctx, d.Bundle)
 }
 
-func (s *SelfSigned) secret() *corev1.Secret {
-	o, ok, err := s.secrets.GetByKey(s.Namespace + "/" + s.Secret)
-	if err != nil || !ok {
+// secret returns the certificate Secret as the cache holds it, or nil.
+func (s *SelfSigned) secret(ctx context.Context) *corev1.Secret {
+	var secret corev1.Secret
+	if err := s.Cache.Get(ctx, types.NamespacedName{Namespace: s.Namespace, Name: s.Secret}, &secret); err != nil {
 		return nil
 	}
-	secret, _ := o.(*corev1.Secret)
-	return secret
+	return &secret
 }
 
 // write creates or updates the Secret; an update carries the resourceVersion read, so it
@@ -267,8 +254,8 @@ func (s *SelfSigned) serve(b *CertBundle) {
 // trustedAt returns since when every webhook of the configurations has carried ca in its
 // caBundle, as this replica has seen, or zero. No configuration at all trusts vacuously:
 // nothing calls the webhook then, and a configuration made later gets the whole bundle.
-func (s *SelfSigned) trustedAt(ca *x509.Certificate, now time.Time) time.Time {
-	for _, bundle := range s.caBundles() {
+func (s *SelfSigned) trustedAt(ctx context.Context, ca *x509.Certificate, now time.Time) time.Time {
+	for _, bundle := range s.caBundles(ctx) {
 		if !carries(bundle, ca) {
 			s.trust.Store(nil)
 			return time.Time{}
@@ -302,9 +289,9 @@ func carries(bundle []byte, ca *x509.Certificate) bool {
 }
 
 // caBundles returns the caBundle of every webhook of both configurations.
-func (s *SelfSigned) caBundles() [][]byte {
+func (s *SelfSigned) caBundles(ctx context.Context) [][]byte {
 	var bundles [][]byte
-	for _, c := range s.configurations() {
+	for _, c := range s.configurations(ctx) {
 		bundles = append(bundles, c.bundles...)
 	}
 	return bundles
@@ -322,27 +309,24 @@ const (
 	kindValidating = "ValidatingWebhookConfiguration"
 )
 
-func (s *SelfSigned) configurations() []configuration {
+// configurations returns the two webhook configurations as the cache holds them; one that
+// does not exist is left out.
+func (s *SelfSigned) configurations(ctx context.Context) []configuration {
+	key := types.NamespacedName{Name: s.Configuration}
 	var out []configuration
-	for _, store := range []cache.Store{s.mutating, s.validating} {
-		o, ok, _ := store.GetByKey(s.Configuration)
-		if !ok {
-			continue
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	if err := s.Cache.Get(ctx, key, &m); err == nil {
+		c := configuration{kind: kindMutating}
+		for _, w := range m.Webhooks {
+			c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
 		}
-		var c configuration
-		switch obj := o.(type) {
-		case *admissionregistrationv1.MutatingWebhookConfiguration:
-			c.kind = kindMutating
-			for _, w := range obj.Webhooks {
-				c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
-			}
-		case *admissionregistrationv1.ValidatingWebhookConfiguration:
-			c.kind = kindValidating
-			for _, w := range obj.Webhooks {
-				c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
-			}
-		default:
-			continue
+		out = append(out, c)
+	}
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := s.Cache.Get(ctx, key, &v); err == nil {
+		c := configuration{kind: kindValidating}
+		for _, w := range v.Webhooks {
+			c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
 		}
 		out = append(out, c)
 	}
@@ -363,7 +347,7 @@ func (s *SelfSigned) patch(ctx context.Context, kind string, patch []byte) error
 func (s *SelfSigned) patchConfigurations(ctx context.Context, b *CertBundle) error {
 	want := b.TrustBundle()
 	var errs []error
-	for _, c := range s.configurations() {
+	for _, c := range s.configurations(ctx) {
 		patch, err := caBundlePatch(c.hooks, c.bundles, want)
 		if err != nil {
 			errs = append(errs, err)

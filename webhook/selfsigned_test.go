@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/util/cert"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -61,7 +62,7 @@ func startSelfSigned(t *testing.T, objects ...runtime.Object) *selfSignedRig {
 	r := &selfSignedRig{t: t, clock: clocktesting.NewFakeClock(t0), logs: &logLines{}}
 	r.client = fake.NewClientset(append(objs, objects...)...)
 	r.s = &SelfSigned{
-		Client: r.client, Namespace: "sctpguard", Secret: "sctpguard-webhook-tls", Configuration: "sctpguard",
+		Client: r.client, Cache: &factoryWatches{factory: informers.NewSharedInformerFactory(r.client, 0)}, Namespace: "sctpguard", Secret: "sctpguard-webhook-tls", Configuration: "sctpguard",
 		Config: testCertConfig, Clock: r.clock, Log: funcr.New(r.logs.add, funcr.Options{}),
 	}
 	if err := r.s.Ready(nil); err == nil {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
@@ -24,7 +23,6 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -378,10 +376,8 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 		// The manager's own wait covers the webhook server's.
 		GracefulShutdownTimeout: ptr.To(o.ShutdownTimeout + 5*time.Second),
 		// Only what rules read is kept, without managed fields.
-		// AKO's ConfigMap is the only ConfigMap the cache holds.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
-			&corev1.ConfigMap{}: akosettings.CacheOptions(o.AKOConfigMapNamespace, o.AKOConfigMapName),
-		}},
+		// ConfigMaps, Secrets and webhook configurations: only those read, by name or label.
+		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: CacheByObject(o)},
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        o.LeaderElectionID,
 		LeaderElectionNamespace: cmp.Or(o.LeaderElectionNamespace, o.PolicyNamespace),
@@ -415,6 +411,7 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 	env := &Environment{Inventory: QuorumInventory{Inventory: inv, Live: mgr.GetAPIReader()}}
 	events := mgr.GetEventRecorder("sctpguard")
 	if certs != nil {
+		certs.Cache = mgr.GetCache()
 		if err := mgr.Add(certs); err != nil {
 			return nil, err
 		}
@@ -431,7 +428,7 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 		return nil, err
 	}
 	policies := &PolicyFollower{
-		Client: clientset, Namespace: o.PolicyNamespace, Config: cfg,
+		Cache: mgr.GetCache(), Namespace: o.PolicyNamespace, Config: cfg,
 		Options: rego.Options{Timeout: o.PolicyTimeout, OnError: policy.Action(o.OnPolicyError)},
 		Engines: engines, Inventory: inv, Events: events, Degradations: degradations, Log: log.WithName("policies"), Metrics: metrics,
 	}
