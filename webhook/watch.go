@@ -33,7 +33,7 @@ type Watches interface {
 func CacheByObject(o *Options) map[client.Object]cache.ByObject {
 	configMaps := akosettings.CacheOptions(o.AKOConfigMapNamespace, o.AKOConfigMapName)
 	if _, shared := configMaps.Namespaces[o.PolicyNamespace]; shared {
-		configMaps.Namespaces[o.PolicyNamespace] = cache.Config{LabelSelector: labels.Everything(), FieldSelector: fields.Everything()}
+		configMaps.Namespaces[o.PolicyNamespace] = cache.Config{} // no selector: every ConfigMap
 	} else {
 		configMaps.Namespaces[o.PolicyNamespace] = cache.Config{LabelSelector: policySelector()}
 	}
