@@ -266,3 +266,68 @@ spec:
 		cluster.CheckRun(t, code, out, errOut, 1, "", want)
 	}
 }
+
+// TestPoliciesInAKONamespace: with the policy namespace set to AKO's, the one cache holds the
+// two selections of that namespace's ConfigMaps merged (AKO's by name, the policies by
+// label), and each follower follows its own: the policies load and judge, an unlabelled
+// ConfigMap there is no policy, a policy ConfigMap deleted is dropped, and AKO's ConfigMap
+// changed applies, each without a restart.
+func TestPoliciesInAKONamespace(t *testing.T) {
+	cluster.Skip(t, skipReason)
+	setAKO(t, map[string]string{"serviceType": "ClusterIP", "clusterName": "e2e"})
+	policies := `apiVersion: v1
+kind: ConfigMap
+metadata: {name: team-policies, namespace: avi-system, labels: {sctpguard.io/policy: "true"}}
+data:
+  telco.rego: |
+    package team
+    deny contains msg if {
+      input.kind == "Service"
+      input.metadata.namespace == "telco"
+      msg := "no SCTP Services in telco"
+    }
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: unrelated, namespace: avi-system}
+data:
+  broken.rego: |
+    package broken
+    deny contains msg if {
+`
+	if _, errOut, code := cl.Kubectl(policies, "apply", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	t.Cleanup(func() {
+		_, _, _ = cl.Kubectl("", "delete", "configmap/team-policies", "configmap/unrelated", "-n", "avi-system", "--ignore-not-found")
+	})
+	serveFrom(t, "--policy-namespace=avi-system")
+	const policyDenial = `Error from server (Forbidden): error when creating "STDIN": admission webhook "services.validate.sctpguard.io" denied the request: ` +
+		"[team/deny] no SCTP Services in telco\n"
+	out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", "--dry-run=server")
+	cluster.CheckRun(t, code, out, errOut, 1, "", policyDenial)
+	if diff := cmp.Diff([]string{"Normal PolicyLoaded policies of this ConfigMap are in force"}, events(t, "avi-system", "ConfigMap", "team-policies")); diff != "" {
+		t.Errorf("events of the policy ConfigMap (-want +got):\n%s", diff)
+	}
+	if got := events(t, "avi-system", "ConfigMap", "unrelated"); len(got) != 0 {
+		t.Errorf("events of the unlabelled ConfigMap: %q", got)
+	}
+	if _, errOut, code := cl.Kubectl("", "delete", "configmap/team-policies", "-n", "avi-system"); code != 0 {
+		t.Fatal(errOut)
+	}
+	poll(t, "the policies to be dropped", func() error {
+		out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", "--dry-run=server")
+		if code != 0 || out != "service/amf created (server dry run)\n" || errOut != "" {
+			return fmt.Errorf("exit %d: %s%s", code, out, errOut)
+		}
+		return nil
+	})
+	setAKO(t, map[string]string{"serviceType": "NodePortLocal", "clusterName": "e2e"})
+	poll(t, "AKO's ConfigMap to apply", func() error {
+		out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", "--dry-run=server")
+		if code != 1 || out != "" || errOut != nplDenial {
+			return fmt.Errorf("exit %d: %s%s", code, out, errOut)
+		}
+		return nil
+	})
+}
