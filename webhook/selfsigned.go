@@ -312,21 +312,23 @@ const (
 // configurations returns the two webhook configurations as the cache holds them; one that
 // does not exist is left out.
 func (s *SelfSigned) configurations(ctx context.Context) []configuration {
-	key := types.NamespacedName{Name: s.Configuration}
 	var out []configuration
-	var m admissionregistrationv1.MutatingWebhookConfiguration
-	if err := s.Cache.Get(ctx, key, &m); err == nil {
-		c := configuration{kind: kindMutating}
-		for _, w := range m.Webhooks {
-			c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
+	for _, obj := range []client.Object{&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{}} {
+		if err := s.Cache.Get(ctx, types.NamespacedName{Name: s.Configuration}, obj); err != nil {
+			continue
 		}
-		out = append(out, c)
-	}
-	var v admissionregistrationv1.ValidatingWebhookConfiguration
-	if err := s.Cache.Get(ctx, key, &v); err == nil {
-		c := configuration{kind: kindValidating}
-		for _, w := range v.Webhooks {
-			c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
+		var c configuration
+		switch o := obj.(type) {
+		case *admissionregistrationv1.MutatingWebhookConfiguration:
+			c.kind = kindMutating
+			for _, w := range o.Webhooks {
+				c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
+			}
+		case *admissionregistrationv1.ValidatingWebhookConfiguration:
+			c.kind = kindValidating
+			for _, w := range o.Webhooks {
+				c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
+			}
 		}
 		out = append(out, c)
 	}

@@ -51,6 +51,18 @@ func events(t *testing.T, namespace, kind, name string) []string {
 	return out
 }
 
+// pollDryRun waits until a server dry run of sctpLB's creation answers as wanted.
+func pollDryRun(t *testing.T, what string, wantCode int, wantOut, wantErr string) {
+	t.Helper()
+	poll(t, what, func() error {
+		out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", "--dry-run=server")
+		if code != wantCode || out != wantOut || errOut != wantErr {
+			return fmt.Errorf("exit %d: %s%s", code, out, errOut)
+		}
+		return nil
+	})
+}
+
 // TestStartUnreadableAKOKeys: a replica that starts with values in AKO's ConfigMap it cannot
 // read applies the other keys (so NodePortLocal denies SCTP), becomes ready, and says it is
 // degraded: a warning on every verdict, a Warning Event per key on the ConfigMap, the gauge.
@@ -118,13 +130,7 @@ func TestStartWithoutAKOConfigMap(t *testing.T) {
 		t.Errorf("gauge (-want +got):\n%s", diff)
 	}
 	setAKO(t, map[string]string{"serviceType": "NodePortLocal", "clusterName": "e2e"})
-	poll(t, "the ConfigMap to apply", func() error {
-		out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", "--dry-run=server")
-		if code != 1 || out != "" || errOut != nplDenial {
-			return fmt.Errorf("exit %d: %s%s", code, out, errOut)
-		}
-		return nil
-	})
+	pollDryRun(t, "the ConfigMap to apply", 1, "", nplDenial)
 }
 
 // TestStartPoliciesRefused: a replica whose user policies do not load at start has no good
@@ -315,19 +321,7 @@ data:
 	if _, errOut, code := cl.Kubectl("", "delete", "configmap/team-policies", "-n", "avi-system"); code != 0 {
 		t.Fatal(errOut)
 	}
-	poll(t, "the policies to be dropped", func() error {
-		out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", "--dry-run=server")
-		if code != 0 || out != "service/amf created (server dry run)\n" || errOut != "" {
-			return fmt.Errorf("exit %d: %s%s", code, out, errOut)
-		}
-		return nil
-	})
+	pollDryRun(t, "the policies to be dropped", 0, "service/amf created (server dry run)\n", "")
 	setAKO(t, map[string]string{"serviceType": "NodePortLocal", "clusterName": "e2e"})
-	poll(t, "AKO's ConfigMap to apply", func() error {
-		out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", "--dry-run=server")
-		if code != 1 || out != "" || errOut != nplDenial {
-			return fmt.Errorf("exit %d: %s%s", code, out, errOut)
-		}
-		return nil
-	})
+	pollDryRun(t, "AKO's ConfigMap to apply", 1, "", nplDenial)
 }
