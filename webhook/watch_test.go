@@ -6,17 +6,24 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -24,8 +31,7 @@ import (
 // factoryWatches serves Watches from client-go informers on a fake clientset, as the
 // manager's cache serves them from the API server.
 type factoryWatches struct {
-	client.Reader // List is not served
-	factory       informers.SharedInformerFactory
+	factory informers.SharedInformerFactory
 }
 
 func (w *factoryWatches) informer(obj client.Object) (toolscache.SharedIndexInformer, error) {
@@ -68,6 +74,22 @@ func (w *factoryWatches) Get(_ context.Context, key client.ObjectKey, obj client
 		return apierrors.NewNotFound(schema.GroupResource{}, key.Name)
 	}
 	reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(item.(client.Object).DeepCopyObject()).Elem())
+	return nil
+}
+
+// List serves ConfigMapLists, by namespace and label selector.
+func (w *factoryWatches) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	cms, ok := list.(*corev1.ConfigMapList)
+	if !ok {
+		return fmt.Errorf("no list of %T", list)
+	}
+	o := (&client.ListOptions{}).ApplyOptions(opts)
+	for _, item := range w.factory.Core().V1().ConfigMaps().Informer().GetIndexer().List() {
+		cm := item.(*corev1.ConfigMap)
+		if (o.Namespace == "" || cm.Namespace == o.Namespace) && (o.LabelSelector == nil || o.LabelSelector.Matches(labels.Set(cm.Labels))) {
+			cms.Items = append(cms.Items, *cm.DeepCopy())
+		}
+	}
 	return nil
 }
 
@@ -137,4 +159,79 @@ func TestCacheByObject(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPolicyFollowerInAKONamespace: in a namespace the cache holds whole (the policy
+// namespace is AKO's), the follower loads only the labelled ConfigMaps, and only their
+// changes reload it: AKO's ConfigMap changing is no policy change.
+func TestPolicyFollowerInAKONamespace(t *testing.T) {
+	cm := func(name string, labelled bool, data map[string]string) *corev1.ConfigMap {
+		c := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "avi-system", Name: name, ResourceVersion: "1"}, Data: data}
+		if labelled {
+			c.Labels = map[string]string{PolicyLabel: "true"}
+		}
+		return c
+	}
+	ako := cm("avi-k8s-config", false, map[string]string{"serviceType": "ClusterIP"})
+	team := cm("team-policies", true, map[string]string{"telco.rego": "package team\ndeny contains msg if {\n  input.kind == \"Nothing\"\n  msg := \"never\"\n}\n"})
+	clientset := fake.NewClientset(ako, team,
+		cm("unrelated", false, map[string]string{"broken.rego": "package broken\ndeny contains msg if {\n"}))
+	metrics, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	degradations, err := NewDegradations(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorder := events.NewFakeRecorder(10)
+	f := &PolicyFollower{
+		Cache: &factoryWatches{factory: informers.NewSharedInformerFactory(clientset, 0)}, Namespace: "avi-system",
+		Engines: &Engines{}, Events: recorder, Degradations: degradations, Log: logr.Discard(), Metrics: metrics,
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- f.Start(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Start: %v", err)
+		}
+	}()
+	reloads := func() float64 { return testutil.ToFloat64(metrics.policyReloads.WithLabelValues("ok")) }
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waitFor("the policies to load", func() bool { return f.Ready(nil) == nil })
+	select {
+	case got := <-recorder.Events:
+		if want := "Normal PolicyLoaded policies of this ConfigMap are in force"; got != want {
+			t.Errorf("event %q, want %q", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("no PolicyLoaded event")
+	}
+	// The events of the initial list may start one more reload; let it pass.
+	time.Sleep(3 * policyDebounce)
+	base := reloads()
+	ako.Data["serviceType"] = "NodePortLocal"
+	if _, err := clientset.CoreV1().ConfigMaps("avi-system").Update(ctx, ako, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Give a reload that AKO's ConfigMap would start the time to show.
+	time.Sleep(3 * policyDebounce)
+	if got := reloads(); got != base {
+		t.Errorf("reloads after AKO's ConfigMap changed: %v, want %v", got, base)
+	}
+	team.Annotations = map[string]string{RegoVersionAnnotation: "v1"}
+	team.ResourceVersion = "2"
+	if _, err := clientset.CoreV1().ConfigMaps("avi-system").Update(ctx, team, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the changed policies to load", func() bool { return reloads() == base+1 })
 }
