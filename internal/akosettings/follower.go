@@ -31,8 +31,10 @@ const (
 	DegradedConfigMapAbsent = "ako-configmap-absent"
 )
 
-// CacheOptions restricts the cache's ConfigMaps to AKO's one: the follower reads nothing else,
-// and the account needs to read no other (RBAC: list and watch ConfigMaps in AKO's namespace).
+// CacheOptions selects AKO's ConfigMap alone in its namespace: the follower reads nothing
+// else, and the account needs to read no other (RBAC: list and watch ConfigMaps in AKO's
+// namespace, by name). The webhook adds its policy ConfigMaps to it (webhook.CacheByObject),
+// so the follower picks AKO's ConfigMap out of what the cache holds.
 func CacheOptions(namespace, name string) cache.ByObject {
 	return cache.ByObject{Namespaces: map[string]cache.Config{
 		namespace: {FieldSelector: fields.OneTermEqualSelector("metadata.name", name)},
