@@ -76,6 +76,10 @@ type PolicyFollower struct {
 	applied map[string]string // ConfigMap name -> resourceVersion last loaded
 }
 
+// NeedLeaderElection is false: every replica judges, so every replica needs the policies
+// (a runnable that does not say so runs on the leader alone).
+func (f *PolicyFollower) NeedLeaderElection() bool { return false }
+
 // Start runs until ctx is done; it implements manager.Runnable.
 func (f *PolicyFollower) Start(ctx context.Context) error {
 	changed := make(chan struct{}, 1)

@@ -26,6 +26,9 @@ import (
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/sctpguard/sctpguard/internal/akosettings"
 )
 
 // factoryWatches serves Watches from client-go informers on a fake clientset, as the
@@ -234,4 +237,20 @@ func TestPolicyFollowerInAKONamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("the changed policies to load", func() bool { return reloads() == base+1 })
+}
+
+// TestFollowersRunOnEveryReplica: the followers every replica needs say so, or
+// controller-runtime would run them on the leader alone (the translator turns leader
+// election on), leaving the other replicas unready.
+func TestFollowersRunOnEveryReplica(t *testing.T) {
+	for name, r := range map[string]manager.Runnable{
+		"policies":     &PolicyFollower{},
+		"ako-settings": &akosettings.Follower{},
+		"certificates": &SelfSigned{},
+	} {
+		le, ok := r.(manager.LeaderElectionRunnable)
+		if !ok || le.NeedLeaderElection() {
+			t.Errorf("%s: runs on the leader alone", name)
+		}
+	}
 }

@@ -86,6 +86,10 @@ func (f *Follower) Current() policy.Context {
 	return s
 }
 
+// NeedLeaderElection is false: every replica judges, so every replica needs AKO's settings
+// (a runnable that does not say so runs on the leader alone).
+func (f *Follower) NeedLeaderElection() bool { return false }
+
 // Start runs until ctx is done; it implements manager.Runnable.
 func (f *Follower) Start(ctx context.Context) error {
 	informer, err := f.Cache.GetInformer(ctx, &corev1.ConfigMap{})
