@@ -64,13 +64,14 @@ func main() {
 	rates := flag.String("rates", "250,500,750,1000,1500,2000,4000", "request rates to try, per second; 1000 (the target's) must be among them")
 	duration := flag.Duration("duration", 3*time.Second, "how long each rate is held, per round")
 	rounds := flag.Int("rounds", 3, "rounds per rate, alternating which handler goes first")
+	churnEvery := flag.Duration("churn", 10*time.Millisecond, "how often a Service of the inventory changes (an informer's update event); 0: never")
 	serverGOGC := flag.String("server-gogc", "400", "GOGC of both server processes: the chart runs serve with GOGC=400 (bounded by GOMEMLIMIT)")
 	flag.Parse()
 	var err error
 	if *serve != "" {
-		err = runServer(*serve, *port, *certDir)
+		err = runServer(*serve, *port, *certDir, *churnEvery)
 	} else {
-		err = drive(*rates, *duration, *rounds, *serverGOGC)
+		err = drive(*rates, *duration, *rounds, *serverGOGC, *churnEvery)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
@@ -79,7 +80,7 @@ func main() {
 }
 
 // runServer serves one handler until interrupted.
-func runServer(which string, port int, certDir string) error {
+func runServer(which string, port int, certDir string, churnEvery time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The server's own logs (certificate watcher) would only interleave with the table.
@@ -88,7 +89,7 @@ func runServer(which string, port int, certDir string) error {
 	switch which {
 	case "sctpguard", "sctpguard+rego":
 		// Both in a cluster of 10,000 more objects; one with 20 user policies, whose
-		// data.inventory follows a churn of 100 updates a second.
+		// data.inventory follows a churn of updates (100 a second by default).
 		env := environment()
 		objs := bigInventory(env.Inventory.(*policy.MemoryInventory))
 		var evaluators []policy.Evaluator
@@ -106,7 +107,9 @@ func runServer(which string, port int, certDir string) error {
 				}
 			}
 			env.Inventory = fedInventory{MemoryInventory: env.Inventory.(*policy.MemoryInventory), rego: inv}
-			go churn(ctx, inv, objs, 10*time.Millisecond)
+			if churnEvery > 0 {
+				go churn(ctx, inv, objs, churnEvery)
+			}
 		}
 		engine, err := policy.NewEngine(policy.Config{}, evaluators...)
 		if err != nil {
@@ -223,7 +226,7 @@ const (
 // drive starts the servers and loads them at each rate, in rounds that alternate which goes
 // first, so that a slow spell of the shared machine hits them alike; each rate reports the
 // round with the median p99.
-func drive(rateList string, hold time.Duration, rounds int, gogc string) error {
+func drive(rateList string, hold time.Duration, rounds int, gogc string, churnEvery time.Duration) error {
 	// The generator's own garbage collection delays the requests of every handler alike and
 	// would dominate their tails on 2 cores: it collects rarely.
 	debug.SetGCPercent(400)
@@ -265,14 +268,16 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string) error {
 	handlers := []string{floor, builtin, withRego}
 	urls := map[string]string{}
 	clients := map[string]*http.Client{}
+	pids := map[string]int{}
 	for _, which := range handlers {
 		port := freePort()
-		cmd := exec.Command(self, "-serve", which, "-port", fmt.Sprint(port), "-cert-dir", dir)
+		cmd := exec.Command(self, "-serve", which, "-port", fmt.Sprint(port), "-cert-dir", dir, "-churn", churnEvery.String())
 		cmd.Stderr = os.Stderr
 		cmd.Env = append(os.Environ(), "GOGC="+gogc)
 		if err := cmd.Start(); err != nil {
 			return err
 		}
+		pids[which] = cmd.Process.Pid
 		defer func() {
 			_ = cmd.Process.Signal(os.Interrupt)
 			_ = cmd.Wait()
@@ -294,9 +299,10 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string) error {
 
 	fmt.Printf("admission load over TLS (HTTP/2, one kept-alive connection per server) on loopback, %d CPUs shared by the generator and the servers;\n"+
 		"open loop at a constant rate, latency from each request's scheduled send; %s per rate and round, %d rounds alternating the order\n"+
-		"(the round with the median p99 is shown); servers at GOGC=%s. %s: %d user policies (5 judge the Service) and data.inventory of %d objects under churn.\n\n",
-		runtimeCPUs(), hold, rounds, gogc, withRego, 20, inventorySize)
-	fmt.Printf("%-15s %8s %9s %9s %9s %9s %7s\n", "handler", "target/s", "achieved", "p50", "p99", "max", "errors")
+		"(the round with the median p99 is shown); servers at GOGC=%s. %s: %d user policies (5 judge the Service) and data.inventory of %d objects,\n"+
+		"one changed every %s. CPU/req: the server process's CPU time per request.\n\n",
+		runtimeCPUs(), hold, rounds, gogc, withRego, 20, inventorySize, churnEvery)
+	fmt.Printf("%-15s %8s %9s %9s %9s %19s %9s %7s %9s\n", "handler", "target/s", "achieved", "p50", "p99", "p99 of the rounds", "max", "errors", "CPU/req")
 	results := map[string][]step{}
 	saturated := map[string]bool{}
 	for _, rate := range rates {
@@ -308,7 +314,10 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string) error {
 			}
 			for _, which := range order {
 				if !saturated[which] {
-					byHandler[which] = append(byHandler[which], load(clients[which], urls[which], rate, hold))
+					before := processCPU(pids[which])
+					s := load(clients[which], urls[which], rate, hold)
+					s.cpu = (processCPU(pids[which]) - before) / time.Duration(s.n)
+					byHandler[which] = append(byHandler[which], s)
 				}
 			}
 		}
@@ -318,7 +327,8 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string) error {
 			}
 			s := median(byHandler[which])
 			results[which] = append(results[which], s)
-			fmt.Printf("%-15s %8d %9.0f %9s %9s %9s %7d\n", which, rate, s.achieved, round(s.p50), round(s.p99), round(s.max), s.errors)
+			fmt.Printf("%-15s %8d %9.0f %9s %9s %19s %9s %7d %9s\n", which, rate, s.achieved, round(s.p50), round(s.p99),
+				round(s.p99Low)+"–"+round(s.p99High), round(s.max), s.errors, round(s.cpu))
 			// Past the target's rate, a handler that fell behind is not loaded harder.
 			saturated[which] = rate >= compareRate && !s.sustained()
 		}
@@ -339,8 +349,9 @@ func summarize(results map[string][]step) {
 	}
 	fmt.Println()
 	ratio := func(label string, a, b *step) {
-		fmt.Printf("%s: p50 %s vs %s (%.2fx), p99 %s vs %s: %.2fx without user policies (target: within 1.5x)\n",
-			label, round(a.p50), round(b.p50), float64(a.p50)/float64(b.p50), round(a.p99), round(b.p99), float64(a.p99)/float64(b.p99))
+		fmt.Printf("%s: p50 %s vs %s (%.2fx), p99 %s vs %s: %.2fx without user policies (target: within 1.5x); server CPU per request %s vs %s (%.2fx)\n",
+			label, round(a.p50), round(b.p50), float64(a.p50)/float64(b.p50), round(a.p99), round(b.p99), float64(a.p99)/float64(b.p99),
+			round(a.cpu), round(b.cpu), float64(a.cpu)/float64(b.cpu))
 	}
 	best := 0
 	for _, a := range results[withRego] {
@@ -379,27 +390,33 @@ func summarize(results map[string][]step) {
 	ratio(label, a, b)
 }
 
-// median returns the round with the median p99, with the worst max and achieved rate and
-// the errors of all rounds.
+// median returns the round with the median p99, with the range of the rounds' p99, the
+// worst max and achieved rate, the errors of all rounds and the median server CPU per
+// request.
 func median(rounds []step) step {
 	sorted := slices.Clone(rounds)
 	slices.SortFunc(sorted, func(a, b step) int { return cmp.Compare(a.p99, b.p99) })
 	m := sorted[len(sorted)/2]
+	m.p99Low, m.p99High = sorted[0].p99, sorted[len(sorted)-1].p99
 	m.errors = 0
 	for _, r := range rounds {
 		m.max = max(m.max, r.max)
 		m.errors += r.errors
 		m.achieved = min(m.achieved, r.achieved)
 	}
+	slices.SortFunc(sorted, func(a, b step) int { return cmp.Compare(a.cpu, b.cpu) })
+	m.cpu = sorted[len(sorted)/2].cpu
 	return m
 }
 
 // step is one rate's result.
 type step struct {
-	rate          int
-	achieved      float64
-	p50, p99, max time.Duration
-	errors        int
+	rate, n         int
+	achieved        float64
+	p50, p99, max   time.Duration
+	p99Low, p99High time.Duration // over the rounds
+	errors          int
+	cpu             time.Duration // the server process's CPU time per request
 }
 
 // sustained: every request answered, at the rate asked, without a queue building up (a
@@ -473,7 +490,7 @@ func load(client *http.Client, url string, rate int, d time.Duration) step {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	s := step{rate: rate, achieved: float64(n) / elapsed.Seconds()}
+	s := step{rate: rate, n: n, achieved: float64(n) / elapsed.Seconds()}
 	for _, f := range failed {
 		if f {
 			s.errors++
