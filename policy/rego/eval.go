@@ -302,11 +302,11 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context,
 			release()
 			return nil, nil, nil, err
 		}
-		unlock := inv.rlock()
-		opts = append(opts, rego.EvalResolver(inventoryRef, inv))
+		root, done := inv.read()
+		opts = append(opts, rego.EvalResolver(inventoryRef, valueResolver{root}))
 		abort := release
 		release = func() {
-			unlock()
+			done()
 			abort()
 		}
 	}
