@@ -380,7 +380,7 @@ func summarize(results map[string][]step) {
 		s    *step
 	}{{builtin, b}, {withRego, a}} {
 		if !s.s.sustained() {
-			fmt.Printf("%s does not sustain %d/s here: achieved %.0f/s, %d errors\n", s.name, compareRate, s.s.achieved, s.s.errors)
+			fmt.Printf("%s does not sustain %d/s here: achieved %.0f/s, %d errors, p99 %s\n", s.name, compareRate, s.s.achieved, s.s.errors, round(s.s.p99))
 		}
 	}
 	label := fmt.Sprintf("at %d/s, with user policies", compareRate)
