@@ -65,11 +65,19 @@ func fakeCluster(t *testing.T, funcs interceptor.Funcs, files ...string) client.
 		return errors.New("read-only")
 	}
 	if funcs.Create == nil {
-		funcs.Create = func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error { return write("create") }
+		funcs.Create = func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error {
+			return write("create")
+		}
 	}
-	funcs.Update = func(context.Context, client.WithWatch, client.Object, ...client.UpdateOption) error { return write("update") }
-	funcs.Patch = func(context.Context, client.WithWatch, client.Object, client.Patch, ...client.PatchOption) error { return write("patch") }
-	funcs.Delete = func(context.Context, client.WithWatch, client.Object, ...client.DeleteOption) error { return write("delete") }
+	funcs.Update = func(context.Context, client.WithWatch, client.Object, ...client.UpdateOption) error {
+		return write("update")
+	}
+	funcs.Patch = func(context.Context, client.WithWatch, client.Object, client.Patch, ...client.PatchOption) error {
+		return write("patch")
+	}
+	funcs.Delete = func(context.Context, client.WithWatch, client.Object, ...client.DeleteOption) error {
+		return write("delete")
+	}
 	return interceptor.NewClient(b.Build(), funcs)
 }
 
@@ -98,7 +106,9 @@ func findings(t *testing.T, o *check.Options, wantCode int) ([]map[string]any, s
 		delete(f, "line")
 	}
 	// A cluster lists kind by kind, manifests are in file order: compare as sets.
-	key := func(f map[string]any) string { return fmt.Sprint(f["kind"], f["namespace"], f["name"], f["path"], f["rule"]) }
+	key := func(f map[string]any) string {
+		return fmt.Sprint(f["kind"], f["namespace"], f["name"], f["path"], f["rule"])
+	}
 	slices.SortFunc(r.Findings, func(a, b map[string]any) int { return strings.Compare(key(a), key(b)) })
 	return r.Findings, errOut
 }
