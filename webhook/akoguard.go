@@ -23,9 +23,10 @@ import (
 // AKOGuardPath is where the guard on AKO's ConfigMap is served.
 const AKOGuardPath = "/validate-ako-settings"
 
-// DefaultAKOGuardDeadline bounds the guard's judgement: under its configuration's
-// timeoutSeconds (DefaultAKOGuardTimeoutSeconds), so that it always answers in time.
-const DefaultAKOGuardDeadline = 3 * time.Second
+// DefaultAKOGuardDeadline bounds the guard's judgement: half its configuration's
+// timeoutSeconds (DefaultAKOGuardTimeoutSeconds), so that it always answers in time. The
+// server's own deadline (under its write timeout) applies too.
+const DefaultAKOGuardDeadline = 1500 * time.Millisecond
 
 // maxGuardWarning bounds one warning of the guard: the API server may cut a warning over
 // 256 characters.
@@ -114,6 +115,9 @@ func (g *AKOGuard) answer(ctx context.Context, req *admissionv1.AdmissionRequest
 		return allowedResponse(warnings), outcomeFor(warnings)
 	}
 	deadline := cmp.Or(g.Deadline, DefaultAKOGuardDeadline)
+	if d, ok := ctx.Deadline(); ok {
+		deadline = min(deadline, time.Until(d).Round(time.Millisecond))
+	}
 	jctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	broken, incomplete, err := g.judge(jctx, current, next)

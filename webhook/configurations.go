@@ -174,7 +174,7 @@ type AKOGuardOptions struct {
 
 // DefaultAKOGuardTimeoutSeconds is the guard's timeoutSeconds; its judgement's deadline
 // (DefaultAKOGuardDeadline) is under it.
-const DefaultAKOGuardTimeoutSeconds = 5
+const DefaultAKOGuardTimeoutSeconds = 3
 
 // AKOGuardCondition selects AKO's ConfigMap alone: the guard is called for nothing else.
 func AKOGuardCondition(namespace, name string) string {
