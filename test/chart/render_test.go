@@ -122,8 +122,8 @@ func TestAKOGuardMatchesGo(t *testing.T) {
 		"defaults": {r: defaults, want: webhook.AKOGuardOptions{Namespace: "avi-system", Name: "avi-k8s-config", TimeoutSeconds: 3},
 			wantArgs: []string{"--ako-guard-deadline=1500ms"}},
 		"another ConfigMap, 8s, deny": {
-			r: release{name: "sctpguard", namespace: "sctpguard", values: "ako: {namespace: ako, configMapName: ako-config}\nakoGuard: {deny: true, timeoutSeconds: 8}\n"},
-			want: webhook.AKOGuardOptions{Namespace: "ako", Name: "ako-config", TimeoutSeconds: 8},
+			r:        release{name: "sctpguard", namespace: "sctpguard", values: "ako: {namespace: ako, configMapName: ako-config}\nakoGuard: {deny: true, timeoutSeconds: 8}\n"},
+			want:     webhook.AKOGuardOptions{Namespace: "ako", Name: "ako-config", TimeoutSeconds: 8},
 			wantArgs: []string{"--ako-guard-deadline=4000ms", "--ako-guard-deny"},
 		},
 	} {
