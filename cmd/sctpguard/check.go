@@ -13,7 +13,7 @@ func newCheckCommand() *cobra.Command {
 	o := check.NewOptions()
 	o.ToolVersion = version
 	c := &cobra.Command{
-		Use:   "check (-f PATH... | --cluster [-n NS | -A]) [flags]",
+		Use:   "check (-f PATH... | PATH... | --cluster [-n NS | -A]) [flags]",
 		Short: "Check manifests offline with the webhook's rules (GitOps pre-flight)",
 		Long: `Check reads manifests (files, directories, or - for standard input; multi-document YAML,
 JSON and List kinds), applies the API server's defaults, and judges every object with the
@@ -31,8 +31,10 @@ Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadabl
   sctpguard check -f svc.yaml --mutate > mutated.yaml
   sctpguard check --cluster -A
   sctpguard check --cluster -A --ako-values proposed-ako-values.yaml   # what would break`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
+		// Paths may also be given as arguments, as pre-commit passes the staged files.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Files = append(o.Files, args...)
 			if o.Cluster && !c.Flags().Changed("namespace") {
 				o.Namespace = "" // the kubeconfig context's
 			}
