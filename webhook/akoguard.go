@@ -312,14 +312,7 @@ func listNames(head string, names []string) string {
 // capGuardWarnings keeps the warnings within what the API server passes on: at most
 // MaxWarnings, each cut to maxGuardWarning and made header-safe.
 func capGuardWarnings(warnings []string) []string {
-	if len(warnings) > MaxWarnings {
-		rest := len(warnings) - (MaxWarnings - 1)
-		warnings = append(warnings[:MaxWarnings-1], fmt.Sprintf("… and %d more warnings; sctpguard check --cluster lists them all", rest))
-	}
-	for i, w := range warnings {
-		warnings[i] = headerSafe(truncateRunes(w, maxGuardWarning))
-	}
-	return warnings
+	return capWarningsTo(warnings, maxGuardWarning, "sctpguard check --cluster lists them all")
 }
 
 func decodeConfigMap(raw []byte) (*corev1.ConfigMap, error) {

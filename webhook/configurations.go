@@ -60,17 +60,7 @@ type ConfigurationOptions struct {
 // narrow on purpose: only the kinds with rules, only CREATE and UPDATE, only objects that the
 // match conditions pick out, and side-effect free so that server-side dry run works.
 func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration) {
-	client := func(path string) admissionregistrationv1.WebhookClientConfig {
-		cc := admissionregistrationv1.WebhookClientConfig{CABundle: o.CABundle}
-		if o.URL != "" {
-			cc.URL = ptr.To(o.URL + path)
-		} else if o.Service != nil {
-			svc := *o.Service
-			svc.Path = ptr.To(path)
-			cc.Service = &svc
-		}
-		return cc
-	}
+	client := o.clientConfig
 	nsSelector := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 		{Key: OptOutLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
 	}}
@@ -163,6 +153,19 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 	return mutating, validating
 }
 
+// clientConfig is how the API server calls the webhook at path: the URL, or the Service.
+func (o ConfigurationOptions) clientConfig(path string) admissionregistrationv1.WebhookClientConfig {
+	cc := admissionregistrationv1.WebhookClientConfig{CABundle: o.CABundle}
+	if o.URL != "" {
+		cc.URL = ptr.To(o.URL + path)
+	} else if o.Service != nil {
+		svc := *o.Service
+		svc.Path = ptr.To(path)
+		cc.Service = &svc
+	}
+	return cc
+}
+
 // AKOGuardOptions place the guard on AKO's ConfigMap.
 type AKOGuardOptions struct {
 	// Namespace and Name name AKO's ConfigMap.
@@ -187,14 +190,7 @@ func AKOGuardCondition(namespace, name string) string {
 // AKO's ConfigMap when sctpguard is down. Only AKO's namespace is selected, and in it, by the
 // match condition, only AKO's ConfigMap.
 func AKOGuardConfiguration(o ConfigurationOptions, g AKOGuardOptions) *admissionregistrationv1.ValidatingWebhookConfiguration {
-	cc := admissionregistrationv1.WebhookClientConfig{CABundle: o.CABundle}
-	if o.URL != "" {
-		cc.URL = ptr.To(o.URL + AKOGuardPath)
-	} else if o.Service != nil {
-		svc := *o.Service
-		svc.Path = ptr.To(AKOGuardPath)
-		cc.Service = &svc
-	}
+	cc := o.clientConfig(AKOGuardPath)
 	timeout := g.TimeoutSeconds
 	if timeout == 0 {
 		timeout = DefaultAKOGuardTimeoutSeconds

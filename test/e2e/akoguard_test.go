@@ -176,9 +176,9 @@ func TestAKOGuard(t *testing.T) {
 	check(t, code, out, errOut, 0, "configmap/avi-k8s-config patched\n", "")
 }
 
-// runCheck runs sctpguard check with args from dir and returns its JSON findings without
-// file and line, sorted, and its exit code.
-func runCheck(t *testing.T, dir string, args ...string) ([]map[string]any, string, int) {
+// runCheckJSON runs sctpguard check -o json with args from dir and returns its standard
+// output and error and its exit code.
+func runCheckJSON(t *testing.T, dir string, args ...string) (*bytes.Buffer, *bytes.Buffer, int) {
 	t.Helper()
 	_, _, bin, _ := cluster.FromEnv("../..")
 	cmd := exec.Command(bin, append([]string{"check", "-o", "json"}, args...)...)
@@ -194,6 +194,14 @@ func runCheck(t *testing.T, dir string, args ...string) ([]map[string]any, strin
 	case err != nil:
 		t.Fatal(err)
 	}
+	return &stdout, &stderr, code
+}
+
+// runCheck runs sctpguard check with args from dir and returns its JSON findings without
+// file and line, sorted, and its exit code.
+func runCheck(t *testing.T, dir string, args ...string) ([]map[string]any, string, int) {
+	t.Helper()
+	stdout, stderr, code := runCheckJSON(t, dir, args...)
 	var rep struct {
 		Findings []map[string]any `json:"findings"`
 	}
