@@ -28,20 +28,22 @@ const guardNamespace = "guard"
 
 // guardObjects are two SCTP LoadBalancer Services and an AKO Gateway with its backend, in the
 // form the mutating webhook stores them (ports named, labelled), so that check -f on them
-// judges what check --cluster reads.
+// judges what check --cluster reads. Their GatewayClass of AKO's is their own: the seed
+// examples' avi-lb is another test's to create.
 var guardObjects = `apiVersion: v1
 kind: Namespace
 metadata:
   name: guard
 ---
-` + gatewayClass + `---
-` + strings.ReplaceAll(gateway(guardNamespace, "SCTP", "3868"), "  name: gw\n", "  name: gw\n  labels: {sctpguard.io/sctp: \"true\"}\n") + `---
+` + strings.ReplaceAll(gatewayClass, "name: avi-lb", "name: guard-avi-lb") + `---
+` + strings.NewReplacer("  name: gw\n", "  name: gw\n  labels: {sctpguard.io/sctp: \"true\"}\n", "gatewayClassName: avi-lb", "gatewayClassName: guard-avi-lb").
+	Replace(gateway(guardNamespace, "SCTP", "3868")) + `---
 ` + strings.ReplaceAll(backend(guardNamespace, "diameter", "3868"), "    ako.vmware.com/gateway-name: gw\n", "    ako.vmware.com/gateway-name: gw\n    sctpguard.io/sctp: \"true\"\n") + `---
 ` + guardLB("s1ap", "36412") + `---
 ` + guardLB("ngap", "38412")
 
 // guardNames are guardObjects as kubectl apply -o name prints them.
-const guardNames = "namespace/guard\ngatewayclass.networking.x-k8s.io/avi-lb\ngateway.networking.x-k8s.io/gw\nservice/diameter\nservice/s1ap\nservice/ngap\n"
+const guardNames = "namespace/guard\ngatewayclass.networking.x-k8s.io/guard-avi-lb\ngateway.networking.x-k8s.io/gw\nservice/diameter\nservice/s1ap\nservice/ngap\n"
 
 // applyGuardObjects applies guardObjects. The first time, the Gateway comes before its
 // backend and gets the webhook's warning that no backend claims its listener yet.
