@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
@@ -275,4 +276,37 @@ func TestAKOGuardCapsWarnings(t *testing.T) {
 	if len(want) > maxGuardWarning {
 		t.Errorf("warning of %d bytes, over %d", len(want), maxGuardWarning)
 	}
+}
+
+// BenchmarkAKOGuard measures the guard's answer to a switch to NodePortLocal over 10,000
+// stored SCTP Services (all of them broken by it), beside the baseline of one pass of the
+// engine over the same Services: the guard judges each twice, under both settings.
+func BenchmarkAKOGuard(b *testing.B) {
+	var text strings.Builder
+	for i := range 10000 {
+		text.WriteString(lbService(fmt.Sprintf("ns-%d", i%100), fmt.Sprintf("svc-%05d", i), 36412, "SCTP"))
+	}
+	objs := decodeObjects(b, text.String())
+	g := guard(b, policy.Config{}, objs)
+	g.Deadline = time.Minute
+	body := guardReview(admissionv1.Update, "avi-system", "avi-k8s-config", guardNPL, guardClusterIP)
+	b.Run("guard", func(b *testing.B) {
+		for b.Loop() {
+			if resp := postGuard(b, g, body); len(resp.Warnings) != 1 {
+				b.Fatalf("warnings: %q", resp.Warnings)
+			}
+		}
+	})
+	b.Run("baseline-one-pass", func(b *testing.B) {
+		pol := g.Policy()
+		settings, _ := policy.ReadAKOConfigMap(guardNPL)
+		env := policy.Env{Context: settings, Inventory: g.Inventory}
+		for b.Loop() {
+			for _, o := range objs {
+				if _, err := judgeStored(b.Context(), pol, o, env); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 }
