@@ -65,16 +65,31 @@ func (d *Decoder) Decode(source string, data []byte) ([]*Document, []*Error) {
 // would refuse whole (binary or non-UTF-8 content, a malformed separator line, a read
 // error such as a size limit) is refused whole: its error alone is returned.
 func (d *Decoder) DecodeReader(source string, r io.Reader) ([]*Document, []*Error) {
+	var docs []*Document
+	var errs []*Error
+	if err := d.Each(source, r, func(ds []*Document, es []*Error) {
+		docs = append(docs, ds...)
+		errs = append(errs, es...)
+	}); err != nil {
+		return nil, []*Error{err}
+	}
+	return docs, errs
+}
+
+// Each reads a stream as DecodeReader does, but hands the objects and errors of each
+// document to f as soon as it is decoded, and keeps none: a caller that drops them holds
+// one document at a time. A stream refused whole is known only when the reading reaches
+// the cause: Each then returns that error, after handing on the documents before it,
+// which the caller must discard as DecodeReader does.
+func (d *Decoder) Each(source string, r io.Reader, f func([]*Document, []*Error)) *Error {
 	s := newSplitter(r)
 	// Without the text kept, nothing decoded holds a document's bytes.
 	s.reuse = !d.KeepText
 	var scratch converter
-	var docs []*Document
-	var errs []*Error
 	for {
 		c, err := s.next()
 		if errors.Is(err, io.EOF) {
-			return docs, errs
+			return nil
 		}
 		if err != nil {
 			e := &Error{Source: source, Err: err}
@@ -82,11 +97,11 @@ func (d *Decoder) DecodeReader(source string, r io.Reader) ([]*Document, []*Erro
 			if errors.As(err, &le) {
 				e.Line, e.Err = le.line, errors.New(le.msg)
 			}
-			return nil, []*Error{e}
+			return e
 		}
-		ds, es := d.decodeChunk(source, c, &scratch)
-		docs = append(docs, ds...)
-		errs = append(errs, es...)
+		if ds, es := d.decodeChunk(source, c, &scratch); len(ds) > 0 || len(es) > 0 {
+			f(ds, es)
+		}
 	}
 }
 
