@@ -18,6 +18,11 @@ func newCheckCommand() *cobra.Command {
 JSON and List kinds), applies the API server's defaults, and judges every object with the
 rules the admission webhook runs, using the whole input set for cross-object rules.
 
+It holds one document at a time: each input is read twice, once for what the cross-object
+rules look up (of a Service, only its Gateway and shared-VIP fields) and once to judge
+(standard input is held in memory in between). --mutate, --combine and user policies that
+read data.inventory need every object at once: with them, check holds the whole set.
+
 Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadable input.`,
 		Example: `  sctpguard check -f manifests/ --ako-values ako-values.yaml
   kustomize build overlays/prod | sctpguard check -f - -o github

@@ -294,3 +294,34 @@ func writeTree(t *testing.T, files map[string]string) {
 		}
 	}
 }
+
+// FuzzBoundedAsHeld: on any standard input, a bounded check and a held one give the same
+// result.
+func FuzzBoundedAsHeld(f *testing.F) {
+	for _, pattern := range []string{"../../examples/*/*.yaml", "../testdata/rules/*.yaml"} {
+		files, _ := filepath.Glob(pattern)
+		for _, file := range files {
+			if data, err := os.ReadFile(file); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	for _, content := range boundedSet {
+		f.Add([]byte(content))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o := boundedOptions()
+		o.Files = []string{"-"}
+		held, err := check(t.Context(), o, bytes.NewReader(data), &checker{hold: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bounded, err := check(t.Context(), o, bytes.NewReader(data), &checker{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(summarize(held), summarize(bounded)); diff != "" {
+			t.Errorf("bounded result differs from the held one (-held +bounded):\n%s", diff)
+		}
+	})
+}
