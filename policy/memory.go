@@ -133,11 +133,25 @@ func (m *MemoryInventory) index(obj Object) {
 	}
 }
 
+// Related reports whether the built-in rules look up objects of obj's kind in an
+// Inventory: the kinds a compact inventory keeps (besides MachineConfigs, which are not
+// typed).
+func Related(obj Object) bool {
+	switch toHub(obj).(type) {
+	case *corev1.Namespace, *corev1.Service, *svcapi.GatewayClass, *svcapi.Gateway, *gwv1.GatewayClass, *gwv1.Gateway,
+		*gwv1.ListenerSet, *akov1beta1.AviInfraSetting, *akov1alpha1.AviInfraSetting, *akov1alpha2.L4Rule:
+		return true
+	}
+	return false
+}
+
 // addCompact adds what the rules look up of an object to a compact inventory.
 func (m *MemoryInventory) addCompact(obj Object) {
 	svc, ok := obj.(*corev1.Service)
 	if !ok {
-		m.index(obj)
+		if Related(obj) {
+			m.index(obj)
+		}
 		return
 	}
 	m.services[types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}] = InventoryService(svc)

@@ -20,18 +20,19 @@ import (
 // not the set: 100,000 Services in one file would otherwise be 100,000 decoded objects held
 // until the last is judged (some 310 MB, as much as kubectl's own reader of the file).
 //
-//  1. survey decodes every input and keeps of each object only what the built-in rules look
-//     up in the inventory (policy.NewCompactInventory), plus the errors of the documents
-//     that cannot be read;
-//  2. judge decodes every input again, judges each object against that inventory as soon as
-//     it is decoded, and keeps of it only its findings and a summary to report them
-//     (Item.settle).
+//  1. survey decodes the objects of related kinds (policy.Related) and keeps of each only
+//     what the built-in rules look up in the inventory (policy.NewCompactInventory); of
+//     the other objects it reads only the kind;
+//  2. judgeAll decodes every input again, judges each object against that inventory as
+//     soon as it is decoded, and keeps of it only its findings and a summary to report
+//     them (Item.settle), and the errors of the documents that cannot be read.
 //
-// The price is decoding twice: about a third more CPU than holding the set. Files are read
-// again from disk, and must not change in between: each is hashed in both passes, and one
-// that changed is reported as unreadable, its objects unjudged. Standard input cannot be
-// read twice: its bytes are held from the first pass to the second, which costs its size
-// (at most --max-file-size) and leaves nothing on disk.
+// The price is reading twice: the objects of related kinds are decoded twice, the others
+// parsed twice and decoded once. Files are read again from disk, and must not change in
+// between: each is hashed in both passes, and one that changed is reported as unreadable,
+// its objects unjudged. Standard input cannot be read twice: its bytes are held from the
+// first pass to the second, which costs its size (at most --max-file-size) and leaves
+// nothing on disk.
 //
 // What stays is still proportional to the set, but small: the related objects of the
 // compact inventory (Gateways and the like whole, of a Service only the fields the rules
@@ -42,9 +43,8 @@ import (
 type survey struct {
 	// inv holds what the rules look up of the input's objects.
 	inv *policy.MemoryInventory
-	// refused tells that the input was refused whole: errs holds why.
-	refused bool
-	errs    []*manifest.Error
+	// refused is the error that refuses the input whole, if any.
+	refused *manifest.Error
 	// sum is the hash of the file read; held is standard input.
 	sum  []byte
 	held []byte
@@ -58,8 +58,7 @@ func (c *checker) checkBounded(ctx context.Context, inputs []file, stdin io.Read
 	surveys := c.survey(inputs, stdin)
 	inv := policy.NewCompactInventory()
 	for _, s := range surveys {
-		res.Errors = append(res.Errors, s.errs...)
-		if !s.refused {
+		if s.refused == nil {
 			inv.Merge(s.inv)
 			s.inv = nil
 		}
@@ -72,8 +71,12 @@ func (c *checker) checkBounded(ctx context.Context, inputs []file, stdin io.Read
 }
 
 // survey is the first pass: it decodes every input, on every core, and keeps what the
-// rules look up of its objects and the errors of its documents.
+// rules look up of its objects. It decodes only the objects of related kinds: of the
+// others it reads only the kind (a ConfigMap of 300,000 keys is parsed, not converted).
+// Their errors are found by the second pass, which decodes everything.
 func (c *checker) survey(inputs []file, stdin io.Reader) []*survey {
+	dec := *c.dec
+	dec.Only = relatedKind()
 	surveys := make([]*survey, len(inputs))
 	_ = parallel(len(inputs), func(i int) error {
 		s := &survey{inv: policy.NewCompactInventory()}
@@ -88,14 +91,13 @@ func (c *checker) survey(inputs []file, stdin io.Reader) []*survey {
 			sum = sha256.New()
 			tee = sum
 		}
-		err := readInput(c.dec, inputs[i], c.o.MaxFileSize, stdin, tee, func(docs []*manifest.Document, errs []*manifest.Error) {
-			s.errs = append(s.errs, errs...)
+		err := readInput(&dec, inputs[i], c.o.MaxFileSize, stdin, tee, func(docs []*manifest.Document, _ []*manifest.Error) {
 			for _, d := range docs {
 				addRelated(s.inv, d, d.Typed)
 			}
 		})
 		if err != nil {
-			s.inv, s.refused, s.errs = nil, true, []*manifest.Error{err}
+			s.inv, s.refused = nil, err
 			return nil
 		}
 		if held != nil {
@@ -106,6 +108,26 @@ func (c *checker) survey(inputs []file, stdin io.Reader) []*survey {
 		return nil
 	})
 	return surveys
+}
+
+// relatedKind returns whether the rules look up objects of a kind (policy.Related), or
+// read them unstructured (MachineConfigs).
+func relatedKind() func(schema.GroupVersionKind) bool {
+	var known sync.Map // schema.GroupVersionKind → bool
+	scheme := policy.Scheme()
+	return func(gvk schema.GroupVersionKind) bool {
+		if v, ok := known.Load(gvk); ok {
+			return v.(bool)
+		}
+		related := gvk.Group == policy.MachineConfigGroup && gvk.Kind == policy.MachineConfigKind
+		if obj, err := scheme.New(gvk); err == nil {
+			if o, ok := obj.(policy.Object); ok {
+				related = policy.Related(o)
+			}
+		}
+		known.Store(gvk, related)
+		return related
+	}
 }
 
 // addRelated adds obj, the object of document d (mutated or not; nil to add none), to the
@@ -149,11 +171,13 @@ func (c *checker) judgeAll(ctx context.Context, inputs []file, surveys []*survey
 		}()
 	}
 	items := make([][]*Item, len(inputs))
+	decodeErrs := make([][]*manifest.Error, len(inputs))
 	reviewErrs := make([][]*manifest.Error, len(inputs))
 	changed := make([]*manifest.Error, len(inputs))
 	_ = parallel(len(inputs), func(i int) error {
 		s := surveys[i]
-		if s.refused {
+		if s.refused != nil {
+			decodeErrs[i] = []*manifest.Error{s.refused}
 			return nil
 		}
 		in := stdinOf(inputs[i], s)
@@ -163,7 +187,8 @@ func (c *checker) judgeAll(ctx context.Context, inputs []file, surveys []*survey
 			sum = sha256.New()
 			tee = sum
 		}
-		err := readInput(c.dec, inputs[i], c.o.MaxFileSize, in, tee, func(docs []*manifest.Document, _ []*manifest.Error) {
+		err := readInput(c.dec, inputs[i], c.o.MaxFileSize, in, tee, func(docs []*manifest.Document, errs []*manifest.Error) {
+			decodeErrs[i] = append(decodeErrs[i], errs...)
 			for _, d := range docs {
 				it, err := c.item(d)
 				if err != nil {
@@ -202,7 +227,12 @@ func (c *checker) judgeAll(ctx context.Context, inputs []file, surveys []*survey
 			res.Items = append(res.Items, *it)
 			items[i][j] = nil // not held twice
 		}
-		res.Errors = append(res.Errors, reviewErrs[i]...)
+		res.Errors = append(res.Errors, decodeErrs[i]...)
+	}
+	for i := range reviewErrs {
+		if changed[i] == nil {
+			res.Errors = append(res.Errors, reviewErrs[i]...)
+		}
 	}
 	for _, err := range changed {
 		if err != nil {

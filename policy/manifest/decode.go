@@ -45,6 +45,11 @@ type Decoder struct {
 	// KeepText keeps the text of each document, which Document.YAML and Document.Patched
 	// need (check --mutate). Without it a decoded set holds its objects, not its input.
 	KeepText bool
+	// Only, when set, limits decoding to the objects of the kinds it accepts. An object of
+	// another kind is read only as far as its apiVersion and kind: its Document holds its
+	// Source and Line and no object, and whatever is wrong inside it goes unreported. The
+	// stream is still split and refused whole as it would be without Only.
+	Only func(schema.GroupVersionKind) bool
 }
 
 // NewDecoder returns a decoder for the kinds of scheme; namespaced objects without a
@@ -363,6 +368,9 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 		doc.raw = c.data
 	}
 	gvk := schema.FromAPIVersionAndKind(apiVersion, kind)
+	if d.Only != nil && !d.Only(gvk) {
+		return []*Document{doc}, nil
+	}
 	if !d.scheme.Recognizes(gvk) {
 		v, err := conv.value(n, h, 0)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/manifest"
@@ -312,5 +313,37 @@ func TestLineOf(t *testing.T) {
 		if got := docs[0].LineOf(path); got != want {
 			t.Errorf("LineOf(%q) = %d, want %d", path, got, want)
 		}
+	}
+}
+
+// TestDecodeOnly: with Only, objects of other kinds are read only as far as their kind:
+// a Document with its source and line and no object, and no error for what is wrong
+// inside them; objects of the kinds it accepts are decoded as without it, List items too.
+func TestDecodeOnly(t *testing.T) {
+	src := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {enabled: yes}\n---\n" +
+		"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: s}\n" +
+		"- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n  spec: {replicas: \"two\"}\n"
+	dec := manifest.NewDecoder(policy.Scheme(), "default")
+	dec.Only = func(gvk schema.GroupVersionKind) bool { return gvk.Kind == "Service" }
+	docs, errs := dec.Decode("only.yaml", []byte(src))
+	if len(errs) != 0 {
+		t.Errorf("errors %v, want none: the broken objects are of other kinds", errs)
+	}
+	type got struct {
+		Line  int
+		Ref   policy.ObjectRef
+		Typed bool
+	}
+	var all []got
+	for _, d := range docs {
+		all = append(all, got{Line: d.Line, Ref: d.Ref(), Typed: d.Typed != nil || d.Object != nil})
+	}
+	want := []got{
+		{Line: 1},
+		{Line: 9, Ref: policy.ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: "default", Name: "s"}, Typed: true},
+		{Line: 12},
+	}
+	if diff := cmp.Diff(want, all); diff != "" {
+		t.Errorf("documents (-want +got):\n%s", diff)
 	}
 }
