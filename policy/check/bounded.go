@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -21,14 +22,15 @@ import (
 // until the last is judged (some 310 MB, as much as kubectl's own reader of the file).
 //
 //  1. survey decodes the objects of related kinds (policy.Related) and keeps of each only
-//     what the built-in rules look up in the inventory (policy.NewCompactInventory); of
-//     the other objects it reads only the kind;
+//     what the built-in rules look up in the inventory (policy.NewCompactInventory); the
+//     documents of other kinds it splits, and parses only when they name a related kind
+//     (manifest.Decoder.OnlyKinds);
 //  2. judgeAll decodes every input again, judges each object against that inventory as
 //     soon as it is decoded, and keeps of it only its findings and a summary to report
 //     them (Item.settle), and the errors of the documents that cannot be read.
 //
 // The price is reading twice: the objects of related kinds are decoded twice, the others
-// parsed twice and decoded once. Files are read again from disk, and must not change in
+// mostly split twice and decoded once. Files are read again from disk, and must not change in
 // between: each is hashed in both passes, and one that changed is reported as unreadable,
 // its objects unjudged. Standard input cannot be read twice: its bytes are held from the
 // first pass to the second, which costs its size (at most --max-file-size) and leaves
@@ -72,11 +74,12 @@ func (c *checker) checkBounded(ctx context.Context, inputs []file, stdin io.Read
 
 // survey is the first pass: it decodes every input, on every core, and keeps what the
 // rules look up of its objects. It decodes only the objects of related kinds: of the
-// others it reads only the kind (a ConfigMap of 300,000 keys is parsed, not converted).
-// Their errors are found by the second pass, which decodes everything.
+// others it reads only the kind, or nothing when their text does not name a related kind
+// (a ConfigMap of 300,000 keys is split, not parsed). Their errors are found by the second
+// pass, which decodes everything.
 func (c *checker) survey(inputs []file, stdin io.Reader) []*survey {
 	dec := *c.dec
-	dec.Only = relatedKind()
+	dec.OnlyKinds = relatedKinds()
 	surveys := make([]*survey, len(inputs))
 	_ = parallel(len(inputs), func(i int) error {
 		s := &survey{inv: policy.NewCompactInventory()}
@@ -110,24 +113,19 @@ func (c *checker) survey(inputs []file, stdin io.Reader) []*survey {
 	return surveys
 }
 
-// relatedKind returns whether the rules look up objects of a kind (policy.Related), or
-// read them unstructured (MachineConfigs).
-func relatedKind() func(schema.GroupVersionKind) bool {
-	var known sync.Map // schema.GroupVersionKind → bool
+// relatedKinds names the kinds whose objects the rules look up (policy.Related) or read
+// unstructured (MachineConfigs).
+func relatedKinds() []string {
+	kinds := []string{policy.MachineConfigKind}
 	scheme := policy.Scheme()
-	return func(gvk schema.GroupVersionKind) bool {
-		if v, ok := known.Load(gvk); ok {
-			return v.(bool)
-		}
-		related := gvk.Group == policy.MachineConfigGroup && gvk.Kind == policy.MachineConfigKind
-		if obj, err := scheme.New(gvk); err == nil {
-			if o, ok := obj.(policy.Object); ok {
-				related = policy.Related(o)
+	for gvk := range scheme.AllKnownTypes() {
+		if obj, err := scheme.New(gvk); err == nil && !slices.Contains(kinds, gvk.Kind) {
+			if o, ok := obj.(policy.Object); ok && policy.Related(o) {
+				kinds = append(kinds, gvk.Kind)
 			}
 		}
-		known.Store(gvk, related)
-		return related
 	}
+	return kinds
 }
 
 // addRelated adds obj, the object of document d (mutated or not; nil to add none), to the
@@ -173,7 +171,8 @@ func (c *checker) judgeAll(ctx context.Context, inputs []file, surveys []*survey
 	items := make([][]*Item, len(inputs))
 	decodeErrs := make([][]*manifest.Error, len(inputs))
 	reviewErrs := make([][]*manifest.Error, len(inputs))
-	changed := make([]*manifest.Error, len(inputs))
+	// void marks the inputs whose second reading failed or differed from the first.
+	void := make([]bool, len(inputs))
 	_ = parallel(len(inputs), func(i int) error {
 		s := surveys[i]
 		if s.refused != nil {
@@ -203,7 +202,9 @@ func (c *checker) judgeAll(ctx context.Context, inputs []file, surveys []*survey
 			err = &manifest.Error{Source: inputs[i].path, Err: errChanged}
 		}
 		if err != nil {
-			changed[i] = err
+			// What was read is void, and the input is reported where its errors go, as the
+			// held check reports an input refused whole.
+			void[i], decodeErrs[i], reviewErrs[i] = true, []*manifest.Error{err}, nil
 		}
 		return nil
 	})
@@ -214,30 +215,23 @@ func (c *checker) judgeAll(ctx context.Context, inputs []file, surveys []*survey
 	}
 	n := 0
 	for i := range items {
-		if changed[i] == nil {
+		if !void[i] {
 			n += len(items[i])
 		}
 	}
 	res.Items = make([]Item, 0, n)
 	for i := range items {
-		if changed[i] != nil {
+		res.Errors = append(res.Errors, decodeErrs[i]...)
+		if void[i] {
 			continue
 		}
 		for j, it := range items[i] {
 			res.Items = append(res.Items, *it)
 			items[i][j] = nil // not held twice
 		}
-		res.Errors = append(res.Errors, decodeErrs[i]...)
 	}
 	for i := range reviewErrs {
-		if changed[i] == nil {
-			res.Errors = append(res.Errors, reviewErrs[i]...)
-		}
-	}
-	for _, err := range changed {
-		if err != nil {
-			res.Errors = append(res.Errors, err)
-		}
+		res.Errors = append(res.Errors, reviewErrs[i]...)
 	}
 	return nil
 }

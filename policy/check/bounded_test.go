@@ -298,14 +298,7 @@ func writeTree(t *testing.T, files map[string]string) {
 // FuzzBoundedAsHeld: on any standard input, a bounded check and a held one give the same
 // result.
 func FuzzBoundedAsHeld(f *testing.F) {
-	for _, pattern := range []string{"../../examples/*/*.yaml", "../testdata/rules/*.yaml"} {
-		files, _ := filepath.Glob(pattern)
-		for _, file := range files {
-			if data, err := os.ReadFile(file); err == nil {
-				f.Add(data)
-			}
-		}
-	}
+	AddManifestSeeds(f)
 	for _, content := range boundedSet {
 		f.Add([]byte(content))
 	}
@@ -324,4 +317,16 @@ func FuzzBoundedAsHeld(f *testing.F) {
 			t.Errorf("bounded result differs from the held one (-held +bounded):\n%s", diff)
 		}
 	})
+}
+
+// AddManifestSeeds seeds a fuzz test with the examples and the rule scenario files.
+func AddManifestSeeds(f *testing.F) {
+	for _, pattern := range []string{"../../examples/*/*.yaml", "../testdata/rules/*.yaml"} {
+		files, _ := filepath.Glob(pattern)
+		for _, file := range files {
+			if data, err := os.ReadFile(file); err == nil {
+				f.Add(data)
+			}
+		}
+	}
 }
