@@ -8,7 +8,6 @@ import (
 	"hash"
 	"io"
 	"runtime"
-	"slices"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -79,7 +78,7 @@ func (c *checker) checkBounded(ctx context.Context, inputs []file, stdin io.Read
 // pass, which decodes everything.
 func (c *checker) survey(inputs []file, stdin io.Reader) []*survey {
 	dec := *c.dec
-	dec.OnlyKinds = relatedKinds()
+	dec.OnlyKinds = policy.RelatedKinds()
 	surveys := make([]*survey, len(inputs))
 	_ = parallel(len(inputs), func(i int) error {
 		s := &survey{inv: policy.NewCompactInventory()}
@@ -111,21 +110,6 @@ func (c *checker) survey(inputs []file, stdin io.Reader) []*survey {
 		return nil
 	})
 	return surveys
-}
-
-// relatedKinds names the kinds whose objects the rules look up (policy.Related) or read
-// unstructured (MachineConfigs).
-func relatedKinds() []string {
-	kinds := []string{policy.MachineConfigKind}
-	scheme := policy.Scheme()
-	for gvk := range scheme.AllKnownTypes() {
-		if obj, err := scheme.New(gvk); err == nil && !slices.Contains(kinds, gvk.Kind) {
-			if o, ok := obj.(policy.Object); ok && policy.Related(o) {
-				kinds = append(kinds, gvk.Kind)
-			}
-		}
-	}
-	return kinds
 }
 
 // addRelated adds obj, the object of document d (mutated or not; nil to add none), to the
