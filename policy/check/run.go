@@ -180,7 +180,10 @@ func check(ctx context.Context, o *Options, stdin io.Reader, c *checker) (*Resul
 	res.Inputs = len(inputs)
 	c.o, c.engine, c.pctx, c.dec = o, engine, pctx, manifest.NewDecoder(policy.Scheme(), o.Namespace)
 	if !c.hold && !holdsObjects(o, set) {
-		return res, c.checkBounded(ctx, inputs, stdin, res)
+		if err := c.checkBounded(ctx, inputs, stdin, res); err != nil {
+			return nil, err
+		}
+		return res, nil
 	}
 	env, err := c.checkHeld(ctx, inputs, stdin, res)
 	if err != nil {
