@@ -37,6 +37,9 @@ type Result struct {
 	Items []Item
 	// Errors are the inputs or documents that could not be read.
 	Errors []*manifest.Error
+	// Notes say what a check --cluster did not read, and why (a kind the cluster does not
+	// serve, AKO's ConfigMap absent).
+	Notes []string
 }
 
 // Item is one object and its findings.
@@ -123,6 +126,9 @@ func Run(ctx context.Context, o *Options, s Streams) int {
 		fmt.Fprintf(s.Err, "error: %v\n", err)
 		return ExitError
 	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(s.Err, "note: %s\n", n)
+	}
 	out := s.Out
 	if o.Mutate {
 		// The mutated manifests own standard output, so they can be piped on.
@@ -143,8 +149,9 @@ func Run(ctx context.Context, o *Options, s Streams) int {
 // itself cannot proceed (bad context or configuration); unreadable inputs are in the
 // Result's Errors, and the other inputs are still checked.
 //
-// A check holds one document at a time (see checkBounded), unless the options need every
-// object at once (see holdsObjects): then it holds them all (checkHeld). Both give the
+// A check of files holds one document at a time (see checkBounded), unless the options
+// need every object at once (see holdsObjects): then it holds them all (judgeHeld), as a
+// check of a cluster does. Both give the
 // same Result, but the Items of a bounded check keep no Object or Review and only a
 // Summary of their Doc.
 func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
@@ -154,7 +161,16 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 // check is Check with a checker that may hold the objects when it need not (c.hold), for
 // tests to compare the two ways.
 func check(ctx context.Context, o *Options, stdin io.Reader, c *checker) (*Result, error) {
-	pctx, err := o.Context()
+	var cluster *clusterSnapshot
+	var clusterSettings *policy.Context
+	if o.Cluster {
+		var err error
+		if cluster, err = o.readCluster(ctx); err != nil {
+			return nil, err
+		}
+		clusterSettings = &cluster.settings
+	}
+	pctx, err := o.contextOver(clusterSettings)
 	if err != nil {
 		return nil, err
 	}
@@ -175,17 +191,27 @@ func check(ctx context.Context, o *Options, stdin io.Reader, c *checker) (*Resul
 		return nil, err
 	}
 	res := &Result{}
-	inputs, skipped, errs := expand(o.Files)
-	res.Skipped, res.Errors = skipped, errs
-	res.Inputs = len(inputs)
 	c.o, c.engine, c.pctx, c.dec = o, engine, pctx, manifest.NewDecoder(policy.Scheme(), o.Namespace)
-	if !c.hold && !holdsObjects(o, set) {
-		if err := c.checkBounded(ctx, inputs, stdin, res); err != nil {
-			return nil, err
+	var env policy.Env
+	if cluster != nil {
+		// The cluster is one more source of documents, judged as files are; its objects
+		// are read whole (a list per kind), so they are held.
+		res.Errors, res.Notes, res.Inputs = cluster.errors, cluster.notes, 1
+		env, err = c.judgeHeld(ctx, cluster.docs, res)
+	} else {
+		inputs, skipped, errs := expand(o.Files)
+		res.Skipped, res.Errors = skipped, errs
+		res.Inputs = len(inputs)
+		if !c.hold && !holdsObjects(o, set) {
+			if err := c.checkBounded(ctx, inputs, stdin, res); err != nil {
+				return nil, err
+			}
+			return res, nil
 		}
-		return res, nil
+		docs, more := decodeAll(inputs, o, stdin)
+		res.Errors = append(res.Errors, more...)
+		env, err = c.judgeHeld(ctx, docs, res)
 	}
-	env, err := c.checkHeld(ctx, inputs, stdin, res)
 	if err != nil {
 		return nil, err
 	}
@@ -264,11 +290,9 @@ func (c *checker) judge(ctx context.Context, it *Item, env policy.Env) error {
 	return nil
 }
 
-// checkHeld decodes every input, holds every object, and judges them against the whole
-// set. It returns the environment they were judged in.
-func (c *checker) checkHeld(ctx context.Context, inputs []file, stdin io.Reader, res *Result) (policy.Env, error) {
-	docs, errs := decodeAll(inputs, c.o, stdin)
-	res.Errors = append(res.Errors, errs...)
+// judgeHeld holds every object of docs and judges them against the whole set. It returns
+// the environment they were judged in.
+func (c *checker) judgeHeld(ctx context.Context, docs []*manifest.Document, res *Result) (policy.Env, error) {
 	res.Items = make([]Item, 0, len(docs))
 	for _, d := range docs {
 		it, err := c.item(d)
