@@ -17,10 +17,7 @@ import (
 // later without the annotation, which must drop it from the group), AdmissionReviews,
 // a List, a MachineConfig, a broken document and a file refused whole.
 var boundedSet = map[string]string{
-	"set/a-gateway.yaml": `apiVersion: networking.x-k8s.io/v1alpha1
-kind: GatewayClass
-metadata: {name: avi-lb}
-spec: {controller: ako.vmware.com/avi-lb}
+	"set/a-gateway.yaml": `{"apiVersion": "networking.x-k8s.io/v1alpha1", "kind": "GatewayClass", "metadata": {"name": "avi-lb"}, "spec": {"controller": "ako.vmware.com/avi-lb"}}
 ---
 apiVersion: networking.x-k8s.io/v1alpha1
 kind: Gateway
