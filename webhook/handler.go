@@ -145,20 +145,26 @@ func (h *Handler) reviewInTime(ctx context.Context, req *admissionv1.AdmissionRe
 		resp, outcome := h.review(ctx, req)
 		done <- result{resp, outcome}
 	})
+	// A review that ends in an error once ctx has ended was cut short by the deadline (the
+	// user policies stop at it): its answer is the deadline's, not the error's.
 	select {
 	case r := <-done:
-		return r.resp, r.outcome
+		if ctx.Err() == nil || r.outcome != outcomeError {
+			return r.resp, r.outcome
+		}
 	case <-ctx.Done():
 		select {
 		case r := <-done:
-			return r.resp, r.outcome
+			if r.outcome != outcomeError {
+				return r.resp, r.outcome
+			}
 		default:
 		}
-		h.Log.Info("review did not finish in time; the object is denied", "uid", req.UID, "kind", req.Kind.Kind, "operation", req.Operation)
-		resp := errored(http.StatusGatewayTimeout, fmt.Errorf("sctpguard could not judge the object in time, so it is denied: %w; "+
-			"try again, or check it with sctpguard check", context.Cause(ctx)))
-		return resp, outcomeError
 	}
+	h.Log.Info("review did not finish in time; the object is denied", "uid", req.UID, "kind", req.Kind.Kind, "operation", req.Operation)
+	resp := errored(http.StatusGatewayTimeout, fmt.Errorf("sctpguard could not judge the object in time, so it is denied: %w; "+
+		"try again, or check it with sctpguard check", context.Cause(ctx)))
+	return resp, outcomeError
 }
 
 func reasonFor(code int) metav1.StatusReason {

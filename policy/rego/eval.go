@@ -118,7 +118,21 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 	for _, fs := range byConstraint {
 		out = append(out, fs...)
 	}
+	if err := cutShort(ctx); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// cutShort is the error of an evaluation that ctx, the caller's, ended: the time to answer
+// ran out (the webhook's deadline, under the API server's timeout), not the policies' own
+// time. That is no policy error, to be admitted or denied by Options.OnError, but a review
+// that could not be judged, which the caller denies with the reason.
+func cutShort(ctx context.Context) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("the user policies were still running when the time to answer ran out: %w", context.Cause(ctx))
 }
 
 // combinedQuery is one query for the conftest rules of a kind and the constraints that
@@ -251,6 +265,9 @@ func (s *Set) EvaluateCombined(ctx context.Context, files []CombinedFile, env po
 	}
 	defer release()
 	rs, err := s.combinedRules.query.Eval(ctx, append(opts, rego.EvalParsedInput(ast.NewArray(items...)))...)
+	if err := cutShort(ctx); err != nil {
+		return nil, err
+	}
 	if err != nil {
 		return []policy.Finding{s.failure("policy modules", "", err)}, nil
 	}

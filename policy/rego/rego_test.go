@@ -1,6 +1,7 @@
 package rego_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -302,6 +303,33 @@ deny contains "never" if {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("findings (-want +got):\n%s", diff)
 		}
+	}
+}
+
+// TestCallerDeadline: when the caller's time (the webhook's deadline) runs out before the
+// policies' own, the evaluation stops there and is an error, whatever OnError says: the
+// review could not be judged, which is no policy error to admit.
+func TestCallerDeadline(t *testing.T) {
+	slow := src("slow.rego", `package slow
+
+deny contains "never" if {
+	count([x | some x in numbers.range(1, 100000000); x < 0]) > 0
+}
+`)
+	set, err := rego.Load(t.Context(), []rego.Source{slow}, rego.Options{Timeout: time.Minute, OnError: policy.ActionWarn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	got, err := set.Evaluate(ctx, review(t, amf), policy.Env{Inventory: policy.NewMemoryInventory()})
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %s; the caller's deadline is 50ms", took)
+	}
+	want := "the user policies were still running when the time to answer ran out: context deadline exceeded"
+	if err == nil || err.Error() != want || got != nil {
+		t.Errorf("Evaluate = %v, %v; want no findings and the error %q", got, err, want)
 	}
 }
 

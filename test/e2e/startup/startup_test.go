@@ -372,3 +372,35 @@ data:
 	setAKO(t, map[string]string{"serviceType": "NodePortLocal", "clusterName": "e2e"})
 	pollDryRun(t, "AKO's ConfigMap to apply", 1, "", nplDenial)
 }
+
+// TestSlowPolicyDeniedInTime: a user policy still running when the webhook's time to answer
+// runs out (its own timeout set longer) is stopped there, and the object is denied through
+// kubectl with that reason: not admitted as a policy error, nor left to failurePolicy.
+func TestSlowPolicyDeniedInTime(t *testing.T) {
+	cluster.Skip(t, skipReason)
+	setAKO(t, map[string]string{"serviceType": "ClusterIP", "clusterName": "e2e"})
+	slow := `apiVersion: v1
+kind: ConfigMap
+metadata: {name: slow-policies, namespace: sctpguard, labels: {sctpguard.io/policy: "true"}}
+data:
+  slow.rego: |
+    package slow
+    deny contains "never" if {
+      input.kind == "Service"
+      input.metadata.name == "amf"
+      some i in numbers.range(1, 20000)
+      some j in numbers.range(1, 20000)
+      i * j < 0
+    }
+`
+	if _, errOut, code := cl.Kubectl(slow, "apply", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	t.Cleanup(func() {
+		_, _, _ = cl.Kubectl("", "delete", "configmap/slow-policies", "-n", "sctpguard", "--ignore-not-found")
+	})
+	serveFrom(t, "--policy-namespace=sctpguard", "--policy-timeout=60s")
+	out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", "--dry-run=server")
+	cluster.CheckRun(t, code, out, errOut, 1, "", `Error from server (Timeout): error when creating "STDIN": admission webhook "services.validate.sctpguard.io" denied the request: `+
+		"sctpguard could not judge the object in time, so it is denied: context deadline exceeded; try again, or check it with sctpguard check\n")
+}
