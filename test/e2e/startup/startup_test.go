@@ -133,6 +133,18 @@ func TestStartWithoutAKOConfigMap(t *testing.T) {
 	pollDryRun(t, "the ConfigMap to apply", 1, "", nplDenial)
 }
 
+// applyPolicies applies a ConfigMap of policies in the sctpguard namespace, deleted when the
+// test ends.
+func applyPolicies(t *testing.T, manifest, name string) {
+	t.Helper()
+	if _, errOut, code := cl.Kubectl(manifest, "apply", "-f", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	t.Cleanup(func() {
+		_, _, _ = cl.Kubectl("", "delete", "configmap/"+name, "-n", "sctpguard", "--ignore-not-found")
+	})
+}
+
 // TestStartPoliciesRefused: a replica whose user policies do not load at start has no good
 // set to fall back on: it stays not ready (the rollout stalls, the old replicas serve on),
 // with a PolicyRefused Event on the ConfigMap and the gauge; fixed, it becomes ready.
@@ -149,12 +161,7 @@ data:
       input.kind ==
     }
 `
-	if _, errOut, code := cl.Kubectl(broken, "apply", "-f", "-"); code != 0 {
-		t.Fatal(errOut)
-	}
-	t.Cleanup(func() {
-		_, _, _ = cl.Kubectl("", "delete", "configmap/team-policies", "-n", "sctpguard", "--ignore-not-found")
-	})
+	applyPolicies(t, broken, "team-policies")
 	r := startReplica(t, "--policy-namespace=sctpguard")
 	poll(t, "the PolicyRefused Event", func() error {
 		got := events(t, "sctpguard", "ConfigMap", "team-policies")
@@ -393,12 +400,7 @@ data:
       i * j < 0
     }
 `
-	if _, errOut, code := cl.Kubectl(slow, "apply", "-f", "-"); code != 0 {
-		t.Fatal(errOut)
-	}
-	t.Cleanup(func() {
-		_, _, _ = cl.Kubectl("", "delete", "configmap/slow-policies", "-n", "sctpguard", "--ignore-not-found")
-	})
+	applyPolicies(t, slow, "slow-policies")
 	serveFrom(t, "--policy-namespace=sctpguard", "--policy-timeout=60s")
 	out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", "--dry-run=server")
 	cluster.CheckRun(t, code, out, errOut, 1, "", `Error from server (Timeout): error when creating "STDIN": admission webhook "services.validate.sctpguard.io" denied the request: `+
