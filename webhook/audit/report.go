@@ -181,9 +181,12 @@ func reportObject(namespace string, c content) (*unstructured.Unstructured, erro
 	return &unstructured.Unstructured{Object: u}, nil
 }
 
-// reportList lists sctpguard's reports of one scope.
+// reportLists are the lists of sctpguard's reports read at start: the PolicyReports. The
+// judged kinds are all namespaced, so no ClusterPolicyReport is written (reportObject would
+// write one for the namespace ""); a cluster-scoped kind joining Kinds adds its list here,
+// and the chart's RBAC for clusterpolicyreports.
 func reportLists() []client.ObjectList {
-	return []client.ObjectList{&wgpolicy.PolicyReportList{}, &wgpolicy.ClusterPolicyReportList{}}
+	return []client.ObjectList{&wgpolicy.PolicyReportList{}}
 }
 
 // contents returns the reports of a list by namespace.
