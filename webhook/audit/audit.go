@@ -565,7 +565,7 @@ func (a *Auditor) pass(ctx context.Context, namespace string) error {
 		a.stats.FullPasses++
 		a.stats.LastFullPass = d
 		a.mu.Unlock()
-		a.Log.V(1).Info("full pass", "objects", len(todo), "took", d)
+		a.Log.Info("full pass", "objects", len(todo), "took", d.String())
 	}
 	return nil
 }
@@ -742,6 +742,7 @@ func (a *Auditor) flush(ctx context.Context, namespace string) error {
 		}
 		delete(a.written, namespace)
 		a.wrote(false)
+		a.Log.Info("report deleted: no findings left", "namespace", namespace)
 	} else {
 		r, err := reportObject(namespace, want)
 		if err != nil {
@@ -752,6 +753,7 @@ func (a *Auditor) flush(ctx context.Context, namespace string) error {
 		}
 		a.written[namespace] = want
 		a.wrote(true)
+		a.Log.Info("report written", "namespace", namespace, "fail", want.Summary.Fail, "warn", want.Summary.Warn)
 	}
 	a.dirty.Delete(namespace)
 	return nil
