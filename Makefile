@@ -135,7 +135,7 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint.
 	cd test/chart && $(GOLANGCI_LINT) run ./...
 
 .PHONY: bench
-bench: build $(CONFTEST) ## Benchmarks: Go benchmarks; check vs parse floor vs conftest; largest inputs vs kubectl's reader; webhook load; translator sync.
+bench: build controlplane $(CONFTEST) ## Benchmarks: Go benchmarks; check vs parse floor vs conftest; largest inputs vs kubectl's reader; webhook load; translator sync; audit.
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 	$(GO) build -o $(BIN)/parsefloor ./test/bench/parsefloor
 	$(GO) run ./test/bench/checkbench -runs $(BENCH_RUNS) -sctpguard $(BIN)/sctpguard \
@@ -143,6 +143,7 @@ bench: build $(CONFTEST) ## Benchmarks: Go benchmarks; check vs parse floor vs c
 	$(GO) build -o $(BIN)/loadbench ./test/bench/loadbench
 	$(BIN)/loadbench
 	$(GO) run ./test/bench/syncbench -services 1000
+	$(GO) run ./test/bench/auditbench -services 10000 -gateways 1000
 
 ##@ Tools
 

@@ -97,8 +97,8 @@ func Kinds() []Kind {
 		kind(corev1.SchemeGroupVersion.WithKind("Service"), func(l *corev1.ServiceList) []corev1.Service { return l.Items }),
 		kind(networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"), func(l *networkingv1.NetworkPolicyList) []networkingv1.NetworkPolicy { return l.Items }),
 		kind(svcapi.SchemeGroupVersion.WithKind("Gateway"), func(l *svcapi.GatewayList) []svcapi.Gateway { return l.Items }),
-		kind(gwv1.SchemeGroupVersion.WithKind("Gateway"), func(l *gwv1.GatewayList) []gwv1.Gateway { return l.Items }),
-		kind(gwv1.SchemeGroupVersion.WithKind("ListenerSet"), func(l *gwv1.ListenerSetList) []gwv1.ListenerSet { return l.Items }),
+		kind(schema.GroupVersionKind{Group: gwv1.GroupName, Version: "v1", Kind: "Gateway"}, func(l *gwv1.GatewayList) []gwv1.Gateway { return l.Items }),
+		kind(schema.GroupVersionKind{Group: gwv1.GroupName, Version: "v1", Kind: "ListenerSet"}, func(l *gwv1.ListenerSetList) []gwv1.ListenerSet { return l.Items }),
 	}
 }
 

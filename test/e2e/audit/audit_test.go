@@ -21,11 +21,9 @@ import (
 	"github.com/sctpguard/sctpguard/test/cluster"
 )
 
-// AKO's ConfigMap in ClusterIP mode (SCTP works) and in NodePortLocal mode (it does not).
-var (
-	clusterIPMode     = map[string]string{"serviceType": "ClusterIP", "servicesAPI": "true", "defaultLBController": "true", "clusterName": "e2e", "cniPlugin": "antrea"}
-	nodePortLocalMode = map[string]string{"serviceType": "NodePortLocal", "servicesAPI": "true", "defaultLBController": "true", "clusterName": "e2e", "cniPlugin": "antrea"}
-)
+// nodePortLocalMode is AKO's ConfigMap in NodePortLocal mode (SCTP does not work); the test
+// patches serviceType to ClusterIP and back with kubectl.
+var nodePortLocalMode = map[string]string{"serviceType": "NodePortLocal", "servicesAPI": "true", "defaultLBController": "true", "clusterName": "e2e", "cniPlugin": "antrea"}
 
 // The messages of sctp-nodeportlocal on a LoadBalancer Service, an AKO Gateway and its
 // ClusterIP backend Service, as policy/rules.md words them.
