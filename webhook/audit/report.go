@@ -162,12 +162,12 @@ func reportObject(namespace string, c content) (*unstructured.Unstructured, erro
 	if namespace == "" {
 		obj = &wgpolicy.ClusterPolicyReport{
 			TypeMeta:   metav1.TypeMeta{APIVersion: wgpolicy.SchemeGroupVersion.String(), Kind: "ClusterPolicyReport"},
-			ObjectMeta: meta, Summary: c.Summary, Results: c.Results,
+			ObjectMeta: meta, Report: wgpolicy.Report{Summary: c.Summary, Results: c.Results},
 		}
 	} else {
 		obj = &wgpolicy.PolicyReport{
 			TypeMeta:   metav1.TypeMeta{APIVersion: wgpolicy.SchemeGroupVersion.String(), Kind: "PolicyReport"},
-			ObjectMeta: meta, Summary: c.Summary, Results: c.Results,
+			ObjectMeta: meta, Report: wgpolicy.Report{Summary: c.Summary, Results: c.Results},
 		}
 	}
 	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)

@@ -88,6 +88,22 @@ type PolicyReportResult struct {
 	Properties map[string]string `json:"properties,omitempty"`
 }
 
+// Report is what a PolicyReport and a ClusterPolicyReport hold besides their metadata.
+type Report struct {
+	// Scope is the resource the report is about, when it is about one.
+	// +optional
+	Scope *corev1.ObjectReference `json:"scope,omitempty"`
+	// ScopeSelector selects the resources the report is about, instead of Scope.
+	// +optional
+	ScopeSelector *metav1.LabelSelector `json:"scopeSelector,omitempty"`
+	// Summary counts the results.
+	// +optional
+	Summary PolicyReportSummary `json:"summary,omitempty"`
+	// Results are the results.
+	// +optional
+	Results []PolicyReportResult `json:"results,omitempty"`
+}
+
 // PolicyReport holds the policy results of the resources of one namespace.
 //
 // +kubebuilder:object:root=true
@@ -103,19 +119,7 @@ type PolicyReportResult struct {
 type PolicyReport struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
-
-	// Scope is the resource the report is about, when it is about one.
-	// +optional
-	Scope *corev1.ObjectReference `json:"scope,omitempty"`
-	// ScopeSelector selects the resources the report is about, instead of Scope.
-	// +optional
-	ScopeSelector *metav1.LabelSelector `json:"scopeSelector,omitempty"`
-	// Summary counts the results.
-	// +optional
-	Summary PolicyReportSummary `json:"summary,omitempty"`
-	// Results are the results.
-	// +optional
-	Results []PolicyReportResult `json:"results,omitempty"`
+	Report            `json:",inline"`
 }
 
 // PolicyReportList is a list of PolicyReports.
@@ -142,19 +146,7 @@ type PolicyReportList struct {
 type ClusterPolicyReport struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
-
-	// Scope is the resource the report is about, when it is about one.
-	// +optional
-	Scope *corev1.ObjectReference `json:"scope,omitempty"`
-	// ScopeSelector selects the resources the report is about, instead of Scope.
-	// +optional
-	ScopeSelector *metav1.LabelSelector `json:"scopeSelector,omitempty"`
-	// Summary counts the results.
-	// +optional
-	Summary PolicyReportSummary `json:"summary,omitempty"`
-	// Results are the results.
-	// +optional
-	Results []PolicyReportResult `json:"results,omitempty"`
+	Report            `json:",inline"`
 }
 
 // ClusterPolicyReportList is a list of ClusterPolicyReports.
