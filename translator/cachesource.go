@@ -2,7 +2,10 @@ package translator
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,10 +34,23 @@ const (
 // The objects it returns are the cache's own and must not be modified.
 type CacheSource struct {
 	policy.Inventory
-	reader      client.Reader
-	serviceAPIs bool
-	// ako are AKO's kinds the cluster serves (AviInfraSetting in one version, L4Rule).
-	ako []client.Object
+	reader client.Reader
+	mapper meta.RESTMapper
+	// gateways and gatewayClasses are networking.x-k8s.io's kinds, infraSettings,
+	// infraSettingsV1alpha1 and l4Rules AKO's: the optional kinds, whose CRDs may come after
+	// sctpguard; Discover finds them.
+	gateways, gatewayClasses                      *optionalKind
+	infraSettings, infraSettingsV1alpha1, l4Rules *optionalKind
+	discoverMu                                    sync.Mutex
+}
+
+// optionalKind is a kind the translator watches once the cluster serves it.
+type optionalKind struct {
+	obj client.Object
+	gvk schema.GroupVersionKind
+	// unless is the kind it gives way to: not watched while that one is served.
+	unless *optionalKind
+	served atomic.Bool
 }
 
 var _ Source = (*CacheSource)(nil)
@@ -42,31 +58,9 @@ var _ Source = (*CacheSource)(nil)
 // NewCacheSource indexes EndpointSlices by Service and registers the informers the
 // translator needs, so that they sync before the manager reports ready.
 func NewCacheSource(ctx context.Context, c cluster.Cluster, inv policy.Inventory) (*CacheSource, error) {
-	s := &CacheSource{Inventory: inv, reader: c.GetCache()}
-	_, err := c.GetRESTMapper().RESTMapping(schema.GroupKind{Group: svcapi.GroupName, Kind: "Gateway"})
-	switch {
-	case meta.IsNoMatchError(err):
-	case err != nil:
-		return nil, fmt.Errorf("discover networking.x-k8s.io Gateways: %w", err)
-	default:
-		s.serviceAPIs = true
-	}
-	for _, o := range []client.Object{&akov1beta1.AviInfraSetting{}, &akov1alpha1.AviInfraSetting{}, &akov1alpha2.L4Rule{}} {
-		gvk, err := apiutil.GVKForObject(o, policy.Scheme())
-		if err != nil {
-			return nil, err
-		}
-		if _, inf := o.(*akov1alpha1.AviInfraSetting); inf && len(s.ako) > 0 {
-			continue // v1beta1 is served: AviInfraSettings are watched in that version
-		}
-		_, err = c.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
-		switch {
-		case meta.IsNoMatchError(err):
-		case err != nil:
-			return nil, fmt.Errorf("discover %s: %w", gvk, err)
-		default:
-			s.ako = append(s.ako, o)
-		}
+	s := &CacheSource{Inventory: inv, reader: c.GetCache(), mapper: c.GetRESTMapper()}
+	if err := s.addOptionalKinds(); err != nil {
+		return nil, err
 	}
 	if err := c.GetFieldIndexer().IndexField(ctx, &discoveryv1.EndpointSlice{}, indexSliceService, func(o client.Object) []string {
 		if svc := o.GetLabels()[discoveryv1.LabelServiceName]; svc != "" {
@@ -84,11 +78,50 @@ func NewCacheSource(ctx context.Context, c cluster.Cluster, inv policy.Inventory
 	return s, nil
 }
 
-// AKOKinds returns AKO's kinds the cluster serves, whose changes reshape units.
-func (s *CacheSource) AKOKinds() []client.Object { return s.ako }
+func (s *CacheSource) addOptionalKinds() error {
+	var err error
+	kind := func(o client.Object, unless *optionalKind) *optionalKind {
+		gvk, e := apiutil.GVKForObject(o, policy.Scheme())
+		err = errors.Join(err, e)
+		return &optionalKind{obj: o, gvk: gvk, unless: unless}
+	}
+	s.gateways, s.gatewayClasses = kind(&svcapi.Gateway{}, nil), kind(&svcapi.GatewayClass{}, nil)
+	s.infraSettings = kind(&akov1beta1.AviInfraSetting{}, nil)
+	s.infraSettingsV1alpha1 = kind(&akov1alpha1.AviInfraSetting{}, s.infraSettings)
+	s.l4Rules = kind(&akov1alpha2.L4Rule{}, nil)
+	return err
+}
 
-// ServesServiceAPIs reports whether the cluster serves networking.x-k8s.io Gateways.
-func (s *CacheSource) ServesServiceAPIs() bool { return s.serviceAPIs }
+// Discover looks for the optional kinds not watched yet (AKO's CRDs, networking.x-k8s.io's)
+// and calls watch for each the cluster serves now; a kind is watched once, when watch
+// succeeds, and AviInfraSetting v1alpha1 only while v1beta1 is not served (AKO reads v1beta1
+// when it can). Setup calls it once for the kinds served at start; the kind watcher calls
+// it again every rediscoverEvery, so that CRDs installed later are watched without a restart,
+// as the webhook's inventory finds them on its first lookup.
+func (s *CacheSource) Discover(watch func(client.Object) error) error {
+	s.discoverMu.Lock()
+	defer s.discoverMu.Unlock()
+	for _, k := range []*optionalKind{s.gateways, s.gatewayClasses, s.infraSettings, s.infraSettingsV1alpha1, s.l4Rules} {
+		if k.served.Load() || k.unless != nil && k.unless.served.Load() {
+			continue
+		}
+		_, err := s.mapper.RESTMapping(k.gvk.GroupKind(), k.gvk.Version)
+		switch {
+		case meta.IsNoMatchError(err):
+			continue
+		case err != nil:
+			return fmt.Errorf("discover %s: %w", k.gvk, err)
+		}
+		if err := watch(k.obj); err != nil {
+			return fmt.Errorf("watch %s: %w", k.gvk, err)
+		}
+		k.served.Store(true)
+	}
+	return nil
+}
+
+// ServesServiceAPIs reports whether networking.x-k8s.io Gateways are served and watched.
+func (s *CacheSource) ServesServiceAPIs() bool { return s.gateways.served.Load() }
 
 func (s *CacheSource) list(list client.ObjectList, opts ...client.ListOption) error {
 	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
@@ -121,7 +154,7 @@ func (s *CacheSource) Services() ([]*corev1.Service, error) {
 
 // Gateways implements Source; none when the cluster does not serve them.
 func (s *CacheSource) Gateways() ([]*svcapi.Gateway, error) {
-	if !s.serviceAPIs {
+	if !s.ServesServiceAPIs() {
 		return nil, nil
 	}
 	var list svcapi.GatewayList

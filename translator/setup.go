@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -197,30 +198,93 @@ func Setup(ctx context.Context, mgr manager.Manager, o *Options, inv policy.Inve
 	// AKO's AviInfraSettings, L4Rules and the Namespaces that name AviInfraSettings shape
 	// the units that use them.
 	watches = append(watches, source.TypedKind(mgr.GetCache(), &corev1.Namespace{}, handler.TypedEnqueueRequestsFromMapFunc(m.namespace), annotationsChanged[*corev1.Namespace]()))
-	for _, o := range src.AKOKinds() {
-		switch o.(type) {
-		case *akov1alpha2.L4Rule:
-			watches = append(watches, source.TypedKind(mgr.GetCache(), &akov1alpha2.L4Rule{}, handler.TypedEnqueueRequestsFromMapFunc(m.l4Rule)))
-		case *akov1beta1.AviInfraSetting:
-			watches = append(watches, source.TypedKind(mgr.GetCache(), &akov1beta1.AviInfraSetting{}, handler.TypedEnqueueRequestsFromMapFunc(allUnits[*akov1beta1.AviInfraSetting](m))))
-		case *akov1alpha1.AviInfraSetting:
-			watches = append(watches, source.TypedKind(mgr.GetCache(), &akov1alpha1.AviInfraSetting{}, handler.TypedEnqueueRequestsFromMapFunc(allUnits[*akov1alpha1.AviInfraSetting](m))))
-		}
-	}
-	if src.ServesServiceAPIs() {
-		watches = append(watches,
-			source.TypedKind(mgr.GetCache(), &svcapi.Gateway{}, handler.TypedEnqueueRequestsFromMapFunc(m.gateway)),
-			source.TypedKind(mgr.GetCache(), &svcapi.GatewayClass{}, handler.TypedEnqueueRequestsFromMapFunc(m.gatewayClass)))
+	if err := src.Discover(func(o client.Object) error {
+		w, err := m.source(mgr.GetCache(), o)
+		watches = append(watches, w)
+		return err
+	}); err != nil {
+		return err
 	}
 	for _, w := range watches {
 		if err := c.Watch(w); err != nil {
 			return fmt.Errorf("watch for the translator: %w", err)
 		}
 	}
+	// CRDs installed after start are watched from the next look, without a restart.
+	err = mgr.Add(&kindWatcher{
+		discover: src.Discover, every: rediscoverEvery, log: log.WithName("kinds"),
+		watch: func(o client.Object) error {
+			w, err := m.source(mgr.GetCache(), o)
+			if err != nil {
+				return err
+			}
+			return c.Watch(w)
+		},
+	})
+	if err != nil {
+		return err
+	}
 	return mgr.Add(&Runner{
 		Reconciler: rec, NewController: o.newController(log, metrics), Trigger: trigger,
 		WaitForCache: mgr.GetCache().WaitForCacheSync, Log: log.WithName("runner"),
 	})
+}
+
+// rediscoverEvery is how often the kind watcher looks for CRDs installed after start.
+const rediscoverEvery = 10 * time.Second
+
+// kindWatcher watches the optional kinds (AKO's CRDs, networking.x-k8s.io's) that the
+// cluster starts to serve after sctpguard: their informers' first list enqueues the units
+// their objects shape, and later changes reshape them, as for the kinds served at start.
+// It runs with the controller, on the leader.
+type kindWatcher struct {
+	discover func(watch func(client.Object) error) error
+	watch    func(client.Object) error
+	every    time.Duration
+	log      logr.Logger
+}
+
+// NeedLeaderElection implements manager.LeaderElectionRunnable.
+func (w *kindWatcher) NeedLeaderElection() bool { return true }
+
+// Start implements manager.Runnable; a failed look is logged and tried again at the next.
+func (w *kindWatcher) Start(ctx context.Context) error {
+	t := time.NewTicker(w.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		err := w.discover(func(o client.Object) error {
+			if err := w.watch(o); err != nil {
+				return err
+			}
+			w.log.Info("kind installed after start, now watched", "kind", fmt.Sprintf("%T", o))
+			return nil
+		})
+		if err != nil {
+			w.log.Error(err, "looking for kinds installed after start; trying again", "in", w.every)
+		}
+	}
+}
+
+// source is the watch of an optional kind, mapping its objects to the units they shape.
+func (m mapper) source(c cache.Cache, o client.Object) (source.TypedSource[UnitKey], error) {
+	switch o.(type) {
+	case *akov1alpha2.L4Rule:
+		return source.TypedKind(c, &akov1alpha2.L4Rule{}, handler.TypedEnqueueRequestsFromMapFunc(m.l4Rule)), nil
+	case *akov1beta1.AviInfraSetting:
+		return source.TypedKind(c, &akov1beta1.AviInfraSetting{}, handler.TypedEnqueueRequestsFromMapFunc(allUnits[*akov1beta1.AviInfraSetting](m))), nil
+	case *akov1alpha1.AviInfraSetting:
+		return source.TypedKind(c, &akov1alpha1.AviInfraSetting{}, handler.TypedEnqueueRequestsFromMapFunc(allUnits[*akov1alpha1.AviInfraSetting](m))), nil
+	case *svcapi.Gateway:
+		return source.TypedKind(c, &svcapi.Gateway{}, handler.TypedEnqueueRequestsFromMapFunc(m.gateway)), nil
+	case *svcapi.GatewayClass:
+		return source.TypedKind(c, &svcapi.GatewayClass{}, handler.TypedEnqueueRequestsFromMapFunc(m.gatewayClass)), nil
+	}
+	return nil, fmt.Errorf("the translator does not watch %T", o)
 }
 
 // mapper turns watch events into the unit keys they affect, and resets their retry

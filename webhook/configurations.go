@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"fmt"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -58,17 +60,7 @@ type ConfigurationOptions struct {
 // narrow on purpose: only the kinds with rules, only CREATE and UPDATE, only objects that the
 // match conditions pick out, and side-effect free so that server-side dry run works.
 func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration) {
-	client := func(path string) admissionregistrationv1.WebhookClientConfig {
-		cc := admissionregistrationv1.WebhookClientConfig{CABundle: o.CABundle}
-		if o.URL != "" {
-			cc.URL = ptr.To(o.URL + path)
-		} else if o.Service != nil {
-			svc := *o.Service
-			svc.Path = ptr.To(path)
-			cc.Service = &svc
-		}
-		return cc
-	}
+	client := o.clientConfig
 	nsSelector := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 		{Key: OptOutLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
 	}}
@@ -159,4 +151,74 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 		})
 	}
 	return mutating, validating
+}
+
+// clientConfig is how the API server calls the webhook at path: the URL, or the Service.
+func (o ConfigurationOptions) clientConfig(path string) admissionregistrationv1.WebhookClientConfig {
+	cc := admissionregistrationv1.WebhookClientConfig{CABundle: o.CABundle}
+	if o.URL != "" {
+		cc.URL = ptr.To(o.URL + path)
+	} else if o.Service != nil {
+		svc := *o.Service
+		svc.Path = ptr.To(path)
+		cc.Service = &svc
+	}
+	return cc
+}
+
+// AKOGuardOptions place the guard on AKO's ConfigMap.
+type AKOGuardOptions struct {
+	// Namespace and Name name AKO's ConfigMap.
+	Namespace, Name string
+	// TimeoutSeconds bounds a call (DefaultAKOGuardTimeoutSeconds when 0): short, so that a
+	// slow sctpguard never slows AKO's ConfigMap beyond it.
+	TimeoutSeconds int32
+}
+
+// DefaultAKOGuardTimeoutSeconds is the guard's timeoutSeconds; its judgement's deadline
+// (DefaultAKOGuardDeadline) is under it.
+const DefaultAKOGuardTimeoutSeconds = 3
+
+// AKOGuardCondition selects AKO's ConfigMap alone: the guard is called for nothing else.
+func AKOGuardCondition(namespace, name string) string {
+	return fmt.Sprintf("request.namespace == '%s' && request.name == '%s'", namespace, name)
+}
+
+// AKOGuardConfiguration returns the validating webhook configuration of the guard on AKO's
+// ConfigMap, a configuration of its own (named <Name>-ako-guard) so that its failure policy
+// is its own: Ignore, whatever the others', because the guard warns and must never block
+// AKO's ConfigMap when sctpguard is down. Only AKO's namespace is selected, and in it, by the
+// match condition, only AKO's ConfigMap.
+func AKOGuardConfiguration(o ConfigurationOptions, g AKOGuardOptions) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	cc := o.clientConfig(AKOGuardPath)
+	timeout := g.TimeoutSeconds
+	if timeout == 0 {
+		timeout = DefaultAKOGuardTimeoutSeconds
+	}
+	return &admissionregistrationv1.ValidatingWebhookConfiguration{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name + "-ako-guard"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name:         "ako-settings.validate.sctpguard.io",
+			ClientConfig: cc,
+			Rules: []admissionregistrationv1.RuleWithOperations{{
+				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+				Rule: admissionregistrationv1.Rule{
+					APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"},
+					Scope: ptr.To(admissionregistrationv1.NamespacedScope),
+				},
+			}},
+			FailurePolicy: ptr.To(admissionregistrationv1.Ignore),
+			MatchPolicy:   ptr.To(admissionregistrationv1.Equivalent),
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
+				"kubernetes.io/metadata.name": g.Namespace,
+			}},
+			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
+			TimeoutSeconds:          ptr.To(timeout),
+			AdmissionReviewVersions: []string{"v1"},
+			MatchConditions: []admissionregistrationv1.MatchCondition{{
+				Name: "ako-configmap", Expression: AKOGuardCondition(g.Namespace, g.Name),
+			}},
+		}},
+	}
 }

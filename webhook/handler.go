@@ -99,7 +99,7 @@ func (h *Handler) answer(r *http.Request) (a answer) {
 			a.outcome = outcomePanic
 		}
 	}()
-	review, code, err := h.readReview(r)
+	review, code, err := readReview(r)
 	if review != nil && review.Request != nil {
 		uid = review.Request.UID
 	}
@@ -182,7 +182,7 @@ func reasonFor(code int) metav1.StatusReason {
 // readReview reads and checks the AdmissionReview of a request. On error it returns the
 // HTTP code that names the problem (carried inside the response) and, when the body could
 // be read at least in part, the review, so the answer can carry the request's uid.
-func (h *Handler) readReview(r *http.Request) (*admissionv1.AdmissionReview, int, error) {
+func readReview(r *http.Request) (*admissionv1.AdmissionReview, int, error) {
 	if r.Method != http.MethodPost {
 		return nil, http.StatusMethodNotAllowed, fmt.Errorf("method %s: admission reviews are POSTed", r.Method)
 	}

@@ -99,12 +99,18 @@ func denialMessage(lines []string) string {
 // counts them. Warnings are made valid for the API server's Warning header, which drops a
 // text with invalid UTF-8 or control characters silently.
 func capWarnings(warnings []string) []string {
+	return capWarningsTo(warnings, policy.MaxWarningLength, "sctpguard check lists them all")
+}
+
+// capWarningsTo is capWarnings with each warning cut to length runes, the count naming where
+// the rest are.
+func capWarningsTo(warnings []string, length int, rest string) []string {
 	if len(warnings) > MaxWarnings {
-		rest := len(warnings) - (MaxWarnings - 1)
-		warnings = append(warnings[:MaxWarnings-1], fmt.Sprintf("… and %d more warnings; sctpguard check lists them all", rest))
+		more := len(warnings) - (MaxWarnings - 1)
+		warnings = append(warnings[:MaxWarnings-1], fmt.Sprintf("… and %d more warnings; %s", more, rest))
 	}
 	for i, w := range warnings {
-		warnings[i] = headerSafe(truncateRunes(w, policy.MaxWarningLength))
+		warnings[i] = headerSafe(truncateRunes(w, length))
 	}
 	return warnings
 }

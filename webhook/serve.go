@@ -61,6 +61,11 @@ type Options struct {
 	// AKOConfigMapNamespace and AKOConfigMapName name AKO's ConfigMap, followed for the context.
 	AKOConfigMapNamespace string
 	AKOConfigMapName      string
+	// AKOGuardDeny makes the guard on AKO's ConfigMap refuse a change that breaks stored
+	// objects (it warns by default); AKOGuardDeadline bounds its judgement, under its
+	// configuration's timeoutSeconds.
+	AKOGuardDeny     bool
+	AKOGuardDeadline time.Duration
 	// Platform is auto (OpenShift when the cluster serves MachineConfigs), openshift or none.
 	Platform string
 	// CNI and ControllerVersion, when set, override AKO's ConfigMap.
@@ -143,7 +148,7 @@ func NewOptions() *Options {
 	o := &Options{
 		Port: 9443, CertName: "tls.crt", KeyName: "tls.key",
 		MetricsAddr: ":8443", MetricsSecure: true, HealthAddr: ":8081",
-		AKOConfigMapNamespace: "avi-system", AKOConfigMapName: "avi-k8s-config",
+		AKOConfigMapNamespace: "avi-system", AKOConfigMapName: "avi-k8s-config", AKOGuardDeadline: DefaultAKOGuardDeadline,
 		Platform: PlatformAuto, PolicyNamespace: "sctpguard",
 		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn),
 		CertSecret: DefaultCertSecret, WebhookConfiguration: "sctpguard", WebhookService: "sctpguard",
@@ -197,6 +202,9 @@ func (o *Options) Validate() field.ErrorList {
 		if d.value < 200*time.Millisecond || d.value > 30*time.Second {
 			errs = append(errs, field.Invalid(field.NewPath(d.name), d.value.String(), "must be between 200ms and 30s, under the webhook configurations' timeoutSeconds"))
 		}
+	}
+	if o.AKOGuardDeadline <= 0 || o.AKOGuardDeadline > 29*time.Second {
+		errs = append(errs, field.Invalid(field.NewPath("ako-guard-deadline"), o.AKOGuardDeadline.String(), "must be positive and under the guard's timeoutSeconds (at most 30s)"))
 	}
 	if o.MaxConnections < 1 {
 		errs = append(errs, field.Invalid(field.NewPath("max-connections"), o.MaxConnections, "must be at least 1"))
@@ -458,6 +466,11 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 			Degradations: degradations, Log: log.WithName(string(m)), Metrics: metrics,
 		})
 	}
+	// The guard on AKO's ConfigMap: its own configuration decides whether it is called.
+	mgr.GetWebhookServer().Register(AKOGuardPath, &AKOGuard{
+		Namespace: o.AKOConfigMapNamespace, Name: o.AKOConfigMapName, Policy: pol, Inventory: inv, Stored: inv, Read: follower.Read,
+		Deny: o.AKOGuardDeny, Deadline: o.AKOGuardDeadline, Log: log.WithName("ako-guard"), Metrics: metrics,
+	})
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}

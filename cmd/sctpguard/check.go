@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,18 +13,34 @@ func newCheckCommand() *cobra.Command {
 	o := check.NewOptions()
 	o.ToolVersion = version
 	c := &cobra.Command{
-		Use:   "check -f PATH... [flags]",
+		Use:   "check (-f PATH... | PATH... | --cluster [-n NS | -A]) [flags]",
 		Short: "Check manifests offline with the webhook's rules (GitOps pre-flight)",
 		Long: `Check reads manifests (files, directories, or - for standard input; multi-document YAML,
 JSON and List kinds), applies the API server's defaults, and judges every object with the
 rules the admission webhook runs, using the whole input set for cross-object rules.
 
+With --cluster it reads the objects stored in a cluster instead (read-only: every request it
+sends is a GET): the kinds the webhook judges and what the cross-object rules read, in the
+kubeconfig context's namespace, -n NS, or -A. AKO's settings come from the cluster's ConfigMap;
+--ako-values or --ako-configmap replace them, to see what a change of AKO's settings would break
+before anyone makes it. Findings name each object as cluster:<namespace>/<Kind>/<name>.
+
 Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadable input.`,
 		Example: `  sctpguard check -f manifests/ --ako-values ako-values.yaml
   kustomize build overlays/prod | sctpguard check -f - -o github
-  sctpguard check -f svc.yaml --mutate > mutated.yaml`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
+  sctpguard check -f svc.yaml --mutate > mutated.yaml
+  sctpguard check --cluster -A
+  sctpguard check --cluster -A --ako-values proposed-ako-values.yaml   # what would break`,
+		// Paths may also be given as arguments, as pre-commit passes the staged files.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Files = append(o.Files, args...)
+			if o.Cluster && !c.Flags().Changed("namespace") {
+				o.Namespace = "" // the kubeconfig context's
+			}
+			if o.AllNamespaces && c.Flags().Changed("namespace") {
+				return errors.New("give -n or --all-namespaces, not both")
+			}
 			code := check.Run(c.Context(), o, check.Streams{In: c.InOrStdin(), Out: c.OutOrStdout(), Err: c.ErrOrStderr()})
 			if code != 0 {
 				return exitError{code: code}
@@ -33,7 +50,13 @@ Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadabl
 	}
 	f := c.Flags()
 	f.StringSliceVarP(&o.Files, "filename", "f", nil, "files or directories to check (directories recursively: *.yaml, *.yml, *.json), or - for standard input")
-	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace of namespaced objects that name none")
+	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace of namespaced objects that name none; with --cluster, the namespace read (default: the kubeconfig context's)")
+	f.BoolVar(&o.Cluster, "cluster", false, "judge the objects stored in a cluster (read-only) instead of files")
+	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file for --cluster (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+	f.StringVar(&o.KubeContext, "context", "", "kubeconfig context for --cluster (default: the current context)")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "with --cluster, read every namespace")
+	f.StringVar(&o.AKOConfigMapNamespace, "ako-configmap-namespace", o.AKOConfigMapNamespace, "with --cluster, namespace of AKO's ConfigMap")
+	f.StringVar(&o.AKOConfigMapName, "ako-configmap-name", o.AKOConfigMapName, "with --cluster, name of AKO's ConfigMap, read for AKO's settings unless --ako-values or --ako-configmap give others")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(check.Outputs, ", "))
 	f.BoolVar(&o.Mutate, "mutate", false, "apply the mutating webhook's defaults, print the mutated manifests on standard output (report on standard error), and judge those")
 	f.Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest file read (manifests, policies, AKO values, configuration) or standard input, in bytes")

@@ -64,6 +64,8 @@ wgpolicyk8s.io/v1alpha2 PolicyReports named sctpguard in each namespace.`,
 	f.StringVar(&o.HealthAddr, "health-probe-bind-address", o.HealthAddr, "address of /healthz and /readyz")
 	f.StringVar(&o.AKOConfigMapNamespace, "ako-configmap-namespace", o.AKOConfigMapNamespace, "namespace of AKO's ConfigMap")
 	f.StringVar(&o.AKOConfigMapName, "ako-configmap-name", o.AKOConfigMapName, "name of AKO's ConfigMap, followed for AKO's settings")
+	f.BoolVar(&o.AKOGuardDeny, "ako-guard-deny", false, "the guard on AKO's ConfigMap refuses a change of AKO's settings that breaks stored objects (default: it warns)")
+	f.DurationVar(&o.AKOGuardDeadline, "ako-guard-deadline", o.AKOGuardDeadline, "time the guard on AKO's ConfigMap judges the stored objects before it answers, under its timeoutSeconds")
 	f.StringVar(&o.Platform, "platform", o.Platform, "cluster platform: auto (detect OpenShift), openshift or none")
 	f.StringVar(&o.CNI, "cni", "", "cluster CNI, overriding AKO's cniPlugin")
 	f.StringVar(&o.ControllerVersion, "controller-version", "", "Avi Controller version, overriding AKO's ConfigMap")

@@ -163,13 +163,23 @@ func (f *Follower) clear(cause string) {
 	}
 }
 
-func (f *Follower) apply(cm *corev1.ConfigMap) {
+// Read reads the settings a ConfigMap of AKO's holds as the follower applies them (merged
+// with Base; nil: no ConfigMap, so no AKO settings), with the keys that do not read. The
+// guard on AKO's ConfigMap reads a proposed ConfigMap with it.
+func (f *Follower) Read(cm *corev1.ConfigMap) (policy.Context, []policy.SettingProblem) {
+	if cm == nil {
+		return f.merge(policy.Context{}), nil
+	}
 	settings, problems := policy.ReadAKOConfigMap(cm.Data)
-	settings = f.merge(settings)
 	// A key a flag overrides is not read at all.
 	problems = slices.DeleteFunc(problems, func(p policy.SettingProblem) bool {
 		return (p.Key == "cniPlugin" && f.Base.CNI != "") || (p.Key == "controllerVersion" && f.Base.ControllerVersion != "")
 	})
+	return f.merge(settings), problems
+}
+
+func (f *Follower) apply(cm *corev1.ConfigMap) {
+	settings, problems := f.Read(cm)
 	f.settings.Store(&settings)
 	f.clear(DegradedConfigMapAbsent)
 	log := f.Log.WithValues("configMap", f.Namespace+"/"+f.Name, "resourceVersion", cm.ResourceVersion)

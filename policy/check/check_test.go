@@ -197,7 +197,7 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{"no files", func(o *check.Options) { o.Files = nil },
-			"error: filename: Required value: give at least one file, directory or - (standard input) with -f\n"},
+			"error: filename: Required value: give at least one file, directory or - (standard input) with -f, or --cluster\n"},
 		{"unknown output", func(o *check.Options) { o.Output = "xml" },
 			"error: output: Unsupported value: \"xml\": supported values: \"text\", \"json\", \"junit\", \"sarif\", \"github\"\n"},
 		{"both context files", func(o *check.Options) { o.AKOValues, o.AKOConfigMap = "a", "b" },

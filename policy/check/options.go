@@ -105,19 +105,41 @@ type Options struct {
 
 	// ToolVersion is reported in SARIF output.
 	ToolVersion string
+
+	// Cluster reads the objects to judge from a live cluster, read-only, instead of Files;
+	// AKO's settings come from its ConfigMap there unless AKOValues or AKOConfigMap give
+	// others (the what-if). Namespace is then the namespace listed ("" for the kubeconfig
+	// context's), AllNamespaces lists every namespace.
+	Cluster       bool
+	Kubeconfig    string
+	KubeContext   string
+	AllNamespaces bool
+	// AKOConfigMapNamespace and AKOConfigMapName name AKO's ConfigMap in the cluster.
+	AKOConfigMapNamespace string
+	AKOConfigMapName      string
+	// ClusterReader, when set, is the cluster read instead of the kubeconfig's (tests).
+	ClusterReader ClusterReader
 }
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{Namespace: "default", Output: OutputText, MaxFileSize: DefaultMaxFileSize, MemoryLimit: DefaultMemoryLimit, ToolVersion: "dev",
-		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn), RegoVersion: rego.RegoV1}
+		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn), RegoVersion: rego.RegoV1,
+		AKOConfigMapNamespace: "avi-system", AKOConfigMapName: "avi-k8s-config"}
 }
 
 // Validate checks the options without reading any file.
 func (o *Options) Validate() field.ErrorList {
 	var errs field.ErrorList
-	if len(o.Files) == 0 {
-		errs = append(errs, field.Required(field.NewPath("filename"), "give at least one file, directory or - (standard input) with -f"))
+	switch {
+	case o.Cluster && len(o.Files) > 0:
+		errs = append(errs, field.Forbidden(field.NewPath("filename"), "give -f or --cluster, not both"))
+	case o.Cluster && o.Mutate:
+		errs = append(errs, field.Forbidden(field.NewPath("mutate"), "--mutate prints mutated manifests; --cluster reads stored objects and never writes"))
+	case !o.Cluster && (o.AllNamespaces || o.Kubeconfig != "" || o.KubeContext != ""):
+		errs = append(errs, field.Forbidden(field.NewPath("cluster"), "--all-namespaces, --kubeconfig and --context read a cluster: give --cluster"))
+	case !o.Cluster && len(o.Files) == 0:
+		errs = append(errs, field.Required(field.NewPath("filename"), "give at least one file, directory or - (standard input) with -f, or --cluster"))
 	}
 	if !slices.Contains(Outputs, o.Output) {
 		errs = append(errs, field.NotSupported(field.NewPath("output"), o.Output, Outputs))
@@ -170,9 +192,15 @@ func parseTristate(v string) (*bool, error) {
 }
 
 // Context builds the rule context from the files and flags.
-func (o *Options) Context() (policy.Context, error) {
+func (o *Options) Context() (policy.Context, error) { return o.contextOver(nil) }
+
+// contextOver builds the rule context from the files and flags over the settings read from a
+// cluster (nil: none); the files replace those, the flags override both.
+func (o *Options) contextOver(cluster *policy.Context) (policy.Context, error) {
 	var ctx policy.Context
 	switch {
+	case o.AKOValues == "" && o.AKOConfigMap == "" && cluster != nil:
+		ctx = *cluster
 	case o.AKOValues != "":
 		data, err := o.readFile(o.AKOValues)
 		if err != nil {
@@ -196,6 +224,9 @@ func (o *Options) Context() (policy.Context, error) {
 		if ctx, err = policy.ParseAKOConfigMap(cm.Data); err != nil {
 			return ctx, fmt.Errorf("%s: %w", o.AKOConfigMap, err)
 		}
+	}
+	if cluster != nil && ctx.Platform == "" {
+		ctx.Platform = cluster.Platform
 	}
 	ako := func() *policy.AKOSettings {
 		if ctx.AKO == nil {

@@ -38,6 +38,9 @@ type Result struct {
 	Items []Item
 	// Errors are the inputs or documents that could not be read.
 	Errors []*manifest.Error
+	// Notes say what a check --cluster did not read, and why (a kind the cluster does not
+	// serve, AKO's ConfigMap absent).
+	Notes []string
 }
 
 // Item is one object and its findings.
@@ -95,6 +98,9 @@ func Run(ctx context.Context, o *Options, s Streams) int {
 		fmt.Fprintf(s.Err, "error: %v\n", err)
 		return ExitError
 	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(s.Err, "note: %s\n", n)
+	}
 	out := s.Out
 	if o.Mutate {
 		// The mutated manifests own standard output, so they can be piped on.
@@ -115,7 +121,16 @@ func Run(ctx context.Context, o *Options, s Streams) int {
 // itself cannot proceed (bad context or configuration); unreadable inputs are in the
 // Result's Errors, and the other inputs are still checked.
 func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
-	pctx, err := o.Context()
+	var cluster *clusterSnapshot
+	var clusterSettings *policy.Context
+	if o.Cluster {
+		var err error
+		if cluster, err = o.readCluster(ctx); err != nil {
+			return nil, err
+		}
+		clusterSettings = &cluster.settings
+	}
+	pctx, err := o.contextOver(clusterSettings)
 	if err != nil {
 		return nil, err
 	}
@@ -136,11 +151,18 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{}
-	inputs, skipped, errs := expand(o.Files)
-	res.Skipped, res.Errors = skipped, errs
-	res.Inputs = len(inputs)
-	docs, errs := decodeAll(inputs, o, stdin)
-	res.Errors = append(res.Errors, errs...)
+	var docs []*manifest.Document
+	if cluster != nil {
+		// The cluster is one more source of documents, judged as files are.
+		docs, res.Errors, res.Notes, res.Inputs = cluster.docs, cluster.errors, cluster.notes, 1
+	} else {
+		inputs, skipped, errs := expand(o.Files)
+		res.Skipped, res.Errors = skipped, errs
+		res.Inputs = len(inputs)
+		var more []*manifest.Error
+		docs, more = decodeAll(inputs, o, stdin)
+		res.Errors = append(res.Errors, more...)
+	}
 
 	res.Items = make([]Item, 0, len(docs))
 	dec := manifest.NewDecoder(policy.Scheme(), o.Namespace)

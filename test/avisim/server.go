@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -209,6 +211,18 @@ func (w logWriter) Write(p []byte) (int, error) {
 // a client (for example the certificateAuthorityData of the controller Secret).
 func CertPEM(ts *httptest.Server) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+}
+
+// WriteCredentials writes the files of the Avi credentials Secret as the chart mounts it
+// (username and password of Options' defaults, certificateAuthorityData the server's
+// certificate) into dir, for sctpguard serve's --avi-credentials-dir.
+func WriteCredentials(dir string, ts *httptest.Server) error {
+	for name, value := range map[string][]byte{"username": []byte("admin"), "password": []byte("admin"), "certificateAuthorityData": CertPEM(ts)} {
+		if err := os.WriteFile(filepath.Join(dir, name), value, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // randomUUID returns a random version 4 uuid.

@@ -650,12 +650,15 @@ func TestInstall(t *testing.T) {
 	// The webhooks of withTranslator and selfManaged are called here (pointed at local
 	// servers below); webhookOnly's would be a copy of withTranslator's.
 	for _, r := range []release{webhookOnly} {
-		name := objs[r.name].ofKind("ValidatingWebhookConfiguration")[0].GetName()
+		name := objs[r.name].ofKind("MutatingWebhookConfiguration")[0].GetName()
 		if err := cp.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(t.Context(), name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := cp.kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(t.Context(), name, metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
+		// The validating configuration and the guard's on AKO's ConfigMap.
+		for _, v := range objs[r.name].ofKind("ValidatingWebhookConfiguration") {
+			if err := cp.kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(t.Context(), v.GetName(), metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	t.Logf("applied in %s", time.Since(start).Round(time.Millisecond))

@@ -109,6 +109,54 @@ webhook:
 	}
 }
 
+// TestAKOGuardMatchesGo: the guard's configuration is webhook.AKOGuardConfiguration()'s, in
+// its own configuration with failurePolicy Ignore, for the configured ConfigMap; the guard's
+// deadline is half its timeout, and deny is passed on. Without cert-manager it is not
+// installed (its CA would never be injected).
+func TestAKOGuardMatchesGo(t *testing.T) {
+	for name, tc := range map[string]struct {
+		r        release
+		want     webhook.AKOGuardOptions
+		wantArgs []string
+	}{
+		"defaults": {r: defaults, want: webhook.AKOGuardOptions{Namespace: "avi-system", Name: "avi-k8s-config", TimeoutSeconds: 3},
+			wantArgs: []string{"--ako-guard-deadline=1500ms"}},
+		"another ConfigMap, 8s, deny": {
+			r:        release{name: "sctpguard", namespace: "sctpguard", values: "ako: {namespace: ako, configMapName: ako-config}\nakoGuard: {deny: true, timeoutSeconds: 8}\n"},
+			want:     webhook.AKOGuardOptions{Namespace: "ako", Name: "ako-config", TimeoutSeconds: 8},
+			wantArgs: []string{"--ako-guard-deadline=4000ms", "--ako-guard-deny"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			objs := tc.r.objects(t)
+			o := webhook.ConfigurationOptions{Name: "sctpguard",
+				Service: &admissionregistrationv1.ServiceReference{Namespace: tc.r.namespace, Name: "sctpguard", Port: ptr.To[int32](443)}}
+			want := webhook.AKOGuardConfiguration(o, tc.want)
+			var got admissionregistrationv1.ValidatingWebhookConfiguration
+			mustDecode(t, objs.get(t, "ValidatingWebhookConfiguration", want.Name), &got)
+			if diff := cmp.Diff(want.Webhooks, got.Webhooks); diff != "" {
+				t.Errorf("guard webhook (-webhook.AKOGuardConfiguration +chart):\n%s", diff)
+			}
+			var d appsv1.Deployment
+			mustDecode(t, objs.get(t, "Deployment", "sctpguard"), &d)
+			var args []string
+			for _, a := range d.Spec.Template.Spec.Containers[0].Args {
+				if strings.HasPrefix(a, "--ako-guard") {
+					args = append(args, a)
+				}
+			}
+			if diff := cmp.Diff(tc.wantArgs, args); diff != "" {
+				t.Errorf("guard flags (-want +got):\n%s", diff)
+			}
+		})
+	}
+	for _, o := range selfSigned.objects(t) {
+		if o.GetName() == "sctpguard-ako-guard" {
+			t.Errorf("without cert-manager the chart installs the guard %s, whose CA nothing would inject", o.GetKind())
+		}
+	}
+}
+
 // TestExtraMatchConditions: extra conditions follow the built-in one on every webhook.
 func TestExtraMatchConditions(t *testing.T) {
 	r := release{name: "sctpguard", namespace: "sctpguard", values: `
@@ -143,7 +191,7 @@ func TestDeployment(t *testing.T) {
 	common := []string{
 		"serve", "--port=9443", "--cert-dir=/etc/sctpguard/tls", "--health-probe-bind-address=:8081",
 		"--metrics-bind-address=:8443", "--metrics-secure=true", "--ako-configmap-namespace=avi-system",
-		"--ako-configmap-name=avi-k8s-config", "--platform=auto", "--policy-timeout=500ms",
+		"--ako-configmap-name=avi-k8s-config", "--ako-guard-deadline=1500ms", "--platform=auto", "--policy-timeout=500ms",
 		"--on-policy-error=warn", "--zap-log-level=info", "--read-timeout=2000ms", "--write-timeout=2000ms", "--shutdown-delay=10s",
 	}
 	// The audit skips the namespaces the webhook configurations exclude.
@@ -179,7 +227,7 @@ audit: {enabled: false}
 			args: []string{
 				"serve", "--port=9443", "--cert-dir=/etc/sctpguard/tls", "--health-probe-bind-address=:8081",
 				"--metrics-bind-address=:8443", "--metrics-secure=false", "--ako-configmap-namespace=avi-system",
-				"--ako-configmap-name=avi-k8s-config", "--platform=auto", "--policy-timeout=500ms",
+				"--ako-configmap-name=avi-k8s-config", "--ako-guard-deadline=1500ms", "--platform=auto", "--policy-timeout=500ms",
 				"--on-policy-error=warn", "--zap-log-level=debug", "--read-timeout=2000ms", "--write-timeout=2000ms", "--shutdown-delay=10s",
 				"--cni=antrea", "--controller-version=22.1.5",
 				"--disable=port-range,duplicate-host-port", "--enable=default-sctpguard-class", "--warn=backend-type", "--exempt-namespace=lab-*",

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/test/avisim"
 	"github.com/sctpguard/sctpguard/test/cluster"
+	"github.com/sctpguard/sctpguard/webhook"
 )
 
 func main() {
@@ -135,10 +137,15 @@ func run(ctx context.Context, repo, assets, bin, dir string, exit bool) error {
 	show(c, "get", "gateway.networking.x-k8s.io", "my-gateway", "-n", "svcapi", "-o",
 		`jsonpath={.status.addresses[0].value}{"  "}{range .status.conditions[*]}{.type}={.status} {end}{"\n"}`)
 
+	if err := guardDemo(ctx, c, ako, repo, bin); err != nil {
+		return err
+	}
+
 	say("\n== The cluster stays up. Try:")
 	fmt.Printf("  export KUBECONFIG=%s\n", c.Kubeconfig)
 	fmt.Printf("  kubectl apply -f examples/broken/backend-port-conflict.yaml\n")
-	fmt.Printf("  kubectl -n avi-system patch configmap avi-k8s-config -p '{\"data\":{\"serviceType\":\"NodePortLocal\"}}'\n")
+	fmt.Printf("  sctpguard check --cluster -A --ako-values examples/ako/values-nodeportlocal.yaml   # what a change of AKO's settings would break\n")
+	fmt.Printf("  kubectl -n avi-system patch configmap avi-k8s-config -p '{\"data\":{\"serviceType\":\"NodePortLocal\"}}'   # the guard's warnings\n")
 	fmt.Printf("  kubectl apply -f examples/seeds/ako-loadbalancer-service.yaml   # now rejected\n")
 	fmt.Printf("  sctpguard translate -f examples/seeds --ako-values examples/ako/values.yaml --sync-ako-class   # the Avi objects, offline\n")
 	fmt.Printf("  sctpguard translate -f examples/seeds --ako-values examples/ako/values.yaml --sync-ako-class --controller %s --avi-credentials-dir %s   # the plan against avisim\n",
@@ -153,6 +160,42 @@ func run(ctx context.Context, repo, assets, bin, dir string, exit bool) error {
 }
 
 func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+
+// guardDemo shows what a switch of AKO to NodePortLocal would break, asked before with
+// check --cluster's what-if and told at the change by the guard on AKO's ConfigMap, then
+// switches back.
+func guardDemo(ctx context.Context, c *cluster.Cluster, ako *akoSettings, repo, bin string) error {
+	guard := webhook.AKOGuardConfiguration(webhook.ConfigurationOptions{Name: "sctpguard", URL: c.WebhookURL, CABundle: c.ServingCA()},
+		webhook.AKOGuardOptions{Namespace: "avi-system", Name: "avi-k8s-config"})
+	if err := c.Client.Create(ctx, guard); err != nil {
+		return fmt.Errorf("install the guard on AKO's ConfigMap: %w", err)
+	}
+	say("\n== What would switching AKO to NodePortLocal break? Asked before, read-only, with check --cluster's what-if")
+	fmt.Println("$ sctpguard check --cluster -A --ako-values examples/ako/values-nodeportlocal.yaml")
+	cmd := exec.CommandContext(ctx, bin, "check", "--cluster", "-A", "--kubeconfig", c.Kubeconfig, "--ako-values", "examples/ako/values-nodeportlocal.yaml")
+	cmd.Dir = repo
+	out, _ := cmd.CombinedOutput() // exit code 1: the what-if denies
+	fmt.Print(string(out))
+
+	say("\n== The switch itself: the guard on AKO's ConfigMap warns, before it is stored, what it breaks")
+	// The API server picks the guard's configuration up asynchronously.
+	patch := []string{"-n", "avi-system", "patch", "configmap", "avi-k8s-config", "--type", "merge", "-p", `{"data":{"serviceType":"NodePortLocal"}}`}
+	if err := cluster.Poll(ctx, 30*time.Second, func() error {
+		if _, stderr, _ := c.Kubectl("", append(patch, "--dry-run=server")...); !strings.Contains(stderr, "would be skipped by AKO") {
+			return fmt.Errorf("the guard does not answer yet: %s", stderr)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	show(c, patch...)
+	// The audit's PolicyReports (issue 15, part 1) show the same objects here, once stored:
+	// kubectl get policyreports -A.
+
+	say("\n# Back to ClusterIP mode")
+	ako.current = ""
+	return ako.set(ctx, filepath.Join(repo, "examples/ako/values.yaml"))
+}
 
 // showAvi waits for the seed units' virtual services in avisim and prints every object of
 // ours with its main fields.

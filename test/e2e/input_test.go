@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,8 +11,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
-
-	"github.com/sctpguard/sctpguard/test/cluster"
 )
 
 // hiddenService is a CRLF file whose first document ends in a comment padding: check used to
@@ -144,20 +139,7 @@ func checkFile(t *testing.T, stream string, args ...string) (checkReport, string
 	if err := os.WriteFile(filepath.Join(dir, "input.yaml"), []byte(stream), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, _, bin, _ := cluster.FromEnv("../..")
-	cmd := exec.Command(bin, append([]string{"check", "-o", "json", "-f", "input.yaml"}, args...)...)
-	cmd.Dir = dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
+	stdout, stderr, code := runCheckJSON(t, dir, append([]string{"-f", "input.yaml"}, args...)...)
 	report := stdout.Bytes()
 	var names strings.Builder
 	if slices.Contains(args, "--mutate") { // the manifests on standard output, the report on standard error

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,11 +48,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	// Removed explicitly below: os.Exit skips deferred calls.
-	for name, value := range map[string][]byte{"username": []byte("admin"), "password": []byte("admin"), "certificateAuthorityData": avisim.CertPEM(aviServer)} {
-		if err := os.WriteFile(filepath.Join(creds, name), value, 0o600); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-			os.Exit(1)
-		}
+	if err := avisim.WriteCredentials(creds, aviServer); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		os.Exit(1)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	c, err := cluster.Start(ctx, cluster.Options{

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sctpguard/sctpguard/test/avisim"
 	"github.com/sctpguard/sctpguard/test/cluster"
 )
 
@@ -75,6 +76,23 @@ func serveFrom(t *testing.T, args ...string) *replica {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// withTranslator starts avisim, the Avi Controller's test double, for the test and returns the
+// flags that turn on a replica's translator against it.
+func withTranslator(t *testing.T) (*avisim.Server, []string) {
+	t.Helper()
+	avi := avisim.New(avisim.Options{})
+	ts, err := avi.ListenTLS("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ts.Close)
+	creds := t.TempDir()
+	if err := avisim.WriteCredentials(creds, ts); err != nil {
+		t.Fatal(err)
+	}
+	return avi, []string{"--translator", "--avi-controller", ts.Listener.Addr().String(), "--avi-credentials-dir", creds, "--translator-slow-retry", "2s"}
 }
 
 // metric returns the samples of a metric family, one "name{labels} value" line each.

@@ -190,10 +190,12 @@ data:
 // are watched from the first review that needs them, without a restart: a Gateway of AKO's
 // class with an SCTP listener is denied, and so is an SCTP Service whose AviInfraSetting AKO
 // would reject (before the CRD, the same Service only gets ako-reference-missing's warning).
+// The translator watches them too: a change of an AviInfraSetting reshapes its units.
 func TestCRDsInstalledAfterStart(t *testing.T) {
 	cluster.Skip(t, skipReason)
 	setAKO(t, map[string]string{"serviceType": "ClusterIP", "clusterName": "e2e"})
-	serveFrom(t)
+	avi, translator := withTranslator(t)
+	serveFrom(t, translator...)
 	service := `apiVersion: v1
 kind: Service
 metadata:
@@ -271,6 +273,51 @@ spec:
 		out, errOut, code := cl.Kubectl(gateway, "create", "-f", "-", dry)
 		cluster.CheckRun(t, code, out, errOut, 1, "", want)
 	}
+
+	// The translator watches them from its next look too: a Service of sctpguard's class
+	// placed by an AviInfraSetting is synced in its SE group, and moves when it changes (only
+	// a watch of AviInfraSettings tells the translator).
+	groups := map[string]string{}
+	for _, g := range []string{"ran-seg", "ran-seg-2"} {
+		uuid, err := avi.Preload("admin", "serviceenginegroup", map[string]any{"name": g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups[g] = uuid
+	}
+	placement := func(group string) string {
+		return "apiVersion: ako.vmware.com/v1beta1\nkind: AviInfraSetting\nmetadata: {name: ran-place}\nspec:\n  seGroup: {name: " + group + "}\n"
+	}
+	own := `apiVersion: v1
+kind: Service
+metadata:
+  name: ngap-own
+  namespace: telco
+  annotations: {aviinfrasetting.ako.vmware.com/name: ran-place}
+spec:
+  type: LoadBalancer
+  loadBalancerClass: sctpguard.io/avi-sctp
+  ports: [{name: ngap, port: 38412, protocol: SCTP}]
+`
+	inGroup := func(group string) func() error {
+		return func() error {
+			vs, ok := avi.Object("admin", "virtualservice", "sctpguard.e2e--telco-ngap-own")
+			if ref, _ := vs["se_group_ref"].(string); !ok || !strings.Contains(ref, "/api/serviceenginegroup/"+groups[group]) {
+				return fmt.Errorf("virtual service (found %v) in SE group %q, want %s (%s)", ok, ref, group, groups[group])
+			}
+			return nil
+		}
+	}
+	for _, m := range []string{placement("ran-seg"), own} {
+		if _, errOut, code := cl.Kubectl(m, "apply", "-f", "-"); code != 0 {
+			t.Fatalf("apply: %s", errOut)
+		}
+	}
+	poll(t, "the virtual service in the AviInfraSetting's SE group", inGroup("ran-seg"))
+	if _, errOut, code := cl.Kubectl(placement("ran-seg-2"), "apply", "-f", "-"); code != 0 {
+		t.Fatalf("apply: %s", errOut)
+	}
+	poll(t, "the virtual service in the changed AviInfraSetting's SE group", inGroup("ran-seg-2"))
 }
 
 // TestPoliciesInAKONamespace: with the policy namespace set to AKO's, the one cache holds the
