@@ -189,8 +189,20 @@ func guardDemo(ctx context.Context, c *cluster.Cluster, ako *akoSettings, repo, 
 		return err
 	}
 	show(c, patch...)
-	// The audit's PolicyReports (issue 15, part 1) show the same objects here, once stored:
-	// kubectl get policyreports -A.
+
+	say("\n== Once stored, the audit reports the objects it broke: one PolicyReport per namespace")
+	if err := cluster.Poll(ctx, 30*time.Second, func() error {
+		for _, ns := range []string{"default", "svcapi"} {
+			if out, _, _ := c.Kubectl("", "get", "policyreports", "-n", ns, "sctpguard", "-o", "jsonpath={.summary.fail}"); out == "" || out == "0" {
+				return fmt.Errorf("no failing result in %s's report yet", ns)
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("the audit's reports: %w", err)
+	}
+	show(c, "get", "policyreports", "-A")
+	show(c, "get", "policyreport", "sctpguard", "-n", "default", "-o", "jsonpath={range .results[*]}{.result} {.rule} {.resources[0].kind}/{.resources[0].name} {.properties.path}{\"\\n\"}{end}")
 
 	say("\n# Back to ClusterIP mode")
 	ako.current = ""
