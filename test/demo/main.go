@@ -146,6 +146,7 @@ func run(ctx context.Context, repo, assets, bin, dir string, exit bool) error {
 	fmt.Printf("  kubectl apply -f examples/broken/backend-port-conflict.yaml\n")
 	fmt.Printf("  sctpguard check --cluster -A --ako-values examples/ako/values-nodeportlocal.yaml   # what a change of AKO's settings would break\n")
 	fmt.Printf("  kubectl -n avi-system patch configmap avi-k8s-config -p '{\"data\":{\"serviceType\":\"NodePortLocal\"}}'   # the guard's warnings\n")
+	fmt.Printf("  kubectl get policyreports -A   # then the audit's reports\n")
 	fmt.Printf("  kubectl apply -f examples/seeds/ako-loadbalancer-service.yaml   # now rejected\n")
 	fmt.Printf("  sctpguard translate -f examples/seeds --ako-values examples/ako/values.yaml --sync-ako-class   # the Avi objects, offline\n")
 	fmt.Printf("  sctpguard translate -f examples/seeds --ako-values examples/ako/values.yaml --sync-ako-class --controller %s --avi-credentials-dir %s   # the plan against avisim\n",
