@@ -19,6 +19,11 @@ func newCheckCommand() *cobra.Command {
 JSON and List kinds), applies the API server's defaults, and judges every object with the
 rules the admission webhook runs, using the whole input set for cross-object rules.
 
+Of files, it holds one document at a time: each is read twice, once for what the cross-object
+rules look up (of a Service, only its Gateway and shared-VIP fields) and once to judge
+(standard input is held in memory in between). --mutate, --combine and user policies that
+read data.inventory need every object at once: with them, check holds the whole set.
+
 With --cluster it reads the objects stored in a cluster instead (read-only: every request it
 sends is a GET): the kinds the webhook judges and what the cross-object rules read, in the
 kubeconfig context's namespace, -n NS, or -A. AKO's settings come from the cluster's ConfigMap;

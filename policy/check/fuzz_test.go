@@ -2,8 +2,6 @@ package check_test
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,14 +13,7 @@ import (
 // mutation, every rule with the input set as inventory, and each report format. It must
 // never panic, and what it reports must point inside the input.
 func FuzzCheck(f *testing.F) {
-	for _, pattern := range []string{"../../examples/*/*.yaml", "../testdata/rules/*.yaml"} {
-		files, _ := filepath.Glob(pattern)
-		for _, file := range files {
-			if data, err := os.ReadFile(file); err == nil {
-				f.Add(data)
-			}
-		}
-	}
+	check.AddManifestSeeds(f)
 	f.Add([]byte(sctpLB))
 	f.Add([]byte(`{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"ports":[{"port":80,"protocol":"SCTP"}]}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

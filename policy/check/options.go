@@ -42,8 +42,9 @@ const DefaultMaxFileSize = input.DefaultMaxSize
 
 // DefaultMemoryLimit keeps a check of 10,000 manifests near 130 MB of resident memory, of
 // which some 55 MB is the program itself (its code and data mapped on an empty input). The
-// objects such a set holds take 35-45 MiB: the limit binds only at the end of the run,
-// where the heap would otherwise grow to twice the objects held. Lower, it leaves too
+// objects such a set holds take 35-45 MiB when a check holds them all (see holdsObjects):
+// the limit binds only at the end of the run, where the heap would otherwise grow to twice
+// the objects held. A bounded check holds far less, and the limit paces its garbage. Lower, it leaves too
 // little room above them, and the collector runs every few megabytes (at 64 MiB a check
 // with a user policy spent a fifth more CPU).
 const DefaultMemoryLimit = 88 << 20

@@ -298,10 +298,7 @@ func writeJUnit(out io.Writer, res *Result) error {
 	}
 	for _, it := range res.Items {
 		s := suite(it.Doc.Source)
-		ref := it.Doc.Ref()
-		if it.Review != nil && it.Object != nil {
-			ref = policy.Ref(it.Object)
-		}
+		ref := it.name()
 		c := junitCase{Name: ref.String(), Classname: it.Doc.Source}
 		var deny, warn []string
 		for _, f := range it.Findings {

@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/input"
@@ -59,14 +58,43 @@ type Item struct {
 	// Combined marks the findings of user policies on all documents at once (--combine);
 	// Doc is then only a name, CombinedSource.
 	Combined bool
+
+	// ref names the object judged once a bounded check has dropped it (see settle).
+	ref *policy.ObjectRef
 }
 
 // pathPrefix is where the item's object is in its document, for line numbers.
 func (it *Item) pathPrefix() string {
-	if it.Review != nil {
+	if it.Doc.IsAdmissionReview() {
 		return manifest.ReviewPath + "."
 	}
 	return ""
+}
+
+// name names the object judged: for an AdmissionReview, the object of its request.
+func (it *Item) name() policy.ObjectRef {
+	switch {
+	case it.ref != nil:
+		return *it.ref
+	case it.Review != nil && it.Object != nil:
+		return policy.Ref(it.Object)
+	}
+	return it.Doc.Ref()
+}
+
+// settle drops what a judged item holds beyond its report: the object, the request and the
+// document, of which a summary stays with the lines its findings point at.
+func (it *Item) settle() {
+	paths := make([]string, len(it.Findings))
+	for i, f := range it.Findings {
+		paths[i] = it.pathPrefix() + f.Path
+	}
+	if it.Review != nil && it.Object != nil {
+		ref := policy.Ref(it.Object)
+		it.ref = &ref
+	}
+	it.Doc = it.Doc.Summary(paths...)
+	it.Object, it.Review = nil, nil
 }
 
 // ExitCode is the exit code for the result: 2 when an input failed, else 1 when any
@@ -120,7 +148,19 @@ func Run(ctx context.Context, o *Options, s Streams) int {
 // Check reads the inputs and judges every object. It returns an error only when the run
 // itself cannot proceed (bad context or configuration); unreadable inputs are in the
 // Result's Errors, and the other inputs are still checked.
+//
+// A check of files holds one document at a time (see checkBounded), unless the options
+// need every object at once (see holdsObjects): then it holds them all (judgeHeld), as a
+// check of a cluster does. Both give the
+// same Result, but the Items of a bounded check keep no Object or Review and only a
+// Summary of their Doc.
 func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
+	return check(ctx, o, stdin, &checker{})
+}
+
+// check is Check with a checker that may hold the objects when it need not (c.hold), for
+// tests to compare the two ways.
+func check(ctx context.Context, o *Options, stdin io.Reader, c *checker) (*Result, error) {
 	var cluster *clusterSnapshot
 	var clusterSettings *policy.Context
 	if o.Cluster {
@@ -151,68 +191,28 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{}
-	var docs []*manifest.Document
+	c.o, c.engine, c.pctx, c.dec = o, engine, pctx, manifest.NewDecoder(policy.Scheme(), o.Namespace)
+	var env policy.Env
 	if cluster != nil {
-		// The cluster is one more source of documents, judged as files are.
-		docs, res.Errors, res.Notes, res.Inputs = cluster.docs, cluster.errors, cluster.notes, 1
+		// The cluster is one more source of documents, judged as files are; its objects
+		// are read whole (a list per kind), so they are held.
+		res.Errors, res.Notes, res.Inputs = cluster.errors, cluster.notes, 1
+		env, err = c.judgeHeld(ctx, cluster.docs, res)
 	} else {
 		inputs, skipped, errs := expand(o.Files)
 		res.Skipped, res.Errors = skipped, errs
 		res.Inputs = len(inputs)
-		var more []*manifest.Error
-		docs, more = decodeAll(inputs, o, stdin)
+		if !c.hold && !holdsObjects(o, set) {
+			if err := c.checkBounded(ctx, inputs, stdin, res); err != nil {
+				return nil, err
+			}
+			return res, nil
+		}
+		docs, more := decodeAll(inputs, o, stdin)
 		res.Errors = append(res.Errors, more...)
+		env, err = c.judgeHeld(ctx, docs, res)
 	}
-
-	res.Items = make([]Item, 0, len(docs))
-	dec := manifest.NewDecoder(policy.Scheme(), o.Namespace)
-	for _, d := range docs {
-		it := Item{Doc: d, Object: d.Typed}
-		switch {
-		case d.IsAdmissionReview():
-			// A request, as gator's suites and the webhook's tests keep them: judged as the
-			// webhook would judge it, with its operation and old object.
-			r, err := dec.Review(d)
-			if err != nil {
-				res.Errors = append(res.Errors, &manifest.Error{Source: d.Source, Line: d.Line, Object: "AdmissionReview", Err: err})
-				continue
-			}
-			it.Review, it.Object = r, r.Object
-			if it.Object == nil {
-				it.Object = r.OldObject
-			}
-		case d.Typed == nil:
-			// Kinds sctpguard does not know are judged by user policies only.
-			it.Object = &unstructured.Unstructured{Object: d.Object}
-		}
-		res.Items = append(res.Items, it)
-	}
-	inv := inventory(res.Items)
-	if o.Mutate {
-		res.Errors = append(res.Errors, mutateAll(ctx, engine, res.Items, policy.Env{Context: pctx, Inventory: inv})...)
-		// The stored objects are the mutated ones: judge against those.
-		inv = inventory(res.Items)
-	}
-	env := policy.Env{Context: pctx, Inventory: inv}
-	if err := parallel(len(res.Items), func(i int) error {
-		it := &res.Items[i]
-		obj := it.Object
-		if obj == nil {
-			return nil
-		}
-		r := it.Review
-		if r == nil {
-			r = &policy.Review{Operation: policy.OperationCreate, Object: obj}
-		}
-		findings, err := engine.Validate(ctx, r, env)
-		if err != nil {
-			return fmt.Errorf("%s:%d: %s: %w", it.Doc.Source, it.Doc.Line, it.Doc.Ref(), err)
-		}
-		unknown := engine.UnknownFieldFindings(obj, it.Doc.UnknownFields)
-		it.Findings = append(unknown, findings...)
-		policy.SortFindings(it.Findings)
-		return nil
-	}); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if o.Combine && set != nil {
@@ -223,6 +223,95 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 		res.Items = append(res.Items, Item{Doc: &manifest.Document{Source: CombinedSource}, Combined: true, Findings: engine.Configure(findings)})
 	}
 	return res, nil
+}
+
+// holdsObjects reports whether a check must hold every object until all are judged:
+// --mutate prints the mutated set and judges it against itself; --combine gives the user
+// policies all documents at once; and user policies that read data.inventory (Gatekeeper's
+// replicated data) get whole objects. Otherwise the built-in rules need only a compact
+// inventory, and the check is bounded.
+func holdsObjects(o *Options, set *rego.Set) bool {
+	return o.Mutate || (set != nil && (o.Combine || set.UsesInventory()))
+}
+
+// checker judges the objects of one check.
+type checker struct {
+	o      *Options
+	engine *policy.Engine
+	pctx   policy.Context
+	dec    *manifest.Decoder
+
+	// hold holds the objects even when the check could be bounded; betweenPasses runs
+	// between the two passes of a bounded check. Both are for tests.
+	hold          bool
+	betweenPasses func()
+}
+
+// item makes the item of a decoded document, or the error of an AdmissionReview that
+// cannot be read.
+func (c *checker) item(d *manifest.Document) (*Item, *manifest.Error) {
+	it := &Item{Doc: d, Object: d.Typed}
+	switch {
+	case d.IsAdmissionReview():
+		// A request, as gator's suites and the webhook's tests keep them: judged as the
+		// webhook would judge it, with its operation and old object.
+		r, err := c.dec.Review(d)
+		if err != nil {
+			return nil, &manifest.Error{Source: d.Source, Line: d.Line, Object: "AdmissionReview", Err: err}
+		}
+		it.Review, it.Object = r, r.Object
+		if it.Object == nil {
+			it.Object = r.OldObject
+		}
+	case d.Typed == nil:
+		// Kinds sctpguard does not know are judged by user policies only.
+		it.Object = &unstructured.Unstructured{Object: d.Object}
+	}
+	return it, nil
+}
+
+// judge sets the findings of an item.
+func (c *checker) judge(ctx context.Context, it *Item, env policy.Env) error {
+	obj := it.Object
+	if obj == nil {
+		return nil
+	}
+	r := it.Review
+	if r == nil {
+		r = &policy.Review{Operation: policy.OperationCreate, Object: obj}
+	}
+	findings, err := c.engine.Validate(ctx, r, env)
+	if err != nil {
+		return fmt.Errorf("%s:%d: %s: %w", it.Doc.Source, it.Doc.Line, it.Doc.Ref(), err)
+	}
+	unknown := c.engine.UnknownFieldFindings(obj, it.Doc.UnknownFields)
+	it.Findings = append(unknown, findings...)
+	policy.SortFindings(it.Findings)
+	return nil
+}
+
+// judgeHeld holds every object of docs and judges them against the whole set. It returns
+// the environment they were judged in.
+func (c *checker) judgeHeld(ctx context.Context, docs []*manifest.Document, res *Result) (policy.Env, error) {
+	res.Items = make([]Item, 0, len(docs))
+	for _, d := range docs {
+		it, err := c.item(d)
+		if err != nil {
+			res.Errors = append(res.Errors, err)
+			continue
+		}
+		res.Items = append(res.Items, *it)
+	}
+	inv := inventory(res.Items)
+	if c.o.Mutate {
+		res.Errors = append(res.Errors, mutateAll(ctx, c.engine, res.Items, policy.Env{Context: c.pctx, Inventory: inv})...)
+		// The stored objects are the mutated ones: judge against those.
+		inv = inventory(res.Items)
+	}
+	env := policy.Env{Context: c.pctx, Inventory: inv}
+	return env, parallel(len(res.Items), func(i int) error {
+		return c.judge(ctx, &res.Items[i], env)
+	})
 }
 
 // Inputs are what a check reads before it judges: the objects of the manifests, the AKO
@@ -431,16 +520,30 @@ func decodeAll(inputs []file, o *Options, stdin io.Reader) ([]*manifest.Document
 	return allDocs, allErrs
 }
 
-// decodeInput reads and decodes one input a document at a time, never holding it whole: a
-// regular file, refused over the size limit before it is read, or standard input, cut off
-// at the limit.
+// decodeInput reads and decodes one input a document at a time, never holding it whole:
+// see readInput.
 func decodeInput(dec *manifest.Decoder, in file, limit int64, stdin io.Reader) ([]*manifest.Document, []*manifest.Error) {
-	fail := func(err error) ([]*manifest.Document, []*manifest.Error) {
+	var docs []*manifest.Document
+	var errs []*manifest.Error
+	if err := readInput(dec, in, limit, stdin, nil, func(ds []*manifest.Document, es []*manifest.Error) {
+		docs, errs = append(docs, ds...), append(errs, es...)
+	}); err != nil {
+		return nil, []*manifest.Error{err}
+	}
+	return docs, errs
+}
+
+// readInput reads and decodes one input a document at a time, and hands each document's
+// objects and errors to f: a regular file, refused over the size limit before it is read,
+// or standard input, cut off at the limit. What is read is copied to tee, when not nil.
+// It returns the error that refuses the input whole; what f got before it is then void.
+func readInput(dec *manifest.Decoder, in file, limit int64, stdin io.Reader, tee io.Writer, f func([]*manifest.Document, []*manifest.Error)) *manifest.Error {
+	fail := func(err error) *manifest.Error {
 		err = sizeHint(cleanPathError(err))
 		if in.stdin {
 			err = fmt.Errorf("standard input: %w", err)
 		}
-		return nil, []*manifest.Error{{Source: in.path, Err: err}}
+		return &manifest.Error{Source: in.path, Err: err}
 	}
 	r := &counter{r: input.Limit(stdin, limit)}
 	if !in.stdin {
@@ -451,19 +554,29 @@ func decodeInput(dec *manifest.Decoder, in file, limit int64, stdin io.Reader) (
 		defer func() { _ = f.Close() }()
 		r.r = f
 	}
-	docs, errs := dec.DecodeReader(in.path, r)
+	if tee != nil {
+		r.r = io.TeeReader(r.r, tee)
+	}
+	any := false
+	err := dec.Each(in.path, r, func(ds []*manifest.Document, es []*manifest.Error) {
+		any = true
+		f(ds, es)
+	})
 	if r.err != nil {
 		return fail(r.err) // reading failed, not decoding
 	}
-	if in.stdin && len(docs) == 0 && len(errs) == 0 {
+	if err != nil {
+		return err
+	}
+	if in.stdin && !any {
 		// An empty pipe is most often a command before it that failed: say so rather
 		// than pass with nothing checked.
 		if r.n == 0 {
-			return nil, []*manifest.Error{{Source: in.path, Err: errEmptyStdin}}
+			return &manifest.Error{Source: in.path, Err: errEmptyStdin}
 		}
-		return nil, []*manifest.Error{{Source: in.path, Err: errNoObjects}}
+		return &manifest.Error{Source: in.path, Err: errNoObjects}
 	}
-	return docs, errs
+	return nil
 }
 
 // counter counts what is read, and keeps the error of the reader it reads.
@@ -482,21 +595,12 @@ func (c *counter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// inventory builds the inventory of a manifest set: the typed objects (mutated, when they
-// were) and the OpenShift MachineConfigs.
+// inventory builds the inventory of a manifest set: the objects (mutated, when they were)
+// and the OpenShift MachineConfigs.
 func inventory(items []Item) *policy.MemoryInventory {
 	inv := policy.NewMemoryInventory()
 	for _, it := range items {
-		if it.Review != nil {
-			continue // a request, not an object of the set
-		}
-		inv.Add(it.Object)
-		if it.Doc.Typed == nil {
-			gvk := schema.FromAPIVersionAndKind(stringField(it.Doc.Object, "apiVersion"), stringField(it.Doc.Object, "kind"))
-			if gvk.Group == policy.MachineConfigGroup && gvk.Kind == policy.MachineConfigKind {
-				inv.AddMachineConfig(policy.MachineConfigFromUnstructured(it.Doc.Object))
-			}
-		}
+		addRelated(inv, it.Doc, it.Object)
 	}
 	inv.Index()
 	return inv

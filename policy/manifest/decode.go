@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -45,6 +46,13 @@ type Decoder struct {
 	// KeepText keeps the text of each document, which Document.YAML and Document.Patched
 	// need (check --mutate). Without it a decoded set holds its objects, not its input.
 	KeepText bool
+	// OnlyKinds, when set, limits decoding to the objects of these kinds (by name, in any
+	// group). An object of another kind is read only as far as its kind, and a document
+	// whose text names none of them (and holds no backslash, with which an escape could
+	// spell one) is not even parsed: either gives a Document with its Source and Line and
+	// no object, and whatever is wrong inside it goes unreported. The stream is still split
+	// and refused whole as it would be without OnlyKinds.
+	OnlyKinds []string
 }
 
 // NewDecoder returns a decoder for the kinds of scheme; namespaced objects without a
@@ -65,16 +73,31 @@ func (d *Decoder) Decode(source string, data []byte) ([]*Document, []*Error) {
 // would refuse whole (binary or non-UTF-8 content, a malformed separator line, a read
 // error such as a size limit) is refused whole: its error alone is returned.
 func (d *Decoder) DecodeReader(source string, r io.Reader) ([]*Document, []*Error) {
+	var docs []*Document
+	var errs []*Error
+	if err := d.Each(source, r, func(ds []*Document, es []*Error) {
+		docs = append(docs, ds...)
+		errs = append(errs, es...)
+	}); err != nil {
+		return nil, []*Error{err}
+	}
+	return docs, errs
+}
+
+// Each reads a stream as DecodeReader does, but hands the objects and errors of each
+// document to f as soon as it is decoded, and keeps none: a caller that drops them holds
+// one document at a time. A stream refused whole is known only when the reading reaches
+// the cause: Each then returns that error, after handing on the documents before it,
+// which the caller must discard as DecodeReader does.
+func (d *Decoder) Each(source string, r io.Reader, f func([]*Document, []*Error)) *Error {
 	s := newSplitter(r)
 	// Without the text kept, nothing decoded holds a document's bytes.
 	s.reuse = !d.KeepText
 	var scratch converter
-	var docs []*Document
-	var errs []*Error
 	for {
 		c, err := s.next()
 		if errors.Is(err, io.EOF) {
-			return docs, errs
+			return nil
 		}
 		if err != nil {
 			e := &Error{Source: source, Err: err}
@@ -82,11 +105,11 @@ func (d *Decoder) DecodeReader(source string, r io.Reader) ([]*Document, []*Erro
 			if errors.As(err, &le) {
 				e.Line, e.Err = le.line, errors.New(le.msg)
 			}
-			return nil, []*Error{e}
+			return e
 		}
-		ds, es := d.decodeChunk(source, c, &scratch)
-		docs = append(docs, ds...)
-		errs = append(errs, es...)
+		if ds, es := d.decodeChunk(source, c, &scratch); len(ds) > 0 || len(es) > 0 {
+			f(ds, es)
+		}
 	}
 }
 
@@ -130,6 +153,9 @@ func (d *Decoder) decodeChunk(source string, c chunk, scratch *converter) ([]*Do
 			n++
 		}
 		return n
+	}
+	if d.OnlyKinds != nil && !mentionsAny(c.data, d.OnlyKinds) {
+		return []*Document{{Source: source, Line: c.offset + 1}}, nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(c.data))
 	var n yaml.Node
@@ -183,6 +209,22 @@ func (d *Decoder) decodeChunk(source string, c chunk, scratch *converter) ([]*Do
 		doc.lines = table
 	}
 	return docs, errs
+}
+
+// mentionsAny reports whether a document's text may hold an object of one of the kinds:
+// it names one, or holds a backslash. Only an escape in a double-quoted scalar (YAML's or
+// JSON's) can make a string of characters that are not in the text: folding joins lines
+// with a space, and aliases and merge keys repeat what the document spells out.
+func mentionsAny(data []byte, kinds []string) bool {
+	if bytes.IndexByte(data, '\\') >= 0 {
+		return true
+	}
+	for _, k := range kinds {
+		if bytes.Contains(data, []byte(k)) {
+			return true
+		}
+	}
+	return false
 }
 
 // documentEnd returns the line of the first marker that ends a document inside a section
@@ -346,6 +388,9 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 	doc := &Document{Source: source, Line: line, prefix: prefix}
 	if d.KeepText {
 		doc.raw = c.data
+	}
+	if d.OnlyKinds != nil && !slices.Contains(d.OnlyKinds, kind) {
+		return []*Document{doc}, nil
 	}
 	gvk := schema.FromAPIVersionAndKind(apiVersion, kind)
 	if !d.scheme.Recognizes(gvk) {

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,10 +33,15 @@ type Document struct {
 	raw    []byte
 	prefix []string
 	lines  []lineEntry
+	// ref names the object of a Summary, which holds no object.
+	ref *policy.ObjectRef
 }
 
 // Ref names the document's object.
 func (d *Document) Ref() policy.ObjectRef {
+	if d.ref != nil {
+		return *d.ref
+	}
 	if d.Typed != nil {
 		return policy.Ref(d.Typed)
 	}
@@ -53,6 +59,15 @@ func (d *Document) Ref() policy.ObjectRef {
 // spec.ports[1].protocol). A path that does not exist in the source (a defaulted field)
 // gives the line of its nearest existing parent.
 func (d *Document) LineOf(path string) int {
+	if e, ok := d.lineEntry(path); ok {
+		return int(e.line)
+	}
+	return d.Line
+}
+
+// lineEntry returns the entry of the line table LineOf answers path with: that of the
+// path, or of its nearest parent in the table.
+func (d *Document) lineEntry(path string) (lineEntry, bool) {
 	segs := append(append([]string{}, d.prefix...), policy.SplitPath(path)...)
 	hashes := make([]uint64, len(segs)+1)
 	hashes[0] = rootHash
@@ -62,11 +77,27 @@ func (d *Document) LineOf(path string) int {
 	for i := len(hashes) - 1; i > len(d.prefix); i-- {
 		for _, e := range d.lines {
 			if e.hash == hashes[i] {
-				return int(e.line)
+				return e, true
 			}
 		}
 	}
-	return d.Line
+	return lineEntry{}, false
+}
+
+// Summary returns what a report needs of the document once its object has been judged:
+// its source, line and name (Ref), and the lines of the given field paths, for which
+// LineOf answers as it does on the document. The object, its unknown fields, its text
+// and the lines of every other field are not kept: a check holds a summary per object
+// and the whole object only while it judges it.
+func (d *Document) Summary(paths ...string) *Document {
+	ref := d.Ref()
+	s := &Document{Source: d.Source, Line: d.Line, prefix: d.prefix, ref: &ref}
+	for _, p := range paths {
+		if e, ok := d.lineEntry(p); ok && !slices.Contains(s.lines, e) {
+			s.lines = append(s.lines, e)
+		}
+	}
+	return s
 }
 
 // child returns the value of key seg in a mapping, or element seg of a sequence.

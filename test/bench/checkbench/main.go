@@ -5,6 +5,9 @@
 // 100,000 Services in one file) against kubectl's own reader of the same file.
 //
 //	go run ./test/bench/checkbench -sctpguard bin/sctpguard -parsefloor bin/parsefloor -conftest bin/conftest
+//
+// With -baseline, another sctpguard binary (one built from main, say) is measured beside it
+// on the largest inputs, in the same rounds.
 package main
 
 import (
@@ -72,14 +75,15 @@ func main() {
 	sctpguard := flag.String("sctpguard", "bin/sctpguard", "sctpguard binary")
 	floor := flag.String("parsefloor", "bin/parsefloor", "parse floor binary")
 	conftest := flag.String("conftest", "", "conftest binary (skipped with a note when empty)")
+	baseline := flag.String("baseline", "", "another sctpguard binary (say, built from main) to measure beside -sctpguard on the largest inputs (none when empty)")
 	flag.Parse()
-	if err := run(*files, *docs, *runs, *largeRuns, *sctpguard, *floor, *conftest); err != nil {
+	if err := run(*files, *docs, *runs, *largeRuns, *sctpguard, *floor, *conftest, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "checkbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(files, docs, runs, largeRuns int, sctpguard, floor, conftest string) error {
+func run(files, docs, runs, largeRuns int, sctpguard, floor, conftest, baseline string) error {
 	dir, err := os.MkdirTemp("", "checkbench")
 	if err != nil {
 		return err
@@ -150,7 +154,7 @@ func run(files, docs, runs, largeRuns int, sctpguard, floor, conftest string) er
 	if largeRuns <= 0 {
 		return nil
 	}
-	return large(dir, largeRuns, sctpguard, floor)
+	return large(dir, largeRuns, sctpguard, floor, baseline)
 }
 
 // measureRounds runs every tool once per round, in an order that alternates so that a slow
@@ -188,8 +192,8 @@ func measureRounds(tools []tool, runs int) (map[string]result, error) {
 // and 100,000 Services in one file — read by sctpguard check, by kubectl's reader (what
 // `kubectl apply -f` does with the file before it talks to the API server, holding every
 // object as kubectl does) and by the bare parse, side by side, and prints sctpguard's cost
-// as ratios to kubectl's.
-func large(dir string, runs int, sctpguard, floor string) error {
+// as ratios to kubectl's, and to a baseline sctpguard when one is given.
+func large(dir string, runs int, sctpguard, floor, baseline string) error {
 	inputs := []struct {
 		name  string
 		write func(path string) error
@@ -215,6 +219,9 @@ func large(dir string, runs int, sctpguard, floor string) error {
 			// Denials or not, the run is measured: exit 0 or 1.
 			{"sctpguard check", []string{sctpguard, "check", "-o", "json", "-f", path}, func(c int) bool { return c <= 1 }},
 		}
+		if baseline != "" {
+			tools = append(tools, tool{"baseline check", []string{baseline, "check", "-o", "json", "-f", path}, tools[2].ok})
+		}
 		fmt.Printf("\n%s, %.1f MB\n%-24s %10s %10s %10s\n", in.name, float64(info.Size())/1e6, "tool", "wall", "cpu", "peak RSS")
 		medians, err := measureRounds(tools, runs)
 		if err != nil {
@@ -229,6 +236,11 @@ func large(dir string, runs int, sctpguard, floor string) error {
 		kube, check := ms[1], ms[2]
 		fmt.Printf("sctpguard check / kubectl's reader: %.2fx the wall time, %.2fx the CPU, %.2fx the peak memory\n",
 			check.wall.Seconds()/kube.wall.Seconds(), check.cpu.Seconds()/kube.cpu.Seconds(), float64(check.maxRSS)/float64(kube.maxRSS))
+		if baseline != "" {
+			base := ms[3]
+			fmt.Printf("sctpguard check / baseline check: %.2fx the wall time, %.2fx the CPU, %.2fx the peak memory\n",
+				check.wall.Seconds()/base.wall.Seconds(), check.cpu.Seconds()/base.cpu.Seconds(), float64(check.maxRSS)/float64(base.maxRSS))
+		}
 	}
 	return nil
 }
