@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,9 +24,12 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/sctpguard/sctpguard/policy"
+	akov1alpha2 "github.com/sctpguard/sctpguard/policy/apis/ako/v1alpha2"
+	akov1beta1 "github.com/sctpguard/sctpguard/policy/apis/ako/v1beta1"
 	svcapi "github.com/sctpguard/sctpguard/policy/apis/serviceapis/v1alpha1"
 )
 
@@ -161,6 +165,9 @@ func (a *Auditor) Start(ctx context.Context) error {
 		return err
 	}
 	if err := a.watchNamespaces(ctx); err != nil {
+		return err
+	}
+	if err := a.watchSettingKinds(ctx); err != nil {
 		return err
 	}
 	if !a.Cache.WaitForCacheSync(ctx) {
@@ -320,6 +327,56 @@ func (a *Auditor) watchNamespaces(ctx context.Context) error {
 		},
 	})
 	return err
+}
+
+// settingKinds are the kinds whose objects many verdicts read without naming them one by one:
+// GatewayClasses (a Gateway's implementation), AKO's AviInfraSettings and L4Rules (named by
+// annotations and classes), OpenShift's MachineConfigs (the sctp module). A change of one
+// starts a full pass, debounced as a change of AKO's settings.
+func settingKinds() []client.Object {
+	mc := &unstructured.Unstructured{}
+	mc.SetGroupVersionKind(schema.GroupVersionKind{Group: policy.MachineConfigGroup, Version: "v1", Kind: policy.MachineConfigKind})
+	return []client.Object{&svcapi.GatewayClass{}, &gwv1.GatewayClass{}, &akov1beta1.AviInfraSetting{}, &akov1alpha2.L4Rule{}, mc}
+}
+
+// watchSettingKinds starts a full pass when an object of a setting kind the cluster serves
+// changes (not on the first list: the first pass covers it).
+func (a *Auditor) watchSettingKinds(ctx context.Context) error {
+	for _, obj := range settingKinds() {
+		gvk, err := apiutil.GVKForObject(obj, policy.Scheme())
+		if err != nil {
+			return err
+		}
+		if _, err := a.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+			if meta.IsNoMatchError(err) {
+				continue
+			}
+			return fmt.Errorf("audit: discover %s: %w", gvk.GroupKind(), err)
+		}
+		informer, err := a.Cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+		if err != nil {
+			return fmt.Errorf("audit: watch %s: %w", gvk.GroupKind(), err)
+		}
+		pass := func() { a.queue.AddAfter(item{what: fullPass}, debounce) }
+		if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerDetailedFuncs{
+			AddFunc: func(_ any, initial bool) {
+				if !initial {
+					pass()
+				}
+			},
+			UpdateFunc: func(old, o any) {
+				if oldObj, ok := old.(client.Object); ok {
+					if obj, ok := o.(client.Object); ok && oldObj.GetResourceVersion() != obj.GetResourceVersion() {
+						pass()
+					}
+				}
+			},
+			DeleteFunc: func(any) { pass() },
+		}); err != nil {
+			return fmt.Errorf("audit: watch %s: %w", gvk.GroupKind(), err)
+		}
+	}
+	return nil
 }
 
 // handler queues a changed object and the objects whose verdicts read it. The first list's
