@@ -378,6 +378,31 @@ func (s *server) stop() {
 	}
 }
 
+// metricIs checks that the metrics at url (read with the bearer token) have sample (name and
+// labels) with the value.
+func metricIs(c *http.Client, url, token, sample, value string) error {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, line := range strings.Split(string(body), "\n") {
+		if got, ok := strings.CutPrefix(line, sample+" "); ok {
+			if got != value {
+				return fmt.Errorf("%s is %s, want %s", sample, got, value)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("no sample %s (status %s)", sample, resp.Status)
+}
+
 // get fetches url with an optional bearer token and checks the status.
 func get(c *http.Client, url, token string, status int) error {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
@@ -909,8 +934,12 @@ func TestInstall(t *testing.T) {
 	waitFor(t, "a PolicyViolation Event from each release", violations(1), full, webhooks, self)
 	setMode("ClusterIP")
 	waitFor(t, "ran's PolicyReport deleted", report(false), full, webhooks, self)
-	// Each release's audit follows the settings within a poll and a debounce (1.5 s).
-	time.Sleep(5 * time.Second)
+	// Each release's audit has followed the switch: its gauge of the rule is down to 0.
+	for _, s := range []*server{full, webhooks, self} {
+		waitFor(t, "the audit of "+s.user+" under ClusterIP", func() error {
+			return metricIs(insecure, s.metrics, prometheus, `sctpguard_audit_violations{action="deny",rule="sctp-nodeportlocal"}`, "0")
+		}, s)
+	}
 	setMode("NodePortLocal")
 	waitFor(t, "the PolicyViolation Events repeated", violations(2), full, webhooks, self)
 	waitFor(t, "ran's PolicyReport again", report(true), full, webhooks, self)

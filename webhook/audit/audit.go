@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -100,6 +101,8 @@ type Auditor struct {
 	dirty  sets.Set[string]
 	counts map[violation]int
 
+	// missed: the worker left an item to the pass that ends a pause.
+	missed atomic.Bool
 	mu     sync.Mutex
 	paused string
 	stats  Stats
@@ -224,7 +227,8 @@ func (a *Auditor) follow(ctx context.Context) {
 		}
 		if p.Cause == "" {
 			s, e := a.Settings(), a.Policy()
-			if first || e != engine || !reflect.DeepEqual(s, settings) {
+			if first || e != engine || !reflect.DeepEqual(s, settings) || a.missed.Swap(false) {
+				a.Log.Info("full pass queued", "first", first, "policiesChanged", e != engine, "settings", s.String())
 				first, settings, engine = false, s, e
 				a.queue.AddAfter(item{what: fullPass}, debounce)
 			}
@@ -248,8 +252,11 @@ func (a *Auditor) next(ctx context.Context) bool {
 		return false
 	}
 	defer a.queue.Done(it)
-	if a.Paused().Cause != "" {
-		// The full pass that ends the pause covers it.
+	if p := a.Paused(); p.Cause != "" {
+		// The full pass that ends the pause covers it (follow queues one even when the
+		// pause was too short for its poll to see).
+		a.missed.Store(true)
+		a.Log.Info("paused: item left to the pass that ends the pause", "item", it.String(), "cause", p.Cause)
 		a.queue.Forget(it)
 		return true
 	}
