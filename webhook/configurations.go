@@ -184,6 +184,10 @@ func AKOGuardCondition(namespace, name string) string {
 	return fmt.Sprintf("request.namespace == '%s' && request.name == '%s'", namespace, name)
 }
 
+// AKOGuardName is the name of the guard's validating webhook configuration beside the main
+// configurations named name.
+func AKOGuardName(name string) string { return name + "-ako-guard" }
+
 // AKOGuardConfiguration returns the validating webhook configuration of the guard on AKO's
 // ConfigMap, a configuration of its own (named <Name>-ako-guard) so that its failure policy
 // is its own: Ignore, whatever the others', because the guard warns and must never block
@@ -197,7 +201,7 @@ func AKOGuardConfiguration(o ConfigurationOptions, g AKOGuardOptions) *admission
 	}
 	return &admissionregistrationv1.ValidatingWebhookConfiguration{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
-		ObjectMeta: metav1.ObjectMeta{Name: o.Name + "-ako-guard"},
+		ObjectMeta: metav1.ObjectMeta{Name: AKOGuardName(o.Name)},
 		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
 			Name:         "ako-settings.validate.sctpguard.io",
 			ClientConfig: cc,

@@ -186,10 +186,12 @@ func readReview(r *http.Request) (*admissionv1.AdmissionReview, int, error) {
 	if r.Method != http.MethodPost {
 		return nil, http.StatusMethodNotAllowed, fmt.Errorf("method %s: admission reviews are POSTed", r.Method)
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q: an AdmissionReview is application/json", r.Header.Get("Content-Type"))
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" { // what the API server sends, without parsing
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return nil, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q: an AdmissionReview is application/json", ct)
+		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
+	body, err := readBody(r)
 	if err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("read request body: %w", err)
 	}
@@ -219,6 +221,31 @@ func readReview(r *http.Request) (*admissionv1.AdmissionReview, int, error) {
 		return &review, http.StatusBadRequest, errors.New("AdmissionReview request has no uid")
 	}
 	return &review, http.StatusOK, nil
+}
+
+// readBody reads at most MaxRequestBytes+1 bytes of the body, into a buffer of the declared
+// length when there is one (the API server declares it), not one grown and copied as it
+// fills.
+func readBody(r *http.Request) ([]byte, error) {
+	limited := io.LimitReader(r.Body, MaxRequestBytes+1)
+	if r.ContentLength <= 0 || r.ContentLength > MaxRequestBytes {
+		return io.ReadAll(limited)
+	}
+	buf := make([]byte, 0, r.ContentLength+1) // +1: the end is seen without growing
+	for {
+		n, err := limited.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) { // longer than declared: the rest as it comes
+			rest, err := io.ReadAll(limited)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // uidOfPrefix finds request.uid at the start of an AdmissionReview that is too large or does
@@ -259,7 +286,6 @@ func enterKey(dec *json.Decoder, key string) bool {
 // review judges or defaults one admission request and returns the response and the outcome
 // for metrics.
 func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string) {
-	log := h.Log.WithValues("uid", req.UID, "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "operation", req.Operation)
 	op := policy.Operation(req.Operation)
 	if op != policy.OperationCreate && op != policy.OperationUpdate {
 		return allowed(fmt.Sprintf("sctpguard judges CREATE and UPDATE, not %s", op)), outcomeSkipped
@@ -284,18 +310,18 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 	}
 	env := h.Env.Env()
 	if h.Mode == Mutate {
-		return h.mutate(ctx, log, pol, r, req.Object.Raw, env)
+		return h.mutate(ctx, req, pol, r, env)
 	}
 	findings, err := pol.Validate(ctx, r, env)
 	if err != nil {
-		log.Error(err, "review failed; the object is denied")
+		h.requestLog(req).Error(err, "review failed; the object is denied")
 		return couldNotJudge(err), outcomeError
 	}
 	h.Metrics.countFindings(findings)
 	for _, f := range findings {
 		if f.Action == policy.ActionDryRun {
 			// Gatekeeper's dryrun: nothing for the user, a log line and a count for the team.
-			log.Info("dry-run finding", "rule", f.Rule, "path", f.Path, "message", f.Message)
+			h.requestLog(req).Info("dry-run finding", "rule", f.Rule, "path", f.Path, "message", f.Message)
 		}
 	}
 	return decide(findings, h.Degradations.Warnings())
@@ -328,10 +354,17 @@ func (h *Handler) decode(gvk schema.GroupVersionKind, raw []byte, field string) 
 	return obj, nil
 }
 
-func (h *Handler) mutate(ctx context.Context, log logr.Logger, pol Policy, r *policy.Review, raw []byte, env policy.Env) (*admissionv1.AdmissionResponse, string) {
+// requestLog is the handler's logger with the request's identity. It is made only to log: a
+// logger with values costs a copy of them on every review.
+func (h *Handler) requestLog(req *admissionv1.AdmissionRequest) logr.Logger {
+	return h.Log.WithValues("uid", req.UID, "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "operation", req.Operation)
+}
+
+func (h *Handler) mutate(ctx context.Context, req *admissionv1.AdmissionRequest, pol Policy, r *policy.Review, env policy.Env) (*admissionv1.AdmissionResponse, string) {
+	raw := req.Object.Raw
 	mutated, applied, err := pol.Mutate(ctx, r, env)
 	if err != nil {
-		log.Error(err, "mutation failed; the object is denied")
+		h.requestLog(req).Error(err, "mutation failed; the object is denied")
 		return couldNotJudge(err), outcomeError
 	}
 	if mutated == nil {
@@ -339,7 +372,7 @@ func (h *Handler) mutate(ctx context.Context, log logr.Logger, pol Policy, r *po
 	}
 	ops, err := policy.RawPatch(raw, r.Object, mutated)
 	if err != nil {
-		log.Error(err, "computing the patch failed; the object is denied")
+		h.requestLog(req).Error(err, "computing the patch failed; the object is denied")
 		return couldNotJudge(err), outcomeError
 	}
 	patch, err := json.Marshal(ops)

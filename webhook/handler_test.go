@@ -238,11 +238,13 @@ func BenchmarkValidate(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
+			report := userpolicies.ReportCPU(b)
 			for b.Loop() {
 				if w := post(); w.Code != http.StatusOK {
 					b.Fatal(w.Body.String())
 				}
 			}
+			report()
 		})
 	}
 }

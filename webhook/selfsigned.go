@@ -59,8 +59,13 @@ type SelfSigned struct {
 	// Namespace and Secret name the certificate Secret.
 	Namespace string
 	Secret    string
-	// Configuration names both the mutating and the validating webhook configuration.
+	// Configuration names both the mutating and the validating webhook configuration, which
+	// the cache watches. Guard, when set, names the guard's validating webhook configuration
+	// (AKOGuardConfiguration), patched too when it exists: it is read with a GET at each step,
+	// since the cache selects one name; a helm upgrade that empties its caBundle re-applies
+	// the main configurations too, whose change wakes the loop.
 	Configuration string
+	Guard         string
 	Config        CertConfig
 	// Clock is the real one when nil.
 	Clock clock.Clock
@@ -288,10 +293,16 @@ func carries(bundle []byte, ca *x509.Certificate) bool {
 	return false
 }
 
-// caBundles returns the caBundle of every webhook of both configurations.
+// caBundles returns the caBundle of every webhook of the configurations. One that cannot be
+// read counts as not carrying any CA, so a rotation waits for it.
 func (s *SelfSigned) caBundles(ctx context.Context) [][]byte {
+	configurations, err := s.configurations(ctx)
+	if err != nil {
+		s.Log.Error(err, "reading the webhook configurations' caBundles")
+		return [][]byte{nil}
+	}
 	var bundles [][]byte
-	for _, c := range s.configurations(ctx) {
+	for _, c := range configurations {
 		bundles = append(bundles, c.bundles...)
 	}
 	return bundles
@@ -299,9 +310,9 @@ func (s *SelfSigned) caBundles(ctx context.Context) [][]byte {
 
 // configuration is what the caBundle patch needs of a webhook configuration.
 type configuration struct {
-	kind    string
-	hooks   []string
-	bundles [][]byte
+	kind, name string
+	hooks      []string
+	bundles    [][]byte
 }
 
 const (
@@ -309,38 +320,50 @@ const (
 	kindValidating = "ValidatingWebhookConfiguration"
 )
 
-// configurations returns the two webhook configurations as the cache holds them; one that
-// does not exist is left out.
-func (s *SelfSigned) configurations(ctx context.Context) []configuration {
+// configurations returns the two webhook configurations as the cache holds them, and the
+// guard's as the API server holds it; one that does not exist is left out. The guard's is
+// left out too when it cannot be read, with the error.
+func (s *SelfSigned) configurations(ctx context.Context) ([]configuration, error) {
 	var out []configuration
-	for _, obj := range []client.Object{&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{}} {
-		if err := s.Cache.Get(ctx, types.NamespacedName{Name: s.Configuration}, obj); err != nil {
-			continue
-		}
-		var c configuration
-		switch o := obj.(type) {
-		case *admissionregistrationv1.MutatingWebhookConfiguration:
-			c.kind = kindMutating
-			for _, w := range o.Webhooks {
-				c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
-			}
-		case *admissionregistrationv1.ValidatingWebhookConfiguration:
-			c.kind = kindValidating
-			for _, w := range o.Webhooks {
-				c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
-			}
+	add := func(kind, name string, hooks []admissionregistrationv1.ValidatingWebhook) {
+		c := configuration{kind: kind, name: name}
+		for _, w := range hooks {
+			c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
 		}
 		out = append(out, c)
 	}
-	return out
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	if err := s.Cache.Get(ctx, types.NamespacedName{Name: s.Configuration}, &m); err == nil {
+		c := configuration{kind: kindMutating, name: s.Configuration}
+		for _, w := range m.Webhooks {
+			c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
+		}
+		out = append(out, c)
+	}
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := s.Cache.Get(ctx, types.NamespacedName{Name: s.Configuration}, &v); err == nil {
+		add(kindValidating, s.Configuration, v.Webhooks)
+	}
+	if s.Guard == "" {
+		return out, nil
+	}
+	g, err := s.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, s.Guard, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return out, fmt.Errorf("read %s %s: %w", kindValidating, s.Guard, err)
+	default:
+		add(kindValidating, s.Guard, g.Webhooks)
+	}
+	return out, nil
 }
 
-func (s *SelfSigned) patch(ctx context.Context, kind string, patch []byte) error {
+func (s *SelfSigned) patch(ctx context.Context, c configuration, patch []byte) error {
 	var err error
-	if kind == kindMutating {
-		_, err = s.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Patch(ctx, s.Configuration, types.JSONPatchType, patch, metav1.PatchOptions{})
+	if c.kind == kindMutating {
+		_, err = s.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Patch(ctx, c.name, types.JSONPatchType, patch, metav1.PatchOptions{})
 	} else {
-		_, err = s.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Patch(ctx, s.Configuration, types.JSONPatchType, patch, metav1.PatchOptions{})
+		_, err = s.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Patch(ctx, c.name, types.JSONPatchType, patch, metav1.PatchOptions{})
 	}
 	return err
 }
@@ -348,8 +371,9 @@ func (s *SelfSigned) patch(ctx context.Context, kind string, patch []byte) error
 // patchConfigurations sets the caBundle of every webhook that lacks the bundle's.
 func (s *SelfSigned) patchConfigurations(ctx context.Context, b *CertBundle) error {
 	want := b.TrustBundle()
-	var errs []error
-	for _, c := range s.configurations(ctx) {
+	configurations, err := s.configurations(ctx)
+	errs := []error{err}
+	for _, c := range configurations {
 		patch, err := caBundlePatch(c.hooks, c.bundles, want)
 		if err != nil {
 			errs = append(errs, err)
@@ -358,9 +382,9 @@ func (s *SelfSigned) patchConfigurations(ctx context.Context, b *CertBundle) err
 		if patch == nil {
 			continue
 		}
-		if err := s.patch(ctx, c.kind, patch); err != nil {
+		if err := s.patch(ctx, c, patch); err != nil {
 			if !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("patch the caBundle of %s %s: %w", c.kind, s.Configuration, err))
+				errs = append(errs, fmt.Errorf("patch the caBundle of %s %s: %w", c.kind, c.name, err))
 			}
 			continue
 		}
@@ -368,7 +392,7 @@ func (s *SelfSigned) patchConfigurations(ctx context.Context, b *CertBundle) err
 		for _, ca := range b.CAs() {
 			cas = append(cas, Fingerprint(ca))
 		}
-		s.Log.Info("caBundle set", "kind", c.kind, "name", s.Configuration, "webhooks", len(c.hooks), "cas", strings.Join(cas, ","))
+		s.Log.Info("caBundle set", "kind", c.kind, "name", c.name, "webhooks", len(c.hooks), "cas", strings.Join(cas, ","))
 	}
 	return errors.Join(errs...)
 }

@@ -57,13 +57,14 @@ type selfSignedRig struct {
 
 func startSelfSigned(t *testing.T, objects ...runtime.Object) *selfSignedRig {
 	t.Helper()
-	mutating, validating := Configurations(ConfigurationOptions{Name: "sctpguard", URL: "https://127.0.0.1:9443"})
-	objs := []runtime.Object{mutating, validating}
+	o := ConfigurationOptions{Name: "sctpguard", URL: "https://127.0.0.1:9443"}
+	mutating, validating := Configurations(o)
+	objs := []runtime.Object{mutating, validating, AKOGuardConfiguration(o, AKOGuardOptions{Namespace: "avi-system", Name: "avi-k8s-config"})}
 	r := &selfSignedRig{t: t, clock: clocktesting.NewFakeClock(t0), logs: &logLines{}}
 	r.client = fake.NewClientset(append(objs, objects...)...)
 	r.s = &SelfSigned{
 		Client: r.client, Cache: &factoryWatches{factory: informers.NewSharedInformerFactory(r.client, 0)}, Namespace: "sctpguard", Secret: "sctpguard-webhook-tls", Configuration: "sctpguard",
-		Config: testCertConfig, Clock: r.clock, Log: funcr.New(r.logs.add, funcr.Options{}),
+		Guard: "sctpguard-ako-guard", Config: testCertConfig, Clock: r.clock, Log: funcr.New(r.logs.add, funcr.Options{}),
 	}
 	if err := r.s.Ready(nil); err == nil {
 		t.Error("ready without a certificate")
@@ -105,14 +106,10 @@ func (r *selfSignedRig) secret() *corev1.Secret {
 	return s
 }
 
-// caBundles returns the caBundle of every webhook, mutating then validating.
+// caBundles returns the caBundle of every webhook, mutating, validating, then the guard's.
 func (r *selfSignedRig) caBundles() []string {
 	r.t.Helper()
 	m, err := r.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(context.Background(), "sctpguard", metav1.GetOptions{})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	v, err := r.client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(context.Background(), "sctpguard", metav1.GetOptions{})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -120,8 +117,14 @@ func (r *selfSignedRig) caBundles() []string {
 	for _, w := range m.Webhooks {
 		out = append(out, string(w.ClientConfig.CABundle))
 	}
-	for _, w := range v.Webhooks {
-		out = append(out, string(w.ClientConfig.CABundle))
+	for _, name := range []string{"sctpguard", "sctpguard-ako-guard"} {
+		v, err := r.client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		for _, w := range v.Webhooks {
+			out = append(out, string(w.ClientConfig.CABundle))
+		}
 	}
 	return out
 }

@@ -375,7 +375,7 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 	if o.SelfSignedCerts {
 		certs = &SelfSigned{
 			Client: clientset, Namespace: o.PolicyNamespace, Secret: o.CertSecret, Configuration: o.WebhookConfiguration,
-			Config: o.CertConfig(), Log: log.WithName("certs"),
+			Guard: AKOGuardName(o.WebhookConfiguration), Config: o.CertConfig(), Log: log.WithName("certs"),
 		}
 		// With GetCertificate set, the webhook server reads no certificate files.
 		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.GetCertificate = certs.GetCertificate })

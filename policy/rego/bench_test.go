@@ -97,9 +97,11 @@ func benchmarkEvaluate(b *testing.B, sources []rego.Source) {
 		b.Fatalf("findings %v, err %v", got, err)
 	}
 	b.ReportAllocs()
+	report := userpolicies.ReportCPU(b)
 	for b.Loop() {
 		if _, err := set.Evaluate(b.Context(), r, env); err != nil {
 			b.Fatal(err)
 		}
 	}
+	report()
 }

@@ -7,8 +7,10 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/resolver"
 	"github.com/open-policy-agent/opa/v1/topdown"
@@ -255,31 +257,36 @@ func (s *Set) EvaluateCombined(ctx context.Context, files []CombinedFile, env po
 	return s.moduleFindings(s.combinedRules, rs), nil
 }
 
-// evalOptions are the options every query of one review shares: the policy deadline, one
-// transaction on the data documents, data.sctpguard.context and data.inventory as they
-// stand, one cancellation at the deadline, and results left as Rego terms. release ends
-// the view.
+// evalOptions are the options every query of one review shares: one transaction on the data
+// documents, data.sctpguard.context and data.inventory as they stand, one cancellation at the
+// policy deadline, and results left as Rego terms. release ends the view.
 func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context, []rego.EvalOption, func(), error) {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	txn, err := s.store.NewTransaction(ctx)
 	if err != nil {
-		cancel()
 		return nil, nil, nil, err
 	}
-	// One cancellation for all the queries, fired at the deadline: without it, each query
-	// starts a goroutine to watch the context.
+	// One cancellation for all the queries, fired at the policy deadline or when ctx ends
+	// (the handler's deadline), whichever comes first: without it, each query starts a
+	// goroutine to watch a context. A timer and, when ctx can end, one callback on it cost
+	// less than a context with a deadline of its own and a callback on that.
 	c := topdown.NewCancel()
-	stop := context.AfterFunc(ctx, c.Cancel)
-	opts := make([]rego.EvalOption, 0, 6)
-	opts = append(opts, rego.EvalTransaction(txn), rego.EvalExternalCancel(c), rego.EvalGenerateJSON(keepTerm))
+	timer := time.AfterFunc(s.opts.Timeout, c.Cancel)
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, c.Cancel)
+	}
+	opts := make([]rego.EvalOption, 0, 7)
+	opts = append(opts, rego.EvalTransaction(txn), rego.EvalExternalCancel(c), rego.EvalGenerateJSON(keepTerm), noMetrics)
 	release := func() {
-		stop()
+		timer.Stop()
+		if stop != nil {
+			stop()
+		}
 		s.store.Abort(ctx, txn)
-		cancel()
 	}
 	// The resolvers cost every query; they are there only when a policy reads them.
-	if s.parameters != nil && s.parameters.Len() > 0 {
-		opts = append(opts, rego.EvalResolver(parametersRef, valueResolver{s.parameters}))
+	if s.parametersOpt != nil {
+		opts = append(opts, s.parametersOpt)
 	}
 	if s.usesContext {
 		cv, err := s.contextValue(env.Context)
@@ -295,16 +302,20 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context,
 			release()
 			return nil, nil, nil, err
 		}
-		unlock := inv.rlock()
-		opts = append(opts, rego.EvalResolver(inventoryRef, inv))
+		root, done := inv.read()
+		opts = append(opts, rego.EvalResolver(inventoryRef, valueResolver{root}))
 		abort := release
 		release = func() {
-			unlock()
+			done()
 			abort()
 		}
 	}
 	return ctx, opts, release, nil
 }
+
+// noMetrics spares each query the timers and counters OPA keeps when it is given none:
+// nothing reads them.
+var noMetrics = rego.EvalMetrics(metrics.NoOp())
 
 // keepTerm leaves results as Rego terms: findings read them directly.
 func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
@@ -530,10 +541,7 @@ func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, e
 	}
 	return ast.NewObject(
 		[2]*ast.Term{keys.uid, emptyString},
-		[2]*ast.Term{keys.kind, ast.ObjectTerm(
-			[2]*ast.Term{keys.group, ast.StringTerm(gvk.Group)},
-			[2]*ast.Term{keys.version, ast.StringTerm(gvk.Version)},
-			[2]*ast.Term{keys.kind, ast.StringTerm(gvk.Kind)})},
+		[2]*ast.Term{keys.kind, s.kindTerm(gvk)},
 		[2]*ast.Term{keys.name, ast.StringTerm(r.Object.GetName())},
 		[2]*ast.Term{keys.namespace, ast.StringTerm(r.Object.GetNamespace())},
 		[2]*ast.Term{keys.operation, ast.StringTerm(string(r.Operation))},
@@ -544,6 +552,28 @@ func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, e
 		[2]*ast.Term{keys.namespaceObject, nsObj},
 	), nil
 }
+
+// kindTerm is input.review.kind for a kind, made once per kind: evaluation never changes
+// its input, so every review of the kind shares it.
+func (s *Set) kindTerm(gvk schema.GroupVersionKind) *ast.Term {
+	if t, ok := s.kindTerms.Load(gvk); ok {
+		return t.(*ast.Term)
+	}
+	t := ast.ObjectTerm(
+		[2]*ast.Term{keys.group, ast.StringTerm(gvk.Group)},
+		[2]*ast.Term{keys.version, ast.StringTerm(gvk.Version)},
+		[2]*ast.Term{keys.kind, ast.StringTerm(gvk.Kind)})
+	if s.nKindTerms.Load() < maxKindTerms {
+		if _, loaded := s.kindTerms.LoadOrStore(gvk, t); !loaded {
+			s.nKindTerms.Add(1)
+		}
+	}
+	return t
+}
+
+// maxKindTerms bounds the kinds whose input.review.kind is kept: the webhook judges a few
+// dozen, check any number.
+const maxKindTerms = 256
 
 // withParameters returns the input with input.parameters set: a new top level sharing
 // every other term, which evaluation never changes.

@@ -1,12 +1,12 @@
 package rego
 
 import (
-	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/resolver"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/sctpguard/sctpguard/policy"
@@ -16,12 +16,22 @@ import (
 // cluster[groupVersion][kind][name] and namespace[ns][groupVersion][kind][name], as Rego
 // values. The webhook keeps one current from its informers' events, so that a review reads
 // it as it stands instead of copying the cache; check and the test suites build one per
-// manifest set or case. It is safe for concurrent use: a review holds a read lock while it
-// evaluates, and sees no change half made.
+// manifest set or case.
+//
+// It is safe for concurrent use, and a change never holds a review back: the inventory is
+// kept twice (the objects' values are shared, the maps that lead to them are not), and
+// reviews read one copy while a change is made to the other, then to the first once the
+// reviews that were reading it are done (the left-right technique of Ramalhete and
+// Correia). A read-write lock held by every review for its evaluation did hold them back:
+// a change waiting for the reviews in flight blocked every review that came after it, and
+// on a busy node each update event stalled the webhook for the length of the slowest
+// review then running.
 type Inventory struct {
-	mu   sync.RWMutex
-	root ast.Object // {"cluster": {...}, "namespace": {...}}
-	n    int
+	mu      sync.Mutex    // serialises changes
+	roots   [2]ast.Object // {"cluster": {...}, "namespace": {...}}, the same content
+	active  atomic.Int32  // the root reviews read
+	readers [2]atomic.Int64
+	n       int
 }
 
 // InventorySource is implemented by inventories that keep their own data.inventory current
@@ -39,17 +49,55 @@ var (
 
 // NewInventory returns an empty inventory.
 func NewInventory() *Inventory {
-	return &Inventory{root: ast.NewObject(
-		[2]*ast.Term{clusterKey, ast.ObjectTerm()},
-		[2]*ast.Term{namespaceKey, ast.ObjectTerm()},
-	)}
+	i := &Inventory{}
+	for r := range i.roots {
+		i.roots[r] = ast.NewObject(
+			[2]*ast.Term{clusterKey, ast.ObjectTerm()},
+			[2]*ast.Term{namespaceKey, ast.ObjectTerm()},
+		)
+	}
+	return i
 }
 
 // Len is the number of objects held.
 func (i *Inventory) Len() int {
-	i.mu.RLock()
-	defer i.mu.RUnlock()
+	i.mu.Lock()
+	defer i.mu.Unlock()
 	return i.n
+}
+
+// read returns the inventory as it stands, unchanged until release is called.
+func (i *Inventory) read() (root ast.Object, release func()) {
+	for {
+		r := i.active.Load()
+		i.readers[r].Add(1)
+		if i.active.Load() == r {
+			return i.roots[r], func() { i.readers[r].Add(-1) }
+		}
+		// A change switched the copies meanwhile: read the other one.
+		i.readers[r].Add(-1)
+	}
+}
+
+// change applies a change to both copies, the one no review reads first, and returns what
+// it returned for the first.
+func (i *Inventory) change(apply func(root ast.Object) (ast.Object, bool)) bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	read := i.active.Load()
+	// Since the last change, no review reads the other copy.
+	var changed bool
+	i.roots[1-read], changed = apply(i.roots[1-read])
+	if !changed {
+		return false
+	}
+	i.active.Store(1 - read)
+	// New reviews read the changed copy; the reviews still reading the old one finish.
+	for wait := time.Microsecond; i.readers[read].Load() != 0; wait = min(2*wait, time.Millisecond) {
+		time.Sleep(wait)
+	}
+	i.roots[read], _ = apply(i.roots[read])
+	return true
 }
 
 // Put adds or replaces an object. gvk is its kind, which typed objects from an informer's
@@ -65,11 +113,16 @@ func (i *Inventory) Put(obj policy.Object, gvk schema.GroupVersionKind) error {
 	if err != nil {
 		return fmt.Errorf("inventory: %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
 	}
-	path := i.path(gvk, obj.GetNamespace(), obj.GetName())
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if set(i.root, path, ast.NewTerm(v)) {
+	path, t := i.path(gvk, obj.GetNamespace(), obj.GetName()), ast.NewTerm(v)
+	added := false
+	i.change(func(root ast.Object) (ast.Object, bool) {
+		added = set(root, path, t)
+		return root, true
+	})
+	if added {
+		i.mu.Lock()
 		i.n++
+		i.mu.Unlock()
 	}
 	return nil
 }
@@ -77,13 +130,19 @@ func (i *Inventory) Put(obj policy.Object, gvk schema.GroupVersionKind) error {
 // Delete removes an object; removing one that is absent does nothing.
 func (i *Inventory) Delete(gvk schema.GroupVersionKind, namespace, name string) {
 	path := i.path(gvk, namespace, name)
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	top, _ := termObject(i.root.Get(path[0]))
-	if rest, removed := without(top, path[1:]); removed {
-		// cluster and namespace stay, empty or not.
-		i.root.Insert(path[0], ast.NewTerm(rest))
+	removed := i.change(func(root ast.Object) (ast.Object, bool) {
+		top, _ := termObject(root.Get(path[0]))
+		rest, removed := without(top, path[1:])
+		if removed {
+			// cluster and namespace stay, empty or not.
+			root.Insert(path[0], ast.NewTerm(rest))
+		}
+		return root, removed
+	})
+	if removed {
+		i.mu.Lock()
 		i.n--
+		i.mu.Unlock()
 	}
 }
 
@@ -149,18 +208,4 @@ func termObject(t *ast.Term) (ast.Object, bool) {
 	}
 	o, ok := t.Value.(ast.Object)
 	return o, ok
-}
-
-// Eval implements resolver.Resolver for data.inventory: the inventory as it stands. The
-// caller holds the read lock for the whole evaluation.
-func (i *Inventory) Eval(context.Context, resolver.Input) (resolver.Result, error) {
-	return resolver.Result{Value: i.root}, nil
-}
-
-var _ resolver.Resolver = (*Inventory)(nil)
-
-// rlock takes the read lock for an evaluation and returns its release.
-func (i *Inventory) rlock() func() {
-	i.mu.RLock()
-	return i.mu.RUnlock
 }

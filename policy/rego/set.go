@@ -150,6 +150,11 @@ type Set struct {
 	// and a set of matching constraints; see combinedQuery.
 	combined  sync.Map // string -> *combinedQuery
 	nCombined atomic.Int32
+	// parametersOpt resolves data.sctpguard.parameters; nil when no template reads it.
+	parametersOpt rego.EvalOption
+	// kindTerms holds input.review.kind per kind; see kindTerm.
+	kindTerms  sync.Map // schema.GroupVersionKind -> *ast.Term
+	nKindTerms atomic.Int32
 }
 
 type preparedConstraint struct {
@@ -287,6 +292,9 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 		}
 	}
 	s.store = inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
+	if s.parameters != nil && s.parameters.Len() > 0 {
+		s.parametersOpt = rego.EvalResolver(parametersRef, valueResolver{s.parameters})
+	}
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}

@@ -37,6 +37,7 @@ import (
 
 	"github.com/sctpguard/sctpguard/test/avisim"
 	"github.com/sctpguard/sctpguard/test/cluster"
+	"github.com/sctpguard/sctpguard/webhook"
 	"github.com/sctpguard/sctpguard/webhook/selftest"
 )
 
@@ -79,6 +80,8 @@ var selfManagedOnly = []grant{
 	{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Verb: "list"},
 	{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Verb: "patch"},
 	{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Verb: "watch"},
+	// The guard's configuration, read by name at each step.
+	{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "get"},
 	{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "list"},
 	{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "patch"},
 	{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Verb: "watch"},
@@ -459,7 +462,7 @@ func (cp *controlPlane) useLocalWebhook(t *testing.T, name string, s *server, ca
 	}
 }
 
-// wantCABundle checks that every webhook of both configurations carries ca.
+// wantCABundle checks that every webhook of both configurations, and of the guard's, carries ca.
 func (cp *controlPlane) wantCABundle(t *testing.T, name string, ca []byte) {
 	t.Helper()
 	m, err := cp.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(t.Context(), name, metav1.GetOptions{})
@@ -474,7 +477,11 @@ func (cp *controlPlane) wantCABundle(t *testing.T, name string, ca []byte) {
 	for _, h := range m.Webhooks {
 		bundles["mutating webhook "+h.Name] = h.ClientConfig.CABundle
 	}
-	for _, h := range v.Webhooks {
+	g, err := cp.kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(t.Context(), webhook.AKOGuardName(name), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range append(v.Webhooks, g.Webhooks...) {
 		bundles["validating webhook "+h.Name] = h.ClientConfig.CABundle
 	}
 	for hook, bundle := range bundles {
