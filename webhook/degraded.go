@@ -100,3 +100,14 @@ func (d *Degradations) Warnings() []string {
 	}
 	return out
 }
+
+// Has reports whether a degraded state is in force.
+func (d *Degradations) Has(cause string) bool {
+	if d == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.warnings[cause]
+	return ok
+}

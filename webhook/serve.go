@@ -32,6 +32,7 @@ import (
 	"github.com/sctpguard/sctpguard/internal/akosettings"
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/rego"
+	"github.com/sctpguard/sctpguard/webhook/audit"
 )
 
 // Platform values of Options.Platform.
@@ -117,6 +118,9 @@ type Options struct {
 	// for requests in flight.
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
+	// Audit configures the continuous audit of the stored objects (PolicyReports); it
+	// runs on the elected replica, with leader election on whenever it is enabled.
+	Audit AuditOptions
 }
 
 // Defaults of the self-signed certificates.
@@ -152,6 +156,7 @@ func NewOptions() *Options {
 		ReadTimeout: DefaultReadTimeout, WriteTimeout: DefaultWriteTimeout, MaxConnections: DefaultMaxConnections,
 		ShutdownDelay: DefaultShutdownDelay, ShutdownTimeout: DefaultShutdownTimeout,
 	}
+	o.Audit = AuditOptions{Enabled: true, Resync: audit.DefaultResync}
 	if ns := os.Getenv("SCTPGUARD_NAMESPACE"); ns != "" {
 		o.PolicyNamespace = ns
 		if sa := os.Getenv("SCTPGUARD_SERVICE_ACCOUNT"); sa != "" {
@@ -203,6 +208,9 @@ func (o *Options) Validate() field.ErrorList {
 	}
 	if o.MaxConnections < 1 {
 		errs = append(errs, field.Invalid(field.NewPath("max-connections"), o.MaxConnections, "must be at least 1"))
+	}
+	if o.Audit.Enabled && o.Audit.Resync < time.Minute {
+		errs = append(errs, field.Invalid(field.NewPath("audit-resync"), o.Audit.Resync.String(), "must be at least 1m: the audit follows every change, the resync is a safety net"))
 	}
 	if o.ShutdownDelay < 0 || o.ShutdownTimeout < 0 {
 		errs = append(errs, field.Invalid(field.NewPath("shutdown-delay"), o.ShutdownDelay.String(), "shutdown durations cannot be negative"))
@@ -347,6 +355,7 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 	if err != nil {
 		return nil, err
 	}
+	leaderElection, leaseID := o.leaderElection()
 	engines := &Engines{}
 	engines.Set(engine)
 	restConfig, err := o.restConfig()
@@ -386,8 +395,8 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 		// Only what rules read is kept, without managed fields.
 		// ConfigMaps, Secrets and webhook configurations: only those read, by name or label.
 		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: CacheByObject(o)},
-		LeaderElection:          o.LeaderElection,
-		LeaderElectionID:        o.LeaderElectionID,
+		LeaderElection:          leaderElection,
+		LeaderElectionID:        leaseID,
 		LeaderElectionNamespace: cmp.Or(o.LeaderElectionNamespace, o.PolicyNamespace),
 		// Hand the Lease over at once on a clean shutdown (rolling update), instead of
 		// letting the next leader wait out the lease.
@@ -441,6 +450,9 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 		Engines: engines, Inventory: inv, Events: events, Degradations: degradations, Log: log.WithName("policies"), Metrics: metrics,
 	}
 	if err := mgr.Add(policies); err != nil {
+		return nil, err
+	}
+	if err := addAudit(mgr, o, inv, engines, follower, policies, degradations); err != nil {
 		return nil, err
 	}
 	pol := engines.Get

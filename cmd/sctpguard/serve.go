@@ -27,7 +27,12 @@ LoadBalancer Services and networking.x-k8s.io Gateways of sctpguard's class,
 sctpguard.io/avi-sctp (and of AKO's with --translator-sync-ako-class, where AKO does not run),
 to the Avi Controller (AKO's controllerHost, or --avi-controller), with the credentials files of
 --avi-credentials-dir (username, password, optional certificateAuthorityData: AKO's
-avi-secret mounted as a volume), and writes their status back.`,
+avi-secret mounted as a volume), and writes their status back.
+
+With --audit (the default), the elected replica (Lease sctpguard-audit, or the translator's)
+judges the objects already stored, at start, on every change of them, of a related object, of
+AKO's settings or of the policies, and every --audit-resync, and writes the findings as
+wgpolicyk8s.io/v1alpha2 PolicyReports named sctpguard in each namespace.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			log := zap.New(zap.UseFlagOptions(&logOpts)).WithValues("version", version)
@@ -96,6 +101,9 @@ avi-secret mounted as a volume), and writes their status back.`,
 	f.BoolVar(&t.SyncAKOClass, "translator-sync-ako-class", false, "also sync AKO's class (ako.vmware.com/avi-lb, or none with AKO the default), only where AKO does not run; sctpguard's class sctpguard.io/avi-sctp is always synced")
 	f.BoolVar(&t.DryRun, "translator-dry-run", false, "compute and report the plans (log lines, Would... Events, metrics), and write nothing to the Avi Controller or to the objects' status")
 	f.DurationVar(&t.SlowRetry, "translator-slow-retry", t.SlowRetry, "retry period of failures that will not clear soon (controller unreachable, no free IPs)")
+	f.BoolVar(&o.Audit.Enabled, "audit", o.Audit.Enabled, "audit the stored objects continuously on the elected replica and write the findings as wgpolicyk8s.io PolicyReports")
+	f.DurationVar(&o.Audit.Resync, "audit-resync", o.Audit.Resync, "period of the audit's full pass (changes are judged as they come)")
+	f.StringSliceVar(&o.Audit.ExcludeNamespaces, "audit-exclude-namespace", nil, "namespaces the audit skips, besides those labelled sctpguard.io/ignore=true: those the webhook configurations exclude")
 	gf := goflag.NewFlagSet("log", goflag.ContinueOnError)
 	logOpts.BindFlags(gf)
 	f.AddGoFlagSet(gf)

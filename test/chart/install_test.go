@@ -22,6 +22,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -225,6 +226,9 @@ func (cp *controlPlane) apply(t *testing.T, r release) manifests {
 		}
 		var managers []string
 		for _, mf := range got.GetManagedFields() {
+			if mf.Subresource == "status" {
+				continue // the API server's own: a CRD's conditions
+			}
 			managers = append(managers, mf.Manager+"/"+string(mf.Operation))
 		}
 		if !cmp.Equal([]string{"helm/Apply"}, managers) {
@@ -377,6 +381,31 @@ func (s *server) stop() {
 	}
 }
 
+// metricIs checks that the metrics at url (read with the bearer token) have sample (name and
+// labels) with the value.
+func metricIs(c *http.Client, url, token, sample, value string) error {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, line := range strings.Split(string(body), "\n") {
+		if got, ok := strings.CutPrefix(line, sample+" "); ok {
+			if got != value {
+				return fmt.Errorf("%s is %s, want %s", sample, got, value)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("no sample %s (status %s)", sample, resp.Status)
+}
+
 // get fetches url with an optional bearer token and checks the status.
 func get(c *http.Client, url, token string, status int) error {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
@@ -515,6 +544,17 @@ kind: ConfigMap
 metadata: {name: another, namespace: %[1]s, labels: {sctpguard.io/policy: "true"}}
 data: {another.rego: "package another\n"}
 `
+	// audited is an SCTP LoadBalancer Service of AKO's class: admitted in ClusterIP mode, a
+	// violation of sctp-nodeportlocal in NodePortLocal mode (its owner label satisfies
+	// withTranslator's policy: no other finding keeps its report).
+	audited = `apiVersion: v1
+kind: Service
+metadata: {name: s1ap, namespace: ran, labels: {owner: ran-team}}
+spec:
+  type: LoadBalancer
+  selector: {app: mme}
+  ports: [{name: s1ap, port: 36412, protocol: SCTP, targetPort: 36412}]
+`
 	// translated are an SCTP LoadBalancer Service and a Gateway with its backend, of sctpguard's
 	// class (the translator's default leaves AKO's class to AKO), the backend carrying
 	// an AKO annotation that has no effect on a Gateway backend: a warning Event at each sync.
@@ -587,7 +627,7 @@ func TestInstall(t *testing.T) {
 	cp := startControlPlane(t, assets)
 	t.Logf("control plane up in %s", time.Since(start).Round(time.Millisecond))
 
-	for _, ns := range []string{"sctpguard", "sg-webhook", "sg-self", "avi-system", "telco", "monitoring", "opted-out"} {
+	for _, ns := range []string{"sctpguard", "sg-webhook", "sg-self", "avi-system", "telco", "ran", "monitoring", "opted-out"} {
 		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
 		if ns == "opted-out" {
 			n.Labels = map[string]string{"sctpguard.io/ignore": "true"}
@@ -832,6 +872,85 @@ func TestInstall(t *testing.T) {
 		waitFor(t, "no metrics for nobody", func() error { return get(insecure, s.metrics, nobody, http.StatusForbidden) }, s)
 	}
 
+	// The audit of each release: AKO switched to NodePortLocal turns the stored SCTP Service
+	// into a result of ran's PolicyReport (applied), a PolicyViolation Event (created);
+	// switched back, the report goes (deleted); switched again, the Event repeats (patched).
+	// Each release audits on its own: one Event per release, each a series of two.
+	// A refused policy set pauses the audit (its picture would be wrong): remove it first.
+	for _, ns := range []string{"sctpguard", "sg-webhook", "sg-self"} {
+		if err := cp.kube.CoreV1().ConfigMaps(ns).Delete(t.Context(), "broken", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The seed MachineConfig loads the sctp module: no sctp-openshift-module warnings (this
+	// control plane serves MachineConfigs), so ran's report empties when the violation ends.
+	if out, stderr, code := cp.kubectlAs(cp.admin, "", "apply", "-f", filepath.Join(repo, "examples", "seeds", "okd-load-sctp-module.yaml")); code != 0 {
+		t.Fatalf("apply the seed MachineConfig: %s%s", out, stderr)
+	}
+	cp.create(t, audited)
+	setMode := func(mode string) {
+		t.Helper()
+		cm, err := cp.kube.CoreV1().ConfigMaps("avi-system").Get(t.Context(), "avi-k8s-config", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data["serviceType"] = mode
+		if _, err := cp.kube.CoreV1().ConfigMaps("avi-system").Update(t.Context(), cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reportRes := schema.GroupVersionResource{Group: "wgpolicyk8s.io", Version: "v1alpha2", Resource: "policyreports"}
+	report := func(want bool) func() error {
+		return func() error {
+			r, err := cp.dyn.Resource(reportRes).Namespace("ran").Get(t.Context(), "sctpguard", metav1.GetOptions{})
+			switch {
+			case want && err != nil:
+				return err
+			case !want && err == nil:
+				return fmt.Errorf("report still there: %v", r.Object["results"])
+			case !want && !apierrors.IsNotFound(err):
+				return err
+			}
+			return nil
+		}
+	}
+	violations := func(count int32) func() error {
+		return func() error {
+			evs, err := cp.kube.EventsV1().Events("ran").List(t.Context(), metav1.ListOptions{FieldSelector: "reason=PolicyViolation"})
+			if err != nil {
+				return err
+			}
+			var got []int32
+			for _, e := range evs.Items {
+				if e.Regarding.Name == "s1ap" {
+					n := int32(1)
+					if e.Series != nil {
+						n = e.Series.Count
+					}
+					got = append(got, n)
+				}
+			}
+			if want := []int32{count, count, count}; !slices.Equal(got, want) {
+				return fmt.Errorf("PolicyViolation Events on ran/s1ap: occurrences %v, want %v", got, want)
+			}
+			return nil
+		}
+	}
+	setMode("NodePortLocal")
+	waitFor(t, "ran's PolicyReport", report(true), full, webhooks, self)
+	waitFor(t, "a PolicyViolation Event from each release", violations(1), full, webhooks, self)
+	setMode("ClusterIP")
+	waitFor(t, "ran's PolicyReport deleted", report(false), full, webhooks, self)
+	// Each release's audit has followed the switch: its gauge of the rule is down to 0.
+	for _, s := range []*server{full, webhooks, self} {
+		waitFor(t, "the audit of "+s.user+" under ClusterIP", func() error {
+			return metricIs(insecure, s.metrics, prometheus, `sctpguard_audit_violations{action="deny",rule="sctp-nodeportlocal"}`, "0")
+		}, s)
+	}
+	setMode("NodePortLocal")
+	waitFor(t, "the PolicyViolation Events repeated", violations(2), full, webhooks, self)
+	waitFor(t, "ran's PolicyReport again", report(true), full, webhooks, self)
+
 	// Leader election: the translator's replica holds the Lease, and hands it over on stop.
 	waitFor(t, "the Lease", func() error {
 		l, err := cp.kube.CoordinationV1().Leases("sctpguard").Get(t.Context(), "sctpguard-translator", metav1.GetOptions{})
@@ -907,7 +1026,7 @@ func usedTable(gs []grant, reqs []request) []string {
 		seen := map[string]bool{}
 		var where []string
 		for _, r := range reqs {
-			if r.Forbidden || r.Group != g.Group || r.Resource != g.Resource || r.Verb != g.Verb || (g.Namespace != "" && r.Namespace != g.Namespace) {
+			if !g.usedBy(r) || (g.Namespace != "" && r.Namespace != g.Namespace) {
 				continue
 			}
 			w := r.Namespace

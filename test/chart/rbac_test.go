@@ -138,6 +138,13 @@ func readAudit(path string) (map[string][]request, error) {
 	return out, s.Err()
 }
 
+// usedBy reports whether a request (allowed) used the grant's group, resource and verb,
+// wherever. A server-side apply that creates its object is logged as a patch, and
+// authorized as a patch and a create: it uses both.
+func (g grant) usedBy(r request) bool {
+	return !r.Forbidden && r.Group == g.Group && r.Resource == g.Resource && (r.Verb == g.Verb || (r.Verb == "patch" && g.Verb == "create"))
+}
+
 // rbacFindings compares what RBAC grants with what the code asked for.
 type rbacFindings struct {
 	// Forbidden are requests RBAC refused: the code needs a grant the chart lacks.
@@ -162,7 +169,7 @@ func compareRBAC(gs []grant, reqs []request, known []string) rbacFindings {
 	for _, g := range gs {
 		var used, wide bool
 		for _, r := range reqs {
-			if r.Forbidden || r.Group != g.Group || r.Resource != g.Resource || r.Verb != g.Verb {
+			if !g.usedBy(r) {
 				continue
 			}
 			switch {

@@ -200,6 +200,8 @@ func TestDeployment(t *testing.T) {
 		"--ako-configmap-name=avi-k8s-config", "--ako-guard-deadline=1500ms", "--platform=auto", "--policy-timeout=500ms",
 		"--on-policy-error=warn", "--zap-log-level=info", "--read-timeout=2000ms", "--write-timeout=2000ms", "--shutdown-delay=10s",
 	}
+	// The audit skips the namespaces the webhook configurations exclude.
+	audit := []string{"--audit-resync=10m", "--audit-exclude-namespace=sctpguard"}
 	tlsSecret := corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 		SecretName: "sctpguard-webhook-tls", DefaultMode: ptr.To[int32](0o440)}}}
 	for name, tc := range map[string]struct {
@@ -208,13 +210,15 @@ func TestDeployment(t *testing.T) {
 		volumes []corev1.Volume
 		mounts  []corev1.VolumeMount
 	}{
-		"defaults": {r: defaults, args: common, volumes: []corev1.Volume{tlsSecret},
+		"defaults": {r: defaults, args: slices.Concat(common, audit), volumes: []corev1.Volume{tlsSecret},
 			mounts: []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/sctpguard/tls", ReadOnly: true}}},
 		// The certificates live in memory and in the Secret serve manages: nothing mounted.
-		"without cert-manager": {r: selfSigned,
+		"without cert-manager": {r: release{name: selfSigned.name, namespace: selfSigned.namespace,
+			values: selfSigned.values + "audit: {resync: 1h}\nwebhook: {excludeNamespaces: [kube-system]}\n"},
 			args: append(slices.DeleteFunc(slices.Clone(common), func(a string) bool { return a == "--cert-dir=/etc/sctpguard/tls" }),
 				"--self-signed-certs", "--cert-secret=sctpguard-webhook-tls",
-				"--webhook-configuration=sctpguard", "--webhook-service=sctpguard")},
+				"--webhook-configuration=sctpguard", "--webhook-service=sctpguard", "--audit-resync=1h",
+				"--audit-exclude-namespace=sctpguard", "--audit-exclude-namespace=kube-system")},
 		"translator and rules": {r: release{name: "sctpguard", namespace: "sctpguard", values: `
 translator: {enabled: true, controller: avi.example:443, workers: 8, timeout: 20s, classes: sctpguard-and-ako, dryRun: true}
 avi: {existingSecret: avi-credentials}
@@ -224,6 +228,7 @@ controllerVersion: 22.1.5
 metrics: {secure: false}
 logLevel: debug
 extraArgs: [--policy-namespace=sctpguard]
+audit: {enabled: false}
 `},
 			args: []string{
 				"serve", "--port=9443", "--cert-dir=/etc/sctpguard/tls", "--health-probe-bind-address=:8081",
@@ -233,7 +238,7 @@ extraArgs: [--policy-namespace=sctpguard]
 				"--cni=antrea", "--controller-version=22.1.5",
 				"--disable=port-range,duplicate-host-port", "--enable=default-sctpguard-class", "--warn=backend-type", "--exempt-namespace=lab-*",
 				"--translator", "--avi-credentials-dir=/etc/sctpguard/avi", "--translator-workers=8",
-				"--translator-sync-ako-class", "--translator-dry-run", "--avi-controller=avi.example:443", "--avi-timeout=20s", "--policy-namespace=sctpguard",
+				"--translator-sync-ako-class", "--translator-dry-run", "--avi-controller=avi.example:443", "--avi-timeout=20s", "--audit=false", "--policy-namespace=sctpguard",
 			},
 			volumes: []corev1.Volume{tlsSecret, {Name: "avi", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 				SecretName: "avi-credentials", DefaultMode: ptr.To[int32](0o440)}}}},
@@ -568,4 +573,48 @@ func indent(s, prefix string) string {
 		}
 	}
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// TestPolicyReportCRDs: the audit's CRDs are rendered, kept on uninstall and labelled, when
+// the cluster does not serve them; not when it does (Kyverno's), nor without the audit or
+// with installCRDs off.
+func TestPolicyReportCRDs(t *testing.T) {
+	crds := func(r release, args ...string) []string {
+		t.Helper()
+		out, stderr, code := r.helm(t, append([]string{"template", r.name, chartDir, "--namespace", r.namespace}, args...)...)
+		if code != 0 {
+			t.Fatalf("helm template: %s", stderr)
+		}
+		objs, err := decodeManifests(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, o := range objs.ofKind("CustomResourceDefinition") {
+			if o.GetAnnotations()["helm.sh/resource-policy"] != "keep" || o.GetLabels()["app.kubernetes.io/managed-by"] != "Helm" {
+				t.Errorf("CRD %s: annotations %v, labels %v", o.GetName(), o.GetAnnotations(), o.GetLabels())
+			}
+			names = append(names, o.GetName())
+		}
+		return names
+	}
+	both := []string{"policyreports.wgpolicyk8s.io", "clusterpolicyreports.wgpolicyk8s.io"}
+	for _, tc := range []struct {
+		name string
+		r    release
+		args []string
+		want []string
+	}{
+		{"cluster without them", defaults, nil, both},
+		{"cluster with PolicyReports", defaults, []string{"--api-versions", "wgpolicyk8s.io/v1alpha2/PolicyReport"}, both[1:]},
+		{"cluster with both", defaults, []string{"--api-versions", "wgpolicyk8s.io/v1alpha2/PolicyReport", "--api-versions", "wgpolicyk8s.io/v1alpha2/ClusterPolicyReport"}, nil},
+		{"installCRDs off", release{name: "sctpguard", namespace: "sctpguard", values: "audit: {installCRDs: false}\n"}, nil, nil},
+		{"audit off", release{name: "sctpguard", namespace: "sctpguard", values: "audit: {enabled: false}\n"}, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, crds(tc.r, tc.args...)); diff != "" {
+				t.Errorf("CRDs (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

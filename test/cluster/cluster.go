@@ -141,7 +141,8 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	crds = slices.DeleteFunc(crds, func(f string) bool { return slices.Contains(akoCRDs, f) })
-	crds = append(crds, filepath.Join(o.Repo, "test", "e2e", "testdata", "crds"))
+	// The PolicyReport CRDs, which the chart installs when the cluster lacks them (audit.installCRDs).
+	crds = append(crds, filepath.Join(o.Repo, "test", "e2e", "testdata", "crds"), filepath.Join(o.Repo, "charts", "sctpguard", "files", "crds"))
 	if !o.LateCRDs {
 		crds = append(crds, c.lateCRDs...)
 	}

@@ -146,6 +146,7 @@ func run(ctx context.Context, repo, assets, bin, dir string, exit bool) error {
 	fmt.Printf("  kubectl apply -f examples/broken/backend-port-conflict.yaml\n")
 	fmt.Printf("  sctpguard check --cluster -A --ako-values examples/ako/values-nodeportlocal.yaml   # what a change of AKO's settings would break\n")
 	fmt.Printf("  kubectl -n avi-system patch configmap avi-k8s-config -p '{\"data\":{\"serviceType\":\"NodePortLocal\"}}'   # the guard's warnings\n")
+	fmt.Printf("  kubectl get policyreports -A   # then the audit's reports\n")
 	fmt.Printf("  kubectl apply -f examples/seeds/ako-loadbalancer-service.yaml   # now rejected\n")
 	fmt.Printf("  sctpguard translate -f examples/seeds --ako-values examples/ako/values.yaml --sync-ako-class   # the Avi objects, offline\n")
 	fmt.Printf("  sctpguard translate -f examples/seeds --ako-values examples/ako/values.yaml --sync-ako-class --controller %s --avi-credentials-dir %s   # the plan against avisim\n",
@@ -189,8 +190,20 @@ func guardDemo(ctx context.Context, c *cluster.Cluster, ako *akoSettings, repo, 
 		return err
 	}
 	show(c, patch...)
-	// The audit's PolicyReports (issue 15, part 1) show the same objects here, once stored:
-	// kubectl get policyreports -A.
+
+	say("\n== Once stored, the audit reports the objects it broke: one PolicyReport per namespace")
+	if err := cluster.Poll(ctx, 30*time.Second, func() error {
+		for _, ns := range []string{"default", "svcapi"} {
+			if out, _, _ := c.Kubectl("", "get", "policyreports", "-n", ns, "sctpguard", "-o", "jsonpath={.summary.fail}"); out == "" || out == "0" {
+				return fmt.Errorf("no failing result in %s's report yet", ns)
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("the audit's reports: %w", err)
+	}
+	show(c, "get", "policyreports", "-A")
+	show(c, "get", "policyreport", "sctpguard", "-n", "default", "-o", "jsonpath={range .results[*]}{.result} {.rule} {.resources[0].kind}/{.resources[0].name} {.properties.path}{\"\\n\"}{end}")
 
 	say("\n# Back to ClusterIP mode")
 	ako.current = ""

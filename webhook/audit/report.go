@@ -1,0 +1,219 @@
+package audit
+
+import (
+	"cmp"
+	"fmt"
+	"reflect"
+	"slices"
+	"unicode/utf8"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sctpguard/sctpguard/policy"
+	wgpolicy "github.com/sctpguard/sctpguard/policy/apis/wgpolicyk8s/v1alpha2"
+)
+
+// The reports sctpguard writes.
+const (
+	// ReportName names sctpguard's PolicyReport in each namespace that has results, and its
+	// ClusterPolicyReport. One report per namespace, as Kyverno's reports were before 1.10
+	// and as Policy Reporter groups them: sctpguard's findings are few (objects that break
+	// SCTP), and a report per namespace is read in one `kubectl get`; a report per object
+	// (Kyverno 1.10's choice, for clusters with thousands of violating Pods) would multiply
+	// the objects for no gain here.
+	ReportName = "sctpguard"
+	// ManagedByLabel and ManagedBy mark the reports as sctpguard's: it lists only those and
+	// deletes them when they empty.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedBy      = "sctpguard"
+	// Source is each result's source: the engine that wrote it.
+	Source = "sctpguard"
+	// PolicyBuiltin is the policy of the results of built-in rules (the rule is the rule's
+	// ID, as in policy/rules.md); PolicyUser that of the user policies' (the rule is the
+	// finding's rule).
+	PolicyBuiltin = "sctpguard"
+	PolicyUser    = "sctpguard-user-policies"
+	// PropertyPath and PropertyAction are the result properties that hold the finding's
+	// field path and action.
+	PropertyPath   = "path"
+	PropertyAction = "action"
+	// FieldOwner is the field manager of the reports' server-side apply.
+	FieldOwner = "sctpguard-audit"
+)
+
+// maxMessage bounds a result's message: a report holds every result of a namespace, within
+// etcd's 1.5 MiB object limit.
+const maxMessage = 1024
+
+// judged is one judged object: its reference and the findings it has, each with the time it
+// was first found.
+type judged struct {
+	ref      corev1.ObjectReference
+	findings []policy.Finding
+	since    []metav1.Timestamp
+}
+
+// resultKey identifies a result across passes and restarts: the object's uid and what the
+// finding says. Its first time is kept while it stands.
+type resultKey struct {
+	uid                 types.UID
+	rule, path, message string
+}
+
+func keyOf(uid types.UID, f policy.Finding) resultKey {
+	return resultKey{uid: uid, rule: f.Rule, path: f.Path, message: truncate(f.Message)}
+}
+
+// objectRef references an object in a result: its kind, version, namespace, name and uid.
+func objectRef(obj policy.Object) corev1.ObjectReference {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	return corev1.ObjectReference{
+		APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind,
+		Namespace: obj.GetNamespace(), Name: obj.GetName(), UID: obj.GetUID(),
+	}
+}
+
+// Result turns a finding on an object into a PolicyReport result: the rule's ID as policy
+// rule, the message, the object as subject, the path and action in properties, fail for a
+// denying finding and warn for a warning (Gatekeeper's dryrun too), skip for a conftest
+// exception, and a severity by action.
+func Result(ref corev1.ObjectReference, f policy.Finding, at metav1.Timestamp) wgpolicy.PolicyReportResult {
+	pol := PolicyUser
+	if _, builtin := policy.LookupRule(f.Rule); builtin {
+		pol = PolicyBuiltin
+	}
+	r := wgpolicy.PolicyReportResult{
+		Source: Source, Policy: pol, Rule: f.Rule, Timestamp: at,
+		Subjects: []corev1.ObjectReference{ref}, Description: truncate(f.Message),
+		Properties: map[string]string{PropertyAction: string(f.Action)},
+	}
+	if f.Path != "" {
+		r.Properties[PropertyPath] = f.Path
+	}
+	switch f.Action {
+	case policy.ActionDeny:
+		r.Result, r.Severity, r.Scored = wgpolicy.ResultFail, wgpolicy.SeverityHigh, true
+	case policy.ActionWarn:
+		r.Result, r.Severity = wgpolicy.ResultWarn, wgpolicy.SeverityMedium
+	case policy.ActionDryRun:
+		r.Result, r.Severity = wgpolicy.ResultWarn, wgpolicy.SeverityLow
+	default:
+		r.Result, r.Severity = wgpolicy.ResultSkip, wgpolicy.SeverityInfo
+	}
+	return r
+}
+
+func truncate(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// content is what a report says: its summary and results.
+type content struct {
+	Summary wgpolicy.PolicyReportSummary
+	Results []wgpolicy.PolicyReportResult
+}
+
+// reportContent builds a report's content from the judged objects of its namespace, ordered
+// by kind, name and (within an object) field path.
+func reportContent(objs []*judged) content {
+	objs = slices.Clone(objs)
+	slices.SortFunc(objs, func(a, b *judged) int {
+		return cmp.Or(cmp.Compare(a.ref.Kind, b.ref.Kind), cmp.Compare(a.ref.APIVersion, b.ref.APIVersion), cmp.Compare(a.ref.Name, b.ref.Name))
+	})
+	var c content
+	for _, j := range objs {
+		for i, f := range j.findings {
+			r := Result(j.ref, f, j.since[i])
+			c.Results = append(c.Results, r)
+			switch r.Result {
+			case wgpolicy.ResultFail:
+				c.Summary.Fail++
+			case wgpolicy.ResultWarn:
+				c.Summary.Warn++
+			case wgpolicy.ResultSkip:
+				c.Summary.Skip++
+			}
+		}
+	}
+	return c
+}
+
+func (c content) equal(o content) bool {
+	return c.Summary == o.Summary && len(c.Results) == len(o.Results) && (len(c.Results) == 0 || reflect.DeepEqual(c.Results, o.Results))
+}
+
+// reportObject is the report of a namespace ("" for the ClusterPolicyReport) with content,
+// as unstructured for server-side apply.
+func reportObject(namespace string, c content) (*unstructured.Unstructured, error) {
+	meta := metav1.ObjectMeta{Name: ReportName, Namespace: namespace, Labels: map[string]string{ManagedByLabel: ManagedBy}}
+	var obj runtime.Object
+	if namespace == "" {
+		obj = &wgpolicy.ClusterPolicyReport{
+			TypeMeta:   metav1.TypeMeta{APIVersion: wgpolicy.SchemeGroupVersion.String(), Kind: "ClusterPolicyReport"},
+			ObjectMeta: meta, Report: wgpolicy.Report{Summary: c.Summary, Results: c.Results},
+		}
+	} else {
+		obj = &wgpolicy.PolicyReport{
+			TypeMeta:   metav1.TypeMeta{APIVersion: wgpolicy.SchemeGroupVersion.String(), Kind: "PolicyReport"},
+			ObjectMeta: meta, Report: wgpolicy.Report{Summary: c.Summary, Results: c.Results},
+		}
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("report of %q: %w", namespace, err)
+	}
+	// An empty creationTimestamp would be applied as null: leave it to the API server.
+	if m, ok := u["metadata"].(map[string]any); ok {
+		delete(m, "creationTimestamp")
+	}
+	return &unstructured.Unstructured{Object: u}, nil
+}
+
+// reportLists are the lists of sctpguard's reports read at start: the PolicyReports. The
+// judged kinds are all namespaced, so no ClusterPolicyReport is written (reportObject would
+// write one for the namespace ""); a cluster-scoped kind joining Kinds adds its list here,
+// and the chart's RBAC for clusterpolicyreports.
+func reportLists() []client.ObjectList {
+	return []client.ObjectList{&wgpolicy.PolicyReportList{}}
+}
+
+// contents returns the reports of a list by namespace.
+func contents(l client.ObjectList) map[string]content {
+	out := map[string]content{}
+	switch l := l.(type) {
+	case *wgpolicy.PolicyReportList:
+		for _, r := range l.Items {
+			if r.Name == ReportName {
+				out[r.Namespace] = content{Summary: r.Summary, Results: r.Results}
+			}
+		}
+	case *wgpolicy.ClusterPolicyReportList:
+		for _, r := range l.Items {
+			if r.Name == ReportName {
+				out[""] = content{Summary: r.Summary, Results: r.Results}
+			}
+		}
+	}
+	return out
+}
+
+// Scheme returns a scheme with the report kinds, for the client that writes them.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := wgpolicy.AddToScheme(s); err != nil {
+		panic(fmt.Sprintf("build scheme: %v", err)) // conflicting types: a programming error
+	}
+	return s
+}
