@@ -293,14 +293,12 @@ func carries(bundle []byte, ca *x509.Certificate) bool {
 	return false
 }
 
-// caBundles returns the caBundle of every webhook of the configurations. One that cannot be
-// read counts as not carrying any CA, so a rotation waits for it.
+// caBundles returns the caBundle of every webhook of the configurations. The guard's, when it
+// cannot be read, does not hold a rotation back: its failurePolicy is Ignore, while the main
+// configurations' CA must not expire waiting for it; patchConfigurations reports the error at
+// every step.
 func (s *SelfSigned) caBundles(ctx context.Context) [][]byte {
-	configurations, err := s.configurations(ctx)
-	if err != nil {
-		s.Log.Error(err, "reading the webhook configurations' caBundles")
-		return [][]byte{nil}
-	}
+	configurations, _ := s.configurations(ctx)
 	var bundles [][]byte
 	for _, c := range configurations {
 		bundles = append(bundles, c.bundles...)

@@ -13,11 +13,14 @@ import (
 
 	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-cmp/cmp"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/util/cert"
 	clocktesting "k8s.io/utils/clock/testing"
 )
@@ -57,11 +60,21 @@ type selfSignedRig struct {
 
 func startSelfSigned(t *testing.T, objects ...runtime.Object) *selfSignedRig {
 	t.Helper()
+	return startSelfSignedWith(t, nil, objects...)
+}
+
+// startSelfSignedWith is startSelfSigned with react, when set, given the fake API server
+// before the replica starts.
+func startSelfSignedWith(t *testing.T, react func(*fake.Clientset), objects ...runtime.Object) *selfSignedRig {
+	t.Helper()
 	o := ConfigurationOptions{Name: "sctpguard", URL: "https://127.0.0.1:9443"}
 	mutating, validating := Configurations(o)
 	objs := []runtime.Object{mutating, validating, AKOGuardConfiguration(o, AKOGuardOptions{Namespace: "avi-system", Name: "avi-k8s-config"})}
 	r := &selfSignedRig{t: t, clock: clocktesting.NewFakeClock(t0), logs: &logLines{}}
 	r.client = fake.NewClientset(append(objs, objects...)...)
+	if react != nil {
+		react(r.client)
+	}
 	r.s = &SelfSigned{
 		Client: r.client, Cache: &factoryWatches{factory: informers.NewSharedInformerFactory(r.client, 0)}, Namespace: "sctpguard", Secret: "sctpguard-webhook-tls", Configuration: "sctpguard",
 		Guard: "sctpguard-ako-guard", Config: testCertConfig, Clock: r.clock, Log: funcr.New(r.logs.add, funcr.Options{}),
@@ -166,6 +179,49 @@ func caOf(t *testing.T, secret *corev1.Secret) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return cas[0]
+}
+
+// TestSelfSignedGuardUnreadable: a guard configuration sctpguard may not read holds neither
+// the certificates nor the main configurations back: they get the CA, and the error is logged.
+func TestSelfSignedGuardUnreadable(t *testing.T) {
+	r := startSelfSignedWith(t, func(c *fake.Clientset) {
+		c.PrependReactor("get", "validatingwebhookconfigurations", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			if a.(k8stesting.GetAction).GetName() != "sctpguard-ako-guard" {
+				return false, nil, nil
+			}
+			return true, nil, apierrors.NewForbidden(admissionregistrationv1.Resource("validatingwebhookconfigurations"), "sctpguard-ako-guard", errors.New("no grant"))
+		})
+	})
+	r.eventually("the main configurations carry the CA", func() error {
+		secret, err := r.client.CoreV1().Secrets("sctpguard").Get(context.Background(), "sctpguard-webhook-tls", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		bundle := string(secret.Data[SecretCABundle])
+		var got []string
+		for _, c := range []struct{ resource, name string }{{"mutatingwebhookconfigurations", "sctpguard"}, {"validatingwebhookconfigurations", "sctpguard"}, {"validatingwebhookconfigurations", "sctpguard-ako-guard"}} {
+			o, err := r.client.Tracker().Get(admissionregistrationv1.SchemeGroupVersion.WithResource(c.resource), "", c.name)
+			if err != nil {
+				return err
+			}
+			switch o := o.(type) {
+			case *admissionregistrationv1.MutatingWebhookConfiguration:
+				got = append(got, string(o.Webhooks[0].ClientConfig.CABundle))
+			case *admissionregistrationv1.ValidatingWebhookConfiguration:
+				got = append(got, string(o.Webhooks[0].ClientConfig.CABundle))
+			}
+		}
+		if want := []string{bundle, bundle, ""}; bundle == "" || !slices.Equal(got, want) {
+			return fmt.Errorf("caBundles (main, main, guard) %d/%d/%d bytes, want %d/%d/0", len(got[0]), len(got[1]), len(got[2]), len(bundle), len(bundle))
+		}
+		return nil
+	})
+	r.eventually("the error logged", func() error {
+		if len(r.logs.grep("sctpguard-ako-guard")) == 0 {
+			return errors.New("no log line names the guard's configuration")
+		}
+		return nil
+	})
 }
 
 // TestSelfSigned runs one replica against a fake API server: it replaces a garbage Secret
