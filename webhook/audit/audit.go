@@ -103,6 +103,12 @@ type Auditor struct {
 
 	// missed: the worker left an item to the pass that ends a pause.
 	missed atomic.Bool
+	// queued counts the full passes follow queued for a change; judged is what the last full
+	// pass judged with, and the count it covered: follow samples the settings every poll,
+	// while a pass reads them when it runs, so a change and its undoing between two polls
+	// (NodePortLocal and back) would otherwise leave the reports of the change in place.
+	queued atomic.Uint64
+	judged atomic.Pointer[judgedWith]
 	mu     sync.Mutex
 	paused string
 	stats  Stats
@@ -194,6 +200,20 @@ func (a *Auditor) resync() time.Duration {
 	return DefaultResync
 }
 
+// judgedWith is the picture a full pass judged with, and the follow's count it covered.
+type judgedWith struct {
+	queued   uint64
+	settings policy.Context
+	engine   Policy
+}
+
+// stale reports whether the last full pass, with no later one queued, judged with other
+// settings or policies than s and e.
+func (a *Auditor) stale(s policy.Context, e Policy) bool {
+	j := a.judged.Load()
+	return j != nil && j.queued == a.queued.Load() && (j.engine != e || !reflect.DeepEqual(j.settings, s))
+}
+
 // follow starts a full pass when the settings, the engine or the pause change (debounced),
 // and at every resync.
 func (a *Auditor) follow(ctx context.Context) {
@@ -227,9 +247,10 @@ func (a *Auditor) follow(ctx context.Context) {
 		}
 		if p.Cause == "" {
 			s, e := a.Settings(), a.Policy()
-			if first || e != engine || !reflect.DeepEqual(s, settings) || a.missed.Swap(false) {
-				a.Log.Info("full pass queued", "first", first, "policiesChanged", e != engine, "settings", s.String())
+			if stale := a.stale(s, e); first || e != engine || !reflect.DeepEqual(s, settings) || a.missed.Swap(false) || stale {
+				a.Log.Info("full pass queued", "first", first, "policiesChanged", e != engine, "settings", s.String(), "lastPassStale", stale)
 				first, settings, engine = false, s, e
+				a.queued.Add(1)
 				a.queue.AddAfter(item{what: fullPass}, debounce)
 			}
 		} else {
@@ -565,7 +586,11 @@ func (a *Auditor) pass(ctx context.Context, namespace string) error {
 			}
 		}
 	}
+	queued := a.queued.Load()
 	pol, env := a.Policy(), a.env()
+	if namespace == "" {
+		defer a.judged.Store(&judgedWith{queued: queued, settings: env.Context, engine: pol})
+	}
 	findings := make([][]policy.Finding, len(todo))
 	errs := make([]error, len(todo))
 	var wg sync.WaitGroup
