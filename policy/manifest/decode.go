@@ -340,6 +340,10 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 	case apiVersion == "":
 		return fail(fmt.Errorf("%s has no apiVersion; every manifest needs apiVersion and kind", kind))
 	}
+	if _, err := schema.ParseGroupVersion(apiVersion); err != nil {
+		// kubectl's reader takes no kind from such an apiVersion, and refuses the object.
+		return fail(fmt.Errorf("%s has apiVersion %q, which is not group/version or version; kubectl refuses it", kind, apiVersion))
+	}
 	if items != nil && inherit == nil {
 		// kubectl reads any object with an items member as a list of them, whatever its
 		// kind (unstructured.UnstructuredJSONScheme), and applies the items, not the list:
