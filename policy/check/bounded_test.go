@@ -151,9 +151,9 @@ func boundedOptions() *Options {
 	return o
 }
 
-// TestBoundedAsHeld: a bounded check (two passes, one document at a time, a compact
-// inventory) gives the same result, field by field, and the same reports, byte for byte,
-// as a check that holds every object; and its items hold no object.
+// TestBoundedAsHeld: a bounded check (a compact inventory; the objects that wait for it
+// held, or judged in a second reading) gives the same result, field by field, and the same
+// reports, byte for byte, as a check that holds every object; and its items hold no object.
 func TestBoundedAsHeld(t *testing.T) {
 	dir := t.TempDir()
 	abs, err := filepath.Abs("../../examples/broken")
@@ -165,10 +165,6 @@ func TestBoundedAsHeld(t *testing.T) {
 	o := boundedOptions()
 	o.Files[0] = abs
 	held, err := check(t.Context(), o, strings.NewReader(boundedStdin), &checker{hold: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bounded, err := check(t.Context(), o, strings.NewReader(boundedStdin), &checker{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,26 +181,42 @@ func TestBoundedAsHeld(t *testing.T) {
 			t.Errorf("the held check has no %s finding: the set no longer tests the cross-object rules", r)
 		}
 	}
-	if diff := cmp.Diff(summarize(held), summarize(bounded)); diff != "" {
-		t.Errorf("bounded result differs from the held one (-held +bounded):\n%s", diff)
-	}
-	for _, it := range bounded.Items {
-		if it.Object != nil || it.Review != nil || it.Doc.Typed != nil || it.Doc.Object != nil {
-			t.Errorf("%s:%d: a bounded check holds the object after judging it", it.Doc.Source, it.Doc.Line)
-		}
-	}
-	for _, format := range Outputs {
-		o.Output = format
-		var want, got bytes.Buffer
-		if err := Report(&want, &want, o, held); err != nil {
-			t.Fatal(err)
-		}
-		if err := Report(&got, &got, o, bounded); err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(want.String(), got.String()); diff != "" {
-			t.Errorf("%s report (-held +bounded):\n%s", format, diff)
-		}
+	for _, c := range []struct {
+		name    string
+		checker *checker
+	}{
+		{"read once", &checker{}},
+		{"read twice", &checker{readTwice: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := boundedOptions()
+			o.Files[0] = abs
+			bounded, err := check(t.Context(), o, strings.NewReader(boundedStdin), c.checker)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(summarize(held), summarize(bounded)); diff != "" {
+				t.Errorf("bounded result differs from the held one (-held +bounded):\n%s", diff)
+			}
+			for _, it := range bounded.Items {
+				if it.Object != nil || it.Review != nil || it.Doc.Typed != nil || it.Doc.Object != nil {
+					t.Errorf("%s:%d: a bounded check holds the object after judging it", it.Doc.Source, it.Doc.Line)
+				}
+			}
+			for _, format := range Outputs {
+				o.Output = format
+				var want, got bytes.Buffer
+				if err := Report(&want, &want, o, held); err != nil {
+					t.Fatal(err)
+				}
+				if err := Report(&got, &got, o, bounded); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+					t.Errorf("%s report (-held +bounded):\n%s", format, diff)
+				}
+			}
+		})
 	}
 }
 
@@ -240,14 +252,14 @@ func summarize(r *Result) summarized {
 	return s
 }
 
-// TestBoundedFileChanged: a file that changes between the two passes is reported, and its
+// TestBoundedFileChanged: a file that changes between the two readings is reported, and its
 // objects are not judged against an inventory they are not in.
 func TestBoundedFileChanged(t *testing.T) {
 	t.Chdir(t.TempDir())
 	writeTree(t, boundedSet)
 	o := boundedOptions()
 	o.Files = []string{"set/a-gateway.yaml", "set/c-more.yaml"}
-	c := &checker{betweenPasses: func() {
+	c := &checker{readTwice: true, betweenPasses: func() {
 		if err := os.WriteFile("set/c-more.yaml", []byte(boundedStdin), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -306,12 +318,14 @@ func FuzzBoundedAsHeld(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bounded, err := check(t.Context(), o, bytes.NewReader(data), &checker{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(summarize(held), summarize(bounded)); diff != "" {
-			t.Errorf("bounded result differs from the held one (-held +bounded):\n%s", diff)
+		for _, c := range []*checker{{}, {readTwice: true}} {
+			bounded, err := check(t.Context(), o, bytes.NewReader(data), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(summarize(held), summarize(bounded)); diff != "" {
+				t.Errorf("bounded result (read twice: %t) differs from the held one (-held +bounded):\n%s", c.readTwice, diff)
+			}
 		}
 	})
 }
