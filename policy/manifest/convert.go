@@ -745,7 +745,7 @@ func (c *converter) scalarInto(n *yaml.Node, v reflect.Value) error {
 		if tag == tagInt || tag == tagFloat || tag == tagBool {
 			return c.mismatch(n, "a string")
 		}
-		v.SetString(r.v.(string))
+		v.SetString(r.text)
 	case reflect.Bool:
 		if tag != tagBool {
 			return c.mismatch(n, "a boolean")

@@ -287,7 +287,7 @@ func (t topLevel) get(key string) *pair {
 func (t topLevel) text(c *converter, key string) string {
 	if p := t.get(key); p != nil && resolve(p.v).Kind == yaml.ScalarNode {
 		if r, err := resolve11(resolve(p.v), c.src); err == nil && r.tag == tagStr {
-			return r.v.(string)
+			return r.text
 		}
 	}
 	return ""

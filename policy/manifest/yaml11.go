@@ -41,13 +41,13 @@ var yaml11Words = func() map[string]resolved {
 		r     resolved
 		words []string
 	}{
-		{resolved{tagBool, true}, []string{"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"}},
-		{resolved{tagBool, false}, []string{"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"}},
-		{resolved{tagNull, nil}, []string{"", "~", "null", "Null", "NULL"}},
-		{resolved{tagFloat, math.NaN()}, []string{".nan", ".NaN", ".NAN"}},
-		{resolved{tagFloat, math.Inf(1)}, []string{".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"}},
-		{resolved{tagFloat, math.Inf(-1)}, []string{"-.inf", "-.Inf", "-.INF"}},
-		{resolved{tagMerge, "<<"}, []string{"<<"}},
+		{resolved{tag: tagBool, v: true}, []string{"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"}},
+		{resolved{tag: tagBool, v: false}, []string{"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"}},
+		{resolved{tag: tagNull, v: nil}, []string{"", "~", "null", "Null", "NULL"}},
+		{resolved{tag: tagFloat, v: math.NaN()}, []string{".nan", ".NaN", ".NAN"}},
+		{resolved{tag: tagFloat, v: math.Inf(1)}, []string{".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"}},
+		{resolved{tag: tagFloat, v: math.Inf(-1)}, []string{"-.inf", "-.Inf", "-.INF"}},
+		{resolved{tag: tagMerge, text: "<<"}, []string{"<<"}},
 	} {
 		for _, s := range w.words {
 			m[s] = w.r
@@ -88,23 +88,38 @@ func numberChars(s string) bool {
 	return true
 }
 
-// resolved is a scalar as yaml.v2 reads it: its tag and its value (string, bool, int64,
-// uint64, float64 or nil).
+// resolved is a scalar as yaml.v2 reads it: its tag and its value, text for the tags whose
+// value is a string (str, timestamp, merge) and v (bool, int64, uint64, float64 or nil) for
+// the others. (Text kept apart from v costs no allocation: most scalars are strings.)
 type resolved struct {
-	tag string
-	v   any
+	tag  string
+	text string
+	v    any
+}
+
+// isText reports whether the value is a string, in text.
+func (r resolved) isText() bool {
+	return r.tag == tagStr || r.tag == tagTimestamp || r.tag == tagMerge
+}
+
+// value is the value as a Go value: string, bool, int64, uint64, float64 or nil.
+func (r resolved) value() any {
+	if r.isText() {
+		return r.text
+	}
+	return r.v
 }
 
 // resolve11 reads a scalar node as yaml.v2 does: plain scalars by their text, quoted and
 // block scalars as strings, explicitly tagged ones by their tag.
 func resolve11(n *yaml.Node, src *source) (resolved, error) {
 	if src.nonSpecific(n) {
-		return resolved{tagStr, n.Value}, nil
+		return resolved{tag: tagStr, text: n.Value}, nil
 	}
 	explicit := n.Style&yaml.TaggedStyle != 0
 	if !explicit {
 		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-			return resolved{tagStr, n.Value}, nil
+			return resolved{tag: tagStr, text: n.Value}, nil
 		}
 		return resolvePlain("", n.Value)
 	}
@@ -120,10 +135,10 @@ func resolve11(n *yaml.Node, src *source) (resolved, error) {
 		text, _ := json.Marshal(string(data))
 		var s string
 		_ = json.Unmarshal(text, &s)
-		return resolved{tagStr, s}, nil
+		return resolved{tag: tagStr, text: s}, nil
 	}
 	// Other tags (!Ref, !!map on a scalar) leave the text as it is.
-	return resolved{tagStr, n.Value}, nil
+	return resolved{tag: tagStr, text: n.Value}, nil
 }
 
 // resolvePlain is yaml.v2's resolve for the text in, with an explicit tag or none.
@@ -134,9 +149,9 @@ func resolvePlain(tag, in string) (resolved, error) {
 	case tag == tagFloat && r.tag == tagInt:
 		switch v := r.v.(type) {
 		case int64:
-			r = resolved{tagFloat, float64(v)}
+			r = resolved{tag: tagFloat, v: float64(v)}
 		case uint64:
-			r = resolved{tagFloat, float64(v)}
+			r = resolved{tag: tagFloat, v: float64(v)}
 		}
 	default:
 		return resolved{}, fmt.Errorf("cannot decode %s `%s` as a %s", r.tag, in, tag)
@@ -150,7 +165,7 @@ func resolveText(tag, in string) resolved {
 		h = hint(in[0])
 	}
 	if h == 0 || tag == tagStr {
-		return resolved{tagStr, in}
+		return resolved{tag: tagStr, text: in}
 	}
 	if r, ok := yaml11Words[in]; ok {
 		return r
@@ -158,12 +173,12 @@ func resolveText(tag, in string) resolved {
 	switch h {
 	case '.':
 		if f, err := strconv.ParseFloat(in, 64); err == nil {
-			return resolved{tagFloat, f}
+			return resolved{tag: tagFloat, v: f}
 		}
 	case 'D', 'S':
 		if tag == "" || tag == tagTimestamp {
 			if isTimestamp(in) {
-				return resolved{tagTimestamp, in}
+				return resolved{tag: tagTimestamp, text: in}
 			}
 		}
 		plain := strings.ReplaceAll(in, "_", "")
@@ -171,30 +186,30 @@ func resolveText(tag, in string) resolved {
 			break // 100m, 128Mi, 10.0.0.1/8: text, without parsing it four ways
 		}
 		if i, err := strconv.ParseInt(plain, 0, 64); err == nil {
-			return resolved{tagInt, i}
+			return resolved{tag: tagInt, v: i}
 		}
 		if u, err := strconv.ParseUint(plain, 0, 64); err == nil {
-			return resolved{tagInt, u}
+			return resolved{tag: tagInt, v: u}
 		}
 		if yamlStyleFloat.MatchString(plain) {
 			if f, err := strconv.ParseFloat(plain, 64); err == nil {
-				return resolved{tagFloat, f}
+				return resolved{tag: tagFloat, v: f}
 			}
 		}
 		if rest, ok := strings.CutPrefix(plain, "0b"); ok {
 			if i, err := strconv.ParseInt(rest, 2, 64); err == nil {
-				return resolved{tagInt, i}
+				return resolved{tag: tagInt, v: i}
 			}
 			if u, err := strconv.ParseUint(rest, 2, 64); err == nil {
-				return resolved{tagInt, u}
+				return resolved{tag: tagInt, v: u}
 			}
 		} else if rest, ok := strings.CutPrefix(plain, "-0b"); ok {
 			if i, err := strconv.ParseInt("-"+rest, 2, 64); err == nil {
-				return resolved{tagInt, i}
+				return resolved{tag: tagInt, v: i}
 			}
 		}
 	}
-	return resolved{tagStr, in}
+	return resolved{tag: tagStr, text: in}
 }
 
 // timestampFormats are the layouts yaml.v2 reads as timestamps.
@@ -225,6 +240,8 @@ func isTimestamp(s string) bool {
 // apimachinery's JSON decoding gives them), an error for what JSON cannot carry.
 func (r resolved) jsonValue() (any, error) {
 	switch v := r.v.(type) {
+	case nil:
+		return r.value(), nil
 	case uint64:
 		return float64(v), nil
 	case float64:
@@ -238,9 +255,10 @@ func (r resolved) jsonValue() (any, error) {
 // keyText is the JSON key a resolved mapping key becomes, as sigs.k8s.io/yaml writes it
 // (convertToJSONableObject).
 func (r resolved) keyText() (string, error) {
+	if r.isText() {
+		return r.text, nil
+	}
 	switch v := r.v.(type) {
-	case string:
-		return v, nil
 	case int64:
 		return strconv.FormatInt(v, 10), nil
 	case float64:
