@@ -145,14 +145,6 @@ func Related(obj Object) bool {
 	return false
 }
 
-// RelatedKinds names the kinds of the Related objects and MachineConfigs: what `check`
-// decodes in its first pass. (Naming them here, rather than asking the scheme of every
-// kind it knows, keeps the first pass from touching the code and data of hundreds of
-// types: 18 MB of resident memory.)
-func RelatedKinds() []string {
-	return []string{"Namespace", "Service", "GatewayClass", "Gateway", "ListenerSet", "AviInfraSetting", "L4Rule", MachineConfigKind}
-}
-
 // addCompact adds what the rules look up of an object to a compact inventory.
 func (m *MemoryInventory) addCompact(obj Object) {
 	svc, ok := obj.(*corev1.Service)

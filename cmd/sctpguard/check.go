@@ -19,10 +19,12 @@ func newCheckCommand() *cobra.Command {
 JSON and List kinds), applies the API server's defaults, and judges every object with the
 rules the admission webhook runs, using the whole input set for cross-object rules.
 
-Of files, it holds one document at a time: each is read twice, once for what the cross-object
-rules look up (of a Service, only its Gateway and shared-VIP fields) and once to judge
-(standard input is held in memory in between). --mutate, --combine and user policies that
-read data.inventory need every object at once: with them, check holds the whole set.
+Of files, it reads each document once and judges it as soon as it is decoded; of what it
+judged it keeps the findings, not the object. An object whose rules look up others (a Service,
+a Gateway) waits, held, until every input is read: a quarter of --memory-limit holds about
+5,600 of them. Beyond that the rest are read again from their files to be judged (standard
+input is held in memory in between). --mutate, --combine and user policies that read
+data.inventory need every object at once: with them, check holds the whole set.
 
 With --cluster it reads the objects stored in a cluster instead (read-only: every request it
 sends is a GET): the kinds the webhook judges and what the cross-object rules read, in the
@@ -65,7 +67,7 @@ Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadabl
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(check.Outputs, ", "))
 	f.BoolVar(&o.Mutate, "mutate", false, "apply the mutating webhook's defaults, print the mutated manifests on standard output (report on standard error), and judge those")
 	f.Int64Var(&o.MaxFileSize, "max-file-size", o.MaxFileSize, "largest file read (manifests, policies, AKO values, configuration) or standard input, in bytes")
-	f.Int64Var(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "soft limit of the heap in bytes, collected harder near it (0: none; $GOMEMLIMIT wins)")
+	f.Int64Var(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "soft limit of the heap in bytes, collected harder near it; a quarter of it bounds the objects held while they wait for the whole set (0: none; $GOMEMLIMIT wins for the heap)")
 
 	addContextFlags(c, o)
 

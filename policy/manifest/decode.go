@@ -8,7 +8,6 @@ import (
 	"io"
 	"reflect"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -46,13 +45,6 @@ type Decoder struct {
 	// KeepText keeps the text of each document, which Document.YAML and Document.Patched
 	// need (check --mutate). Without it a decoded set holds its objects, not its input.
 	KeepText bool
-	// OnlyKinds, when set, limits decoding to the objects of these kinds (by name, in any
-	// group). An object of another kind is read only as far as its kind, and a document
-	// whose text names none of them (and holds no backslash, with which an escape could
-	// spell one) is not even parsed: either gives a Document with its Source and Line and
-	// no object, and whatever is wrong inside it goes unreported. The stream is still split
-	// and refused whole as it would be without OnlyKinds.
-	OnlyKinds []string
 }
 
 // NewDecoder returns a decoder for the kinds of scheme; namespaced objects without a
@@ -154,9 +146,6 @@ func (d *Decoder) decodeChunk(source string, c chunk, scratch *converter) ([]*Do
 		}
 		return n
 	}
-	if d.OnlyKinds != nil && !mentionsAny(c.data, d.OnlyKinds) {
-		return []*Document{{Source: source, Line: c.offset + 1}}, nil
-	}
 	dec := yaml.NewDecoder(bytes.NewReader(c.data))
 	var n yaml.Node
 	if err := dec.Decode(&n); errors.Is(err, io.EOF) {
@@ -209,22 +198,6 @@ func (d *Decoder) decodeChunk(source string, c chunk, scratch *converter) ([]*Do
 		doc.lines = table
 	}
 	return docs, errs
-}
-
-// mentionsAny reports whether a document's text may hold an object of one of the kinds:
-// it names one, or holds a backslash. Only an escape in a double-quoted scalar (YAML's or
-// JSON's) can make a string of characters that are not in the text: folding joins lines
-// with a space, and aliases and merge keys repeat what the document spells out.
-func mentionsAny(data []byte, kinds []string) bool {
-	if bytes.IndexByte(data, '\\') >= 0 {
-		return true
-	}
-	for _, k := range kinds {
-		if bytes.Contains(data, []byte(k)) {
-			return true
-		}
-	}
-	return false
 }
 
 // documentEnd returns the line of the first marker that ends a document inside a section
@@ -392,9 +365,6 @@ func (d *Decoder) object(source string, n *yaml.Node, c chunk, conv *converter, 
 	doc := &Document{Source: source, Line: line, prefix: prefix}
 	if d.KeepText {
 		doc.raw = c.data
-	}
-	if d.OnlyKinds != nil && !slices.Contains(d.OnlyKinds, kind) {
-		return []*Document{doc}, nil
 	}
 	gvk := schema.FromAPIVersionAndKind(apiVersion, kind)
 	if !d.scheme.Recognizes(gvk) {

@@ -315,38 +315,3 @@ func TestLineOf(t *testing.T) {
 	}
 }
 
-// TestDecodeOnly: with OnlyKinds, objects of other kinds are read only as far as their
-// kind, or not parsed when their document does not name the kinds: a Document with its
-// source and line and no object, and no error for what is wrong inside them; objects of
-// the kinds named are decoded as without it, List items too, and escapes that may spell
-// a kind are decoded.
-func TestDecodeOnly(t *testing.T) {
-	src := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {enabled: yes}\n---\n" +
-		"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: s}\n" +
-		"- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n  spec: {replicas: \"two\"}\n---\n" +
-		"{\"apiVersion\": \"v1\", \"kind\": \"\\u0053ervice\", \"metadata\": {\"name\": \"json\"}}\n"
-	dec := manifest.NewDecoder(policy.Scheme(), "default")
-	dec.OnlyKinds = []string{"Service"}
-	docs, errs := dec.Decode("only.yaml", []byte(src))
-	if len(errs) != 0 {
-		t.Errorf("errors %v, want none: the broken objects are of other kinds", errs)
-	}
-	type got struct {
-		Line  int
-		Ref   policy.ObjectRef
-		Typed bool
-	}
-	var all []got
-	for _, d := range docs {
-		all = append(all, got{Line: d.Line, Ref: d.Ref(), Typed: d.Typed != nil || d.Object != nil})
-	}
-	want := []got{
-		{Line: 1},
-		{Line: 9, Ref: policy.ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: "default", Name: "s"}, Typed: true},
-		{Line: 12},
-		{Line: 17, Ref: policy.ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: "default", Name: "json"}, Typed: true},
-	}
-	if diff := cmp.Diff(want, all); diff != "" {
-		t.Errorf("documents (-want +got):\n%s", diff)
-	}
-}
