@@ -40,7 +40,9 @@ import (
 //
 // The waiting objects are held up to a bound that --memory-limit sets (see heldLimit).
 // Beyond it an object is dropped once its inventory entry is taken, and judged in a second
-// reading of its input, which decodes the input again. Files are read again from disk and
+// reading of its input, which decodes the input again; the objects of that input that
+// wait are dropped with it, since the second reading judges them too, and make room for
+// those of other inputs. Files are read again from disk and
 // must not change in between: an input read twice is hashed both times, and one that
 // changed is reported as unreadable, its objects unjudged. Standard input cannot be read
 // twice: its bytes are held from the first reading to the second, which costs its size
@@ -61,8 +63,8 @@ const heldObjectBytes = 4 << 10
 // limit. The objects beyond it are read twice.
 func (c *checker) heldLimit() int64 {
 	switch {
-	case c.readTwice:
-		return 0
+	case c.waitLimit != nil:
+		return *c.waitLimit
 	case c.o.MemoryLimit == 0:
 		return math.MaxInt64
 	}
@@ -71,8 +73,14 @@ func (c *checker) heldLimit() int64 {
 
 // reading is what the first reading of one input learns.
 type reading struct {
-	// items are the input's objects, in order: judged, waiting or dropped (Item.again).
-	items []*Item
+	// items are the input's objects, in order: judged, waiting, or dropped (the slot is
+	// then the item dropped, for the second reading to fill). waiting are the indexes of
+	// the items held for the complete inventory; again says the input is read a second
+	// time. The decoder appends to items, and the judges set all three, under mu.
+	mu      sync.Mutex
+	items   []*Item
+	waiting []int
+	again   bool
 	// decodeErrs are the documents that could not be read; reviewErrs the AdmissionReviews
 	// whose request could not be read.
 	decodeErrs, reviewErrs []*manifest.Error
@@ -85,15 +93,38 @@ type reading struct {
 	held []byte
 }
 
-// again reports whether some of the input's objects were dropped, to judge in a second
-// reading.
-func (r *reading) again() bool {
-	for _, it := range r.items {
-		if it.again {
-			return true
-		}
+// dropped fills the slot of an item that the second reading judges.
+var dropped = &Item{}
+
+// add appends an item and returns its index.
+func (r *reading) add(it *Item) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.items = append(r.items, it)
+	return len(r.items) - 1
+}
+
+// wait holds item j for the complete inventory while room, shared by the readings,
+// allows; otherwise it drops it, with the other items of the input that wait, for the
+// second reading to judge.
+func (r *reading) wait(j int, room *atomic.Int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.again && room.Add(-1) >= 0 {
+		r.items[j].Findings = nil
+		r.waiting = append(r.waiting, j)
+		return
 	}
-	return false
+	if !r.again {
+		room.Add(1)
+		r.again = true
+		for _, w := range r.waiting {
+			r.items[w] = dropped
+			room.Add(1)
+		}
+		r.waiting = nil
+	}
+	r.items[j] = dropped
 }
 
 // errChanged is the error of a file that changed between the two readings.
@@ -155,35 +186,29 @@ func (c *checker) judgeAll(ctx context.Context, inputs []file, stdin io.Reader) 
 	procs := runtime.GOMAXPROCS(0)
 	// A few objects per judge wait their turn: enough to keep the judges busy while a
 	// decoder reads a long document, few enough to hold little.
-	queue := make(chan *Item, 4*procs)
+	queue := make(chan queued, 4*procs)
 	var room atomic.Int64
 	room.Store(c.heldLimit())
-	waiting := make([][]*Item, procs)
 	var failed error
 	var once sync.Once
 	var judges sync.WaitGroup
-	for w := range procs {
+	for range procs {
 		judges.Add(1)
 		go func() {
 			defer judges.Done()
 			var p pending
 			env := policy.Env{Context: c.pctx, Inventory: &p}
-			for it := range queue {
+			for q := range queue {
 				p.asked = false
-				err := c.judge(ctx, it, env)
+				err := c.judge(ctx, q.it, env)
 				switch {
-				case p.asked && room.Add(-1) >= 0:
-					it.Findings = nil
-					waiting[w] = append(waiting[w], it)
-					continue
 				case p.asked:
-					// Judged in the second reading; the slot keeps the object's place.
-					*it = Item{again: true}
+					q.r.wait(q.j, &room)
 					continue
 				case err != nil:
 					once.Do(func() { failed = err })
 				}
-				it.settle()
+				q.it.settle()
 			}
 		}()
 	}
@@ -210,8 +235,7 @@ func (c *checker) judgeAll(ctx context.Context, inputs []file, stdin io.Reader) 
 					r.reviewErrs = append(r.reviewErrs, err)
 					continue
 				}
-				r.items = append(r.items, it)
-				queue <- it
+				queue <- queued{it, r, r.add(it)}
 			}
 		})
 		if err != nil {
@@ -232,16 +256,25 @@ func (c *checker) judgeAll(ctx context.Context, inputs []file, stdin io.Reader) 
 	if failed != nil {
 		return nil, nil, failed
 	}
-	var all []*Item
-	for _, w := range waiting {
-		all = append(all, w...)
-	}
+	var waiting []*Item
 	for _, r := range readings {
 		if r.refused != nil {
-			r.items = nil // some may wait: they are judged for nothing
+			r.items = nil
+		} else {
+			for _, j := range r.waiting {
+				waiting = append(waiting, r.items[j])
+			}
 		}
+		r.waiting = nil
 	}
-	return readings, all, nil
+	return readings, waiting, nil
+}
+
+// queued is an item for the judges, the reading of its input and its index there.
+type queued struct {
+	it *Item
+	r  *reading
+	j  int
 }
 
 // judgeAgain is the second reading, of the inputs whose objects were not all held: it
@@ -251,7 +284,7 @@ func (c *checker) judgeAgain(ctx context.Context, inputs []file, readings []*rea
 	var once sync.Once
 	_ = parallel(len(inputs), func(i int) error {
 		r := readings[i]
-		if r.refused != nil || !r.again() {
+		if r.refused != nil || !r.again {
 			return nil
 		}
 		var sum hash.Hash
@@ -267,7 +300,7 @@ func (c *checker) judgeAgain(ctx context.Context, inputs []file, readings []*rea
 				if err != nil {
 					continue // reported by the first reading
 				}
-				if j < len(r.items) && r.items[j].again {
+				if j < len(r.items) && r.items[j] == dropped {
 					if err := c.judge(ctx, it, env); err != nil {
 						once.Do(func() { failed = err })
 					}

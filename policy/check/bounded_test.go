@@ -186,7 +186,10 @@ func TestBoundedAsHeld(t *testing.T) {
 		checker *checker
 	}{
 		{"read once", &checker{}},
-		{"read twice", &checker{readTwice: true}},
+		{"read twice", &checker{waitLimit: new(int64(0))}},
+		// Room for two: the first input to need more is read twice, with every object
+		// of it that waited, and the others hold theirs.
+		{"room for two", &checker{waitLimit: new(int64(2))}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := boundedOptions()
@@ -259,7 +262,7 @@ func TestBoundedFileChanged(t *testing.T) {
 	writeTree(t, boundedSet)
 	o := boundedOptions()
 	o.Files = []string{"set/a-gateway.yaml", "set/c-more.yaml"}
-	c := &checker{readTwice: true, betweenPasses: func() {
+	c := &checker{waitLimit: new(int64(0)), betweenPasses: func() {
 		if err := os.WriteFile("set/c-more.yaml", []byte(boundedStdin), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -318,13 +321,13 @@ func FuzzBoundedAsHeld(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range []*checker{{}, {readTwice: true}} {
+		for _, c := range []*checker{{}, {waitLimit: new(int64(0))}, {waitLimit: new(int64(2))}} {
 			bounded, err := check(t.Context(), o, bytes.NewReader(data), c)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(summarize(held), summarize(bounded)); diff != "" {
-				t.Errorf("bounded result (read twice: %t) differs from the held one (-held +bounded):\n%s", c.readTwice, diff)
+				t.Errorf("bounded result (room for %d) differs from the held one (-held +bounded):\n%s", c.heldLimit(), diff)
 			}
 		}
 	})

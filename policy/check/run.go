@@ -61,8 +61,6 @@ type Item struct {
 
 	// ref names the object judged once a bounded check has dropped it (see settle).
 	ref *policy.ObjectRef
-	// again marks the place of an object a bounded check judges in a second reading.
-	again bool
 }
 
 // pathPrefix is where the item's object is in its document, for line numbers.
@@ -243,11 +241,12 @@ type checker struct {
 	pctx   policy.Context
 	dec    *manifest.Decoder
 
-	// hold holds the objects even when the check could be bounded; readTwice makes a
-	// bounded check hold none of the objects that wait for the inventory, and judge them
-	// in a second reading; betweenPasses runs between its two readings. All are for tests.
+	// hold holds the objects even when the check could be bounded; waitLimit, when set,
+	// replaces heldLimit (0: every object that waits for the inventory is judged in a
+	// second reading); betweenPasses runs between the two readings of a bounded check.
+	// All are for tests.
 	hold          bool
-	readTwice     bool
+	waitLimit     *int64
 	betweenPasses func()
 }
 
