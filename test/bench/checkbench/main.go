@@ -7,7 +7,7 @@
 //	go run ./test/bench/checkbench -sctpguard bin/sctpguard -parsefloor bin/parsefloor -conftest bin/conftest
 //
 // With -baseline, another sctpguard binary (one built from main, say) is measured beside it
-// on the largest inputs, in the same rounds.
+// in the same rounds, on the manifest set and on the largest inputs.
 package main
 
 import (
@@ -75,7 +75,7 @@ func main() {
 	sctpguard := flag.String("sctpguard", "bin/sctpguard", "sctpguard binary")
 	floor := flag.String("parsefloor", "bin/parsefloor", "parse floor binary")
 	conftest := flag.String("conftest", "", "conftest binary (skipped with a note when empty)")
-	baseline := flag.String("baseline", "", "another sctpguard binary (say, built from main) to measure beside -sctpguard on the largest inputs (none when empty)")
+	baseline := flag.String("baseline", "", "another sctpguard binary (say, built from main) to measure beside -sctpguard (none when empty)")
 	flag.Parse()
 	if err := run(*files, *docs, *runs, *largeRuns, *sctpguard, *floor, *conftest, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "checkbench:", err)
@@ -127,6 +127,13 @@ func run(files, docs, runs, largeRuns int, sctpguard, floor, conftest, baseline 
 	if conftest != "" {
 		conftestArgs = tools[3].args
 	}
+	if baseline != "" {
+		// The same two checks by the baseline binary.
+		for _, t := range tools[1:3] {
+			args := append([]string{baseline}, t.args[1:]...)
+			tools = append(tools, tool{"baseline " + strings.TrimPrefix(t.name, "sctpguard "), args, t.ok})
+		}
+	}
 	if err := sameVerdicts(tools[1].args, tools[2].args, conftestArgs); err != nil {
 		return err
 	}
@@ -151,6 +158,12 @@ func run(files, docs, runs, largeRuns int, sctpguard, floor, conftest, baseline 
 		fmt.Printf("with conftest's Rego policy loaded too, its throughput is %.1fx conftest's, with %.2fx the memory", ct.wall.Seconds()/sr.wall.Seconds(), float64(sr.maxRSS)/float64(ct.maxRSS))
 	}
 	fmt.Println()
+	if baseline != "" {
+		bg, br := medians["baseline check"], medians["baseline check +rego"]
+		fmt.Printf("sctpguard check / baseline check: %.2fx the wall time, %.2fx the CPU, %.2fx the peak memory; with the Rego policy %.2fx, %.2fx, %.2fx\n",
+			sg.wall.Seconds()/bg.wall.Seconds(), sg.cpu.Seconds()/bg.cpu.Seconds(), float64(sg.maxRSS)/float64(bg.maxRSS),
+			sr.wall.Seconds()/br.wall.Seconds(), sr.cpu.Seconds()/br.cpu.Seconds(), float64(sr.maxRSS)/float64(br.maxRSS))
+	}
 	if largeRuns <= 0 {
 		return nil
 	}
