@@ -314,4 +314,3 @@ func TestLineOf(t *testing.T) {
 		}
 	}
 }
-
