@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,6 +116,11 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		}
 		constraintFindings(c, binding(rs, "v"))
 	}
+	n := len(out)
+	for _, fs := range byConstraint {
+		n += len(fs)
+	}
+	out = slices.Grow(out, n-len(out))
 	for _, fs := range byConstraint {
 		out = append(out, fs...)
 	}
