@@ -85,7 +85,7 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 	separate := matched
 	if cq, err := s.combinedQuery(ctx, mq, matched); err == nil && cq != nil {
 		// One query for all; when it fails, each part again on its own, to say which.
-		if rs, err := cq.query.Eval(ctx, append(opts, rego.EvalParsedInput(in))...); err == nil {
+		if rs, err := cq.query.Eval(ctx, withInput(opts, in)...); err == nil {
 			if mq != nil {
 				out = append(out, s.moduleFindings(mq, rs)...)
 			}
@@ -101,7 +101,7 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		}
 	}
 	if mq != nil {
-		rs, err := mq.query.Eval(ctx, append(opts, rego.EvalParsedInput(in))...)
+		rs, err := mq.query.Eval(ctx, withInput(opts, in)...)
 		if err != nil {
 			out = append(out, s.failure("policy modules", "", err))
 		} else {
@@ -109,7 +109,7 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		}
 	}
 	for _, c := range separate {
-		rs, err := c.query.Eval(ctx, append(opts, rego.EvalParsedInput(withParameters(in, c.params)))...)
+		rs, err := c.query.Eval(ctx, withInput(opts, withParameters(in, c.params))...)
 		if err != nil {
 			byConstraint[c.index] = []policy.Finding{s.failure("constraint "+c.name, c.name, err)}
 			continue
@@ -270,7 +270,7 @@ func (s *Set) EvaluateCombined(ctx context.Context, files []CombinedFile, env po
 		return nil, err
 	}
 	defer release()
-	rs, err := s.combinedRules.query.Eval(ctx, append(opts, rego.EvalParsedInput(ast.NewArray(items...)))...)
+	rs, err := s.combinedRules.query.Eval(ctx, withInput(opts, ast.NewArray(items...))...)
 	if err := cutShort(ctx); err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context,
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, c.Cancel)
 	}
-	opts := make([]rego.EvalOption, 0, 7)
+	opts := make([]rego.EvalOption, 0, 9) // and withInput's two
 	opts = append(opts, rego.EvalTransaction(txn), rego.EvalExternalCancel(c), rego.EvalGenerateJSON(keepTerm), noMetrics)
 	release := func() {
 		timer.Stop()
@@ -334,6 +334,12 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context,
 		}
 	}
 	return ctx, opts, release, nil
+}
+
+// withInput adds to a review's options those of one query: its input, and a memo of the
+// rules it evaluates of its own (queries with different inputs must not share one).
+func withInput(opts []rego.EvalOption, input ast.Value) []rego.EvalOption {
+	return append(opts, rego.EvalParsedInput(input), rego.EvalVirtualCache(newRuleCache()))
 }
 
 // noMetrics spares each query the timers and counters OPA keeps when it is given none:
