@@ -447,8 +447,12 @@ func findings(rule string, action policy.Action, v ast.Value) ([]policy.Finding,
 	case nil:
 		return nil, nil
 	case ast.Set:
-		c.Sorted().Foreach(func(t *ast.Term) { msgs = append(msgs, t) })
+		// The set's own slice, read only: OPA keeps it sorted as Sorted would copy it.
+		if msgs = c.Slice(); !slices.IsSortedFunc(msgs, ast.TermValueCompare) {
+			msgs = slices.SortedFunc(slices.Values(msgs), ast.TermValueCompare)
+		}
 	case *ast.Array:
+		msgs = make([]*ast.Term, 0, c.Len())
 		c.Foreach(func(t *ast.Term) { msgs = append(msgs, t) })
 	default:
 		return nil, fmt.Errorf("its value is %s, not a set or array of messages", ast.ValueName(v))
@@ -544,7 +548,7 @@ func (s *Set) input(r *policy.Review, ns nsInfo) (ast.Object, error) {
 func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, error) {
 	gvk := r.Object.GetObjectKind().GroupVersionKind()
 	// The old object and the Namespace are converted only when a policy reads them.
-	old := ast.NullTerm()
+	old := nullTerm
 	if r.OldObject != nil && s.readsOldObject {
 		v, err := toValue(r.OldObject, schema.GroupVersionKind{})
 		if err != nil {
@@ -552,7 +556,7 @@ func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, e
 		}
 		old = ast.NewTerm(v)
 	}
-	nsObj := ast.NullTerm()
+	nsObj := nullTerm
 	if ns.found && s.readsNamespace {
 		v, err := toValue(ns.object, corev1Namespace)
 		if err != nil {
