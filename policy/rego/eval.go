@@ -298,7 +298,7 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context,
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, c.Cancel)
 	}
-	opts := make([]rego.EvalOption, 0, 9) // and withInput's two
+	opts := make([]rego.EvalOption, 0, 10) // and withInput's three
 	opts = append(opts, rego.EvalTransaction(txn), rego.EvalExternalCancel(c), rego.EvalGenerateJSON(keepTerm), noMetrics)
 	release := func() {
 		timer.Stop()
@@ -336,10 +336,11 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context,
 	return ctx, opts, release, nil
 }
 
-// withInput adds to a review's options those of one query: its input, and a memo of the
-// rules it evaluates of its own (queries with different inputs must not share one).
+// withInput adds to a review's options those of one query: its input, and memos of the
+// rules it evaluates and the data it reads of its own (queries with different inputs must
+// not share the rules').
 func withInput(opts []rego.EvalOption, input ast.Value) []rego.EvalOption {
-	return append(opts, rego.EvalParsedInput(input), rego.EvalVirtualCache(newRuleCache()))
+	return append(opts, rego.EvalParsedInput(input), rego.EvalVirtualCache(newRuleCache()), rego.EvalBaseCache(&dataCache{}))
 }
 
 // noMetrics spares each query the timers and counters OPA keeps when it is given none:
