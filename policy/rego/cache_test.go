@@ -79,15 +79,12 @@ type trieCache struct {
 
 func (c *trieCache) Get(ref ast.Ref) ast.Value {
 	node := c
-	for i := range ref {
-		if node = node.children[ref[i].Value]; node == nil {
-			return nil
-		} else if node.value != nil {
-			v, err := node.value.Find(ref[i+1:])
-			if err != nil {
-				return nil
+	for i := 0; i < len(ref) && node != nil; i++ {
+		if node = node.children[ref[i].Value]; node != nil && node.value != nil {
+			if v, err := node.value.Find(ref[i+1:]); err == nil {
+				return v
 			}
-			return v
+			return nil
 		}
 	}
 	return nil
