@@ -548,7 +548,7 @@ func (s *Set) input(r *policy.Review, ns nsInfo) (ast.Object, error) {
 // review builds input.review, Gatekeeper's AdmissionRequest, around the converted object.
 func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, error) {
 	gvk := r.Object.GetObjectKind().GroupVersionKind()
-	// The old object and the Namespace are converted only when a policy reads them.
+	// The old object, the Namespace and the user are converted only when a policy reads them.
 	old := nullTerm
 	if r.OldObject != nil && s.readsOldObject {
 		v, err := toValue(r.OldObject, schema.GroupVersionKind{})
@@ -566,7 +566,7 @@ func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, e
 		nsObj = ast.NewTerm(v)
 	}
 	userInfo := emptyUser
-	if !reflect.ValueOf(r.UserInfo).IsZero() {
+	if s.readsUserInfo && !reflect.ValueOf(r.UserInfo).IsZero() {
 		v, err := toValue(&r.UserInfo, schema.GroupVersionKind{})
 		if err != nil {
 			return nil, err
