@@ -104,9 +104,10 @@ func guard(t testing.TB, cfg policy.Config, objs []policy.Object) *AKOGuard {
 			}
 		}
 	}
+	inv := policy.NewMemoryInventory(objs...)
 	return &AKOGuard{
 		Namespace: "avi-system", Name: "avi-k8s-config", Policy: func() Policy { return e },
-		Inventory: policy.NewMemoryInventory(objs...), Stored: staticStored{objs: stored},
+		Inventory: inv, Stored: staticStored{objs: stored}, Skip: (&Options{OptOutLabel: OptOutLabel}).skipped(inv),
 		Read: func(cm *corev1.ConfigMap) (policy.Context, []policy.SettingProblem) {
 			if cm == nil {
 				return policy.Context{}, nil

@@ -16,8 +16,12 @@ var (
 )
 
 // namespaces: legacy holds what was stored before sctpguard; ran and core what is applied
-// through its webhooks.
-var namespaces = []string{"sctpguard", "avi-system", "legacy", "ran", "core"}
+// through its webhooks; lab opts out, with optOutLabel.
+var namespaces = []string{"sctpguard", "avi-system", "legacy", "ran", "core", "lab"}
+
+// optOutLabel is an opt-out label of the operator's own (the chart's webhook.optOutLabel),
+// in the webhook configurations and sctpguard's flags.
+const optOutLabel = "example.com/no-sctpguard"
 
 func TestMain(m *testing.M) {
 	var assets, repo, bin string
@@ -26,7 +30,7 @@ func TestMain(m *testing.M) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	c, err := cluster.Start(ctx, cluster.Options{
-		Repo: repo, Assets: assets, Sctpguard: bin, Namespaces: namespaces, NoReplicas: true,
+		Repo: repo, Assets: assets, Sctpguard: bin, Namespaces: namespaces, NoReplicas: true, OptOutLabel: optOutLabel,
 	})
 	cancel()
 	if err != nil {
