@@ -311,3 +311,33 @@ func BenchmarkAKOGuard(b *testing.B) {
 		}
 	})
 }
+
+// TestAKOGuardNetworkPolicies: a change of AKO's cniPlugin to kube-router, which does not
+// enforce NetworkPolicies for SCTP, names the stored NetworkPolicies with SCTP ports; the TCP
+// one is not named.
+func TestAKOGuardNetworkPolicies(t *testing.T) {
+	policies := `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-s1ap, namespace: ran}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: 36412, protocol: SCTP}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-web, namespace: ran}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: 443, protocol: TCP}]}]
+`
+	g := guard(t, policy.Config{}, decodeObjects(t, policies))
+	kubeRouter := map[string]string{"serviceType": "ClusterIP", "servicesAPI": "true", "defaultLBController": "true", "cniPlugin": "kube-router"}
+	got := postGuard(t, g, guardReview(admissionv1.Update, "avi-system", "avi-k8s-config", kubeRouter, guardClusterIP))
+	want := &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true, Warnings: []string{
+		"1 SCTP NetworkPolicy would get a warning from [sctp-networkpolicy-cni] (kube-router does not enforce NetworkPolicy for SCTP): ran/allow-s1ap",
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("response (-want +got):\n%s", diff)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -74,6 +75,8 @@ type CacheInventory struct {
 	serviceAPIs, gatewayAPI, listenerSets, openShift *optionalKind
 	infraSettings, infraSettingsV1alpha1, l4Rules    *optionalKind
 	log                                              logr.Logger
+	// networkPolicies: NetworkPolicies are cached (WatchNetworkPolicies), for Stored.
+	networkPolicies bool
 
 	// watched are the kinds in the cache, with their informers; feedMu guards it.
 	watched []watchedKind
@@ -153,6 +156,17 @@ func NewCacheInventory(ctx context.Context, c cluster.Cluster, log logr.Logger) 
 		k.looked = time.Now()
 	}
 	return inv, nil
+}
+
+// WatchNetworkPolicies caches NetworkPolicies, which no rule looks up but which Stored lists
+// for the guard on AKO's ConfigMap: a change of AKO's cniPlugin changes their verdicts
+// (sctp-networkpolicy-cni). Called before the manager starts, readiness waits for their sync.
+func (i *CacheInventory) WatchNetworkPolicies(ctx context.Context) error {
+	if _, err := i.cache.GetInformer(ctx, &networkingv1.NetworkPolicy{}, cache.BlockUntilSynced(false)); err != nil {
+		return fmt.Errorf("watch NetworkPolicies: %w", err)
+	}
+	i.networkPolicies = true
+	return nil
 }
 
 // addOptionalKinds makes the optional kinds, not yet discovered.

@@ -61,6 +61,9 @@ type Options struct {
 	// AKOConfigMapNamespace and AKOConfigMapName name AKO's ConfigMap, followed for the context.
 	AKOConfigMapNamespace string
 	AKOConfigMapName      string
+	// AKOGuard serves the guard on AKO's ConfigMap (its configuration, the chart's, calls it)
+	// and caches what it judges besides what the webhooks read: NetworkPolicies.
+	AKOGuard bool
 	// AKOGuardDeny makes the guard on AKO's ConfigMap refuse a change that breaks stored
 	// objects (it warns by default); AKOGuardDeadline bounds its judgement, under its
 	// configuration's timeoutSeconds.
@@ -154,7 +157,7 @@ func NewOptions() *Options {
 	o := &Options{
 		Port: 9443, CertName: "tls.crt", KeyName: "tls.key",
 		MetricsAddr: ":8443", MetricsSecure: true, HealthAddr: ":8081",
-		AKOConfigMapNamespace: "avi-system", AKOConfigMapName: "avi-k8s-config", AKOGuardDeadline: DefaultAKOGuardDeadline,
+		AKOConfigMapNamespace: "avi-system", AKOConfigMapName: "avi-k8s-config", AKOGuard: true, AKOGuardDeadline: DefaultAKOGuardDeadline,
 		OptOutLabel: OptOutLabel, Platform: PlatformAuto, PolicyNamespace: "sctpguard",
 		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn),
 		CertSecret: DefaultCertSecret, WebhookConfiguration: "sctpguard", WebhookService: "sctpguard",
@@ -488,10 +491,15 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 		})
 	}
 	// The guard on AKO's ConfigMap: its own configuration decides whether it is called.
-	mgr.GetWebhookServer().Register(AKOGuardPath, &AKOGuard{
-		Namespace: o.AKOConfigMapNamespace, Name: o.AKOConfigMapName, Policy: pol, Inventory: inv, Stored: inv, Skip: o.skipped(inv),
-		Read: follower.Read, Deny: o.AKOGuardDeny, Deadline: o.AKOGuardDeadline, Log: log.WithName("ako-guard"), Metrics: metrics,
-	})
+	if o.AKOGuard {
+		if err := inv.WatchNetworkPolicies(ctx); err != nil {
+			return nil, err
+		}
+		mgr.GetWebhookServer().Register(AKOGuardPath, &AKOGuard{
+			Namespace: o.AKOConfigMapNamespace, Name: o.AKOConfigMapName, Policy: pol, Inventory: inv, Stored: inv, Skip: o.skipped(inv),
+			Read: follower.Read, Deny: o.AKOGuardDeny, Deadline: o.AKOGuardDeadline, Log: log.WithName("ako-guard"), Metrics: metrics,
+		})
+	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}

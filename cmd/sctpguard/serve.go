@@ -64,6 +64,7 @@ wgpolicyk8s.io/v1alpha2 PolicyReports named sctpguard in each namespace.`,
 	f.StringVar(&o.HealthAddr, "health-probe-bind-address", o.HealthAddr, "address of /healthz and /readyz")
 	f.StringVar(&o.AKOConfigMapNamespace, "ako-configmap-namespace", o.AKOConfigMapNamespace, "namespace of AKO's ConfigMap")
 	f.StringVar(&o.AKOConfigMapName, "ako-configmap-name", o.AKOConfigMapName, "name of AKO's ConfigMap, followed for AKO's settings")
+	f.BoolVar(&o.AKOGuard, "ako-guard", o.AKOGuard, "serve the guard on AKO's ConfigMap at "+webhook.AKOGuardPath+" (its webhook configuration calls it), watching the NetworkPolicies it judges besides the webhooks' kinds")
 	f.BoolVar(&o.AKOGuardDeny, "ako-guard-deny", false, "the guard on AKO's ConfigMap refuses a change of AKO's settings that breaks stored objects (default: it warns)")
 	f.DurationVar(&o.AKOGuardDeadline, "ako-guard-deadline", o.AKOGuardDeadline, "time the guard on AKO's ConfigMap judges the stored objects before it answers, under its timeoutSeconds")
 	f.StringVar(&o.OptOutLabel, "opt-out-label", o.OptOutLabel, `label that opts a namespace out of the webhooks when "true", as their namespaceSelector says: the audit and the guard skip such namespaces too`)

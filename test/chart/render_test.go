@@ -171,6 +171,23 @@ func TestAKOGuardMatchesGo(t *testing.T) {
 			}
 		})
 	}
+	// Off: no configuration, and sctpguard serve neither serves nor feeds the guard.
+	off := release{name: "sctpguard", namespace: "sctpguard", values: "akoGuard: {enabled: false}\n"}
+	var d appsv1.Deployment
+	offObjs := off.objects(t)
+	mustDecode(t, offObjs.get(t, "Deployment", "sctpguard"), &d)
+	var args []string
+	for _, a := range d.Spec.Template.Spec.Containers[0].Args {
+		if strings.HasPrefix(a, "--ako-guard") {
+			args = append(args, a)
+		}
+	}
+	if want := []string{"--ako-guard=false"}; !slices.Equal(args, want) {
+		t.Errorf("guard off: flags %q, want %q", args, want)
+	}
+	if slices.Contains(offObjs.names(), "ValidatingWebhookConfiguration/sctpguard-ako-guard") {
+		t.Error("guard off: its configuration is rendered")
+	}
 	// Without cert-manager the guard is there too, its caBundle left to sctpguard.
 	var guards []string
 	for _, o := range selfSigned.objects(t) {
@@ -639,5 +656,26 @@ func TestPolicyReportCRDs(t *testing.T) {
 				t.Errorf("CRDs (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestNetworkPolicyGrant: NetworkPolicies are listed and watched only where the audit or the
+// guard on AKO's ConfigMap judges them (the webhooks read none).
+func TestNetworkPolicyGrant(t *testing.T) {
+	for _, tc := range []struct {
+		values string
+		want   []grant
+	}{
+		{"", []grant{{Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "list"}, {Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "watch"}}},
+		{"audit: {enabled: false}\n", []grant{{Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "list"}, {Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "watch"}}},
+		{"akoGuard: {enabled: false}\n", []grant{{Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "list"}, {Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "watch"}}},
+		{"audit: {enabled: false}\nakoGuard: {enabled: false}\n", []grant{}},
+	} {
+		r := release{name: "sctpguard", namespace: "sctpguard", values: tc.values}
+		got := slices.DeleteFunc(grants(t, r.objects(t), "sctpguard", "sctpguard"), func(g grant) bool { return g.Resource != "networkpolicies" })
+		sortGrants(got)
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("values %q: NetworkPolicy grants (-want +got):\n%s", tc.values, diff)
+		}
 	}
 }
