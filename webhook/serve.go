@@ -452,7 +452,7 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 	env := &Environment{Inventory: QuorumInventory{Inventory: inv, Live: mgr.GetAPIReader()}}
 	events := mgr.GetEventRecorder("sctpguard")
 	if certs != nil {
-		certs.Cache = mgr.GetCache()
+		certs.Cache, certs.Degradations, certs.Events = mgr.GetCache(), degradations, events
 		if err := mgr.Add(certs); err != nil {
 			return nil, err
 		}
