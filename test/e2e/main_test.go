@@ -32,46 +32,38 @@ type testCluster struct {
 var namespaces = []string{"sctpguard", "avi-system", "svcapi", "telco", "voice", "myapp", "gw-first", "svc-first", "conflict-a", "conflict-b", "dryrun", "ran", "web", "gwapi", "ratchet", "big", "status", "race", "telco-voice", "classes"}
 
 func TestMain(m *testing.M) {
-	var assets, repo, bin string
-	if assets, repo, bin, skipReason = cluster.FromEnv("../.."); skipReason != "" {
-		os.Exit(m.Run())
-	}
-	cl = &testCluster{avi: avisim.New(avisim.Options{}), bin: bin}
-	aviServer, err := cl.avi.ListenTLS("127.0.0.1:0")
+	cl = &testCluster{avi: avisim.New(avisim.Options{})}
+	cluster.Main(m, cluster.Suite{
+		Name: "e2e", Root: "../..", Log: &cl.log,
+		Options: cluster.Options{Namespaces: namespaces},
+		Setup:   cl.withTranslator,
+	}, &cl.Cluster, &skipReason)
+}
+
+// withTranslator serves avisim over TLS and turns on sctpguard's translator against it.
+func (c *testCluster) withTranslator(o *cluster.Options) (func(), error) {
+	c.bin = o.Sctpguard
+	aviServer, err := c.avi.ListenTLS("127.0.0.1:0")
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: start avisim: %v\n", err)
-		os.Exit(1)
+		return nil, fmt.Errorf("start avisim: %w", err)
 	}
 	creds, err := os.MkdirTemp("", "sctpguard-avi")
+	if err == nil {
+		err = avisim.WriteCredentials(creds, aviServer)
+	}
+	cleanup := func() {
+		aviServer.Close()
+		if creds != "" {
+			_ = os.RemoveAll(creds)
+		}
+	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		os.Exit(1)
+		cleanup()
+		return nil, err
 	}
-	// Removed explicitly below: os.Exit skips deferred calls.
-	if err := avisim.WriteCredentials(creds, aviServer); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	c, err := cluster.Start(ctx, cluster.Options{
-		Repo: repo, Assets: assets, Sctpguard: bin, Namespaces: namespaces, Log: &cl.log,
-		ServeArgs: []string{"--translator", "--avi-controller", aviServer.Listener.Addr().String(), "--avi-credentials-dir", creds,
-			"--translator-slow-retry", "2s"},
-	})
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: start: %v\n--- sctpguard serve log ---\n%s\n", err, cl.log.String())
-		os.Exit(1)
-	}
-	cl.Cluster = c
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "--- sctpguard serve log ---\n%s\n", cl.log.String())
-	}
-	c.Stop()
-	aviServer.Close()
-	_ = os.RemoveAll(creds)
-	os.Exit(code)
+	o.ServeArgs = append(o.ServeArgs, "--translator", "--avi-controller", aviServer.Listener.Addr().String(),
+		"--avi-credentials-dir", creds, "--translator-slow-retry", "2s")
+	return cleanup, nil
 }
 
 // requireCluster skips a test, with the reason, where the control plane is not available.

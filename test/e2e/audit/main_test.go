@@ -1,11 +1,7 @@
 package audit
 
 import (
-	"context"
-	"fmt"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/sctpguard/sctpguard/test/cluster"
 )
@@ -24,21 +20,8 @@ var namespaces = []string{"sctpguard", "avi-system", "legacy", "ran", "core", "l
 const optOutLabel = "example.com/no-sctpguard"
 
 func TestMain(m *testing.M) {
-	var assets, repo, bin string
-	if assets, repo, bin, skipReason = cluster.FromEnv("../../.."); skipReason != "" {
-		os.Exit(m.Run())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	c, err := cluster.Start(ctx, cluster.Options{
-		Repo: repo, Assets: assets, Sctpguard: bin, Namespaces: namespaces, NoReplicas: true, OptOutLabel: optOutLabel,
-	})
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "audit: start: %v\n", err)
-		os.Exit(1)
-	}
-	cl = c
-	code := m.Run()
-	c.Stop()
-	os.Exit(code)
+	cluster.Main(m, cluster.Suite{
+		Name: "audit", Root: "../../..",
+		Options: cluster.Options{Namespaces: namespaces, NoReplicas: true, OptOutLabel: optOutLabel},
+	}, &cl, &skipReason)
 }

@@ -2,7 +2,6 @@ package certs
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -39,42 +38,33 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	var assets, repo, bin string
-	if assets, repo, bin, skipReason = cluster.FromEnv("../../.."); skipReason != "" {
-		os.Exit(m.Run())
-	}
+	cluster.Main(m, cluster.Suite{
+		Name: "certs", Root: "../../..", Log: &serveLog,
+		Options: cluster.Options{
+			Namespaces: []string{"sctpguard", "avi-system", "load"},
+			SelfSigned: true, Replicas: 2, ServeUser: serviceAccount,
+			// The audit's grants (its Lease, NetworkPolicies, reports) are the chart's
+			// subject (test/chart's RBAC comparison), not this test's.
+			ServeArgs: []string{"--cert-validity", certValidity.String(), "--ca-validity", caValidity.String(), "--audit=false"},
+		},
+		Setup: setup,
+	}, &cl, &skipReason)
+}
+
+// setup adds the objects sctpguard starts with: its RBAC and AKO's ConfigMap, so that the
+// replicas judge armed (without it, every verdict carries the degraded warning that it is
+// absent).
+func setup(o *cluster.Options) (func(), error) {
 	rbac, err := readObjects("testdata/rbac.yaml")
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "certs: %v\n", err)
-		os.Exit(1)
+		return nil, err
 	}
-	// AKO's ConfigMap, so that the replicas judge armed (without it, every verdict carries
-	// the degraded warning that it is absent).
-	rbac = append(rbac, &corev1.ConfigMap{
+	o.Objects = append(rbac, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "avi-system", Name: "avi-k8s-config"},
 		Data:       map[string]string{"serviceType": "ClusterIP", "clusterName": "certs"},
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	started = time.Now()
-	c, err := cluster.Start(ctx, cluster.Options{
-		Repo: repo, Assets: assets, Sctpguard: bin, Namespaces: []string{"sctpguard", "avi-system", "load"}, Log: &serveLog,
-		SelfSigned: true, Replicas: 2, ServeUser: serviceAccount, Objects: rbac,
-		// The audit's grants (its Lease, NetworkPolicies, reports) are the chart's subject
-		// (test/chart's RBAC comparison), not this test's.
-		ServeArgs: []string{"--cert-validity", certValidity.String(), "--ca-validity", caValidity.String(), "--audit=false"},
-	})
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "certs: start: %v\n--- sctpguard serve log ---\n%s\n", err, serveLog.String())
-		os.Exit(1)
-	}
-	cl = c
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "--- sctpguard serve log ---\n%s\n", serveLog.String())
-	}
-	c.Stop()
-	os.Exit(code)
+	return nil, nil
 }
 
 // requireCluster skips a test, with the reason, where the control plane is not available.

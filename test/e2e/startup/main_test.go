@@ -1,11 +1,8 @@
 package startup
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,24 +17,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	var assets, repo, bin string
-	if assets, repo, bin, skipReason = cluster.FromEnv("../../.."); skipReason != "" {
-		os.Exit(m.Run())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	c, err := cluster.Start(ctx, cluster.Options{
-		Repo: repo, Assets: assets, Sctpguard: bin, Namespaces: []string{"sctpguard", "avi-system", "telco", "load"},
-		NoReplicas: true, LateCRDs: true,
-	})
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "startup: start: %v\n", err)
-		os.Exit(1)
-	}
-	cl = c
-	code := m.Run()
-	c.Stop()
-	os.Exit(code)
+	cluster.Main(m, cluster.Suite{
+		Name: "startup", Root: "../../..",
+		Options: cluster.Options{
+			Namespaces: []string{"sctpguard", "avi-system", "telco", "load"},
+			NoReplicas: true, LateCRDs: true,
+		},
+	}, &cl, &skipReason)
 }
 
 // replica is a sctpguard serve process of one test, with its log.
