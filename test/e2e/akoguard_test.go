@@ -149,7 +149,7 @@ func patchCNI(cni string) (string, string, int) {
 const (
 	guardNetworkPolicyWarning = "1 SCTP NetworkPolicy would get a warning from [sctp-networkpolicy-cni] (kube-router does not enforce NetworkPolicy for SCTP): guard/allow-s1ap"
 	guardGatewayWarning       = "1 SCTP Gateway would be skipped by AKO in NodePortLocal mode: guard/gw"
-	guardServicesWarning = "3 SCTP Services would be skipped by AKO in NodePortLocal mode: guard/diameter, guard/ngap, guard/s1ap"
+	guardServicesWarning      = "3 SCTP Services would be skipped by AKO in NodePortLocal mode: guard/diameter, guard/ngap, guard/s1ap"
 )
 
 // TestAKOGuard: SCTP Services and a Gateway with its backend run under AKO's ClusterIP mode;
