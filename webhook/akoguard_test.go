@@ -316,22 +316,11 @@ func BenchmarkAKOGuard(b *testing.B) {
 // enforce NetworkPolicies for SCTP, names the stored NetworkPolicies with SCTP ports; the TCP
 // one is not named.
 func TestAKOGuardNetworkPolicies(t *testing.T) {
-	policies := `---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-s1ap, namespace: ran}
-spec:
-  podSelector: {}
-  ingress: [{ports: [{port: 36412, protocol: SCTP}]}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-web, namespace: ran}
-spec:
-  podSelector: {}
-  ingress: [{ports: [{port: 443, protocol: TCP}]}]
-`
-	g := guard(t, policy.Config{}, decodeObjects(t, policies))
+	allow := func(name string, port int, protocol string) string {
+		return fmt.Sprintf("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: %s, namespace: ran}\n"+
+			"spec: {podSelector: {}, ingress: [{ports: [{port: %d, protocol: %s}]}]}\n", name, port, protocol)
+	}
+	g := guard(t, policy.Config{}, decodeObjects(t, allow("allow-s1ap", 36412, "SCTP")+allow("allow-web", 443, "TCP")))
 	kubeRouter := map[string]string{"serviceType": "ClusterIP", "servicesAPI": "true", "defaultLBController": "true", "cniPlugin": "kube-router"}
 	got := postGuard(t, g, guardReview(admissionv1.Update, "avi-system", "avi-k8s-config", kubeRouter, guardClusterIP))
 	want := &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true, Warnings: []string{

@@ -192,6 +192,24 @@ func caOf(t *testing.T, secret *corev1.Secret) *x509.Certificate {
 	return cas[0]
 }
 
+// seeNextCA waits until the replica has seen the configurations carry the next CA of the
+// published Secret since the clock's now (a CA rotation's step is counted from then: its
+// watch may lag the API), and until settled.
+func (r *selfSignedRig) seeNextCA(published *corev1.Secret, settled func() error) {
+	r.t.Helper()
+	cas, err := cert.ParseCertsPEM(published.Data[SecretCABundle])
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	next := Fingerprint(cas[1])
+	r.eventually("see the configurations carry the next CA", func() error {
+		if tr := r.s.trust.Load(); tr == nil || tr.fingerprint != next || !tr.since.Equal(r.clock.Now()) {
+			return fmt.Errorf("trust %+v, want %s since %s", tr, next, r.clock.Now())
+		}
+		return settled()
+	})
+}
+
 // mainBundles returns the caBundle of the first webhook of the mutating, the validating and
 // the guard's configuration, as stored.
 func (r *selfSignedRig) mainBundles() ([]string, error) {
@@ -284,17 +302,7 @@ func TestSelfSignedGuardUnreadable(t *testing.T) {
 	oldCA := caOf(t, r.secret())
 	r.clock.SetTime(t0.Add(24 * time.Hour))
 	r.eventually("publish the next CA", r.guardAside(2, ""))
-	cas, err := cert.ParseCertsPEM(r.secret().Data[SecretCABundle])
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := Fingerprint(cas[1])
-	r.eventually("see the main configurations carry the next CA", func() error {
-		if tr := r.s.trust.Load(); tr == nil || tr.fingerprint != next || !tr.since.Equal(r.clock.Now()) {
-			return fmt.Errorf("trust %+v, want %s since %s", tr, next, r.clock.Now())
-		}
-		return r.guardAside(2, "")()
-	})
+	r.seeNextCA(r.secret(), r.guardAside(2, ""))
 	r.clock.Step(time.Hour)
 	r.eventually("sign with the next CA", func() error {
 		if caOf(t, r.secret()).Equal(oldCA) {
@@ -419,15 +427,7 @@ func TestSelfSigned(t *testing.T) {
 	// The step is counted from when the replica saw the configurations carry the next CA
 	// (its watch may lag the API): wait for that, and for the loop to wait again, before
 	// moving the clock.
-	cas, err := cert.ParseCertsPEM(published.Data[SecretCABundle])
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := Fingerprint(cas[1])
-	r.eventually("see the configurations carry the next CA", func() error {
-		if tr := r.s.trust.Load(); tr == nil || tr.fingerprint != next || !tr.since.Equal(r.clock.Now()) {
-			return fmt.Errorf("trust %+v, want %s since %s", tr, next, r.clock.Now())
-		}
+	r.seeNextCA(published, func() error {
 		if !r.clock.HasWaiters() {
 			return errors.New("the loop is not waiting")
 		}
