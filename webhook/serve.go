@@ -492,7 +492,7 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 	}
 	// The guard on AKO's ConfigMap: its own configuration decides whether it is called.
 	if o.AKOGuard {
-		if err := inv.WatchNetworkPolicies(ctx); err != nil {
+		if err := inv.WatchNetworkPolicies(mgr); err != nil {
 			return nil, err
 		}
 		mgr.GetWebhookServer().Register(AKOGuardPath, &AKOGuard{

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -29,9 +30,12 @@ var _ StoredSource = (*CacheInventory)(nil)
 // ListenerSets of the Gateway APIs the cluster serves: the audit's kinds. They are copies, with their kind set and the API server's defaults, ordered as the audit's
 // reports: by kind, namespace and name. A Gateway API whose cache is still syncing is an error.
 func (i *CacheInventory) Stored(ctx context.Context) ([]policy.Object, error) {
-	served := map[schema.GroupVersionKind]bool{
-		corev1.SchemeGroupVersion.WithKind("Service"):             true,
-		networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"): i.networkPolicies,
+	served := map[schema.GroupVersionKind]bool{corev1.SchemeGroupVersion.WithKind("Service"): true}
+	if informer := i.networkPolicies.Load(); informer != nil {
+		if !(*informer).HasSynced() {
+			return nil, errors.New("NetworkPolicies are not cached yet (may sctpguard list and watch them? the chart grants it with akoGuard.enabled)")
+		}
+		served[networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy")] = true
 	}
 	for gvk, k := range map[schema.GroupVersionKind]*optionalKind{
 		svcapi.SchemeGroupVersion.WithKind("Gateway"):               i.serviceAPIs,
