@@ -758,7 +758,7 @@ func (a *Auditor) announce(obj policy.Object, old, j *judged) {
 		}
 		before.Insert(f.Rule)
 		a.Events.Eventf(obj, nil, corev1.EventTypeWarning, "PolicyViolation", "Audit", "%s", truncate(
-			"stored object violates "+f.String()+" (sctpguard would deny it now; see the PolicyReport "+ReportName+")"))
+			"stored object violates "+f.String()+" (sctpguard would deny it now; see the PolicyReports "+ReportName+"* of this namespace)"))
 	}
 }
 
