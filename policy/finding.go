@@ -67,10 +67,11 @@ type Finding struct {
 
 // String renders the finding the way denials list it: "[rule] path: message".
 func (f Finding) String() string {
+	// Joined rather than formatted: every denial renders its findings.
 	if f.Path == "" {
-		return fmt.Sprintf("[%s] %s", f.Rule, f.Message)
+		return "[" + f.Rule + "] " + f.Message
 	}
-	return fmt.Sprintf("[%s] %s: %s", f.Rule, f.Path, f.Message)
+	return "[" + f.Rule + "] " + f.Path + ": " + f.Message
 }
 
 // Warning renders the finding as a short admission warning, "path: summary [rule]",

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -68,6 +69,31 @@ type Options struct {
 	// DryRun computes and reports the plans and writes nothing to the controller or to the
 	// objects' status.
 	DryRun bool
+}
+
+// Class values of the translator's metrics' class label: the classes it syncs, as the
+// chart's translator.classes names them.
+const (
+	// ClassesSCTPGuard: sctpguard's own class (loadBalancerClass and GatewayClass controller
+	// sctpguard.io/avi-sctp), beside AKO.
+	ClassesSCTPGuard = "sctpguard"
+	// ClassesSCTPGuardAndAKO: AKO's class too (SyncAKOClass), in AKO's place.
+	ClassesSCTPGuardAndAKO = "sctpguard-and-ako"
+)
+
+// Classes names the classes the translator syncs: ClassesSCTPGuard or ClassesSCTPGuardAndAKO.
+func (o *Options) Classes() string {
+	if o.SyncAKOClass {
+		return ClassesSCTPGuardAndAKO
+	}
+	return ClassesSCTPGuard
+}
+
+// MetricsRegisterer registers the translator's metrics with reg, each with the label
+// class=Classes(): a dashboard tells a translator beside AKO from one in its place, whose
+// syncs and Avi requests cover AKO's objects too.
+func (o *Options) MetricsRegisterer(reg prometheus.Registerer) prometheus.Registerer {
+	return prometheus.WrapRegistererWith(prometheus.Labels{"class": o.Classes()}, reg)
 }
 
 // NewOptions returns the defaults.
@@ -159,7 +185,7 @@ func Setup(ctx context.Context, mgr manager.Manager, o *Options, inv policy.Inve
 	if err != nil {
 		return err
 	}
-	metrics, err := NewMetrics(crmetrics.Registry)
+	metrics, err := NewMetrics(o.MetricsRegisterer(crmetrics.Registry))
 	if err != nil {
 		return fmt.Errorf("register translator metrics: %w", err)
 	}

@@ -51,6 +51,9 @@ type AKOGuard struct {
 	Policy    func() Policy
 	Inventory policy.Inventory
 	Stored    StoredSource
+	// Skip reports whether the webhook configurations skip a namespace (opted out, or
+	// excluded): its objects are not judged (nil: none is skipped).
+	Skip func(namespace string) bool
 	// Read reads a ConfigMap's settings as the webhooks apply them (nil: no ConfigMap).
 	Read func(*corev1.ConfigMap) (policy.Context, []policy.SettingProblem)
 	// Deny refuses a change that breaks stored objects a denying rule would refuse.
@@ -168,7 +171,7 @@ func (g *AKOGuard) judge(ctx context.Context, current, next policy.Context) ([]b
 		if ctx.Err() != nil {
 			return out, fmt.Sprintf("%d of %d stored objects", n, len(objs)), nil
 		}
-		if ns := obj.GetNamespace(); ns != "" && (pol.Exempt(ns) || g.optedOut(ns)) {
+		if ns := obj.GetNamespace(); ns != "" && (pol.Exempt(ns) || (g.Skip != nil && g.Skip(ns))) {
 			continue
 		}
 		before, err := judgeStored(ctx, pol, obj, policy.Env{Context: current, Inventory: g.Inventory})
@@ -199,16 +202,6 @@ func (g *AKOGuard) judge(ctx context.Context, current, next policy.Context) ([]b
 		}
 	}
 	return out, "", nil
-}
-
-// optedOut reports whether the namespace opted out of sctpguard's webhooks (OptOutLabel),
-// whose namespaceSelector would never send its objects.
-func (g *AKOGuard) optedOut(namespace string) bool {
-	if g.Inventory == nil {
-		return false
-	}
-	ns, err := g.Inventory.Namespace(namespace)
-	return err == nil && ns != nil && ns.Labels[OptOutLabel] == "true"
 }
 
 // brokenWarnings makes one warning per rule and kind, naming the objects:

@@ -104,9 +104,10 @@ func guard(t testing.TB, cfg policy.Config, objs []policy.Object) *AKOGuard {
 			}
 		}
 	}
+	inv := policy.NewMemoryInventory(objs...)
 	return &AKOGuard{
 		Namespace: "avi-system", Name: "avi-k8s-config", Policy: func() Policy { return e },
-		Inventory: policy.NewMemoryInventory(objs...), Stored: staticStored{objs: stored},
+		Inventory: inv, Stored: staticStored{objs: stored}, Skip: (&Options{OptOutLabel: OptOutLabel}).skipped(inv),
 		Read: func(cm *corev1.ConfigMap) (policy.Context, []policy.SettingProblem) {
 			if cm == nil {
 				return policy.Context{}, nil
@@ -309,4 +310,23 @@ func BenchmarkAKOGuard(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestAKOGuardNetworkPolicies: a change of AKO's cniPlugin to kube-router, which does not
+// enforce NetworkPolicies for SCTP, names the stored NetworkPolicies with SCTP ports; the TCP
+// one is not named.
+func TestAKOGuardNetworkPolicies(t *testing.T) {
+	allow := func(name string, port int, protocol string) string {
+		return fmt.Sprintf("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: %s, namespace: ran}\n"+
+			"spec: {podSelector: {}, ingress: [{ports: [{port: %d, protocol: %s}]}]}\n", name, port, protocol)
+	}
+	g := guard(t, policy.Config{}, decodeObjects(t, allow("allow-s1ap", 36412, "SCTP")+allow("allow-web", 443, "TCP")))
+	kubeRouter := map[string]string{"serviceType": "ClusterIP", "servicesAPI": "true", "defaultLBController": "true", "cniPlugin": "kube-router"}
+	got := postGuard(t, g, guardReview(admissionv1.Update, "avi-system", "avi-k8s-config", kubeRouter, guardClusterIP))
+	want := &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true, Warnings: []string{
+		"1 SCTP NetworkPolicy would get a warning from [sctp-networkpolicy-cni] (kube-router does not enforce NetworkPolicy for SCTP): ran/allow-s1ap",
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("response (-want +got):\n%s", diff)
+	}
 }

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,9 +23,6 @@ type AuditOptions struct {
 	Enabled bool
 	// Resync is the period of the audit's full pass.
 	Resync time.Duration
-	// ExcludeNamespaces are the namespaces the webhook configurations skip besides the
-	// opted-out ones (the chart passes the same list): the audit skips them too.
-	ExcludeNamespaces []string
 }
 
 // leaderElection returns whether the manager elects a leader, and its Lease: the
@@ -74,13 +70,7 @@ func addAudit(mgr manager.Manager, o *Options, inv *CacheInventory, engines *Eng
 			}
 			return audit.Pause{}
 		},
-		Skip: func(namespace string) bool {
-			if slices.Contains(o.Audit.ExcludeNamespaces, namespace) {
-				return true
-			}
-			ns, err := inv.Namespace(namespace)
-			return err == nil && ns != nil && ns.Labels[OptOutLabel] == "true"
-		},
+		Skip:   o.skipped(inv),
 		Events: mgr.GetEventRecorder("sctpguard-audit"), Metrics: metrics, Resync: o.Audit.Resync,
 		Log: mgr.GetLogger().WithName("audit"),
 	})

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"fmt"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -14,7 +15,8 @@ const (
 	MutatePath   = "/mutate"
 )
 
-// OptOutLabel on a namespace keeps sctpguard's webhooks away from it.
+// OptOutLabel on a namespace, set to "true", keeps sctpguard's webhooks away from it (the
+// default of ConfigurationOptions.OptOutLabel and of serve's --opt-out-label).
 const OptOutLabel = "sctpguard.io/ignore"
 
 // CEL match conditions: only objects that can matter reach the webhook, so a webhook outage
@@ -51,9 +53,11 @@ type ConfigurationOptions struct {
 	FailurePolicy admissionregistrationv1.FailurePolicyType
 	// TimeoutSeconds bounds a call (1-30).
 	TimeoutSeconds int32
-	// ExcludeNamespaces are skipped besides namespaces labelled sctpguard.io/ignore: "true";
+	// ExcludeNamespaces are skipped besides namespaces whose OptOutLabel is "true";
 	// sctpguard's own namespace belongs here.
 	ExcludeNamespaces []string
+	// OptOutLabel is the label that opts a namespace out (OptOutLabel when empty).
+	OptOutLabel string
 }
 
 // Configurations returns the mutating and validating webhook configurations. They are
@@ -62,7 +66,7 @@ type ConfigurationOptions struct {
 func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration) {
 	client := o.clientConfig
 	nsSelector := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-		{Key: OptOutLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
+		{Key: cmp.Or(o.OptOutLabel, OptOutLabel), Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
 	}}
 	if len(o.ExcludeNamespaces) > 0 {
 		nsSelector.MatchExpressions = append(nsSelector.MatchExpressions, metav1.LabelSelectorRequirement{

@@ -19,11 +19,16 @@ const (
 	DegradedAKOConfigMapAbsent = akosettings.DegradedConfigMapAbsent
 	// DegradedPolicies: the user policy set was refused; the last good set is in force.
 	DegradedPolicies = "policies-refused"
+	// DegradedAKOGuardConfiguration: without cert-manager, the guard's webhook configuration
+	// cannot be read or patched, so its caBundle may not be the CA in force: the API server
+	// may fail to call the guard, and AKO's ConfigMap changes unguarded (failurePolicy
+	// Ignore). No admission warning: the webhooks' verdicts are whole.
+	DegradedAKOGuardConfiguration = "ako-guard-configuration"
 )
 
 var _ akosettings.Degradations = (*Degradations)(nil)
 
-var degradationCauses = []string{DegradedAKOSettings, DegradedAKOConfigMapAbsent, DegradedPolicies}
+var degradationCauses = []string{DegradedAKOSettings, DegradedAKOConfigMapAbsent, DegradedPolicies, DegradedAKOGuardConfiguration}
 
 // Degradations records the degraded states of a running replica, each with the admission
 // warning that tells users about it. Every validating answer carries those warnings, the
@@ -45,7 +50,8 @@ func NewDegradations(reg prometheus.Registerer) (*Degradations, error) {
 	d.gauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "sctpguard_degraded",
 		Help: "1 while the replica judges in a degraded state, by cause (ako-settings: keys of AKO's ConfigMap that do not read; " +
-			"ako-configmap-absent; policies-refused: the last good user policy set is in force).",
+			"ako-configmap-absent; policies-refused: the last good user policy set is in force; " +
+			"ako-guard-configuration: the guard's webhook configuration cannot be read or patched with the CA in force).",
 	}, []string{"cause"})
 	if err := reg.Register(d.gauge); err != nil {
 		return nil, err
@@ -56,7 +62,8 @@ func NewDegradations(reg prometheus.Registerer) (*Degradations, error) {
 	return d, nil
 }
 
-// Set records a degraded state and the warning users get about it.
+// Set records a degraded state and the warning users get about it; an empty warning: a
+// state the webhooks' verdicts do not mention (the gauge and the Event tell it).
 func (d *Degradations) Set(cause, warning string) {
 	if d == nil {
 		return
@@ -90,8 +97,10 @@ func (d *Degradations) Warnings() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	causes := make([]string, 0, len(d.warnings))
-	for c := range d.warnings {
-		causes = append(causes, c)
+	for c, w := range d.warnings {
+		if w != "" {
+			causes = append(causes, c)
+		}
 	}
 	slices.Sort(causes)
 	out := make([]string, len(causes))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/sctpguard/sctpguard/policy"
@@ -74,6 +76,9 @@ type CacheInventory struct {
 	serviceAPIs, gatewayAPI, listenerSets, openShift *optionalKind
 	infraSettings, infraSettingsV1alpha1, l4Rules    *optionalKind
 	log                                              logr.Logger
+	// networkPolicies is the informer of NetworkPolicies once watched (WatchNetworkPolicies),
+	// for Stored.
+	networkPolicies atomic.Pointer[cache.Informer]
 
 	// watched are the kinds in the cache, with their informers; feedMu guards it.
 	watched []watchedKind
@@ -153,6 +158,31 @@ func NewCacheInventory(ctx context.Context, c cluster.Cluster, log logr.Logger) 
 		k.looked = time.Now()
 	}
 	return inv, nil
+}
+
+// WatchNetworkPolicies caches NetworkPolicies once mgr starts: no rule looks them up, but
+// Stored lists them for the guard on AKO's ConfigMap (a change of AKO's cniPlugin changes
+// their verdicts, sctp-networkpolicy-cni). Their sync does not hold readiness back: the
+// guard, whose failurePolicy is Ignore, is their only reader, and until they are synced (or
+// when sctpguard may not list them) Stored fails with the reason, which the guard's answer
+// gives.
+func (i *CacheInventory) WatchNetworkPolicies(mgr manager.Manager) error {
+	return mgr.Add(networkPolicyWatch{i})
+}
+
+// networkPolicyWatch starts the NetworkPolicy informer on every replica, after the cache
+// has started.
+type networkPolicyWatch struct{ inv *CacheInventory }
+
+func (w networkPolicyWatch) NeedLeaderElection() bool { return false }
+
+func (w networkPolicyWatch) Start(ctx context.Context) error {
+	informer, err := w.inv.cache.GetInformer(ctx, &networkingv1.NetworkPolicy{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return fmt.Errorf("watch NetworkPolicies: %w", err)
+	}
+	w.inv.networkPolicies.Store(&informer)
+	return nil
 }
 
 // addOptionalKinds makes the optional kinds, not yet discovered.

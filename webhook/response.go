@@ -83,6 +83,11 @@ func dedupe(warnings []string) []string {
 func denialMessage(lines []string) string {
 	shown := lines[:min(len(lines), MaxDenials)]
 	var b strings.Builder
+	n := len(shown)
+	for _, l := range shown {
+		n += len(l)
+	}
+	b.Grow(n) // one allocation for the usual lines: valid UTF-8 under the cap
 	for i, l := range shown {
 		if i > 0 {
 			b.WriteByte('\n')

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/cert"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -67,6 +68,11 @@ type SelfSigned struct {
 	Configuration string
 	Guard         string
 	Config        CertConfig
+	// Degradations and Events, when set, show a guard configuration that cannot be read or
+	// patched (DegradedAKOGuardConfiguration, and a Warning Event on the certificate Secret
+	// when it starts): it holds no rotation back, and readiness does not wait for it.
+	Degradations *Degradations
+	Events       events.EventRecorder
 	// Clock is the real one when nil.
 	Clock clock.Clock
 	Log   logr.Logger
@@ -78,6 +84,9 @@ type SelfSigned struct {
 	// trust is the CA the configurations carry, and since when, as seen here. Only the
 	// loop writes it; it is atomic so that tests can wait for the loop to have seen a CA.
 	trust atomic.Pointer[caTrust]
+	// guardFailing: the last step could not read or patch the guard's configuration (the
+	// loop's alone).
+	guardFailing bool
 }
 
 // NeedLeaderElection is false: every replica serves, so every replica needs a certificate.
@@ -296,7 +305,7 @@ func carries(bundle []byte, ca *x509.Certificate) bool {
 // caBundles returns the caBundle of every webhook of the configurations. The guard's, when it
 // cannot be read, does not hold a rotation back: its failurePolicy is Ignore, while the main
 // configurations' CA must not expire waiting for it; patchConfigurations reports the error at
-// every step.
+// every step, and shows the degraded state.
 func (s *SelfSigned) caBundles(ctx context.Context) [][]byte {
 	configurations, _ := s.configurations(ctx)
 	var bundles [][]byte
@@ -309,8 +318,10 @@ func (s *SelfSigned) caBundles(ctx context.Context) [][]byte {
 // configuration is what the caBundle patch needs of a webhook configuration.
 type configuration struct {
 	kind, name string
-	hooks      []string
-	bundles    [][]byte
+	// guard: the guard's configuration, which holds nothing back (caBundles).
+	guard   bool
+	hooks   []string
+	bundles [][]byte
 }
 
 const (
@@ -318,29 +329,36 @@ const (
 	kindValidating = "ValidatingWebhookConfiguration"
 )
 
+// configurationOf reads the webhooks' names and caBundles, whose client configuration of
+// returns, of a mutating or validating configuration.
+func configurationOf[W any](kind, name string, webhooks []W, of func(W) (string, admissionregistrationv1.WebhookClientConfig)) configuration {
+	c := configuration{kind: kind, name: name}
+	for _, w := range webhooks {
+		hook, cc := of(w)
+		c.hooks, c.bundles = append(c.hooks, hook), append(c.bundles, cc.CABundle)
+	}
+	return c
+}
+
+func mutatingHook(w admissionregistrationv1.MutatingWebhook) (string, admissionregistrationv1.WebhookClientConfig) {
+	return w.Name, w.ClientConfig
+}
+
+func validatingHook(w admissionregistrationv1.ValidatingWebhook) (string, admissionregistrationv1.WebhookClientConfig) {
+	return w.Name, w.ClientConfig
+}
+
 // configurations returns the two webhook configurations as the cache holds them, and the
 // guard's as the API server holds it; one that does not exist is left out. The guard's is
 // left out too when it cannot be read, with the error.
-func (s *SelfSigned) configurations(ctx context.Context) ([]configuration, error) {
-	var out []configuration
-	add := func(kind, name string, hooks []admissionregistrationv1.ValidatingWebhook) {
-		c := configuration{kind: kind, name: name}
-		for _, w := range hooks {
-			c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
-		}
-		out = append(out, c)
-	}
+func (s *SelfSigned) configurations(ctx context.Context) (out []configuration, guardErr error) {
 	var m admissionregistrationv1.MutatingWebhookConfiguration
 	if err := s.Cache.Get(ctx, types.NamespacedName{Name: s.Configuration}, &m); err == nil {
-		c := configuration{kind: kindMutating, name: s.Configuration}
-		for _, w := range m.Webhooks {
-			c.hooks, c.bundles = append(c.hooks, w.Name), append(c.bundles, w.ClientConfig.CABundle)
-		}
-		out = append(out, c)
+		out = append(out, configurationOf(kindMutating, s.Configuration, m.Webhooks, mutatingHook))
 	}
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
 	if err := s.Cache.Get(ctx, types.NamespacedName{Name: s.Configuration}, &v); err == nil {
-		add(kindValidating, s.Configuration, v.Webhooks)
+		out = append(out, configurationOf(kindValidating, s.Configuration, v.Webhooks, validatingHook))
 	}
 	if s.Guard == "" {
 		return out, nil
@@ -351,7 +369,9 @@ func (s *SelfSigned) configurations(ctx context.Context) ([]configuration, error
 	case err != nil:
 		return out, fmt.Errorf("read %s %s: %w", kindValidating, s.Guard, err)
 	default:
-		add(kindValidating, s.Guard, g.Webhooks)
+		c := configurationOf(kindValidating, s.Guard, g.Webhooks, validatingHook)
+		c.guard = true
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -366,33 +386,68 @@ func (s *SelfSigned) patch(ctx context.Context, c configuration, patch []byte) e
 	return err
 }
 
-// patchConfigurations sets the caBundle of every webhook that lacks the bundle's.
+// patchConfigurations sets the caBundle of every webhook that lacks the bundle's, and shows
+// whether the guard's configuration could be read and patched (guardState).
 func (s *SelfSigned) patchConfigurations(ctx context.Context, b *CertBundle) error {
 	want := b.TrustBundle()
-	configurations, err := s.configurations(ctx)
-	errs := []error{err}
+	configurations, guardErr := s.configurations(ctx)
+	var errs []error
 	for _, c := range configurations {
-		patch, err := caBundlePatch(c.hooks, c.bundles, want)
-		if err != nil {
+		err := s.patchConfiguration(ctx, c, b, want)
+		switch {
+		case err == nil:
+		case c.guard:
+			guardErr = err
+		default:
 			errs = append(errs, err)
-			continue
 		}
-		if patch == nil {
-			continue
-		}
-		if err := s.patch(ctx, c, patch); err != nil {
-			if !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("patch the caBundle of %s %s: %w", c.kind, c.name, err))
-			}
-			continue
-		}
-		var cas []string
-		for _, ca := range b.CAs() {
-			cas = append(cas, Fingerprint(ca))
-		}
-		s.Log.Info("caBundle set", "kind", c.kind, "name", c.name, "webhooks", len(c.hooks), "cas", strings.Join(cas, ","))
 	}
-	return errors.Join(errs...)
+	s.guardState(guardErr)
+	return errors.Join(append(errs, guardErr)...)
+}
+
+// patchConfiguration sets the caBundle of the configuration's webhooks that lack want.
+func (s *SelfSigned) patchConfiguration(ctx context.Context, c configuration, b *CertBundle, want []byte) error {
+	patch, err := caBundlePatch(c.hooks, c.bundles, want)
+	if err != nil || patch == nil {
+		return err
+	}
+	if err := s.patch(ctx, c, patch); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("patch the caBundle of %s %s: %w", c.kind, c.name, err)
+	}
+	var cas []string
+	for _, ca := range b.CAs() {
+		cas = append(cas, Fingerprint(ca))
+	}
+	s.Log.Info("caBundle set", "kind", c.kind, "name", c.name, "webhooks", len(c.hooks), "cas", strings.Join(cas, ","))
+	return nil
+}
+
+// guardState shows a guard configuration that cannot be read or patched (err) as the
+// degraded state DegradedAKOGuardConfiguration, with a Warning Event on the certificate
+// Secret when it starts; it ends the state when err is nil. Readiness is not affected: the
+// guard's failurePolicy is Ignore, and the replica serves the main webhooks all the same.
+func (s *SelfSigned) guardState(err error) {
+	if err == nil {
+		if s.guardFailing {
+			s.Log.Info("the guard's webhook configuration carries the CA in force again", "name", s.Guard)
+		}
+		s.guardFailing = false
+		s.Degradations.Clear(DegradedAKOGuardConfiguration)
+		return
+	}
+	if !s.guardFailing && s.Events != nil {
+		s.Events.Eventf(&corev1.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: s.Namespace, Name: s.Secret}, nil,
+			corev1.EventTypeWarning, "GuardConfigurationUnreadable", "PatchCABundle",
+			"the CA of this Secret cannot be set in %s %s: %v; the API server may fail to call the guard on AKO's ConfigMap, "+
+				"which then lets changes of AKO's settings through unjudged (failurePolicy Ignore); the main webhook configurations "+
+				"are not held back", kindValidating, s.Guard, err)
+	}
+	s.guardFailing = true
+	s.Degradations.Set(DegradedAKOGuardConfiguration, "")
 }
 
 // caBundlePatch returns a JSON patch that sets want as the caBundle of each webhook whose

@@ -8,11 +8,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,6 +24,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/cert"
 	clocktesting "k8s.io/utils/clock/testing"
 )
@@ -56,6 +60,7 @@ type selfSignedRig struct {
 	clock  *clocktesting.FakeClock
 	s      *SelfSigned
 	logs   *logLines
+	events *events.FakeRecorder
 }
 
 func startSelfSigned(t *testing.T, objects ...runtime.Object) *selfSignedRig {
@@ -70,7 +75,12 @@ func startSelfSignedWith(t *testing.T, react func(*fake.Clientset), objects ...r
 	o := ConfigurationOptions{Name: "sctpguard", URL: "https://127.0.0.1:9443"}
 	mutating, validating := Configurations(o)
 	objs := []runtime.Object{mutating, validating, AKOGuardConfiguration(o, AKOGuardOptions{Namespace: "avi-system", Name: "avi-k8s-config"})}
-	r := &selfSignedRig{t: t, clock: clocktesting.NewFakeClock(t0), logs: &logLines{}}
+	r := &selfSignedRig{t: t, clock: clocktesting.NewFakeClock(t0), logs: &logLines{}, events: events.NewFakeRecorder(100)}
+	r.events.Verbose = true
+	degradations, err := NewDegradations(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.client = fake.NewClientset(append(objs, objects...)...)
 	if react != nil {
 		react(r.client)
@@ -78,6 +88,7 @@ func startSelfSignedWith(t *testing.T, react func(*fake.Clientset), objects ...r
 	r.s = &SelfSigned{
 		Client: r.client, Cache: &factoryWatches{factory: informers.NewSharedInformerFactory(r.client, 0)}, Namespace: "sctpguard", Secret: "sctpguard-webhook-tls", Configuration: "sctpguard",
 		Guard: "sctpguard-ako-guard", Config: testCertConfig, Clock: r.clock, Log: funcr.New(r.logs.add, funcr.Options{}),
+		Degradations: degradations, Events: r.events,
 	}
 	if err := r.s.Ready(nil); err == nil {
 		t.Error("ready without a certificate")
@@ -181,44 +192,152 @@ func caOf(t *testing.T, secret *corev1.Secret) *x509.Certificate {
 	return cas[0]
 }
 
-// TestSelfSignedGuardUnreadable: a guard configuration sctpguard may not read holds neither
-// the certificates nor the main configurations back: they get the CA, and the error is logged.
-func TestSelfSignedGuardUnreadable(t *testing.T) {
-	r := startSelfSignedWith(t, func(c *fake.Clientset) {
-		c.PrependReactor("get", "validatingwebhookconfigurations", func(a k8stesting.Action) (bool, runtime.Object, error) {
-			if a.(k8stesting.GetAction).GetName() != "sctpguard-ako-guard" {
-				return false, nil, nil
-			}
-			return true, nil, apierrors.NewForbidden(admissionregistrationv1.Resource("validatingwebhookconfigurations"), "sctpguard-ako-guard", errors.New("no grant"))
-		})
+// seeNextCA waits until the replica has seen the configurations carry the next CA of the
+// published Secret since the clock's now (a CA rotation's step is counted from then: its
+// watch may lag the API), and until settled.
+func (r *selfSignedRig) seeNextCA(published *corev1.Secret, settled func() error) {
+	r.t.Helper()
+	cas, err := cert.ParseCertsPEM(published.Data[SecretCABundle])
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	next := Fingerprint(cas[1])
+	r.eventually("see the configurations carry the next CA", func() error {
+		if tr := r.s.trust.Load(); tr == nil || tr.fingerprint != next || !tr.since.Equal(r.clock.Now()) {
+			return fmt.Errorf("trust %+v, want %s since %s", tr, next, r.clock.Now())
+		}
+		return settled()
 	})
-	r.eventually("the main configurations carry the CA", func() error {
+}
+
+// mainBundles returns the caBundle of the first webhook of the mutating, the validating and
+// the guard's configuration, as stored.
+func (r *selfSignedRig) mainBundles() ([]string, error) {
+	var got []string
+	for _, c := range []struct{ resource, name string }{{"mutatingwebhookconfigurations", "sctpguard"}, {"validatingwebhookconfigurations", "sctpguard"}, {"validatingwebhookconfigurations", "sctpguard-ako-guard"}} {
+		o, err := r.client.Tracker().Get(admissionregistrationv1.SchemeGroupVersion.WithResource(c.resource), "", c.name)
+		if err != nil {
+			return nil, err
+		}
+		switch o := o.(type) {
+		case *admissionregistrationv1.MutatingWebhookConfiguration:
+			got = append(got, string(o.Webhooks[0].ClientConfig.CABundle))
+		case *admissionregistrationv1.ValidatingWebhookConfiguration:
+			got = append(got, string(o.Webhooks[0].ClientConfig.CABundle))
+		}
+	}
+	return got, nil
+}
+
+// guardAside: the replica serves the Secret's certificate, the main configurations carry the
+// Secret's bundle of cas CAs, the guard's holds guard, and the loop waits.
+func (r *selfSignedRig) guardAside(cas int, guard string) func() error {
+	return func() error {
 		secret, err := r.client.CoreV1().Secrets("sctpguard").Get(context.Background(), "sctpguard-webhook-tls", metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
 		bundle := string(secret.Data[SecretCABundle])
-		var got []string
-		for _, c := range []struct{ resource, name string }{{"mutatingwebhookconfigurations", "sctpguard"}, {"validatingwebhookconfigurations", "sctpguard"}, {"validatingwebhookconfigurations", "sctpguard-ako-guard"}} {
-			o, err := r.client.Tracker().Get(admissionregistrationv1.SchemeGroupVersion.WithResource(c.resource), "", c.name)
-			if err != nil {
-				return err
-			}
-			switch o := o.(type) {
-			case *admissionregistrationv1.MutatingWebhookConfiguration:
-				got = append(got, string(o.Webhooks[0].ClientConfig.CABundle))
-			case *admissionregistrationv1.ValidatingWebhookConfiguration:
-				got = append(got, string(o.Webhooks[0].ClientConfig.CABundle))
-			}
+		got, err := r.mainBundles()
+		if err != nil {
+			return err
 		}
-		if want := []string{bundle, bundle, ""}; bundle == "" || !slices.Equal(got, want) {
-			return fmt.Errorf("caBundles (main, main, guard) %d/%d/%d bytes, want %d/%d/0", len(got[0]), len(got[1]), len(got[2]), len(bundle), len(bundle))
+		if want := []string{bundle, bundle, guard}; !slices.Equal(got, want) {
+			return fmt.Errorf("caBundles (main, main, guard) %d/%d/%d bytes, want %d/%d/%d", len(got[0]), len(got[1]), len(got[2]), len(bundle), len(bundle), len(guard))
+		}
+		if parsed, _ := cert.ParseCertsPEM([]byte(bundle)); len(parsed) != cas {
+			return fmt.Errorf("%d CAs in the bundle, want %d", len(parsed), cas)
+		}
+		served, err := r.s.GetCertificate(nil)
+		if err != nil {
+			return err
+		}
+		if want, _ := cert.ParseCertsPEM(secret.Data[corev1.TLSCertKey]); !served.Leaf.Equal(want[0]) {
+			return errors.New("the replica does not serve the Secret's certificate")
+		}
+		if !r.clock.HasWaiters() {
+			return errors.New("the loop is not waiting")
 		}
 		return nil
+	}
+}
+
+// TestSelfSignedGuardUnreadable: a guard configuration sctpguard may not read holds neither
+// the certificates nor the main configurations back: they get the CA and go through a whole
+// CA rotation past it. The state is visible: the degraded gauge, one Warning Event on the
+// certificate Secret, the error logged; the replica stays ready, and the verdicts carry no
+// warning. Readable again, the guard gets the bundle and the state ends.
+func TestSelfSignedGuardUnreadable(t *testing.T) {
+	var refuse atomic.Bool
+	refuse.Store(true)
+	r := startSelfSignedWith(t, func(c *fake.Clientset) {
+		c.PrependReactor("get", "validatingwebhookconfigurations", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			if a.(k8stesting.GetAction).GetName() != "sctpguard-ako-guard" || !refuse.Load() {
+				return false, nil, nil
+			}
+			return true, nil, apierrors.NewForbidden(admissionregistrationv1.Resource("validatingwebhookconfigurations"), "sctpguard-ako-guard", errors.New("no grant"))
+		})
 	})
+	degraded := func() float64 {
+		return testutil.ToFloat64(r.s.Degradations.gauge.WithLabelValues(DegradedAKOGuardConfiguration))
+	}
+	r.eventually("the main configurations carry the CA", r.guardAside(1, ""))
 	r.eventually("the error logged", func() error {
 		if len(r.logs.grep("sctpguard-ako-guard")) == 0 {
 			return errors.New("no log line names the guard's configuration")
+		}
+		return nil
+	})
+	if got := degraded(); got != 1 {
+		t.Errorf("sctpguard_degraded{cause=%q} = %v, want 1", DegradedAKOGuardConfiguration, got)
+	}
+	if err := r.s.Ready(nil); err != nil {
+		t.Errorf("not ready: %v", err)
+	}
+	if w := r.s.Degradations.Warnings(); len(w) > 0 {
+		t.Errorf("verdicts would carry %q", w)
+	}
+
+	// The CA rotation, past the guard: published, signing, the old CA dropped.
+	oldCA := caOf(t, r.secret())
+	r.clock.SetTime(t0.Add(24 * time.Hour))
+	r.eventually("publish the next CA", r.guardAside(2, ""))
+	r.seeNextCA(r.secret(), r.guardAside(2, ""))
+	r.clock.Step(time.Hour)
+	r.eventually("sign with the next CA", func() error {
+		if caOf(t, r.secret()).Equal(oldCA) {
+			return errors.New("the old CA still signs")
+		}
+		return r.guardAside(2, "")()
+	})
+	r.clock.Step(time.Hour)
+	r.eventually("drop the old CA", r.guardAside(1, ""))
+	if caOf(t, r.secret()).Equal(oldCA) {
+		t.Error("the old CA is back")
+	}
+
+	// One Event for the whole state, however many steps failed.
+	want := []string{`Warning GuardConfigurationUnreadable PatchCABundle the CA of this Secret cannot be set in ValidatingWebhookConfiguration ` +
+		`sctpguard-ako-guard: read ValidatingWebhookConfiguration sctpguard-ako-guard: validatingwebhookconfigurations.admissionregistration.k8s.io ` +
+		`"sctpguard-ako-guard" is forbidden: no grant; the API server may fail to call the guard on AKO's ConfigMap, which then lets changes of ` +
+		`AKO's settings through unjudged (failurePolicy Ignore); the main webhook configurations are not held back {kind=Secret,apiVersion=v1}`}
+	var got []string
+	for len(r.events.Events) > 0 {
+		got = append(got, <-r.events.Events)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Events (-want +got):\n%s", diff)
+	}
+
+	// Readable again: at the next retry the guard carries the bundle, the state is over.
+	refuse.Store(false)
+	r.clock.Step(certRetryMax)
+	r.eventually("the guard carries the CA", func() error {
+		return r.guardAside(1, string(r.secret().Data[SecretCABundle]))()
+	})
+	r.eventually("the degraded state ends", func() error {
+		if got := degraded(); got != 0 {
+			return fmt.Errorf("sctpguard_degraded{cause=%q} = %v", DegradedAKOGuardConfiguration, got)
 		}
 		return nil
 	})
@@ -308,15 +427,7 @@ func TestSelfSigned(t *testing.T) {
 	// The step is counted from when the replica saw the configurations carry the next CA
 	// (its watch may lag the API): wait for that, and for the loop to wait again, before
 	// moving the clock.
-	cas, err := cert.ParseCertsPEM(published.Data[SecretCABundle])
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := Fingerprint(cas[1])
-	r.eventually("see the configurations carry the next CA", func() error {
-		if tr := r.s.trust.Load(); tr == nil || tr.fingerprint != next || !tr.since.Equal(r.clock.Now()) {
-			return fmt.Errorf("trust %+v, want %s since %s", tr, next, r.clock.Now())
-		}
+	r.seeNextCA(published, func() error {
 		if !r.clock.HasWaiters() {
 			return errors.New("the loop is not waiting")
 		}

@@ -61,6 +61,9 @@ type Options struct {
 	// AKOConfigMapNamespace and AKOConfigMapName name AKO's ConfigMap, followed for the context.
 	AKOConfigMapNamespace string
 	AKOConfigMapName      string
+	// AKOGuard serves the guard on AKO's ConfigMap (its configuration, the chart's, calls it)
+	// and caches what it judges besides what the webhooks read: NetworkPolicies.
+	AKOGuard bool
 	// AKOGuardDeny makes the guard on AKO's ConfigMap refuse a change that breaks stored
 	// objects (it warns by default); AKOGuardDeadline bounds its judgement, under its
 	// configuration's timeoutSeconds.
@@ -118,6 +121,12 @@ type Options struct {
 	// for requests in flight.
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
+	// OptOutLabel and ExcludeNamespaces are the namespaces the webhook configurations skip
+	// (their namespaceSelector: the label set to "true", the names listed); the audit and
+	// the guard on AKO's ConfigMap skip the same, so that they report what admission judges.
+	// The chart passes its webhook.optOutLabel and its excluded namespaces.
+	OptOutLabel       string
+	ExcludeNamespaces []string
 	// Audit configures the continuous audit of the stored objects (PolicyReports); it
 	// runs on the elected replica, with leader election on whenever it is enabled.
 	Audit AuditOptions
@@ -148,8 +157,8 @@ func NewOptions() *Options {
 	o := &Options{
 		Port: 9443, CertName: "tls.crt", KeyName: "tls.key",
 		MetricsAddr: ":8443", MetricsSecure: true, HealthAddr: ":8081",
-		AKOConfigMapNamespace: "avi-system", AKOConfigMapName: "avi-k8s-config", AKOGuardDeadline: DefaultAKOGuardDeadline,
-		Platform: PlatformAuto, PolicyNamespace: "sctpguard",
+		AKOConfigMapNamespace: "avi-system", AKOConfigMapName: "avi-k8s-config", AKOGuard: true, AKOGuardDeadline: DefaultAKOGuardDeadline,
+		OptOutLabel: OptOutLabel, Platform: PlatformAuto, PolicyNamespace: "sctpguard",
 		PolicyTimeout: rego.DefaultTimeout, OnPolicyError: string(policy.ActionWarn),
 		CertSecret: DefaultCertSecret, WebhookConfiguration: "sctpguard", WebhookService: "sctpguard",
 		CertValidity: DefaultCertValidity, CAValidity: DefaultCAValidity,
@@ -174,6 +183,9 @@ func (o *Options) Validate() field.ErrorList {
 	}
 	if o.AKOConfigMapNamespace == "" || o.AKOConfigMapName == "" {
 		errs = append(errs, field.Required(field.NewPath("ako-configmap-name"), "AKO's ConfigMap needs a namespace and a name"))
+	}
+	for _, msg := range validation.IsQualifiedName(o.OptOutLabel) {
+		errs = append(errs, field.Invalid(field.NewPath("opt-out-label"), o.OptOutLabel, msg))
 	}
 	if !slices.Contains([]string{PlatformAuto, PlatformNone, policy.PlatformOpenShift}, o.Platform) {
 		errs = append(errs, field.NotSupported(field.NewPath("platform"), o.Platform, []string{PlatformAuto, policy.PlatformOpenShift, PlatformNone}))
@@ -277,6 +289,18 @@ func (o *Options) self() string {
 	}
 	ns, name, _ := strings.Cut(o.ServiceAccount, "/")
 	return "system:serviceaccount:" + ns + ":" + name
+}
+
+// skipped returns whether the webhook configurations skip a namespace: one excluded, or one
+// whose OptOutLabel is "true" in inv.
+func (o *Options) skipped(inv policy.Inventory) func(namespace string) bool {
+	return func(namespace string) bool {
+		if slices.Contains(o.ExcludeNamespaces, namespace) {
+			return true
+		}
+		ns, err := inv.Namespace(namespace)
+		return err == nil && ns != nil && ns.Labels[o.OptOutLabel] == "true"
+	}
 }
 
 func (o *Options) restConfig() (*rest.Config, error) {
@@ -428,7 +452,7 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 	env := &Environment{Inventory: QuorumInventory{Inventory: inv, Live: mgr.GetAPIReader()}}
 	events := mgr.GetEventRecorder("sctpguard")
 	if certs != nil {
-		certs.Cache = mgr.GetCache()
+		certs.Cache, certs.Degradations, certs.Events = mgr.GetCache(), degradations, events
 		if err := mgr.Add(certs); err != nil {
 			return nil, err
 		}
@@ -467,10 +491,15 @@ func New(ctx context.Context, o *Options, log logr.Logger) (*Replica, error) {
 		})
 	}
 	// The guard on AKO's ConfigMap: its own configuration decides whether it is called.
-	mgr.GetWebhookServer().Register(AKOGuardPath, &AKOGuard{
-		Namespace: o.AKOConfigMapNamespace, Name: o.AKOConfigMapName, Policy: pol, Inventory: inv, Stored: inv, Read: follower.Read,
-		Deny: o.AKOGuardDeny, Deadline: o.AKOGuardDeadline, Log: log.WithName("ako-guard"), Metrics: metrics,
-	})
+	if o.AKOGuard {
+		if err := inv.WatchNetworkPolicies(mgr); err != nil {
+			return nil, err
+		}
+		mgr.GetWebhookServer().Register(AKOGuardPath, &AKOGuard{
+			Namespace: o.AKOConfigMapNamespace, Name: o.AKOConfigMapName, Policy: pol, Inventory: inv, Stored: inv, Skip: o.skipped(inv),
+			Read: follower.Read, Deny: o.AKOGuardDeny, Deadline: o.AKOGuardDeadline, Log: log.WithName("ako-guard"), Metrics: metrics,
+		})
+	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}

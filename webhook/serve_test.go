@@ -1,12 +1,18 @@
 package webhook
 
 import (
+	"maps"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/sctpguard/sctpguard/policy"
 )
 
 func TestOptionsSelfSigned(t *testing.T) {
@@ -62,5 +68,51 @@ func TestOptionsCertConfig(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, o.CertConfig()); diff != "" {
 		t.Errorf("CertConfig (-want +got):\n%s", diff)
+	}
+}
+
+// TestSkippedAsConfigurations: the namespaces the audit and the guard skip are those the
+// webhook configurations' namespaceSelector leaves out, with a label of the operator's own
+// as the opt-out label (the chart's webhook.optOutLabel) and excluded namespaces.
+func TestSkippedAsConfigurations(t *testing.T) {
+	o := NewOptions()
+	o.OptOutLabel, o.ExcludeNamespaces = "example.com/no-sctpguard", []string{"sctpguard", "kube-system"}
+	namespaces := map[string]map[string]string{
+		"ran":         nil,
+		"lab":         {"example.com/no-sctpguard": "true"},
+		"lab-false":   {"example.com/no-sctpguard": "false"},
+		"old-opt-out": {OptOutLabel: "true"}, // the default label is no opt-out under another
+		"sctpguard":   nil,
+		"kube-system": {"example.com/no-sctpguard": "false"},
+	}
+	var objs []policy.Object
+	for name, l := range namespaces {
+		all := map[string]string{corev1.LabelMetadataName: name}
+		maps.Copy(all, l)
+		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: all}})
+	}
+	skipped := o.skipped(policy.NewMemoryInventory(objs...))
+	_, validating := Configurations(ConfigurationOptions{Name: "sctpguard", OptOutLabel: o.OptOutLabel, ExcludeNamespaces: o.ExcludeNamespaces})
+	got, want := map[string]bool{}, map[string]bool{}
+	for _, obj := range objs {
+		ns := obj.GetName()
+		got[ns] = skipped(ns)
+		for _, w := range validating.Webhooks {
+			sel, err := metav1.LabelSelectorAsSelector(w.NamespaceSelector)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[ns] = !sel.Matches(labels.Set(obj.GetLabels()))
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("skipped namespaces (-namespaceSelector +skipped):\n%s", diff)
+	}
+	if want := map[string]bool{"ran": false, "lab": true, "lab-false": false, "old-opt-out": false, "sctpguard": true, "kube-system": true}; !cmp.Equal(want, got) {
+		t.Errorf("skipped %v, want %v", got, want)
+	}
+	o.OptOutLabel = "not a label!"
+	if errs := o.Validate(); len(errs) != 1 || errs[0].Field != "opt-out-label" {
+		t.Errorf("an invalid opt-out label: %v", errs)
 	}
 }

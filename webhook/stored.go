@@ -2,8 +2,10 @@ package webhook
 
 import (
 	"context"
+	"errors"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -24,12 +26,17 @@ var _ StoredSource = (*CacheInventory)(nil)
 
 // Stored lists, from the cache, the stored objects the validating webhook would judge (those
 // its matchConditions select, audit.Relevant) of the kinds it judges that the cache holds:
-// Services, and the Gateways and ListenerSets of the Gateway APIs the cluster serves
-// (NetworkPolicies are cached, and granted, only with the audit; the guard leaves them out).
-// They are copies, with their kind set and the API server's defaults, ordered as the audit's
+// Services, NetworkPolicies once watched (WatchNetworkPolicies), and the Gateways and
+// ListenerSets of the Gateway APIs the cluster serves: the audit's kinds. They are copies, with their kind set and the API server's defaults, ordered as the audit's
 // reports: by kind, namespace and name. A Gateway API whose cache is still syncing is an error.
 func (i *CacheInventory) Stored(ctx context.Context) ([]policy.Object, error) {
 	served := map[schema.GroupVersionKind]bool{corev1.SchemeGroupVersion.WithKind("Service"): true}
+	if informer := i.networkPolicies.Load(); informer != nil {
+		if !(*informer).HasSynced() {
+			return nil, errors.New("NetworkPolicies are not cached yet (may sctpguard list and watch them? the chart grants it with akoGuard.enabled)")
+		}
+		served[networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy")] = true
+	}
 	for gvk, k := range map[schema.GroupVersionKind]*optionalKind{
 		svcapi.SchemeGroupVersion.WithKind("Gateway"):               i.serviceAPIs,
 		{Group: gwv1.GroupName, Version: "v1", Kind: "Gateway"}:     i.gatewayAPI,

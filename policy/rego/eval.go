@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,7 +85,7 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 	separate := matched
 	if cq, err := s.combinedQuery(ctx, mq, matched); err == nil && cq != nil {
 		// One query for all; when it fails, each part again on its own, to say which.
-		if rs, err := cq.query.Eval(ctx, append(opts, rego.EvalParsedInput(in))...); err == nil {
+		if rs, err := cq.query.Eval(ctx, withInput(opts, in)...); err == nil {
 			if mq != nil {
 				out = append(out, s.moduleFindings(mq, rs)...)
 			}
@@ -100,7 +101,7 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		}
 	}
 	if mq != nil {
-		rs, err := mq.query.Eval(ctx, append(opts, rego.EvalParsedInput(in))...)
+		rs, err := mq.query.Eval(ctx, withInput(opts, in)...)
 		if err != nil {
 			out = append(out, s.failure("policy modules", "", err))
 		} else {
@@ -108,13 +109,18 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		}
 	}
 	for _, c := range separate {
-		rs, err := c.query.Eval(ctx, append(opts, rego.EvalParsedInput(withParameters(in, c.params)))...)
+		rs, err := c.query.Eval(ctx, withInput(opts, withParameters(in, c.params))...)
 		if err != nil {
 			byConstraint[c.index] = []policy.Finding{s.failure("constraint "+c.name, c.name, err)}
 			continue
 		}
 		constraintFindings(c, binding(rs, "v"))
 	}
+	n := len(out)
+	for _, fs := range byConstraint {
+		n += len(fs)
+	}
+	out = slices.Grow(out, n-len(out))
 	for _, fs := range byConstraint {
 		out = append(out, fs...)
 	}
@@ -264,7 +270,7 @@ func (s *Set) EvaluateCombined(ctx context.Context, files []CombinedFile, env po
 		return nil, err
 	}
 	defer release()
-	rs, err := s.combinedRules.query.Eval(ctx, append(opts, rego.EvalParsedInput(ast.NewArray(items...)))...)
+	rs, err := s.combinedRules.query.Eval(ctx, withInput(opts, ast.NewArray(items...))...)
 	if err := cutShort(ctx); err != nil {
 		return nil, err
 	}
@@ -292,7 +298,7 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context,
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, c.Cancel)
 	}
-	opts := make([]rego.EvalOption, 0, 7)
+	opts := make([]rego.EvalOption, 0, 10) // and withInput's three
 	opts = append(opts, rego.EvalTransaction(txn), rego.EvalExternalCancel(c), rego.EvalGenerateJSON(keepTerm), noMetrics)
 	release := func() {
 		timer.Stop()
@@ -328,6 +334,13 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context,
 		}
 	}
 	return ctx, opts, release, nil
+}
+
+// withInput adds to a review's options those of one query: its input, and memos of the
+// rules it evaluates and the data it reads of its own (queries with different inputs must
+// not share the rules').
+func withInput(opts []rego.EvalOption, input ast.Value) []rego.EvalOption {
+	return append(opts, rego.EvalParsedInput(input), rego.EvalVirtualCache(newRuleCache()), rego.EvalBaseCache(&dataCache{}))
 }
 
 // noMetrics spares each query the timers and counters OPA keeps when it is given none:
@@ -435,8 +448,12 @@ func findings(rule string, action policy.Action, v ast.Value) ([]policy.Finding,
 	case nil:
 		return nil, nil
 	case ast.Set:
-		c.Sorted().Foreach(func(t *ast.Term) { msgs = append(msgs, t) })
+		// The set's own slice, read only: OPA keeps it sorted as Sorted would copy it.
+		if msgs = c.Slice(); !slices.IsSortedFunc(msgs, ast.TermValueCompare) {
+			msgs = slices.SortedFunc(slices.Values(msgs), ast.TermValueCompare)
+		}
 	case *ast.Array:
+		msgs = make([]*ast.Term, 0, c.Len())
 		c.Foreach(func(t *ast.Term) { msgs = append(msgs, t) })
 	default:
 		return nil, fmt.Errorf("its value is %s, not a set or array of messages", ast.ValueName(v))
@@ -531,8 +548,8 @@ func (s *Set) input(r *policy.Review, ns nsInfo) (ast.Object, error) {
 // review builds input.review, Gatekeeper's AdmissionRequest, around the converted object.
 func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, error) {
 	gvk := r.Object.GetObjectKind().GroupVersionKind()
-	// The old object and the Namespace are converted only when a policy reads them.
-	old := ast.NullTerm()
+	// The old object, the Namespace and the user are converted only when a policy reads them.
+	old := nullTerm
 	if r.OldObject != nil && s.readsOldObject {
 		v, err := toValue(r.OldObject, schema.GroupVersionKind{})
 		if err != nil {
@@ -540,7 +557,7 @@ func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, e
 		}
 		old = ast.NewTerm(v)
 	}
-	nsObj := ast.NullTerm()
+	nsObj := nullTerm
 	if ns.found && s.readsNamespace {
 		v, err := toValue(ns.object, corev1Namespace)
 		if err != nil {
@@ -549,7 +566,7 @@ func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, e
 		nsObj = ast.NewTerm(v)
 	}
 	userInfo := emptyUser
-	if !reflect.ValueOf(r.UserInfo).IsZero() {
+	if s.readsUserInfo && !reflect.ValueOf(r.UserInfo).IsZero() {
 		v, err := toValue(&r.UserInfo, schema.GroupVersionKind{})
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	authenticationv1 "k8s.io/api/authentication/v1"
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/manifest"
@@ -380,6 +381,36 @@ func TestReadPaths(t *testing.T) {
 			judge(t, []rego.Source{src("p.rego", "package p\n\n"+tt.rego+"\n")}, rego.Options{}, amf,
 				policy.Env{Inventory: policy.NewMemoryInventory()},
 				[]policy.Finding{{Rule: "p/deny", Action: policy.ActionDeny, Message: tt.want}})
+		})
+	}
+}
+
+// TestReadsUserInfo: input.review.userInfo is the requester, however a policy reaches it
+// (it is converted only when some policy reads it), and {} for a policy that does not.
+func TestReadsUserInfo(t *testing.T) {
+	for _, tt := range []struct {
+		name, rego, want string
+	}{
+		{"a field", `deny contains input.review.userInfo.username if true`, "alice"},
+		{"by a variable key", `deny contains sprintf("%v", [input.review[k].groups]) if k := "userInfo"`, `["telco-admins"]`},
+		{"the review whole", `deny contains json.marshal(r.userInfo) if r := input.review`, `{"groups":["telco-admins"],"username":"alice"}`},
+		{"another part only", `deny contains input.review.operation if true`, "CREATE"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := rego.Load(t.Context(), []rego.Source{src("p.rego", "package p\n\n"+tt.rego+"\n")}, rego.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := review(t, amf)
+			r.UserInfo = authenticationv1.UserInfo{Username: "alice", Groups: []string{"telco-admins"}}
+			got, err := set.Evaluate(t.Context(), r, policy.Env{Inventory: policy.NewMemoryInventory()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []policy.Finding{{Rule: "p/deny", Action: policy.ActionDeny, Message: tt.want}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
 		})
 	}
 }

@@ -131,7 +131,7 @@ type Set struct {
 	// skip evaluation, and the cost of building their input.
 	kinds map[string]bool
 	// What the policies read, so the input holds only what is needed.
-	usesInventory, usesContext, readsOldObject, readsNamespace, selectsNamespaces bool
+	usesInventory, usesContext, readsOldObject, readsNamespace, readsUserInfo, selectsNamespaces bool
 	// readsReview: some policy reads input.review; readsTop: some policy reads the
 	// object's fields at the top of input (conftest's input).
 	readsReview, readsTop bool
@@ -393,6 +393,7 @@ func (s *Set) selectPackages() []string {
 // inspect finds what the policies read, and the kinds they can judge.
 func (s *Set) inspect(modules map[string]*ast.Module) {
 	oldRef, nsRef := ast.MustParseRef("input.review.oldObject"), ast.MustParseRef("input.review.namespaceObject")
+	userRef := ast.MustParseRef("input.review.userInfo")
 	input := ast.InputRootDocument.Value.(ast.Var)
 	key := func(r ast.Ref, i int) (string, bool) {
 		if len(r) <= i {
@@ -411,6 +412,7 @@ func (s *Set) inspect(modules map[string]*ast.Module) {
 		s.readsReview = s.readsReview || whole
 		s.readsTop = s.readsTop || whole
 		s.readsOldObject = s.readsOldObject || whole
+		s.readsUserInfo = s.readsUserInfo || whole
 		s.readsNamespace = s.readsNamespace || whole
 		ast.WalkRefs(m, func(r ast.Ref) bool {
 			// A ref to data, or to data.sctpguard, reads what is below too.
@@ -425,6 +427,7 @@ func (s *Set) inspect(modules map[string]*ast.Module) {
 				// input.review whole, or input.review[x], may read any of it.
 				k2, keyed := key(r, 2)
 				s.readsOldObject = s.readsOldObject || !keyed || r.HasPrefix(oldRef)
+				s.readsUserInfo = s.readsUserInfo || !keyed || r.HasPrefix(userRef)
 				s.readsNamespace = s.readsNamespace || !keyed || r.HasPrefix(nsRef)
 				switch {
 				case !keyed:

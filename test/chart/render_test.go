@@ -62,10 +62,11 @@ webhook:
   failurePolicy: Ignore
   timeoutSeconds: 10
   excludeNamespaces: [kube-system, ops, telco-lab]
+  optOutLabel: example.com/no-sctpguard
 `},
 			want: webhook.ConfigurationOptions{
 				Name: "guard-sctpguard", FailurePolicy: admissionregistrationv1.Ignore, TimeoutSeconds: 10,
-				ExcludeNamespaces: []string{"ops", "kube-system", "telco-lab"},
+				ExcludeNamespaces: []string{"ops", "kube-system", "telco-lab"}, OptOutLabel: "example.com/no-sctpguard",
 			},
 		},
 		"own namespace not excluded": {
@@ -105,6 +106,25 @@ webhook:
 			}
 			if diff := cmp.Diff(wantValidating.Webhooks, validating.Webhooks); diff != "" {
 				t.Errorf("validating webhooks (-webhook.Configurations +chart):\n%s", diff)
+			}
+			// The binary skips, in the audit and the guard, the namespaces its flags name: the
+			// same as the configurations' namespaceSelector.
+			var d appsv1.Deployment
+			mustDecode(t, objs.get(t, "Deployment", o.Name), &d)
+			var fromArgs webhook.ConfigurationOptions
+			for _, a := range d.Spec.Template.Spec.Containers[0].Args {
+				if v, ok := strings.CutPrefix(a, "--opt-out-label="); ok {
+					fromArgs.OptOutLabel = v
+				}
+				if v, ok := strings.CutPrefix(a, "--exclude-namespace="); ok {
+					fromArgs.ExcludeNamespaces = append(fromArgs.ExcludeNamespaces, v)
+				}
+			}
+			_, skipped := webhook.Configurations(fromArgs)
+			for i, w := range validating.Webhooks {
+				if diff := cmp.Diff(skipped.Webhooks[i].NamespaceSelector, w.NamespaceSelector); diff != "" {
+					t.Errorf("%s: namespaceSelector (-sctpguard serve's flags +chart):\n%s", w.Name, diff)
+				}
 			}
 		})
 	}
@@ -150,6 +170,23 @@ func TestAKOGuardMatchesGo(t *testing.T) {
 				t.Errorf("guard flags (-want +got):\n%s", diff)
 			}
 		})
+	}
+	// Off: no configuration, and sctpguard serve neither serves nor feeds the guard.
+	off := release{name: "sctpguard", namespace: "sctpguard", values: "akoGuard: {enabled: false}\n"}
+	var d appsv1.Deployment
+	offObjs := off.objects(t)
+	mustDecode(t, offObjs.get(t, "Deployment", "sctpguard"), &d)
+	var args []string
+	for _, a := range d.Spec.Template.Spec.Containers[0].Args {
+		if strings.HasPrefix(a, "--ako-guard") {
+			args = append(args, a)
+		}
+	}
+	if want := []string{"--ako-guard=false"}; !slices.Equal(args, want) {
+		t.Errorf("guard off: flags %q, want %q", args, want)
+	}
+	if slices.Contains(offObjs.names(), "ValidatingWebhookConfiguration/sctpguard-ako-guard") {
+		t.Error("guard off: its configuration is rendered")
 	}
 	// Without cert-manager the guard is there too, its caBundle left to sctpguard.
 	var guards []string
@@ -197,11 +234,11 @@ func TestDeployment(t *testing.T) {
 	common := []string{
 		"serve", "--port=9443", "--cert-dir=/etc/sctpguard/tls", "--health-probe-bind-address=:8081",
 		"--metrics-bind-address=:8443", "--metrics-secure=true", "--ako-configmap-namespace=avi-system",
-		"--ako-configmap-name=avi-k8s-config", "--ako-guard-deadline=1500ms", "--platform=auto", "--policy-timeout=500ms",
+		"--ako-configmap-name=avi-k8s-config", "--ako-guard-deadline=1500ms",
+		"--opt-out-label=sctpguard.io/ignore", "--exclude-namespace=sctpguard", "--platform=auto", "--policy-timeout=500ms",
 		"--on-policy-error=warn", "--zap-log-level=info", "--read-timeout=2000ms", "--write-timeout=2000ms", "--shutdown-delay=10s",
 	}
-	// The audit skips the namespaces the webhook configurations exclude.
-	audit := []string{"--audit-resync=10m", "--audit-exclude-namespace=sctpguard"}
+	audit := []string{"--audit-resync=10m"}
 	tlsSecret := corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 		SecretName: "sctpguard-webhook-tls", DefaultMode: ptr.To[int32](0o440)}}}
 	for name, tc := range map[string]struct {
@@ -214,11 +251,13 @@ func TestDeployment(t *testing.T) {
 			mounts: []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/sctpguard/tls", ReadOnly: true}}},
 		// The certificates live in memory and in the Secret serve manages: nothing mounted.
 		"without cert-manager": {r: release{name: selfSigned.name, namespace: selfSigned.namespace,
-			values: selfSigned.values + "audit: {resync: 1h}\nwebhook: {excludeNamespaces: [kube-system]}\n"},
-			args: append(slices.DeleteFunc(slices.Clone(common), func(a string) bool { return a == "--cert-dir=/etc/sctpguard/tls" }),
+			values: selfSigned.values + "audit: {resync: 1h}\nwebhook: {excludeNamespaces: [kube-system], optOutLabel: example.com/no-sctpguard}\n"},
+			args: append(slices.Concat(
+				slices.DeleteFunc(slices.Clone(common[:9]), func(a string) bool { return a == "--cert-dir=/etc/sctpguard/tls" }),
+				[]string{"--opt-out-label=example.com/no-sctpguard", "--exclude-namespace=sctpguard", "--exclude-namespace=kube-system"},
+				common[11:]),
 				"--self-signed-certs", "--cert-secret=sctpguard-webhook-tls",
-				"--webhook-configuration=sctpguard", "--webhook-service=sctpguard", "--audit-resync=1h",
-				"--audit-exclude-namespace=sctpguard", "--audit-exclude-namespace=kube-system")},
+				"--webhook-configuration=sctpguard", "--webhook-service=sctpguard", "--audit-resync=1h")},
 		"translator and rules": {r: release{name: "sctpguard", namespace: "sctpguard", values: `
 translator: {enabled: true, controller: avi.example:443, workers: 8, timeout: 20s, classes: sctpguard-and-ako, dryRun: true}
 avi: {existingSecret: avi-credentials}
@@ -233,7 +272,8 @@ audit: {enabled: false}
 			args: []string{
 				"serve", "--port=9443", "--cert-dir=/etc/sctpguard/tls", "--health-probe-bind-address=:8081",
 				"--metrics-bind-address=:8443", "--metrics-secure=false", "--ako-configmap-namespace=avi-system",
-				"--ako-configmap-name=avi-k8s-config", "--ako-guard-deadline=1500ms", "--platform=auto", "--policy-timeout=500ms",
+				"--ako-configmap-name=avi-k8s-config", "--ako-guard-deadline=1500ms",
+				"--opt-out-label=sctpguard.io/ignore", "--exclude-namespace=sctpguard", "--platform=auto", "--policy-timeout=500ms",
 				"--on-policy-error=warn", "--zap-log-level=debug", "--read-timeout=2000ms", "--write-timeout=2000ms", "--shutdown-delay=10s",
 				"--cni=antrea", "--controller-version=22.1.5",
 				"--disable=port-range,duplicate-host-port", "--enable=default-sctpguard-class", "--warn=backend-type", "--exempt-namespace=lab-*",
@@ -616,5 +656,26 @@ func TestPolicyReportCRDs(t *testing.T) {
 				t.Errorf("CRDs (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestNetworkPolicyGrant: NetworkPolicies are listed and watched only where the audit or the
+// guard on AKO's ConfigMap judges them (the webhooks read none).
+func TestNetworkPolicyGrant(t *testing.T) {
+	for _, tc := range []struct {
+		values string
+		want   []grant
+	}{
+		{"", []grant{{Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "list"}, {Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "watch"}}},
+		{"audit: {enabled: false}\n", []grant{{Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "list"}, {Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "watch"}}},
+		{"akoGuard: {enabled: false}\n", []grant{{Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "list"}, {Group: "networking.k8s.io", Resource: "networkpolicies", Verb: "watch"}}},
+		{"audit: {enabled: false}\nakoGuard: {enabled: false}\n", []grant{}},
+	} {
+		r := release{name: "sctpguard", namespace: "sctpguard", values: tc.values}
+		got := slices.DeleteFunc(grants(t, r.objects(t), "sctpguard", "sctpguard"), func(g grant) bool { return g.Resource != "networkpolicies" })
+		sortGrants(got)
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("values %q: NetworkPolicy grants (-want +got):\n%s", tc.values, diff)
+		}
 	}
 }

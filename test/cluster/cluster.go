@@ -70,6 +70,9 @@ type Options struct {
 	// LateCRDs leaves Gateway API's and AKO's CRDs out, for a test that installs them while
 	// sctpguard runs (InstallLateCRDs).
 	LateCRDs bool
+	// OptOutLabel, when set, is the label that opts a namespace out, in the webhook
+	// configurations and sctpguard's flags alike, as the chart's webhook.optOutLabel sets it.
+	OptOutLabel string
 }
 
 // CertSecret is the Secret of the sctpguard namespace that holds the certificates in
@@ -109,12 +112,14 @@ type Cluster struct {
 	bin        string
 	kubeconfig string   // what sctpguard authenticates with
 	lateCRDs   []string // Gateway API's and AKO's CRDs
+	// optOutLabel is Options.OptOutLabel.
+	optOutLabel string
 }
 
 // Start starts the control plane and sctpguard, and installs the webhook configurations.
 // On error, what was started is stopped.
 func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
-	c := &Cluster{kubectl: filepath.Join(o.Assets, "kubectl"), repo: o.Repo}
+	c := &Cluster{kubectl: filepath.Join(o.Assets, "kubectl"), repo: o.Repo, optOutLabel: o.OptOutLabel}
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -243,7 +248,7 @@ func (c *Cluster) startSctpguard(ctx context.Context, o Options, kubeconfig stri
 	for i := range max(o.Replicas, 1) {
 		r := &Replica{}
 		// No drain delay: a test replica leaves no endpoints (the rolling restart test asks for one).
-		args := append([]string{"serve", "--kubeconfig", kubeconfig, "--service-account", "sctpguard/sctpguard", "--shutdown-delay=0s"}, serveTimeouts...)
+		args := append([]string{"serve", "--kubeconfig", kubeconfig, "--service-account", "sctpguard/sctpguard", "--shutdown-delay=0s"}, c.serveArgs()...)
 		if o.SelfSigned {
 			addr := freeAddr()
 			host, port, _ := net.SplitHostPort(addr)
@@ -314,7 +319,7 @@ func (c *Cluster) installWebhooks(ctx context.Context, selfSigned bool) error {
 func (c *Cluster) InstallWebhooks(ctx context.Context, mutateURL, validateURL string, caBundle []byte) error {
 	opts := webhook.ConfigurationOptions{
 		Name: "sctpguard", URL: mutateURL, CABundle: caBundle,
-		ExcludeNamespaces: []string{"sctpguard"}, TimeoutSeconds: webhookTimeoutSeconds,
+		ExcludeNamespaces: excludedNamespaces, OptOutLabel: c.optOutLabel, TimeoutSeconds: webhookTimeoutSeconds,
 	}
 	mutating, _ := webhook.Configurations(opts)
 	opts.URL = validateURL
@@ -364,7 +369,7 @@ func (c *Cluster) StartReplica(log io.Writer, args ...string) (*Replica, error) 
 	r := &Replica{WebhookURL: "https://" + addr, HealthURL: "http://" + health, MetricsURL: "http://" + metrics}
 	all := append([]string{"serve", "--kubeconfig", c.kubeconfig, "--service-account", "sctpguard/sctpguard",
 		"--host", host, "--port", port, "--cert-dir", wo.LocalServingCertDir,
-		"--health-probe-bind-address", health, "--metrics-bind-address", metrics, "--metrics-secure=false"}, slices.Concat(serveTimeouts, args)...)
+		"--health-probe-bind-address", health, "--metrics-bind-address", metrics, "--metrics-secure=false"}, slices.Concat(c.serveArgs(), args)...)
 	r.cmd = exec.Command(c.bin, all...)
 	if log == nil {
 		log = io.Discard
@@ -380,9 +385,24 @@ func (c *Cluster) StartReplica(log io.Writer, args ...string) (*Replica, error) 
 // and write timeouts are two thirds of it, as the chart sets them.
 const webhookTimeoutSeconds = 5
 
-var serveTimeouts = []string{
-	fmt.Sprintf("--read-timeout=%dms", webhookTimeoutSeconds*2000/3), fmt.Sprintf("--write-timeout=%dms", webhookTimeoutSeconds*2000/3),
+// serveArgs are the flags of every replica that follow the webhook configurations: the
+// read and write timeouts, and the namespaces they skip (excludedNamespaces, the opt-out
+// label), as the chart passes them.
+func (c *Cluster) serveArgs() []string {
+	args := []string{
+		fmt.Sprintf("--read-timeout=%dms", webhookTimeoutSeconds*2000/3), fmt.Sprintf("--write-timeout=%dms", webhookTimeoutSeconds*2000/3),
+	}
+	for _, ns := range excludedNamespaces {
+		args = append(args, "--exclude-namespace="+ns)
+	}
+	if c.optOutLabel != "" {
+		args = append(args, "--opt-out-label="+c.optOutLabel)
+	}
+	return args
 }
+
+// excludedNamespaces are the namespaces the webhook configurations exclude: sctpguard's own.
+var excludedNamespaces = []string{"sctpguard"}
 
 // probeClient gives up on a probe as the kubelet does: /readyz may wait on a check (the cache's
 // sync) for as long as the request lasts.

@@ -132,9 +132,24 @@ func waitGuard(t *testing.T, want string) {
 	}
 }
 
+// guardNetworkPolicy lets SCTP in: kube-router would not enforce it (sctp-networkpolicy-cni).
+const guardNetworkPolicy = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-s1ap, namespace: guard}
+spec:
+  podSelector: {matchLabels: {app: s1ap}}
+  ingress: [{ports: [{port: 36412, protocol: SCTP}]}]
+`
+
+// patchCNI patches AKO's ConfigMap's cniPlugin with the real kubectl.
+func patchCNI(cni string) (string, string, int) {
+	return cl.kubectl("", "patch", "configmap", "avi-k8s-config", "-n", "avi-system", "--type", "merge", "-p", `{"data":{"cniPlugin":"`+cni+`"}}`)
+}
+
 const (
-	guardGatewayWarning  = "1 SCTP Gateway would be skipped by AKO in NodePortLocal mode: guard/gw"
-	guardServicesWarning = "3 SCTP Services would be skipped by AKO in NodePortLocal mode: guard/diameter, guard/ngap, guard/s1ap"
+	guardNetworkPolicyWarning = "1 SCTP NetworkPolicy would get a warning from [sctp-networkpolicy-cni] (kube-router does not enforce NetworkPolicy for SCTP): guard/allow-s1ap"
+	guardGatewayWarning       = "1 SCTP Gateway would be skipped by AKO in NodePortLocal mode: guard/gw"
+	guardServicesWarning      = "3 SCTP Services would be skipped by AKO in NodePortLocal mode: guard/diameter, guard/ngap, guard/s1ap"
 )
 
 // TestAKOGuard: SCTP Services and a Gateway with its backend run under AKO's ClusterIP mode;
@@ -158,6 +173,16 @@ func TestAKOGuard(t *testing.T) {
 	check(t, code, out, errOut, 0, "configmap/avi-k8s-config patched\n",
 		"Warning: "+guardGatewayWarning+"\nWarning: "+guardServicesWarning+"\n")
 	out, errOut, code = patchAKO("ClusterIP")
+	check(t, code, out, errOut, 0, "configmap/avi-k8s-config patched\n", "")
+
+	// A NetworkPolicy with an SCTP port: switching the CNI to kube-router, which would not
+	// enforce it, names it; the objects above are fine under either CNI.
+	out, errOut, code = cl.kubectl(guardNetworkPolicy, "apply", "-f", "-")
+	check(t, code, out, errOut, 0, "networkpolicy.networking.k8s.io/allow-s1ap created\n", "")
+	t.Cleanup(func() { _, _, _ = cl.kubectl("", "delete", "networkpolicy", "allow-s1ap", "-n", guardNamespace) })
+	out, errOut, code = patchCNI("kube-router")
+	check(t, code, out, errOut, 0, "configmap/avi-k8s-config patched\n", "Warning: "+guardNetworkPolicyWarning+"\n")
+	out, errOut, code = patchCNI("antrea")
 	check(t, code, out, errOut, 0, "configmap/avi-k8s-config patched\n", "")
 
 	// Deny on: refused, with what it would break.

@@ -1,11 +1,14 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,15 +86,19 @@ type Auditor struct {
 	Metrics *Metrics
 	// Resync is the period of the full pass (DefaultResync when 0).
 	Resync time.Duration
-	Log    logr.Logger
+	// MaxResults bounds the results of one report (DefaultMaxResults when 0): a namespace with
+	// more gets more reports (reportContents).
+	MaxResults int
+	Log        logr.Logger
 
 	queue workqueue.TypedRateLimitingInterface[item]
 	// The state below is the worker's alone (one worker).
 	kinds map[schema.GroupKind]*watchedKind
 	// state holds the judged objects with findings, by namespace and key.
 	state map[string]map[item]*judged
-	// written is what each report says, as last written or read.
-	written map[string]content
+	// written is what each namespace's reports say, by part, as last written or read (an
+	// empty content: no report of that part).
+	written map[string][]content
 	// seeded: the existing reports were read (their results' times and denied rules kept).
 	seeded bool
 	seeds  map[resultKey]metav1.Timestamp
@@ -166,7 +173,7 @@ func (a *Auditor) Start(ctx context.Context) error {
 	a.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[item](),
 		workqueue.TypedRateLimitingQueueConfig[item]{Name: "sctpguard_audit"})
 	a.kinds = map[schema.GroupKind]*watchedKind{}
-	a.state, a.written, a.dirty, a.counts = map[string]map[item]*judged{}, map[string]content{}, sets.New[string](), map[violation]int{}
+	a.state, a.written, a.dirty, a.counts = map[string]map[item]*judged{}, map[string][]content{}, sets.New[string](), map[violation]int{}
 	for _, k := range Kinds() {
 		a.kinds[k.GVK.GroupKind()] = &watchedKind{Kind: k}
 	}
@@ -751,7 +758,7 @@ func (a *Auditor) announce(obj policy.Object, old, j *judged) {
 		}
 		before.Insert(f.Rule)
 		a.Events.Eventf(obj, nil, corev1.EventTypeWarning, "PolicyViolation", "Audit", "%s", truncate(
-			"stored object violates "+f.String()+" (sctpguard would deny it now; see the PolicyReport "+ReportName+")"))
+			"stored object violates "+f.String()+" (sctpguard would deny it now; see the PolicyReports "+ReportName+"* of this namespace)"))
 	}
 }
 
@@ -759,19 +766,17 @@ func (a *Auditor) announce(obj policy.Object, old, j *judged) {
 // written again), when their results were found, and which deny rules each object already
 // violated (so a restart announces nothing again).
 func (a *Auditor) seed(ctx context.Context) error {
-	written := map[string]content{}
+	written := map[string][]content{}
 	for _, l := range reportLists() {
 		if err := a.Reports.List(ctx, l, client.MatchingLabels{ManagedByLabel: ManagedBy}); err != nil {
 			return fmt.Errorf("read sctpguard's reports (are the wgpolicyk8s.io CRDs installed? the chart's audit.installCRDs does it): %w", err)
 		}
-		for ns, c := range contents(l) {
-			written[ns] = c
-		}
+		maps.Copy(written, contents(l))
 	}
 	a.written = written
 	if !a.synced {
 		a.seeds, a.denied = map[resultKey]metav1.Timestamp{}, map[types.UID]sets.Set[string]{}
-		for _, c := range written {
+		for _, c := range slices.Concat(slices.Collect(maps.Values(written))...) {
 			for _, r := range c.Results {
 				for _, s := range r.Subjects {
 					f := policy.Finding{Rule: r.Rule, Path: r.Properties[PropertyPath], Message: r.Description}
@@ -790,9 +795,10 @@ func (a *Auditor) seed(ctx context.Context) error {
 	return nil
 }
 
-// flush writes a namespace's report if it differs from what was last written: applied
-// (server-side apply, sctpguard's field manager owning the whole report) when it has
-// results, deleted when it has none.
+// flush writes a namespace's reports that differ from what was last written: applied
+// (server-side apply, sctpguard's field manager owning the whole report) when they have
+// results, deleted when they have none, as when the namespace needs fewer reports than before
+// (reportContents). Each is recorded as written as it goes, so a failure retries the rest.
 func (a *Auditor) flush(ctx context.Context, namespace string) error {
 	if !a.synced {
 		return nil // the first full pass writes every report
@@ -815,34 +821,50 @@ func (a *Auditor) flush(ctx context.Context, namespace string) error {
 	for _, j := range a.state[namespace] {
 		objs = append(objs, j)
 	}
-	want := reportContent(objs)
-	last, had := a.written[namespace]
-	if (had && want.equal(last)) || (!had && len(want.Results) == 0) {
-		a.dirty.Delete(namespace)
-		return nil
+	want := reportContents(objs, cmp.Or(a.MaxResults, DefaultMaxResults))
+	last := a.written[namespace]
+	written := slices.Clone(last)
+	if n := len(want) - len(written); n > 0 {
+		written = append(written, make([]content, n)...)
 	}
-	if len(want.Results) == 0 {
-		r, err := reportObject(namespace, want)
+	defer func() {
+		// What stands now, without the parts deleted at the end.
+		for len(written) > 0 && len(written[len(written)-1].Results) == 0 {
+			written = written[:len(written)-1]
+		}
+		if len(written) == 0 {
+			delete(a.written, namespace)
+		} else {
+			a.written[namespace] = written
+		}
+	}()
+	for part := range written {
+		var c content
+		if part < len(want) {
+			c = want[part]
+		}
+		if c.equal(written[part]) {
+			continue
+		}
+		r, err := reportObject(namespace, part, c)
 		if err != nil {
 			return err
 		}
-		if err := a.Reports.Delete(ctx, r); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("delete the report of %q: %w", namespace, err)
-		}
-		delete(a.written, namespace)
-		a.wrote(false)
-		a.Log.Info("report deleted: no findings left", "namespace", namespace)
-	} else {
-		r, err := reportObject(namespace, want)
-		if err != nil {
-			return err
+		if len(c.Results) == 0 {
+			if err := a.Reports.Delete(ctx, r); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("delete the report %s of %q: %w", r.GetName(), namespace, err)
+			}
+			written[part] = content{}
+			a.wrote(false)
+			a.Log.Info("report deleted: no findings left for it", "namespace", namespace, "name", r.GetName())
+			continue
 		}
 		if err := a.Reports.Apply(ctx, client.ApplyConfigurationFromUnstructured(r), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-			return fmt.Errorf("write the report of %q: %w", namespace, err)
+			return fmt.Errorf("write the report %s of %q: %w", r.GetName(), namespace, err)
 		}
-		a.written[namespace] = want
+		written[part] = c
 		a.wrote(true)
-		a.Log.Info("report written", "namespace", namespace, "fail", want.Summary.Fail, "warn", want.Summary.Warn)
+		a.Log.Info("report written", "namespace", namespace, "name", r.GetName(), "fail", c.Summary.Fail, "warn", c.Summary.Warn)
 	}
 	a.dirty.Delete(namespace)
 	return nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,7 +27,9 @@ const (
 	// and as Policy Reporter groups them: sctpguard's findings are few (objects that break
 	// SCTP), and a report per namespace is read in one `kubectl get`; a report per object
 	// (Kyverno 1.10's choice, for clusters with thousands of violating Pods) would multiply
-	// the objects for no gain here.
+	// the objects for no gain here. A namespace with more than MaxResults results (thousands
+	// of violating objects, which would outgrow etcd's object size) gets more reports,
+	// sctpguard-2, sctpguard-3, ... (reportName), each with whole objects.
 	ReportName = "sctpguard"
 	// ManagedByLabel and ManagedBy mark the reports as sctpguard's: it lists only those and
 	// deletes them when they empty.
@@ -46,9 +50,39 @@ const (
 	FieldOwner = "sctpguard-audit"
 )
 
-// maxMessage bounds a result's message: a report holds every result of a namespace, within
-// etcd's 1.5 MiB object limit.
-const maxMessage = 1024
+// maxMessage bounds a result's message, and DefaultMaxResults the results of one report: a
+// result is at most about 1.5 KiB (the message, its subject, properties and the rest), so
+// that a report stays well within etcd's 1.5 MiB object limit (--max-request-bytes) and the
+// API server's 3 MiB request limit.
+const (
+	maxMessage        = 1024
+	DefaultMaxResults = 500
+)
+
+// reportName is the name of a namespace's report part (0-based): ReportName, then
+// ReportName-2, ReportName-3, ...
+func reportName(part int) string {
+	if part == 0 {
+		return ReportName
+	}
+	return fmt.Sprintf("%s-%d", ReportName, part+1)
+}
+
+// reportPart is the part a report's name says, or false for a name that is not sctpguard's.
+func reportPart(name string) (int, bool) {
+	if name == ReportName {
+		return 0, true
+	}
+	n, ok := strings.CutPrefix(name, ReportName+"-")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(n)
+	if err != nil || i < 2 || strconv.Itoa(i) != n {
+		return 0, false
+	}
+	return i - 1, true
+}
 
 // judged is one judged object: its reference and the findings it has, each with the time it
 // was first found.
@@ -125,15 +159,21 @@ type content struct {
 	Results []wgpolicy.PolicyReportResult
 }
 
-// reportContent builds a report's content from the judged objects of its namespace, ordered
-// by kind, name and (within an object) field path.
-func reportContent(objs []*judged) content {
+// reportContents splits the judged objects of a namespace, ordered by kind, name and (within
+// an object) field path, into the contents of its reports: each of at most max results, an
+// object's results never split (one with more than max has a report of its own). Only
+// objects with findings are given; none: no report.
+func reportContents(objs []*judged, max int) []content {
 	objs = slices.Clone(objs)
 	slices.SortFunc(objs, func(a, b *judged) int {
 		return cmp.Or(cmp.Compare(a.ref.Kind, b.ref.Kind), cmp.Compare(a.ref.APIVersion, b.ref.APIVersion), cmp.Compare(a.ref.Name, b.ref.Name))
 	})
-	var c content
+	var parts []content
 	for _, j := range objs {
+		if len(parts) == 0 || (len(parts[len(parts)-1].Results) > 0 && len(parts[len(parts)-1].Results)+len(j.findings) > max) {
+			parts = append(parts, content{})
+		}
+		c := &parts[len(parts)-1]
 		for i, f := range j.findings {
 			r := Result(j.ref, f, j.since[i])
 			c.Results = append(c.Results, r)
@@ -147,17 +187,17 @@ func reportContent(objs []*judged) content {
 			}
 		}
 	}
-	return c
+	return parts
 }
 
 func (c content) equal(o content) bool {
 	return c.Summary == o.Summary && len(c.Results) == len(o.Results) && (len(c.Results) == 0 || reflect.DeepEqual(c.Results, o.Results))
 }
 
-// reportObject is the report of a namespace ("" for the ClusterPolicyReport) with content,
-// as unstructured for server-side apply.
-func reportObject(namespace string, c content) (*unstructured.Unstructured, error) {
-	meta := metav1.ObjectMeta{Name: ReportName, Namespace: namespace, Labels: map[string]string{ManagedByLabel: ManagedBy}}
+// reportObject is the report part of a namespace ("" for the ClusterPolicyReport) with
+// content, as unstructured for server-side apply.
+func reportObject(namespace string, part int, c content) (*unstructured.Unstructured, error) {
+	meta := metav1.ObjectMeta{Name: reportName(part), Namespace: namespace, Labels: map[string]string{ManagedByLabel: ManagedBy}}
 	var obj runtime.Object
 	if namespace == "" {
 		obj = &wgpolicy.ClusterPolicyReport{
@@ -189,21 +229,30 @@ func reportLists() []client.ObjectList {
 	return []client.ObjectList{&wgpolicy.PolicyReportList{}}
 }
 
-// contents returns the reports of a list by namespace.
-func contents(l client.ObjectList) map[string]content {
-	out := map[string]content{}
+// contents returns the reports of a list by namespace, each namespace's by part (a part
+// missing is an empty content).
+func contents(l client.ObjectList) map[string][]content {
+	out := map[string][]content{}
+	add := func(namespace, name string, c content) {
+		part, ok := reportPart(name)
+		if !ok {
+			return
+		}
+		parts := out[namespace]
+		if part >= len(parts) {
+			parts = append(parts, make([]content, part+1-len(parts))...)
+		}
+		parts[part] = c
+		out[namespace] = parts
+	}
 	switch l := l.(type) {
 	case *wgpolicy.PolicyReportList:
 		for _, r := range l.Items {
-			if r.Name == ReportName {
-				out[r.Namespace] = content{Summary: r.Summary, Results: r.Results}
-			}
+			add(r.Namespace, r.Name, content{Summary: r.Summary, Results: r.Results})
 		}
 	case *wgpolicy.ClusterPolicyReportList:
 		for _, r := range l.Items {
-			if r.Name == ReportName {
-				out[""] = content{Summary: r.Summary, Results: r.Results}
-			}
+			add("", r.Name, content{Summary: r.Summary, Results: r.Results})
 		}
 	}
 	return out

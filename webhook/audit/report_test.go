@@ -20,7 +20,7 @@ func TestReportContent(t *testing.T) {
 	gw := corev1.ObjectReference{APIVersion: "networking.x-k8s.io/v1alpha1", Kind: "Gateway", Namespace: "ran", Name: "ngap", UID: "u2"}
 	at := metav1.Timestamp{Seconds: 1700000000}
 	long := strings.Repeat("é", 600)
-	got := reportContent([]*judged{
+	parts := reportContents([]*judged{
 		{ref: svc, since: []metav1.Timestamp{at, at, at}, findings: []policy.Finding{
 			{Rule: "sctp-nodeportlocal", Action: policy.ActionDeny, Path: "spec.ports[0].protocol", Message: "m1"},
 			{Rule: "sctpguard.owner/warn", Action: policy.ActionDryRun, Message: long},
@@ -29,7 +29,11 @@ func TestReportContent(t *testing.T) {
 		{ref: gw, since: []metav1.Timestamp{at}, findings: []policy.Finding{
 			{Rule: "gateway-class-missing", Action: policy.ActionWarn, Path: "spec.gatewayClassName", Message: "m4"},
 		}},
-	})
+	}, DefaultMaxResults)
+	if len(parts) != 1 {
+		t.Fatalf("%d reports, want 1", len(parts))
+	}
+	got := parts[0]
 	cut := string([]rune(long)[:510]) + "…" // 1,023 bytes: within 1,024, on a rune boundary
 	want := content{
 		Summary: wgpolicy.PolicyReportSummary{Fail: 1, Warn: 2, Skip: 1},

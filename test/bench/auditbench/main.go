@@ -52,7 +52,7 @@ import (
 func main() {
 	services := flag.Int("services", 10000, "SCTP Services (the Gateways' backends among them)")
 	gateways := flag.Int("gateways", 1000, "AKO networking.x-k8s.io Gateways, each with one backend Service")
-	namespaces := flag.Int("namespaces", 20, "namespaces the objects are spread over (one report each)")
+	namespaces := flag.Int("namespaces", 20, "namespaces the objects are spread over (a report each, split above audit.DefaultMaxResults results)")
 	changes := flag.Int("changes", 40, "single-Service changes timed for the steady state")
 	flag.Parse()
 	if err := run(*services, *gateways, *namespaces, *changes); err != nil {

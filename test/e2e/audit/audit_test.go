@@ -42,6 +42,17 @@ const (
 		"ClusterIP or NodePort mode, or expose this port over TCP or UDP"
 )
 
+// labService is an SCTP LoadBalancer Service that sctp-nodeportlocal denies in NodePortLocal
+// mode, in the opted-out namespace lab.
+const labService = `apiVersion: v1
+kind: Service
+metadata: {name: lab-s1ap, namespace: lab}
+spec:
+  type: LoadBalancer
+  selector: {app: mme}
+  ports: [{name: s1ap, port: 36412, protocol: SCTP}]
+`
+
 // TestAuditFollowsAKOMode walks the audit through what the issue names: a Service stored
 // while no webhook was installed is reported once sctpguard runs; objects admitted under
 // ClusterIP mode are reported, each namespace exactly, once kubectl switches AKO to
@@ -81,8 +92,15 @@ func TestAuditFollowsAKOMode(t *testing.T) {
 		}
 	}
 
-	// NodePortLocal mode: every SCTP object is reported, in its namespace.
+	// NodePortLocal mode: every SCTP object is reported, in its namespace, but in lab, which
+	// opted out with the operator's label: the webhooks admit its Service unjudged, and the
+	// audit does not report it either.
+	if out, stderr, code := cl.Kubectl("", "label", "namespace", "lab", optOutLabel+"=true"); code != 0 {
+		t.Fatalf("kubectl label namespace lab: %s%s", out, stderr)
+	}
 	patchMode(t, "NodePortLocal")
+	out, stderr, code := cl.Kubectl(labService, "create", "-f", "-")
+	cluster.CheckRun(t, code, out, stderr, 0, "service/lab-s1ap created\n", "")
 	waitReport(t, "ran", []wgpolicy.PolicyReportResult{
 		result(ref(t, "networking.x-k8s.io/v1alpha1", "Gateway", "ran", "ngap-gw"), "spec.listeners[0].protocol", nplGateway),
 		result(ref(t, "v1", "Service", "ran", "ngap"), "spec.ports[0].protocol", nplBackend),
@@ -91,6 +109,9 @@ func TestAuditFollowsAKOMode(t *testing.T) {
 	waitReport(t, "core", []wgpolicy.PolicyReportResult{result(ref(t, "v1", "Service", "core", "diameter"), "spec.ports[0].protocol", fmt.Sprintf(nplService, 3868))})
 	waitReport(t, "legacy", legacyReport)
 	waitMetric(t, r, `sctpguard_audit_violations{action="deny",rule="sctp-nodeportlocal"}`, "5")
+	if _, found := report(t, "lab"); found {
+		t.Error("lab opted out, and has a report")
+	}
 	// The legacy Service started to violate again: a second Event, and one for each new one.
 	if got := violationEvents(t, "legacy", "old-diameter"); got != 2 {
 		t.Errorf("PolicyViolation Events on legacy/old-diameter: got %d, want 2", got)
@@ -98,7 +119,7 @@ func TestAuditFollowsAKOMode(t *testing.T) {
 	if got := violationEvents(t, "ran", "s1ap"); got != 1 {
 		t.Errorf("PolicyViolation Events on ran/s1ap: got %d, want 1", got)
 	}
-	out, stderr, code := cl.Kubectl("", "get", "policyreports", "-A")
+	out, stderr, code = cl.Kubectl("", "get", "policyreports", "-A")
 	if code != 0 {
 		t.Fatalf("kubectl get policyreports -A: %s", stderr)
 	}

@@ -43,8 +43,8 @@ func TestMain(m *testing.M) {
 		Options: cluster.Options{
 			Namespaces: []string{"sctpguard", "avi-system", "load"},
 			SelfSigned: true, Replicas: 2, ServeUser: serviceAccount,
-			// The audit's grants (its Lease, NetworkPolicies, reports) are the chart's
-			// subject (test/chart's RBAC comparison), not this test's.
+			// The audit's grants (its Lease, reports) are the chart's subject (test/chart's
+			// RBAC comparison), not this test's.
 			ServeArgs: []string{"--cert-validity", certValidity.String(), "--ca-validity", caValidity.String(), "--audit=false"},
 		},
 		Setup: setup,

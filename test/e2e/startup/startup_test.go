@@ -97,7 +97,7 @@ func TestStartUnreadableAKOKeys(t *testing.T) {
 		}
 		return nil
 	})
-	wantGauge := []string{`sctpguard_degraded{cause="ako-configmap-absent"} 0`, `sctpguard_degraded{cause="ako-settings"} 1`, `sctpguard_degraded{cause="policies-refused"} 0`}
+	wantGauge := []string{`sctpguard_degraded{cause="ako-configmap-absent"} 0`, `sctpguard_degraded{cause="ako-guard-configuration"} 0`, `sctpguard_degraded{cause="ako-settings"} 1`, `sctpguard_degraded{cause="policies-refused"} 0`}
 	if diff := cmp.Diff(wantGauge, metric(t, r, "sctpguard_degraded")); diff != "" {
 		t.Errorf("gauge (-want +got):\n%s", diff)
 	}
@@ -110,7 +110,7 @@ func TestStartUnreadableAKOKeys(t *testing.T) {
 		}
 		return nil
 	})
-	wantGauge[1] = `sctpguard_degraded{cause="ako-settings"} 0`
+	wantGauge[2] = `sctpguard_degraded{cause="ako-settings"} 0`
 	if diff := cmp.Diff(wantGauge, metric(t, r, "sctpguard_degraded")); diff != "" {
 		t.Errorf("gauge (-want +got):\n%s", diff)
 	}
@@ -125,7 +125,7 @@ func TestStartWithoutAKOConfigMap(t *testing.T) {
 	out, errOut, code := cl.Kubectl(sctpLB, "create", "-f", "-", "--dry-run=server")
 	cluster.CheckRun(t, code, out, errOut, 0, "service/amf created (server dry run)\n",
 		"Warning: degraded: AKO's ConfigMap avi-system/avi-k8s-config not found; rules that need AKO's settings are silent\n")
-	wantGauge := []string{`sctpguard_degraded{cause="ako-configmap-absent"} 1`, `sctpguard_degraded{cause="ako-settings"} 0`, `sctpguard_degraded{cause="policies-refused"} 0`}
+	wantGauge := []string{`sctpguard_degraded{cause="ako-configmap-absent"} 1`, `sctpguard_degraded{cause="ako-guard-configuration"} 0`, `sctpguard_degraded{cause="ako-settings"} 0`, `sctpguard_degraded{cause="policies-refused"} 0`}
 	if diff := cmp.Diff(wantGauge, metric(t, r, "sctpguard_degraded")); diff != "" {
 		t.Errorf("gauge (-want +got):\n%s", diff)
 	}
@@ -176,7 +176,7 @@ data:
 	if ready || body != want {
 		t.Errorf("ready=%t, /readyz?verbose:\n%s\nwant not ready:\n%s", ready, body, want)
 	}
-	wantGauge := []string{`sctpguard_degraded{cause="ako-configmap-absent"} 0`, `sctpguard_degraded{cause="ako-settings"} 0`, `sctpguard_degraded{cause="policies-refused"} 1`}
+	wantGauge := []string{`sctpguard_degraded{cause="ako-configmap-absent"} 0`, `sctpguard_degraded{cause="ako-guard-configuration"} 0`, `sctpguard_degraded{cause="ako-settings"} 0`, `sctpguard_degraded{cause="policies-refused"} 1`}
 	if diff := cmp.Diff(wantGauge, metric(t, r, "sctpguard_degraded")); diff != "" {
 		t.Errorf("gauge (-want +got):\n%s", diff)
 	}
@@ -187,7 +187,7 @@ data:
 	if err := r.WaitReady(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	wantGauge[2] = `sctpguard_degraded{cause="policies-refused"} 0`
+	wantGauge[3] = `sctpguard_degraded{cause="policies-refused"} 0`
 	if diff := cmp.Diff(wantGauge, metric(t, r, "sctpguard_degraded")); diff != "" {
 		t.Errorf("gauge (-want +got):\n%s", diff)
 	}
