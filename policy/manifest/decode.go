@@ -146,6 +146,9 @@ func (d *Decoder) decodeChunk(source string, c chunk, scratch *converter) ([]*Do
 		}
 		return n
 	}
+	if c.json {
+		c.data = yamlSafeJSON(c.data)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(c.data))
 	var n yaml.Node
 	if err := dec.Decode(&n); errors.Is(err, io.EOF) {

@@ -40,6 +40,8 @@ const jsonPeek = 4096
 type chunk struct {
 	data   []byte
 	offset int
+	// json says data is one JSON value, as encoding/json read it.
+	json bool
 }
 
 // splitter reads a stream one document at a time, holding no more of it than the document
@@ -124,7 +126,7 @@ func (s *splitter) nextJSON() (chunk, error) {
 		if err := s.read(span[:ws]); err != nil {
 			return chunk{}, err
 		}
-		c := chunk{data: raw, offset: s.line}
+		c := chunk{data: raw, offset: s.line, json: true}
 		return c, s.read(raw)
 	}
 	if errors.Is(err, io.EOF) {
@@ -386,4 +388,66 @@ func (w *window) skipSpace() (ok bool, ws []byte, err error) {
 			return true, w.consume(n), nil
 		}
 	}
+}
+
+// yamlSafeJSON returns a JSON value, valid as encoding/json read it, that yaml.v3 reads as
+// kubectl's JSON decoder does. JSON allows in a string, unescaped, characters YAML refuses
+// (DEL, the C1 controls, U+FFFE, U+FFFF), characters yaml.v3 takes for line breaks and folds
+// into spaces (NEL, U+2028, U+2029), and bytes that are not UTF-8, which encoding/json reads
+// as U+FFFD: each becomes its \u escape, which both read as the same character. Nothing else
+// changes, line breaks included, so lines still count from the stream; data itself is
+// returned when nothing needs escaping.
+func yamlSafeJSON(data []byte) []byte {
+	var out []byte
+	last := 0 // data[last:i] is not yet in out
+	inString := false
+	for i := 0; i < len(data); {
+		b := data[i]
+		switch {
+		case !inString:
+			inString = b == '"'
+			i++
+			continue
+		case b == '\\':
+			i += 2 // an escape: the byte after the backslash never ends the string
+			continue
+		case b == '"':
+			inString = false
+			i++
+			continue
+		case b < utf8.RuneSelf && b != 0x7f:
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(data[i:])
+		if yamlReadsAsJSON(r) {
+			i += size
+			continue
+		}
+		out = append(out, data[last:i]...)
+		out = fmt.Appendf(out, `\u%04x`, r) // every such rune is in the Basic Multilingual Plane
+		i += size
+		last = i
+	}
+	if out == nil {
+		return data
+	}
+	return append(out, data[last:]...)
+}
+
+// yamlReadsAsJSON tells whether yaml.v3 reads a character of a JSON string, unescaped, as
+// that character: a YAML printable character that it does not take for a line break.
+// utf8.RuneError stands for a byte that is not UTF-8 too, so it is escaped either way.
+func yamlReadsAsJSON(r rune) bool {
+	switch {
+	case r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 || r == utf8.RuneError:
+		return false
+	case r < 0x7f:
+		return true
+	case r < 0xa0:
+		return false // C1 controls
+	case r >= 0xd800 && r <= 0xdfff, r == 0xfffe, r == 0xffff:
+		return false
+	}
+	return true
 }

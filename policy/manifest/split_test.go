@@ -340,3 +340,44 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+// TestJSONStringsAsKubectl: characters JSON allows unescaped in a string but YAML refuses
+// or takes for line breaks are read from a JSON stream as
+// kubectl's JSON decoder reads them (FuzzSplit found "\x7f" in a key refused).
+func TestJSONStringsAsKubectl(t *testing.T) {
+	dec := manifest.NewDecoder(runtime.NewScheme(), "")
+	for _, s := range []string{"\x7f", "\u0085", "\u0080\u009f", "\u2028", "\u2029", "\ufffe\uffff", "\ufffd", "é\u00a0€𝄞", `\"\u0085\\`} {
+		data := []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k` + s + `":"v` + s + `"}}` + "\n" +
+			`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}`)
+		want, err := kubectlObjects(data)
+		if err != nil {
+			t.Fatalf("%q: kubectl refuses it: %v", s, err)
+		}
+		docs, errs := dec.Decode("in", data)
+		if len(errs) > 0 {
+			t.Errorf("%q: sctpguard refuses it: %v", s, errs)
+			continue
+		}
+		var got, wantObjs []any
+		for _, d := range docs {
+			o, err := comparable(d.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, o)
+		}
+		for _, w := range want {
+			o, err := comparable(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantObjs = append(wantObjs, o)
+		}
+		if diff := cmp.Diff(wantObjs, got); diff != "" {
+			t.Errorf("%q (-kubectl +sctpguard):\n%s", s, diff)
+		}
+		if len(docs) == 2 && docs[1].Line != 2 {
+			t.Errorf("%q: the second object is on line %d, want 2", s, docs[1].Line)
+		}
+	}
+}
