@@ -95,13 +95,15 @@ func TestCall(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			noLeaks(t)
 			b := blocked{abort: make(chan struct{}), release: make(chan struct{})}
+			var aborted atomic.Bool
+			discarded := make(chan int, 1)
+			// Timed from before the context is made: its timer starts there, and a
+			// loaded machine may pause the test between the two.
+			start := time.Now()
 			ctx := context.Background()
 			if tt.ctx != nil {
 				ctx = tt.ctx()
 			}
-			var aborted atomic.Bool
-			discarded := make(chan int, 1)
-			start := time.Now()
 			v, err := call(ctx, 100*time.Millisecond, 50*time.Millisecond, tt.op(b),
 				func() { aborted.Store(true); close(b.abort) },
 				func(v int) { discarded <- v })
