@@ -384,17 +384,10 @@ func (s *server) stop() {
 // metricIs checks that the metrics at url (read with the bearer token) have sample (name and
 // labels) with the value.
 func metricIs(c *http.Client, url, token, sample, value string) error {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	_, status, body, err := fetch(c, url, token)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
 	for _, line := range strings.Split(string(body), "\n") {
 		if got, ok := strings.CutPrefix(line, sample+" "); ok {
 			if got != value {
@@ -403,28 +396,38 @@ func metricIs(c *http.Client, url, token, sample, value string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("no sample %s (status %s)", sample, resp.Status)
+	return fmt.Errorf("no sample %s (status %s)", sample, status)
 }
 
 // get fetches url with an optional bearer token and checks the status.
 func get(c *http.Client, url, token string, status int) error {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	code, got, body, err := fetch(c, url, token)
 	if err != nil {
 		return err
+	}
+	if code != status {
+		return fmt.Errorf("GET %s: %s, want %d: %.200s", url, got, status, body)
+	}
+	return nil
+}
+
+// fetch GETs url, with a bearer token unless it is empty, and returns the status (code and
+// text) and the body.
+func fetch(c *http.Client, url, token string) (code int, status string, body []byte, err error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", nil, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return 0, "", nil, err
 	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != status {
-		return fmt.Errorf("GET %s: %s, want %d: %.200s", url, resp.Status, status, body)
-	}
-	return nil
+	defer func() { _ = resp.Body.Close() }()
+	body, err = io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Status, body, err
 }
 
 // useLocalWebhook points the release's webhook configurations at the local server: the API
