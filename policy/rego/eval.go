@@ -12,7 +12,6 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/resolver"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	corev1 "k8s.io/api/core/v1"
@@ -68,7 +67,7 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 	if err != nil {
 		return nil, err
 	}
-	ctx, opts, release, err := s.evalOptions(ctx, env)
+	ev, release, err := s.evaluation(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -83,14 +82,14 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		byConstraint[c.index] = fs
 	}
 	separate := matched
-	if cq, err := s.combinedQuery(ctx, mq, matched); err == nil && cq != nil {
+	if cq, err := s.combinedQuery(mq, matched); err == nil && cq != nil {
 		// One query for all; when it fails, each part again on its own, to say which.
-		if rs, err := cq.query.Eval(ctx, withInput(opts, in)...); err == nil {
+		if rs, err := cq.query.eval(ev, in); err == nil {
 			if mq != nil {
 				out = append(out, s.moduleFindings(mq, rs)...)
 			}
 			for i, c := range cq.constraints {
-				constraintFindings(c, binding(rs, bindingName('c', i)))
+				constraintFindings(c, rs.binding(bindingName('c', i)))
 			}
 			mq, separate = nil, nil
 			for _, c := range matched {
@@ -101,7 +100,7 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		}
 	}
 	if mq != nil {
-		rs, err := mq.query.Eval(ctx, withInput(opts, in)...)
+		rs, err := mq.query.eval(ev, in)
 		if err != nil {
 			out = append(out, s.failure("policy modules", "", err))
 		} else {
@@ -109,12 +108,12 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		}
 	}
 	for _, c := range separate {
-		rs, err := c.query.Eval(ctx, withInput(opts, withParameters(in, c.params))...)
+		rs, err := c.query.eval(ev, withParameters(in, c.params))
 		if err != nil {
 			byConstraint[c.index] = []policy.Finding{s.failure("constraint "+c.name, c.name, err)}
 			continue
 		}
-		constraintFindings(c, binding(rs, "v"))
+		constraintFindings(c, rs.binding("v"))
 	}
 	n := len(out)
 	for _, fs := range byConstraint {
@@ -144,7 +143,7 @@ func cutShort(ctx context.Context) error {
 // combinedQuery is one query for the conftest rules of a kind and the constraints that
 // match an object: one evaluation per review instead of one per policy.
 type combinedQuery struct {
-	query *rego.PreparedEvalQuery
+	query *preparedQuery
 	// constraints are bound as c<i>.
 	constraints []*preparedConstraint
 }
@@ -157,7 +156,7 @@ const maxCombined = 256
 // constraints, prepared on first use; nil when there is nothing to combine or the cache is
 // full. The matched constraints whose templates take input whole are left out of it: the
 // caller evaluates them on their own.
-func (s *Set) combinedQuery(ctx context.Context, mq *moduleQuery, matched []*preparedConstraint) (*combinedQuery, error) {
+func (s *Set) combinedQuery(mq *moduleQuery, matched []*preparedConstraint) (*combinedQuery, error) {
 	// The key is the module query and the set of constraints, as bits while there are
 	// few: it is computed on every review.
 	key := comboKey{mq: mq}
@@ -196,11 +195,11 @@ func (s *Set) combinedQuery(ctx context.Context, mq *moduleQuery, matched []*pre
 		body = append(body, fmt.Sprintf("%s := %s", bindingName('c', len(cq.constraints)), c.violation))
 		cq.constraints = append(cq.constraints, c)
 	}
-	q, err := s.prepareQuery(ctx, strings.Join(body, "; "))
+	q, err := s.prepareQuery(strings.Join(body, "; "))
 	if err != nil {
 		return nil, fmt.Errorf("prepare a combined query: %w", err)
 	}
-	cq.query = &q
+	cq.query = q
 	if v, loaded := s.combined.LoadOrStore(key, cq); loaded {
 		return v.(*combinedQuery), nil
 	}
@@ -265,12 +264,12 @@ func (s *Set) EvaluateCombined(ctx context.Context, files []CombinedFile, env po
 		}
 		items = append(items, ast.ObjectTerm([2]*ast.Term{ast.StringTerm("path"), ast.StringTerm(f.Path)}, [2]*ast.Term{ast.StringTerm("contents"), contents}))
 	}
-	ctx, opts, release, err := s.evalOptions(ctx, env)
+	ev, release, err := s.evaluation(ctx, env)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	rs, err := s.combinedRules.query.Eval(ctx, withInput(opts, ast.NewArray(items...))...)
+	rs, err := s.combinedRules.query.eval(ev, ast.NewArray(items...))
 	if err := cutShort(ctx); err != nil {
 		return nil, err
 	}
@@ -280,13 +279,13 @@ func (s *Set) EvaluateCombined(ctx context.Context, files []CombinedFile, env po
 	return s.moduleFindings(s.combinedRules, rs), nil
 }
 
-// evalOptions are the options every query of one review shares: one transaction on the data
-// documents, data.sctpguard.context and data.inventory as they stand, one cancellation at the
-// policy deadline, and results left as Rego terms. release ends the view.
-func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context, []rego.EvalOption, func(), error) {
+// evaluation is what every query of one review shares: one transaction on the data
+// documents, data.sctpguard.context and data.inventory as they stand (reviewValues, in the
+// context), and one cancellation at the policy deadline. release ends the view.
+func (s *Set) evaluation(ctx context.Context, env policy.Env) (*evaluation, func(), error) {
 	txn, err := s.store.NewTransaction(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	// One cancellation for all the queries, fired at the policy deadline or when ctx ends
 	// (the handler's deadline), whichever comes first: without it, each query starts a
@@ -298,8 +297,6 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context,
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, c.Cancel)
 	}
-	opts := make([]rego.EvalOption, 0, 10) // and withInput's three
-	opts = append(opts, rego.EvalTransaction(txn), rego.EvalExternalCancel(c), rego.EvalGenerateJSON(keepTerm), noMetrics)
 	release := func() {
 		timer.Stop()
 		if stop != nil {
@@ -307,48 +304,40 @@ func (s *Set) evalOptions(ctx context.Context, env policy.Env) (context.Context,
 		}
 		s.store.Abort(ctx, txn)
 	}
-	// The resolvers cost every query; they are there only when a policy reads them.
-	if s.parametersOpt != nil {
-		opts = append(opts, s.parametersOpt)
+	ev := &evaluation{ctx: ctx, txn: txn, cancel: c}
+	if !s.usesContext && !s.usesInventory {
+		return ev, release, nil
 	}
+	values := &reviewValues{}
 	if s.usesContext {
 		cv, err := s.contextValue(env.Context)
 		if err != nil {
 			release()
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		opts = append(opts, rego.EvalResolver(contextRef, cv))
+		values.context = cv.v
 	}
 	if s.usesInventory {
 		inv, err := s.inventory(env)
 		if err != nil {
 			release()
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		root, done := inv.read()
-		opts = append(opts, rego.EvalResolver(inventoryRef, valueResolver{root}))
+		values.inventory = root
 		abort := release
 		release = func() {
 			done()
 			abort()
 		}
 	}
-	return ctx, opts, release, nil
-}
-
-// withInput adds to a review's options those of one query: its input, and memos of the
-// rules it evaluates and the data it reads of its own (queries with different inputs must
-// not share the rules').
-func withInput(opts []rego.EvalOption, input ast.Value) []rego.EvalOption {
-	return append(opts, rego.EvalParsedInput(input), rego.EvalVirtualCache(newRuleCache()), rego.EvalBaseCache(&dataCache{}))
+	ev.ctx = context.WithValue(ctx, reviewValuesKey{}, values)
+	return ev, release, nil
 }
 
 // noMetrics spares each query the timers and counters OPA keeps when it is given none:
 // nothing reads them.
-var noMetrics = rego.EvalMetrics(metrics.NoOp())
-
-// keepTerm leaves results as Rego terms: findings read them directly.
-func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+var noMetrics = metrics.NoOp()
 
 // namespace is the object's Namespace from the inventory, when a policy reads it or a
 // constraint selects by it.
@@ -388,11 +377,11 @@ func (s *Set) failure(what, rule string, err error) policy.Finding {
 // moduleFindings reads the conftest rules' query as conftest does: a rule that an exception
 // of its package names gives one exception per naming, and none of its messages; the
 // others give their messages.
-func (s *Set) moduleFindings(mq *moduleQuery, rs rego.ResultSet) []policy.Finding {
+func (s *Set) moduleFindings(mq *moduleQuery, rs results) []policy.Finding {
 	excepted := map[*pkg]map[string]int{}
 	for i, p := range mq.exceptions {
 		names := map[string]int{}
-		if arr, ok := binding(rs, bindingName('e', i)).(*ast.Array); ok {
+		if arr, ok := rs.binding(bindingName('e', i)).(*ast.Array); ok {
 			arr.Foreach(func(t *ast.Term) {
 				if n, ok := t.Value.(ast.String); ok {
 					names[string(n)]++
@@ -410,7 +399,7 @@ func (s *Set) moduleFindings(mq *moduleQuery, rs rego.ResultSet) []policy.Findin
 			}
 			continue
 		}
-		v := binding(rs, bindingName('r', i))
+		v := rs.binding(bindingName('r', i))
 		if r.whole {
 			// [] when undefined, [value] otherwise.
 			arr, _ := v.(*ast.Array)
@@ -426,17 +415,6 @@ func (s *Set) moduleFindings(mq *moduleQuery, rs rego.ResultSet) []policy.Findin
 		out = append(out, fs...)
 	}
 	return out
-}
-
-// binding is the value bound to a query variable, or nil.
-func binding(rs rego.ResultSet, name string) ast.Value {
-	if len(rs) == 0 {
-		return nil
-	}
-	if t, ok := rs[0].Bindings[name].(*ast.Term); ok {
-		return t.Value
-	}
-	return nil
 }
 
 // findings turns a rule's value, a set or array of messages, into findings in a stable
@@ -632,11 +610,6 @@ func (r valueResolver) Eval(context.Context, resolver.Input) (resolver.Result, e
 type contextValue struct {
 	of policy.Context
 	v  ast.Value
-}
-
-// Eval implements resolver.Resolver.
-func (c *contextValue) Eval(context.Context, resolver.Input) (resolver.Result, error) {
-	return resolver.Result{Value: c.v}, nil
 }
 
 func (s *Set) contextValue(c policy.Context) (*contextValue, error) {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
@@ -100,7 +99,7 @@ type pkg struct {
 type moduleQuery struct {
 	// kind is the kind it is for; empty for the other kinds.
 	kind  string
-	query *rego.PreparedEvalQuery
+	query *preparedQuery
 	// body is the query's text, to combine it with constraints'.
 	body []string
 	// rules are bound as r<i>; exceptions (packages) as e<i>, to the names they list.
@@ -150,8 +149,6 @@ type Set struct {
 	// and a set of matching constraints; see combinedQuery.
 	combined  sync.Map // string -> *combinedQuery
 	nCombined atomic.Int32
-	// parametersOpt resolves data.sctpguard.parameters; nil when no template reads it.
-	parametersOpt rego.EvalOption
 	// kindTerms holds input.review.kind per kind; see kindTerm.
 	kindTerms  sync.Map // schema.GroupVersionKind -> *ast.Term
 	nKindTerms atomic.Int32
@@ -160,7 +157,7 @@ type Set struct {
 type preparedConstraint struct {
 	*constraint
 	// query is its template's, shared by the template's constraints.
-	query *rego.PreparedEvalQuery
+	query *preparedQuery
 	// params is its spec.parameters as a Rego term, for input.parameters.
 	params *ast.Term
 	// violation is the violation rule of its own copy of the template, which reads its
@@ -292,10 +289,7 @@ func Load(ctx context.Context, sources []Source, opts Options) (*Set, error) {
 		}
 	}
 	s.store = inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
-	if s.parameters != nil && s.parameters.Len() > 0 {
-		s.parametersOpt = rego.EvalResolver(parametersRef, valueResolver{s.parameters})
-	}
-	if err := s.prepare(ctx); err != nil {
+	if err := s.prepare(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -512,9 +506,9 @@ func (s *Set) judgedKinds() map[string]bool {
 }
 
 // prepare builds the prepared queries: the conftest rules' per kind, one per template.
-func (s *Set) prepare(ctx context.Context) error {
+func (s *Set) prepare() error {
 	if len(s.rules) > 0 && s.opts.Combine {
-		q, err := s.prepareModules(ctx, func(*conftestRule) bool { return true })
+		q, err := s.prepareModules(func(*conftestRule) bool { return true })
 		if err != nil {
 			return err
 		}
@@ -529,14 +523,14 @@ func (s *Set) prepare(ctx context.Context) error {
 		}
 		s.moduleQueries = map[string]*moduleQuery{}
 		for kind := range guarded {
-			q, err := s.prepareModules(ctx, func(r *conftestRule) bool { return r.kinds == nil || r.kinds[kind] })
+			q, err := s.prepareModules(func(r *conftestRule) bool { return r.kinds == nil || r.kinds[kind] })
 			if err != nil {
 				return err
 			}
 			q.kind = kind
 			s.moduleQueries[kind] = q
 		}
-		q, err := s.prepareModules(ctx, func(r *conftestRule) bool { return r.kinds == nil })
+		q, err := s.prepareModules(func(r *conftestRule) bool { return r.kinds == nil })
 		if err != nil {
 			return err
 		}
@@ -544,15 +538,14 @@ func (s *Set) prepare(ctx context.Context) error {
 	}
 	// One query per template: its constraints differ only in input.parameters, which each
 	// gets in its own input (a `with input.parameters` would copy the whole input per call).
-	queries := map[string]*rego.PreparedEvalQuery{}
+	queries := map[string]*preparedQuery{}
 	for _, c := range s.constraints {
 		q, ok := queries[c.template.pkg]
 		if !ok {
-			prepared, err := s.prepareQuery(ctx, fmt.Sprintf("v := data.%s.violation", c.template.pkg))
-			if err != nil {
+			var err error
+			if q, err = s.prepareQuery(fmt.Sprintf("v := data.%s.violation", c.template.pkg)); err != nil {
 				return fmt.Errorf("prepare template %s: %w", c.template.name, err)
 			}
-			q = &prepared
 			queries[c.template.pkg] = q
 		}
 		c.query = q
@@ -581,7 +574,7 @@ func (s *Set) prepare(ctx context.Context) error {
 		if q, ok := s.moduleQueries[kind]; ok {
 			mq = q
 		}
-		if _, err := s.combinedQuery(ctx, mq, matched); err != nil {
+		if _, err := s.combinedQuery(mq, matched); err != nil {
 			return err
 		}
 	}
@@ -590,7 +583,7 @@ func (s *Set) prepare(ctx context.Context) error {
 
 // prepareModules prepares the query of the conftest rules that keep selects, with the
 // exceptions of their packages; nil when it selects none.
-func (s *Set) prepareModules(ctx context.Context, keep func(*conftestRule) bool) (*moduleQuery, error) {
+func (s *Set) prepareModules(keep func(*conftestRule) bool) (*moduleQuery, error) {
 	mq := &moduleQuery{}
 	var body []string
 	bound := map[string]bool{}
@@ -616,22 +609,12 @@ func (s *Set) prepareModules(ctx context.Context, keep func(*conftestRule) bool)
 	if len(body) == 0 {
 		return nil, nil
 	}
-	q, err := s.prepareQuery(ctx, strings.Join(body, "; "))
+	q, err := s.prepareQuery(strings.Join(body, "; "))
 	if err != nil {
 		return nil, fmt.Errorf("prepare the modules' query: %w", err)
 	}
-	mq.query, mq.body = &q, body
+	mq.query, mq.body = q, body
 	return mq, nil
-}
-
-func (s *Set) prepareQuery(ctx context.Context, query string) (rego.PreparedEvalQuery, error) {
-	return rego.New(
-		rego.Query(query),
-		rego.Compiler(s.compiler),
-		rego.Store(s.store),
-		rego.Capabilities(capabilities()),
-		rego.StrictBuiltinErrors(true),
-	).PrepareForEval(ctx)
 }
 
 // RuleIDs implements policy.Evaluator: "<package>/<rule>" for modules, the constraint's name
