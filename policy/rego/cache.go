@@ -1,8 +1,6 @@
 package rego
 
 import (
-	"slices"
-
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -15,8 +13,11 @@ import (
 // the review's evaluation; this one makes a few per cached rule.
 type ruleCache struct {
 	// frames is a stack: evaluation pushes one for each `with`, and reads and writes only
-	// the top one. A frame's map is made on its first Put.
-	frames []map[uint64]*cachedRule
+	// the top one. A frame's map is made on its first Put. Entries are held in the map
+	// itself, not each in an allocation of its own; only those whose hash collides with
+	// another's are chained.
+	frames []map[uint64]cachedRule
+	refs   refArena
 }
 
 type cachedRule struct {
@@ -32,7 +33,7 @@ type cachedRule struct {
 var _ topdown.VirtualCache = (*ruleCache)(nil)
 
 func newRuleCache() *ruleCache {
-	return &ruleCache{frames: make([]map[uint64]*cachedRule, 1, 2)}
+	return &ruleCache{frames: make([]map[uint64]cachedRule, 1, 2)}
 }
 
 // Push implements topdown.VirtualCache.
@@ -47,7 +48,14 @@ func (c *ruleCache) Pop() {
 // Get implements topdown.VirtualCache: the value cached for ref, or nil and whether ref is
 // known to be undefined.
 func (c *ruleCache) Get(ref ast.Ref) (*ast.Term, bool) {
-	e := c.find(c.frames[len(c.frames)-1], ref, refHash(ref))
+	frame := c.frames[len(c.frames)-1]
+	head, ok := frame[refHash(ref)]
+	if !ok {
+		return nil, false
+	}
+	e := &head
+	for ; e != nil && !e.ref.Equal(ref); e = e.next {
+	}
 	switch {
 	case e == nil:
 		return nil, false
@@ -62,26 +70,41 @@ func (c *ruleCache) Get(ref ast.Ref) (*ast.Term, bool) {
 func (c *ruleCache) Put(ref ast.Ref, value *ast.Term) {
 	top := &c.frames[len(c.frames)-1]
 	if *top == nil {
-		*top = map[uint64]*cachedRule{}
+		*top = map[uint64]cachedRule{}
+	}
+	set := func(e *cachedRule) {
+		if value != nil {
+			e.value = value
+		} else {
+			e.undefined = true
+		}
 	}
 	h := refHash(ref)
-	e := c.find(*top, ref, h)
-	if e == nil {
-		e = &cachedRule{ref: slices.Clone(ref), next: (*top)[h]}
-		(*top)[h] = e
+	head, ok := (*top)[h]
+	switch {
+	case !ok:
+		head = cachedRule{ref: c.refs.clone(ref)}
+		set(&head)
+	case head.ref.Equal(ref):
+		set(&head)
+	default:
+		e := head.next
+		for ; e != nil && !e.ref.Equal(ref); e = e.next {
+		}
+		if e == nil {
+			e = &cachedRule{ref: c.refs.clone(ref), next: head.next}
+			head.next = e
+		}
+		set(e)
 	}
-	if value != nil {
-		e.value = value
-	} else {
-		e.undefined = true
-	}
+	(*top)[h] = head
 }
 
 // Keys implements topdown.VirtualCache: the references with a value in the top frame.
 func (c *ruleCache) Keys() []ast.Ref {
 	var keys []ast.Ref
-	for _, e := range c.frames[len(c.frames)-1] {
-		for ; e != nil; e = e.next {
+	for _, head := range c.frames[len(c.frames)-1] {
+		for e := &head; e != nil; e = e.next {
 			if e.value != nil {
 				keys = append(keys, e.ref)
 			}
@@ -90,13 +113,20 @@ func (c *ruleCache) Keys() []ast.Ref {
 	return keys
 }
 
-func (c *ruleCache) find(frame map[uint64]*cachedRule, ref ast.Ref, h uint64) *cachedRule {
-	for e := frame[h]; e != nil; e = e.next {
-		if e.ref.Equal(ref) {
-			return e
-		}
+// refArena holds the copies of the references a cache keeps, several in one allocation.
+type refArena struct {
+	terms []*ast.Term
+}
+
+// clone copies ref into the arena; the copy's capacity ends with it, so that nothing
+// appended to it reaches the next.
+func (a *refArena) clone(ref ast.Ref) ast.Ref {
+	if cap(a.terms)-len(a.terms) < len(ref) {
+		a.terms = make([]*ast.Term, 0, max(32, len(ref)))
 	}
-	return nil
+	start := len(a.terms)
+	a.terms = append(a.terms, ref...)
+	return a.terms[start:len(a.terms):len(a.terms)]
 }
 
 // refHash hashes a reference's elements in order (ast.Ref.Hash adds them up: a.b and b.a
@@ -124,6 +154,7 @@ func refHashNext(h uint64, t *ast.Term) uint64 {
 // per review.
 type dataCache struct {
 	entries map[uint64]*cachedData
+	refs    refArena
 }
 
 type cachedData struct {
@@ -182,7 +213,7 @@ func (c *dataCache) Put(ref ast.Ref, value ast.Value) {
 		e.value = value
 		return
 	}
-	c.entries[h] = &cachedData{ref: slices.Clone(ref), value: value, next: c.entries[h]}
+	c.entries[h] = &cachedData{ref: c.refs.clone(ref), value: value, next: c.entries[h]}
 }
 
 func (c *dataCache) find(ref ast.Ref, h uint64) *cachedData {

@@ -70,6 +70,46 @@ func TestRuleCacheAsOPAs(t *testing.T) {
 	}
 }
 
+// TestRuleCacheCollisions: references whose hashes collide are told apart. No two short
+// references are known to collide, so the test files one reference under the other's hash,
+// as a collision would.
+func TestRuleCacheCollisions(t *testing.T) {
+	a, b, c := ast.MustParseRef("data.a.deny"), ast.MustParseRef("data.b.deny"), ast.MustParseRef("data.c.deny")
+	cache := newRuleCache()
+	cache.Put(a, ast.StringTerm("va"))
+	frame := cache.frames[0]
+	for _, r := range []ast.Ref{b, c} {
+		frame[refHash(r)] = frame[refHash(a)] // a now sits where b and c hash
+	}
+	if v, undefined := cache.Get(b); v != nil || undefined {
+		t.Fatalf("Get(b) = %v, %v before b is put; want nothing", v, undefined)
+	}
+	cache.Put(b, ast.StringTerm("vb"))
+	cache.Put(b, nil)
+	cache.Put(c, ast.StringTerm("vc"))
+	cache.Put(c, ast.StringTerm("vc2"))
+	cache.Put(a, ast.StringTerm("va2")) // under a's own hash
+	for _, tt := range []struct {
+		ref       ast.Ref
+		want      *ast.Term
+		undefined bool
+	}{{b, nil, true}, {c, ast.StringTerm("vc2"), false}, {a, ast.StringTerm("va2"), false}} {
+		if v, undefined := cache.Get(tt.ref); undefined != tt.undefined || (v == nil) != (tt.want == nil) || (v != nil && !v.Equal(tt.want)) {
+			t.Errorf("Get(%v) = %v, %v; want %v, %v", tt.ref, v, undefined, tt.want, tt.undefined)
+		}
+	}
+	var keys []string
+	for _, k := range cache.Keys() {
+		keys = append(keys, k.String())
+	}
+	slices.Sort(keys)
+	// a thrice: under its own hash and, as put first, under b's and c's; b keeps the value
+	// put before it was marked undefined, as in OPA's cache.
+	if want := []string{"data.a.deny", "data.a.deny", "data.a.deny", "data.b.deny", "data.c.deny"}; !slices.Equal(keys, want) {
+		t.Errorf("Keys() = %v, want %v", keys, want)
+	}
+}
+
 // trieCache is OPA's base cache (topdown's baseCache, which OPA does not export) as its
 // source has it: a trie of the reference's elements, a value hiding what is below it.
 type trieCache struct {
