@@ -250,10 +250,10 @@ func validateServiceAKOInputs(svc *corev1.Service, settings Context, inv Invento
 	if err != nil || !subject {
 		return nil, err
 	}
-	at := field.NewPath("spec", "type")
+	at := specTypePath
 	for i, p := range svc.Spec.Ports {
 		if p.Protocol == corev1.ProtocolSCTP {
-			at = field.NewPath("spec", "ports").Index(i).Child("protocol")
+			at = specPortsPath.Index(i).Child("protocol")
 			break
 		}
 	}

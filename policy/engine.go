@@ -183,6 +183,13 @@ func (e *Engine) ref(obj Object) ObjectRef {
 	return ref
 }
 
+// Paths every review of a Service reads, made once: a field.Path is never changed, only
+// extended by new ones pointing to it.
+var (
+	specPortsPath = field.NewPath("spec", "ports")
+	specTypePath  = field.NewPath("spec", "type")
+)
+
 // builtinFindings dispatches to the rules of the object's kind, in its hub version.
 func builtinFindings(r *Review, env Env) ([]Finding, error) {
 	settings, inv := env.Context, env.Inventory
@@ -191,7 +198,7 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 	switch o := toHub(r.Object).(type) {
 	case *corev1.Service:
 		old, _ := r.OldObject.(*corev1.Service)
-		ports := field.NewPath("spec", "ports")
+		ports := specPortsPath
 		out = append(out, validateServicePorts(o, ports)...)
 		backendOf, err := backendImplementation(o, inv)
 		if err != nil {

@@ -49,7 +49,8 @@ func (s *Set) prepareQuery(query string) (*preparedQuery, error) {
 		WithIndexing(true).
 		WithEarlyExit(true).
 		WithStrictBuiltinErrors(true).
-		WithMetrics(noMetrics)
+		WithMetrics(noMetrics).
+		WithRequestMetadata(noRequestMetadata)
 	// The resolvers cost every read of data; they are there only when a policy reads them.
 	// Those whose value changes per review read it from the review's context (reviewValues).
 	if s.parameters != nil && s.parameters.Len() > 0 {
@@ -63,6 +64,10 @@ func (s *Set) prepareQuery(query string) (*preparedQuery, error) {
 	}
 	return pq, nil
 }
+
+// noRequestMetadata is the metadata given to builtins, which only custom builtins read
+// (sctpguard has none): one empty map for every evaluation, instead of one made by each.
+var noRequestMetadata = map[string]any{}
 
 // evaluation is what the queries of one review share: a context carrying the review's
 // values of data (reviewValues), one transaction on the data documents, one cancellation.
