@@ -556,13 +556,26 @@ func (s *Set) review(r *policy.Review, obj ast.Object, ns nsInfo) (ast.Object, e
 		[2]*ast.Term{keys.kind, s.kindTerm(gvk)},
 		[2]*ast.Term{keys.name, ast.StringTerm(r.Object.GetName())},
 		[2]*ast.Term{keys.namespace, ast.StringTerm(r.Object.GetNamespace())},
-		[2]*ast.Term{keys.operation, ast.StringTerm(string(r.Operation))},
+		[2]*ast.Term{keys.operation, operationTerm(r.Operation)},
 		[2]*ast.Term{keys.userInfo, userInfo},
 		[2]*ast.Term{keys.object, ast.NewTerm(obj)},
 		[2]*ast.Term{keys.oldObject, old},
 		[2]*ast.Term{keys.dryRun, ast.InternedTerm(r.DryRun)},
 		[2]*ast.Term{keys.namespaceObject, nsObj},
 	), nil
+}
+
+// operationTerms are input.review.operation for the admission operations, made once.
+var operationTerms = map[policy.Operation]*ast.Term{
+	policy.OperationCreate: ast.StringTerm(string(policy.OperationCreate)), policy.OperationUpdate: ast.StringTerm(string(policy.OperationUpdate)),
+	policy.OperationDelete: ast.StringTerm(string(policy.OperationDelete)), policy.OperationConnect: ast.StringTerm(string(policy.OperationConnect)),
+}
+
+func operationTerm(op policy.Operation) *ast.Term {
+	if t, ok := operationTerms[op]; ok {
+		return t
+	}
+	return ast.StringTerm(string(op))
 }
 
 // kindTerm is input.review.kind for a kind, made once per kind: evaluation never changes

@@ -414,3 +414,23 @@ func TestReadsUserInfo(t *testing.T) {
 		})
 	}
 }
+
+// TestOperation: input.review.operation is the review's operation, whichever it is.
+func TestOperation(t *testing.T) {
+	set, err := rego.Load(t.Context(), []rego.Source{src("p.rego", "package p\n\ndeny contains input.review.operation if true\n")}, rego.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []policy.Operation{policy.OperationCreate, policy.OperationUpdate, policy.OperationDelete, policy.OperationConnect, "FUTURE"} {
+		r := review(t, amf)
+		r.Operation = op
+		got, err := set.Evaluate(t.Context(), r, policy.Env{Inventory: policy.NewMemoryInventory()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []policy.Finding{{Rule: "p/deny", Action: policy.ActionDeny, Message: string(op)}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: findings (-want +got):\n%s", op, diff)
+		}
+	}
+}
