@@ -53,10 +53,13 @@ const (
 // maxMessage bounds a result's message, and DefaultMaxResults the results of one report: a
 // result is at most about 1.5 KiB (the message, its subject, properties and the rest), so
 // that a report stays well within etcd's 1.5 MiB object limit (--max-request-bytes) and the
-// API server's 3 MiB request limit.
+// API server's 3 MiB request limit. MaxResultsLimit is the most a report may be given
+// (--audit-max-results): 1,000 results of 1.5 KiB still fit etcd's limit, with nothing to
+// spare.
 const (
 	maxMessage        = 1024
 	DefaultMaxResults = 500
+	MaxResultsLimit   = 1000
 )
 
 // reportName is the name of a namespace's report part (0-based): ReportName, then
