@@ -86,8 +86,8 @@ type jsonReport struct {
 	Findings []map[string]any `json:"findings"`
 }
 
-// findings runs a check with -o json and returns its findings with the file left out.
-func findings(t *testing.T, o *check.Options, wantCode int) ([]map[string]any, string) {
+// jsonFindings runs a check with -o json and returns its findings and standard error.
+func jsonFindings(t *testing.T, o *check.Options, wantCode int) ([]map[string]any, string) {
 	t.Helper()
 	o.Output = check.OutputJSON
 	out, errOut, code := run(t, "", o)
@@ -98,7 +98,14 @@ func findings(t *testing.T, o *check.Options, wantCode int) ([]map[string]any, s
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
 	}
-	for _, f := range r.Findings {
+	return r.Findings, errOut
+}
+
+// findings runs a check with -o json and returns its findings with the file left out.
+func findings(t *testing.T, o *check.Options, wantCode int) ([]map[string]any, string) {
+	t.Helper()
+	all, errOut := jsonFindings(t, o, wantCode)
+	for _, f := range all {
 		if file, _ := f["file"].(string); strings.HasPrefix(file, check.ClusterSourcePrefix) {
 			f["file"] = "cluster"
 		} else {
@@ -110,8 +117,8 @@ func findings(t *testing.T, o *check.Options, wantCode int) ([]map[string]any, s
 	key := func(f map[string]any) string {
 		return fmt.Sprint(f["kind"], f["namespace"], f["name"], f["path"], f["rule"])
 	}
-	slices.SortFunc(r.Findings, func(a, b map[string]any) int { return strings.Compare(key(a), key(b)) })
-	return r.Findings, errOut
+	slices.SortFunc(all, func(a, b map[string]any) int { return strings.Compare(key(a), key(b)) })
+	return all, errOut
 }
 
 // TestClusterSameAsFiles: check --cluster judges the stored objects as check -f judges their
@@ -361,17 +368,9 @@ func TestClusterWithFiles(t *testing.T) {
 // file), in order.
 func fileFindings(t *testing.T, o *check.Options, wantCode int, file string) []map[string]any {
 	t.Helper()
-	o.Output = check.OutputJSON
-	out, errOut, code := run(t, "", o)
-	if code != wantCode {
-		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, wantCode, errOut)
-	}
-	var r jsonReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("%v:\n%s", err, out)
-	}
+	all, _ := jsonFindings(t, o, wantCode)
 	var of []map[string]any
-	for _, f := range r.Findings {
+	for _, f := range all {
 		if file == "" || f["file"] == file {
 			of = append(of, f)
 		}
