@@ -48,35 +48,36 @@ swapped contains "pod" if input.kind == "Pod" with input.kind as "Pod"
 		{Name: "limits.json", Data: []byte(`{"limits": {"owner": "ran-team"}}`), Document: true},
 		{Name: "t.yaml", Data: []byte(`apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
-metadata: {name: k8slabels}
+metadata: {name: k8sallowedports}
 spec:
   crd:
     spec:
-      names: {kind: K8sLabels}
+      names: {kind: K8sAllowedPorts}
   targets:
     - target: admission.k8s.gatekeeper.sh
       rego: |
-        package k8slabels
+        package k8sallowedports
 
-        violation[{"msg": msg, "details": {"path": "metadata.labels"}}] {
-          provided := {l | input.review.object.metadata.labels[l]}
-          required := {l | l := input.parameters.labels[_]}
-          missing := required - provided
-          count(missing) > 0
-          msg := sprintf("missing %v", [missing])
+        violation[{"msg": msg, "details": {"path": "spec.ports"}}] {
+          port := input.review.object.spec.ports[_]
+          not allowed(port.port)
+          msg := sprintf("port %v is not among %v", [port.port, input.parameters.ports])
         }
+
+        allowed(p) { input.parameters.ports[_] == p }
 ---
 apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sLabels
-metadata: {name: team}
-spec:
-  parameters: {labels: [team]}
+kind: K8sAllowedPorts
+metadata: {name: ngap}
+spec: {parameters: {ports: [38412]}}
 ---
 apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sLabels
-metadata: {name: tier}
+kind: K8sAllowedPorts
+metadata: {name: diameter}
 spec:
-  parameters: {labels: [tier]}
+  enforcementAction: warn
+  match: {kinds: [{apiGroups: [""], kinds: [Service]}]}
+  parameters: {ports: [3868]}
 `)},
 	}
 	s, err := Load(t.Context(), sources, Options{})
