@@ -129,6 +129,8 @@ deny contains sprintf("volume type %s", [input.parameters.type]) if input.kind =
 
 deny := "a string" if true
 
+warn contains "a message before the one without msg" if true
+
 warn contains {"message": "no msg"} if true
 `)},
 			obj: smf,
@@ -434,6 +436,13 @@ spec:
 		{"with a failing constraint", append(sources, constraint("K8sBroken", "broken", "{notANumber: x}")),
 			append(want[:4:4], policy.Finding{Rule: "broken", Action: policy.ActionWarn,
 				Message: `constraint broken failed: k8sbroken.yaml:14: eval_builtin_error: to_number: strconv.ParseFloat: parsing "x": invalid syntax; the object is admitted (policy error setting)`})},
+		// Every constraint in the combined query, one of whose messages has no msg: its
+		// findings are that failure alone, the message before it dropped.
+		{"all combined, one message without msg", []rego.Source{sources[0], sources[3], sources[4], sources[5], sources[6], sources[7],
+			tmpl("K8sNoMsg", "package k8snomsg\n\nviolation[\"a message\"] { true }\n\nviolation[{\"message\": \"x\"}] { true }\n"),
+			constraint("K8sNoMsg", "nomsg", "{}")},
+			append(append([]policy.Finding{want[0]}, want[1:3]...), policy.Finding{Rule: "nomsg", Action: policy.ActionWarn,
+				Message: `constraint nomsg failed: message {"message": "x"} has no string msg; the object is admitted (policy error setting)`})},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			set, err := rego.Load(t.Context(), tt.sources, rego.Options{})

@@ -72,24 +72,15 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		return nil, err
 	}
 	defer release()
-	// Findings per constraint, reported in the constraints' order however evaluated.
-	byConstraint := make([][]policy.Finding, len(s.constraints))
-	constraintFindings := func(c *preparedConstraint, v ast.Value) {
-		fs, err := findings(c.name, c.action, v)
-		if err != nil {
-			fs = []policy.Finding{s.failure("constraint "+c.name, c.name, err)}
-		}
-		byConstraint[c.index] = fs
-	}
 	separate := matched
+	var combined *combinedQuery
+	var combinedResults results
 	if cq, err := s.combinedQuery(mq, matched); err == nil && cq != nil {
 		// One query for all; when it fails, each part again on its own, to say which.
 		if rs, err := cq.query.eval(ev, in); err == nil {
+			combined, combinedResults = cq, rs
 			if mq != nil {
-				out = append(out, s.moduleFindings(mq, rs)...)
-			}
-			for i, c := range cq.constraints {
-				constraintFindings(c, rs.binding(bindingName('c', i)))
+				out = s.appendModuleFindings(out, mq, rs)
 			}
 			mq, separate = nil, nil
 			for _, c := range matched {
@@ -104,24 +95,41 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 		if err != nil {
 			out = append(out, s.failure("policy modules", "", err))
 		} else {
-			out = append(out, s.moduleFindings(mq, rs)...)
+			out = s.appendModuleFindings(out, mq, rs)
 		}
 	}
-	for _, c := range separate {
-		rs, err := c.query.eval(ev, withParameters(in, c.params))
-		if err != nil {
-			byConstraint[c.index] = []policy.Finding{s.failure("constraint "+c.name, c.name, err)}
-			continue
+	// The constraints' findings follow, in the constraints' order however evaluated: the
+	// combined query's are in that order; with others evaluated on their own, each
+	// constraint's are gathered first.
+	if len(separate) == 0 {
+		if combined != nil {
+			for i, c := range combined.constraints {
+				out = s.appendConstraintFindings(out, c, combinedResults.binding(bindingName('c', i)))
+			}
 		}
-		constraintFindings(c, rs.binding("v"))
-	}
-	n := len(out)
-	for _, fs := range byConstraint {
-		n += len(fs)
-	}
-	out = slices.Grow(out, n-len(out))
-	for _, fs := range byConstraint {
-		out = append(out, fs...)
+	} else {
+		byConstraint := make([][]policy.Finding, len(s.constraints))
+		if combined != nil {
+			for i, c := range combined.constraints {
+				byConstraint[c.index] = s.appendConstraintFindings(nil, c, combinedResults.binding(bindingName('c', i)))
+			}
+		}
+		for _, c := range separate {
+			rs, err := c.query.eval(ev, withParameters(in, c.params))
+			if err != nil {
+				byConstraint[c.index] = []policy.Finding{s.failure("constraint "+c.name, c.name, err)}
+				continue
+			}
+			byConstraint[c.index] = s.appendConstraintFindings(nil, c, rs.binding("v"))
+		}
+		n := len(out)
+		for _, fs := range byConstraint {
+			n += len(fs)
+		}
+		out = slices.Grow(out, n-len(out))
+		for _, fs := range byConstraint {
+			out = append(out, fs...)
+		}
 	}
 	if err := cutShort(ctx); err != nil {
 		return nil, err
@@ -276,7 +284,7 @@ func (s *Set) EvaluateCombined(ctx context.Context, files []CombinedFile, env po
 	if err != nil {
 		return []policy.Finding{s.failure("policy modules", "", err)}, nil
 	}
-	return s.moduleFindings(s.combinedRules, rs), nil
+	return s.appendModuleFindings(nil, s.combinedRules, rs), nil
 }
 
 // evaluation is what every query of one review shares: one transaction on the data
@@ -377,7 +385,7 @@ func (s *Set) failure(what, rule string, err error) policy.Finding {
 // moduleFindings reads the conftest rules' query as conftest does: a rule that an exception
 // of its package names gives one exception per naming, and none of its messages; the
 // others give their messages.
-func (s *Set) moduleFindings(mq *moduleQuery, rs results) []policy.Finding {
+func (s *Set) appendModuleFindings(out []policy.Finding, mq *moduleQuery, rs results) []policy.Finding {
 	excepted := map[*pkg]map[string]int{}
 	for i, p := range mq.exceptions {
 		names := map[string]int{}
@@ -390,7 +398,6 @@ func (s *Set) moduleFindings(mq *moduleQuery, rs results) []policy.Finding {
 		}
 		excepted[p] = names
 	}
-	var out []policy.Finding
 	for i, r := range mq.rules {
 		if n := excepted[r.pkg][r.exceptAs]; n > 0 {
 			for range n {
@@ -408,23 +415,35 @@ func (s *Set) moduleFindings(mq *moduleQuery, rs results) []policy.Finding {
 			}
 			v = arr.Elem(0).Value
 		}
-		fs, err := findings(r.id, r.action, v)
-		if err != nil {
-			fs = []policy.Finding{s.failure("rule "+r.id, r.id, err)}
+		n := len(out)
+		var err error
+		if out, err = appendFindings(out, r.id, r.action, v); err != nil {
+			out = append(out[:n], s.failure("rule "+r.id, r.id, err))
 		}
-		out = append(out, fs...)
 	}
 	return out
 }
 
-// findings turns a rule's value, a set or array of messages, into findings in a stable
-// order. A message is a string, or an object with a string msg (conftest, Gatekeeper) and
-// optionally a field path in path or details.path (sctpguard).
-func findings(rule string, action policy.Action, v ast.Value) ([]policy.Finding, error) {
+// appendConstraintFindings appends the findings of a constraint's value, or the failure
+// that its value is not messages.
+func (s *Set) appendConstraintFindings(out []policy.Finding, c *preparedConstraint, v ast.Value) []policy.Finding {
+	n := len(out)
+	out, err := appendFindings(out, c.name, c.action, v)
+	if err != nil {
+		out = append(out[:n], s.failure("constraint "+c.name, c.name, err))
+	}
+	return out
+}
+
+// appendFindings appends the findings of a rule's value, a set or array of messages, in a
+// stable order. A message is a string, or an object with a string msg (conftest,
+// Gatekeeper) and optionally a field path in path or details.path (sctpguard). On error,
+// out is returned as far as it got.
+func appendFindings(out []policy.Finding, rule string, action policy.Action, v ast.Value) ([]policy.Finding, error) {
 	var msgs []*ast.Term
 	switch c := v.(type) {
 	case nil:
-		return nil, nil
+		return out, nil
 	case ast.Set:
 		// The set's own slice, read only: OPA keeps it sorted as Sorted would copy it.
 		if msgs = c.Slice(); !slices.IsSortedFunc(msgs, ast.TermValueCompare) {
@@ -434,9 +453,9 @@ func findings(rule string, action policy.Action, v ast.Value) ([]policy.Finding,
 		msgs = make([]*ast.Term, 0, c.Len())
 		c.Foreach(func(t *ast.Term) { msgs = append(msgs, t) })
 	default:
-		return nil, fmt.Errorf("its value is %s, not a set or array of messages", ast.ValueName(v))
+		return out, fmt.Errorf("its value is %s, not a set or array of messages", ast.ValueName(v))
 	}
-	out := make([]policy.Finding, 0, len(msgs))
+	out = slices.Grow(out, len(msgs))
 	for _, m := range msgs {
 		f := policy.Finding{Rule: rule, Action: action}
 		switch m := m.Value.(type) {
@@ -445,7 +464,7 @@ func findings(rule string, action policy.Action, v ast.Value) ([]policy.Finding,
 		case ast.Object:
 			msg, ok := stringAt(m, msgKey)
 			if !ok {
-				return nil, fmt.Errorf("message %v has no string msg", m)
+				return out, fmt.Errorf("message %v has no string msg", m)
 			}
 			f.Message = msg
 			if p, ok := stringAt(m, pathKey); ok {
@@ -454,7 +473,7 @@ func findings(rule string, action policy.Action, v ast.Value) ([]policy.Finding,
 				f.Path, _ = stringAt(d, pathKey)
 			}
 		default:
-			return nil, fmt.Errorf("message %v is %s, not a string or an object with msg", m, ast.ValueName(m))
+			return out, fmt.Errorf("message %v is %s, not a string or an object with msg", m, ast.ValueName(m))
 		}
 		out = append(out, f)
 	}
