@@ -434,3 +434,31 @@ func TestOperation(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewName: input.review.name and namespace are the object's, whether or not a policy
+// also reads its metadata (which the input then holds converted) or only part of it.
+func TestReviewName(t *testing.T) {
+	for _, tt := range []struct {
+		name, rego string
+	}{
+		{"metadata not read", `deny contains sprintf("%s/%s", [input.review.namespace, input.review.name]) if true`},
+		{"metadata read", `deny contains sprintf("%s/%s", [input.review.namespace, input.review.name]) if input.review.object.metadata.name == input.metadata.name`},
+		{"other metadata read", `deny contains sprintf("%s/%s", [input.review.namespace, input.review.name]) if input.metadata.labels.tier`},
+		{"all metadata read", `deny contains sprintf("%s/%s", [input.review.namespace, input.review.name]) if count(input.review.object.metadata) > 0`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := rego.Load(t.Context(), []rego.Source{src("p.rego", "package p\n\n"+tt.rego+"\n")}, rego.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := set.Evaluate(t.Context(), review(t, amf), policy.Env{Inventory: policy.NewMemoryInventory()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []policy.Finding{{Rule: "p/deny", Action: policy.ActionDeny, Message: "ran/amf"}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
