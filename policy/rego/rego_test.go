@@ -447,18 +447,8 @@ func TestReviewName(t *testing.T) {
 		{"all metadata read", `deny contains sprintf("%s/%s", [input.review.namespace, input.review.name]) if count(input.review.object.metadata) > 0`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			set, err := rego.Load(t.Context(), []rego.Source{src("p.rego", "package p\n\n"+tt.rego+"\n")}, rego.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := set.Evaluate(t.Context(), review(t, amf), policy.Env{Inventory: policy.NewMemoryInventory()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := []policy.Finding{{Rule: "p/deny", Action: policy.ActionDeny, Message: "ran/amf"}}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("findings (-want +got):\n%s", diff)
-			}
+			judge(t, []rego.Source{src("p.rego", "package p\n\n"+tt.rego+"\n")}, rego.Options{}, amf, policy.Env{Inventory: policy.NewMemoryInventory()},
+				[]policy.Finding{{Rule: "p/deny", Action: policy.ActionDeny, Message: "ran/amf"}})
 		})
 	}
 }
