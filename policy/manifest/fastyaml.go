@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,6 +36,13 @@ import (
 // which has its own limits.
 const maxFastDepth = 100
 
+// nodeBlock and contentBlock are the sizes of the blocks nodes and Content slices are handed
+// out from.
+const (
+	nodeBlock    = 256
+	contentBlock = 1024
+)
+
 // fastParser reads one document at a time; its node storage is reused from one document to
 // the next (the nodes of a document are not kept once it is converted).
 type fastParser struct {
@@ -45,11 +53,15 @@ type fastParser struct {
 	start, end, indent, line int
 	eof                      bool
 
-	nodes   []yaml.Node  // storage for nodes, handed out in order
-	scalars []*yaml.Node // the nodes with a Value, a substring of src until detach
-	content []*yaml.Node // storage for the Content of collections
-	stack   []*yaml.Node // the children of the collections being read
-	keys    map[string]struct{}
+	// Storage for nodes, handed out in order from blocks[cur], nodes, of which used are
+	// handed out; the blocks are reused from one document to the next.
+	blocks    [][]yaml.Node
+	cur, used int
+	nodes     []yaml.Node
+	scalars   []*yaml.Node // the nodes with a Value, a substring of src until detach
+	content   []*yaml.Node // storage for the Content of collections
+	stack     []*yaml.Node // the children of the collections being read
+	keys      map[string]struct{}
 }
 
 // parse returns the root node of data, a YAML document, or false if the fast path does not
@@ -59,7 +71,8 @@ func (p *fastParser) parse(data []byte) (*yaml.Node, bool) {
 		return nil, false
 	}
 	p.src = string(data)
-	p.nodes, p.content, p.stack, p.scalars = p.nodes[:0], p.content[:0], p.stack[:0], p.scalars[:0]
+	p.cur, p.nodes, p.used = -1, nil, 0
+	p.content, p.stack, p.scalars = p.content[:0], p.stack[:0], p.scalars[:0]
 	p.start, p.end, p.line, p.eof = 0, -1, 0, false
 	p.next()
 	if p.eof {
@@ -133,13 +146,20 @@ func (p *fastParser) restBlank(i int) int {
 	return -1
 }
 
+// node returns a new node at offset at of the current line.
 func (p *fastParser) node(kind yaml.Kind, style yaml.Style, tag, value string, at int) *yaml.Node {
-	if len(p.nodes) == cap(p.nodes) {
-		// A new block; the nodes handed out stay where they are.
-		p.nodes = make([]yaml.Node, 0, max(64, 2*cap(p.nodes)))
+	if p.used == len(p.nodes) {
+		// The next block: fixed blocks, so that a document of a million nodes costs its
+		// nodes, not twice as many.
+		p.cur++
+		if p.cur == len(p.blocks) {
+			p.blocks = append(p.blocks, make([]yaml.Node, nodeBlock))
+		}
+		p.nodes, p.used = p.blocks[p.cur], 0
 	}
-	p.nodes = append(p.nodes, yaml.Node{Kind: kind, Style: style, Tag: tag, Value: value, Line: p.line, Column: at - p.start + 1})
-	n := &p.nodes[len(p.nodes)-1]
+	n := &p.nodes[p.used]
+	p.used++
+	*n = yaml.Node{Kind: kind, Style: style, Tag: tag, Value: value, Line: p.line, Column: at - p.start + 1}
 	if value != "" {
 		p.scalars = append(p.scalars, n)
 	}
@@ -167,12 +187,17 @@ func (p *fastParser) detach() {
 // collect makes the children on the stack from base on the content of n.
 func (p *fastParser) collect(n *yaml.Node, base int) {
 	kids := p.stack[base:]
-	if len(p.content)+len(kids) > cap(p.content) {
-		p.content = make([]*yaml.Node, 0, max(256, 2*cap(p.content), len(kids)))
+	switch {
+	case len(kids) > contentBlock/4:
+		n.Content = slices.Clone(kids) // large, and rare: its own
+	default:
+		if len(p.content)+len(kids) > cap(p.content) {
+			p.content = make([]*yaml.Node, 0, contentBlock)
+		}
+		at := len(p.content)
+		p.content = append(p.content, kids...)
+		n.Content = p.content[at:len(p.content):len(p.content)]
 	}
-	at := len(p.content)
-	p.content = append(p.content, kids...)
-	n.Content = p.content[at:len(p.content):len(p.content)]
 	p.stack = p.stack[:base]
 }
 
