@@ -159,7 +159,10 @@ func (p *fastParser) node(kind yaml.Kind, style yaml.Style, tag, value string, a
 	}
 	n := &p.nodes[p.used]
 	p.used++
-	*n = yaml.Node{Kind: kind, Style: style, Tag: tag, Value: value, Line: p.line, Column: at - p.start + 1}
+	// Field by field: a reused node has no anchor, alias or comments to clear, and writing
+	// the whole struct costs a write barrier on each of its pointers.
+	n.Kind, n.Style, n.Tag, n.Value, n.Content = kind, style, tag, value, nil
+	n.Line, n.Column = p.line, at-p.start+1
 	if value != "" {
 		p.scalars = append(p.scalars, n)
 	}
