@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -87,14 +88,17 @@ func (d *Decoder) DecodeReader(source string, r io.Reader) ([]*Document, []*Erro
 // the cause: Each then returns that error, after handing on the documents before it,
 // which the caller must discard as DecodeReader does.
 func (d *Decoder) Each(source string, r io.Reader, f func([]*Document, []*Error)) *Error {
-	s := newSplitter(r)
-	// Without the text kept, nothing decoded holds a document's bytes.
-	s.reuse = !d.KeepText
 	sc, _ := d.scratches.Get().(*scratch)
 	if sc == nil {
-		sc = &scratch{}
+		sc = &scratch{lines: bufio.NewReaderSize(nil, lineBuffer)}
 	}
-	defer d.scratches.Put(sc)
+	defer func() {
+		sc.lines.Reset(nil) // holds no reader in the pool
+		d.scratches.Put(sc)
+	}()
+	s := newSplitter(r, sc.lines)
+	// Without the text kept, nothing decoded holds a document's bytes.
+	s.reuse = !d.KeepText
 	for {
 		c, err := s.next()
 		if errors.Is(err, io.EOF) {
@@ -136,11 +140,12 @@ func yamlError(err error, offset, lines int) (string, int) {
 	return "invalid YAML: " + strings.ReplaceAll(m[2], "\n ", ""), n + offset
 }
 
-// scratch is what decoding a document may reuse from the one before: the converter's path
-// and line table, and the fast path's node storage.
+// scratch is what decoding a stream may reuse from the one before: the buffer its lines are
+// read through, the converter's path and line table, and the fast path's node storage.
 type scratch struct {
-	conv converter
-	fast fastParser
+	lines *bufio.Reader
+	conv  converter
+	fast  fastParser
 }
 
 // decodeChunk decodes one document of a stream, reusing scratch.

@@ -235,7 +235,7 @@ func TestFastYAMLHandles(t *testing.T) {
 // error that ends the stream.
 func chunksOf(data []byte) [][]byte {
 	var out [][]byte
-	s := newSplitter(bytes.NewReader(data))
+	s := newSplitter(bytes.NewReader(data), nil)
 	for {
 		c, err := s.next()
 		if err != nil {
