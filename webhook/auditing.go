@@ -23,6 +23,10 @@ type AuditOptions struct {
 	Enabled bool
 	// Resync is the period of the audit's full pass.
 	Resync time.Duration
+	// MaxResults bounds the results of one PolicyReport: a namespace with more gets more
+	// reports (sctpguard, sctpguard-2, ...). Smaller reports are cheaper to rewrite and to
+	// watch; at most audit.MaxResultsLimit, for etcd's object size.
+	MaxResults int
 }
 
 // leaderElection returns whether the manager elects a leader, and its Lease: the
@@ -71,7 +75,7 @@ func addAudit(mgr manager.Manager, o *Options, inv *CacheInventory, engines *Eng
 			return audit.Pause{}
 		},
 		Skip:   o.skipped(inv),
-		Events: mgr.GetEventRecorder("sctpguard-audit"), Metrics: metrics, Resync: o.Audit.Resync,
+		Events: mgr.GetEventRecorder("sctpguard-audit"), Metrics: metrics, Resync: o.Audit.Resync, MaxResults: o.Audit.MaxResults,
 		Log: mgr.GetLogger().WithName("audit"),
 	})
 }

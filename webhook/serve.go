@@ -165,7 +165,7 @@ func NewOptions() *Options {
 		ReadTimeout: DefaultReadTimeout, WriteTimeout: DefaultWriteTimeout, MaxConnections: DefaultMaxConnections,
 		ShutdownDelay: DefaultShutdownDelay, ShutdownTimeout: DefaultShutdownTimeout,
 	}
-	o.Audit = AuditOptions{Enabled: true, Resync: audit.DefaultResync}
+	o.Audit = AuditOptions{Enabled: true, Resync: audit.DefaultResync, MaxResults: audit.DefaultMaxResults}
 	if ns := os.Getenv("SCTPGUARD_NAMESPACE"); ns != "" {
 		o.PolicyNamespace = ns
 		if sa := os.Getenv("SCTPGUARD_SERVICE_ACCOUNT"); sa != "" {
@@ -223,6 +223,10 @@ func (o *Options) Validate() field.ErrorList {
 	}
 	if o.Audit.Enabled && o.Audit.Resync < time.Minute {
 		errs = append(errs, field.Invalid(field.NewPath("audit-resync"), o.Audit.Resync.String(), "must be at least 1m: the audit follows every change, the resync is a safety net"))
+	}
+	if o.Audit.Enabled && (o.Audit.MaxResults < 1 || o.Audit.MaxResults > audit.MaxResultsLimit) {
+		errs = append(errs, field.Invalid(field.NewPath("audit-max-results"), o.Audit.MaxResults,
+			fmt.Sprintf("must be between 1 and %d: a PolicyReport of more results may outgrow etcd's object size", audit.MaxResultsLimit)))
 	}
 	if o.ShutdownDelay < 0 || o.ShutdownTimeout < 0 {
 		errs = append(errs, field.Invalid(field.NewPath("shutdown-delay"), o.ShutdownDelay.String(), "shutdown durations cannot be negative"))

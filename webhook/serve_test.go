@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/sctpguard/sctpguard/policy"
+	"github.com/sctpguard/sctpguard/webhook/audit"
 )
 
 func TestOptionsSelfSigned(t *testing.T) {
@@ -114,5 +115,29 @@ func TestSkippedAsConfigurations(t *testing.T) {
 	o.OptOutLabel = "not a label!"
 	if errs := o.Validate(); len(errs) != 1 || errs[0].Field != "opt-out-label" {
 		t.Errorf("an invalid opt-out label: %v", errs)
+	}
+}
+
+// TestAuditMaxResults: the bound of a PolicyReport's results is refused outside 1 to
+// audit.MaxResultsLimit, naming the flag, and not checked when the audit is off.
+func TestAuditMaxResults(t *testing.T) {
+	const why = "must be between 1 and 1000: a PolicyReport of more results may outgrow etcd's object size"
+	for _, tt := range []struct {
+		max   int
+		audit bool
+		want  field.ErrorList
+	}{
+		{max: audit.DefaultMaxResults, audit: true},
+		{max: 1, audit: true},
+		{max: audit.MaxResultsLimit, audit: true},
+		{max: 0, audit: true, want: field.ErrorList{field.Invalid(field.NewPath("audit-max-results"), 0, why)}},
+		{max: audit.MaxResultsLimit + 1, audit: true, want: field.ErrorList{field.Invalid(field.NewPath("audit-max-results"), 1001, why)}},
+		{max: 0, audit: false},
+	} {
+		o := NewOptions()
+		o.Audit.Enabled, o.Audit.MaxResults = tt.audit, tt.max
+		if diff := cmp.Diff(tt.want, o.Validate()); diff != "" {
+			t.Errorf("--audit-max-results=%d, audit %v (-want +got):\n%s", tt.max, tt.audit, diff)
+		}
 	}
 }

@@ -13,7 +13,7 @@ func newCheckCommand() *cobra.Command {
 	o := check.NewOptions()
 	o.ToolVersion = version
 	c := &cobra.Command{
-		Use:   "check (-f PATH... | PATH... | --cluster [-n NS | -A]) [flags]",
+		Use:   "check (-f PATH... | PATH... | --cluster [-n NS | -A] [-f PATH...]) [flags]",
 		Short: "Check manifests offline with the webhook's rules (GitOps pre-flight)",
 		Long: `Check reads manifests (files, directories, or - for standard input; multi-document YAML,
 JSON and List kinds), applies the API server's defaults, and judges every object with the
@@ -32,12 +32,19 @@ kubeconfig context's namespace, -n NS, or -A. AKO's settings come from the clust
 --ako-values or --ako-configmap replace them, to see what a change of AKO's settings would break
 before anyone makes it. Findings name each object as cluster:<namespace>/<Kind>/<name>.
 
+With --cluster and -f, it judges the files instead, against what the cluster holds in the
+namespaces the files' objects are in (every namespace with -A): each object of the files
+replaces the stored one of its kind and name, as kubectl apply would, and the stored objects
+are the Gateways, backends and classes the files' objects are judged with. Only the files'
+objects are reported: what would applying the files break.
+
 Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadable input.`,
 		Example: `  sctpguard check -f manifests/ --ako-values ako-values.yaml
   kustomize build overlays/prod | sctpguard check -f - -o github
   sctpguard check -f svc.yaml --mutate > mutated.yaml
   sctpguard check --cluster -A
-  sctpguard check --cluster -A --ako-values proposed-ako-values.yaml   # what would break`,
+  sctpguard check --cluster -A --ako-values proposed-ako-values.yaml   # what would break
+  sctpguard check --cluster -f change/   # the change judged against the cluster's objects`,
 		// Paths may also be given as arguments, as pre-commit passes the staged files.
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -57,8 +64,8 @@ Exit codes: 0 no denial (warnings allowed), 1 denied, 2 usage error or unreadabl
 	}
 	f := c.Flags()
 	f.StringSliceVarP(&o.Files, "filename", "f", nil, "files or directories to check (directories recursively: *.yaml, *.yml, *.json), or - for standard input")
-	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace of namespaced objects that name none; with --cluster, the namespace read (default: the kubeconfig context's)")
-	f.BoolVar(&o.Cluster, "cluster", false, "judge the objects stored in a cluster (read-only) instead of files")
+	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace of namespaced objects that name none; with --cluster, the namespace read and, with -f, the files' objects' default (default: the kubeconfig context's)")
+	f.BoolVar(&o.Cluster, "cluster", false, "judge the objects stored in a cluster (read-only); with -f, judge the files against them")
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file for --cluster (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
 	f.StringVar(&o.KubeContext, "context", "", "kubeconfig context for --cluster (default: the current context)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "with --cluster, read every namespace")

@@ -69,6 +69,9 @@ wgpolicyk8s.io/v1alpha2 PolicyReports named sctpguard in each namespace.`,
 	f.DurationVar(&o.AKOGuardDeadline, "ako-guard-deadline", o.AKOGuardDeadline, "time the guard on AKO's ConfigMap judges the stored objects before it answers, under its timeoutSeconds")
 	f.StringVar(&o.OptOutLabel, "opt-out-label", o.OptOutLabel, `label that opts a namespace out of the webhooks when "true", as their namespaceSelector says: the audit and the guard skip such namespaces too`)
 	f.StringSliceVar(&o.ExcludeNamespaces, "exclude-namespace", nil, "namespaces the webhook configurations exclude (their namespaceSelector): the audit and the guard skip them too")
+	// The flag's name before the guard skipped the same namespaces as the audit.
+	f.StringSliceVar(&o.ExcludeNamespaces, "audit-exclude-namespace", nil, "")
+	_ = f.MarkDeprecated("audit-exclude-namespace", "use --exclude-namespace: the audit and the guard skip the same namespaces") // defined just above: no error
 	f.StringVar(&o.Platform, "platform", o.Platform, "cluster platform: auto (detect OpenShift), openshift or none")
 	f.StringVar(&o.CNI, "cni", "", "cluster CNI, overriding AKO's cniPlugin")
 	f.StringVar(&o.ControllerVersion, "controller-version", "", "Avi Controller version, overriding AKO's ConfigMap")
@@ -106,6 +109,7 @@ wgpolicyk8s.io/v1alpha2 PolicyReports named sctpguard in each namespace.`,
 	f.DurationVar(&t.SlowRetry, "translator-slow-retry", t.SlowRetry, "retry period of failures that will not clear soon (controller unreachable, no free IPs)")
 	f.BoolVar(&o.Audit.Enabled, "audit", o.Audit.Enabled, "audit the stored objects continuously on the elected replica and write the findings as wgpolicyk8s.io PolicyReports")
 	f.DurationVar(&o.Audit.Resync, "audit-resync", o.Audit.Resync, "period of the audit's full pass (changes are judged as they come)")
+	f.IntVar(&o.Audit.MaxResults, "audit-max-results", o.Audit.MaxResults, "results of one PolicyReport: a namespace with more gets more reports (sctpguard, sctpguard-2, ...); at most 1000")
 	gf := goflag.NewFlagSet("log", goflag.ContinueOnError)
 	logOpts.BindFlags(gf)
 	f.AddGoFlagSet(gf)

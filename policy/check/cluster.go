@@ -119,11 +119,11 @@ func NewClusterReader(cfg *rest.Config) (ClusterReader, error) {
 	return c, nil
 }
 
-// clusterReader returns the reader of the options (tests set Reader) and the namespace to
-// list: "" for every namespace.
+// clusterReader returns the reader of the options (tests set Reader) and the namespace of
+// the options: -n, else the kubeconfig context's.
 func (o *Options) clusterReader() (ClusterReader, string, error) {
 	if o.ClusterReader != nil {
-		return o.ClusterReader, o.listNamespace(o.Namespace), nil
+		return o.ClusterReader, o.Namespace, nil
 	}
 	cfg, ns, err := ClusterConfig(o.Kubeconfig, o.KubeContext)
 	if err != nil {
@@ -136,22 +136,13 @@ func (o *Options) clusterReader() (ClusterReader, string, error) {
 	if o.Namespace != "" {
 		ns = o.Namespace
 	}
-	return r, o.listNamespace(ns), nil
+	return r, ns, nil
 }
 
-func (o *Options) listNamespace(ns string) string {
-	if o.AllNamespaces {
-		return ""
-	}
-	return ns
-}
-
-// readCluster lists the kinds check judges, read-only, and reads AKO's ConfigMap.
-func (o *Options) readCluster(ctx context.Context) (*clusterSnapshot, error) {
-	r, namespace, err := o.clusterReader()
-	if err != nil {
-		return nil, err
-	}
+// readCluster lists the kinds check judges, read-only, in the namespaces given ("" for
+// all), and reads AKO's ConfigMap. With files (forFiles), a namespace the cluster does not
+// have is a note, not an error: the files may create it.
+func (o *Options) readCluster(ctx context.Context, r ClusterReader, namespaces []string, forFiles bool) (*clusterSnapshot, error) {
 	snap := &clusterSnapshot{}
 	dec := manifest.NewDecoder(policy.Scheme(), "default")
 	for _, gk := range clusterKinds {
@@ -166,18 +157,27 @@ func (o *Options) readCluster(ctx context.Context) (*clusterSnapshot, error) {
 		if gk.Group == policy.MachineConfigGroup {
 			snap.settings.Platform = policy.PlatformOpenShift
 		}
-		objs, err := listKind(ctx, r, mapping, namespace)
-		if err != nil {
-			if apierrors.IsNotFound(err) { // its CRD went away since discovery
-				snap.notes = append(snap.notes, fmt.Sprintf("the cluster does not serve %s: skipped", kindName(gk)))
+		in := namespaces
+		if mapping.Scope.Name() != meta.RESTScopeNameNamespace && gk != (schema.GroupKind{Kind: "Namespace"}) {
+			in = []string{""} // cluster-scoped: one list whatever the namespaces
+		}
+		for _, namespace := range in {
+			objs, err := listKind(ctx, r, mapping, namespace)
+			if err != nil {
+				switch {
+				case errors.As(err, new(noNamespace)) && forFiles:
+					snap.notes = append(snap.notes, fmt.Sprintf("namespace %q is not in the cluster: the objects of the files there are judged against the files alone", namespace))
+				case apierrors.IsNotFound(err): // its CRD went away since discovery
+					snap.notes = append(snap.notes, fmt.Sprintf("the cluster does not serve %s: skipped", kindName(gk)))
+				default:
+					snap.errors = append(snap.errors, &manifest.Error{Source: ClusterSourcePrefix + mapping.Resource.GroupResource().String(), Err: err})
+				}
 				continue
 			}
-			snap.errors = append(snap.errors, &manifest.Error{Source: ClusterSourcePrefix + mapping.Resource.GroupResource().String(), Err: err})
-			continue
-		}
-		for _, obj := range objs {
-			docs, errs := dec.Decode(clusterSource(obj, mapping), storedManifest(obj))
-			snap.docs, snap.errors = append(snap.docs, docs...), append(snap.errors, errs...)
+			for _, obj := range objs {
+				docs, errs := dec.Decode(clusterSource(obj, mapping), storedManifest(obj))
+				snap.docs, snap.errors = append(snap.docs, docs...), append(snap.errors, errs...)
+			}
 		}
 	}
 	if o.AKOValues == "" && o.AKOConfigMap == "" {
@@ -186,6 +186,33 @@ func (o *Options) readCluster(ctx context.Context) (*clusterSnapshot, error) {
 		}
 	}
 	return snap, nil
+}
+
+// namespacesRead says where check --cluster -f read the cluster, for its note.
+func namespacesRead(o *Options, namespaces []string) string {
+	if o.AllNamespaces {
+		return "every namespace"
+	}
+	if len(namespaces) == 1 {
+		return "namespace " + namespaces[0]
+	}
+	return "namespaces " + strings.Join(namespaces, ", ")
+}
+
+// clusterNamespaces are the namespaces to read for the files' documents: those their objects
+// are in, namespace (-n's, else the kubeconfig context's) when they name none.
+func clusterNamespaces(namespace string, files []*manifest.Document) []string {
+	var in []string
+	for _, d := range files {
+		if d.Typed != nil && d.Typed.GetNamespace() != "" {
+			in = append(in, d.Typed.GetNamespace())
+		}
+	}
+	slices.Sort(in)
+	if in = slices.Compact(in); len(in) == 0 {
+		in = []string{namespace}
+	}
+	return in
 }
 
 // readAKO reads AKO's settings from its ConfigMap key by key, as the webhook does: a key that
@@ -227,6 +254,11 @@ func servedMapping(m meta.RESTMapper, gk schema.GroupKind) (*meta.RESTMapping, e
 	return mappings[0], nil
 }
 
+// noNamespace is listKind's error for a namespace the cluster does not have.
+type noNamespace string
+
+func (n noNamespace) Error() string { return fmt.Sprintf("namespace %q not found", string(n)) }
+
 // listKind lists a kind in pages, in namespace ("" for all). The Namespaces of one namespace
 // are that namespace alone, read by name: a user of one namespace may not list them all.
 func listKind(ctx context.Context, r client.Reader, mapping *meta.RESTMapping, namespace string) ([]unstructured.Unstructured, error) {
@@ -237,7 +269,7 @@ func listKind(ctx context.Context, r client.Reader, mapping *meta.RESTMapping, n
 		obj.SetGroupVersionKind(gvk)
 		if err := r.Get(ctx, types.NamespacedName{Name: namespace}, &obj); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("namespace %q not found", namespace)
+				return nil, noNamespace(namespace)
 			}
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -85,8 +86,8 @@ type jsonReport struct {
 	Findings []map[string]any `json:"findings"`
 }
 
-// findings runs a check with -o json and returns its findings with the file left out.
-func findings(t *testing.T, o *check.Options, wantCode int) ([]map[string]any, string) {
+// jsonFindings runs a check with -o json and returns its findings and standard error.
+func jsonFindings(t *testing.T, o *check.Options, wantCode int) ([]map[string]any, string) {
 	t.Helper()
 	o.Output = check.OutputJSON
 	out, errOut, code := run(t, "", o)
@@ -97,7 +98,14 @@ func findings(t *testing.T, o *check.Options, wantCode int) ([]map[string]any, s
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
 	}
-	for _, f := range r.Findings {
+	return r.Findings, errOut
+}
+
+// findings runs a check with -o json and returns its findings with the file left out.
+func findings(t *testing.T, o *check.Options, wantCode int) ([]map[string]any, string) {
+	t.Helper()
+	all, errOut := jsonFindings(t, o, wantCode)
+	for _, f := range all {
 		if file, _ := f["file"].(string); strings.HasPrefix(file, check.ClusterSourcePrefix) {
 			f["file"] = "cluster"
 		} else {
@@ -109,8 +117,8 @@ func findings(t *testing.T, o *check.Options, wantCode int) ([]map[string]any, s
 	key := func(f map[string]any) string {
 		return fmt.Sprint(f["kind"], f["namespace"], f["name"], f["path"], f["rule"])
 	}
-	slices.SortFunc(r.Findings, func(a, b map[string]any) int { return strings.Compare(key(a), key(b)) })
-	return r.Findings, errOut
+	slices.SortFunc(all, func(a, b map[string]any) int { return strings.Compare(key(a), key(b)) })
+	return all, errOut
 }
 
 // TestClusterSameAsFiles: check --cluster judges the stored objects as check -f judges their
@@ -259,13 +267,14 @@ func TestClusterReadOnly(t *testing.T) {
 	}
 }
 
-// TestClusterUsage: --cluster and -f exclude each other, and the cluster flags need --cluster.
+// TestClusterUsage: the cluster flags need --cluster, and --cluster never prints mutated
+// manifests.
 func TestClusterUsage(t *testing.T) {
 	for _, tc := range []struct {
 		set  func(o *check.Options)
 		want string
 	}{
-		{func(o *check.Options) { o.Cluster, o.Files = true, []string{"x.yaml"} }, "filename: Forbidden: give -f or --cluster, not both"},
+		{func(o *check.Options) { o.Cluster, o.Files, o.Mutate = true, []string{"x.yaml"}, true }, "mutate: Forbidden"},
 		{func(o *check.Options) { o.AllNamespaces = true }, "cluster: Forbidden: --all-namespaces, --kubeconfig and --context read a cluster: give --cluster"},
 		{func(o *check.Options) { o.Cluster, o.Mutate = true, true }, "mutate: Forbidden"},
 	} {
@@ -276,4 +285,95 @@ func TestClusterUsage(t *testing.T) {
 			t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tc.want)
 		}
 	}
+}
+
+// TestClusterWithFiles: check --cluster -f judges the files' objects, and only them, as check
+// -f judges them beside the cluster's objects (each file's object replacing the stored one
+// of its name), with AKO's settings from the cluster; it reads the namespaces the files name,
+// one missing from the cluster being a note. The oracle is check -f of the stored objects'
+// manifests with the change applied.
+func TestClusterWithFiles(t *testing.T) {
+	const objects, change = "testdata/cluster/objects.yaml", "testdata/cluster/change.yaml"
+	stored, err := os.ReadFile(objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stored objects as the change leaves them: without the diameter it replaces.
+	var kept []string
+	for _, doc := range strings.Split(string(stored), "---\n") {
+		if !strings.Contains(doc, "  name: diameter\n") {
+			kept = append(kept, doc)
+		}
+	}
+	if len(kept) != 5 {
+		t.Fatalf("%d stored manifests kept, want 5", len(kept))
+	}
+	applied := filepath.Join(t.TempDir(), "applied.yaml")
+	if err := os.WriteFile(applied, []byte(strings.Join(kept, "---\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ako  string
+		code int
+	}{
+		{"testdata/cluster/ako-clusterip.yaml", check.ExitDenied},
+		{"testdata/cluster/ako-npl.yaml", check.ExitDenied},
+	} {
+		t.Run(filepath.Base(tc.ako), func(t *testing.T) {
+			oracle := check.NewOptions()
+			oracle.Files, oracle.AKOConfigMap = []string{applied, change}, tc.ako
+			want := fileFindings(t, oracle, tc.code, change)
+			if len(want) == 0 {
+				t.Fatal("the change has no findings: nothing is compared")
+			}
+
+			o := check.NewOptions()
+			o.Cluster, o.Files, o.Namespace = true, []string{change}, "ran"
+			o.ClusterReader = fakeCluster(t, interceptor.Funcs{}, objects, tc.ako)
+			got := fileFindings(t, o, tc.code, "")
+			for _, f := range got {
+				delete(f, "file") // the stored objects' would name cluster:...
+			}
+			for _, f := range want {
+				delete(f, "file")
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("findings of the change (-check -f with it applied +check --cluster -f):\n%s", diff)
+			}
+			o.Output = check.OutputText
+			_, stderr, _ := run(t, "", o)
+			for _, note := range []string{
+				`note: namespace "lab" is not in the cluster: the objects of the files there are judged against the files alone` + "\n",
+				"note: judged against 6 objects read from the cluster (namespaces lab, ran)\n",
+			} {
+				if !strings.Contains(stderr, note) {
+					t.Errorf("stderr lacks %q:\n%s", note, stderr)
+				}
+			}
+		})
+	}
+
+	// Without the cluster the Gateway is missing: the findings differ, so the comparison
+	// above can tell whether the cluster was read.
+	alone := check.NewOptions()
+	alone.Files, alone.AKOConfigMap = []string{change}, "testdata/cluster/ako-clusterip.yaml"
+	applied0 := check.NewOptions()
+	applied0.Files, applied0.AKOConfigMap = []string{applied, change}, "testdata/cluster/ako-clusterip.yaml"
+	if cmp.Equal(fileFindings(t, alone, check.ExitClean, change), fileFindings(t, applied0, check.ExitDenied, change)) {
+		t.Error("the change alone is judged as with the stored objects: the test cannot fail")
+	}
+}
+
+// fileFindings runs a check with -o json and returns the findings of file ("" for every
+// file), in order.
+func fileFindings(t *testing.T, o *check.Options, wantCode int, file string) []map[string]any {
+	t.Helper()
+	all, _ := jsonFindings(t, o, wantCode)
+	var of []map[string]any
+	for _, f := range all {
+		if file == "" || f["file"] == file {
+			of = append(of, f)
+		}
+	}
+	return of
 }

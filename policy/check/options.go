@@ -107,10 +107,13 @@ type Options struct {
 	// ToolVersion is reported in SARIF output.
 	ToolVersion string
 
-	// Cluster reads the objects to judge from a live cluster, read-only, instead of Files;
-	// AKO's settings come from its ConfigMap there unless AKOValues or AKOConfigMap give
-	// others (the what-if). Namespace is then the namespace listed ("" for the kubeconfig
-	// context's), AllNamespaces lists every namespace.
+	// Cluster reads the objects to judge from a live cluster, read-only; AKO's settings
+	// come from its ConfigMap there unless AKOValues or AKOConfigMap give others (the
+	// what-if). Namespace is then the namespace listed ("" for the kubeconfig context's),
+	// AllNamespaces lists every namespace. With Files, the files' objects are judged
+	// instead, against the cluster's objects in their namespaces (every namespace with
+	// AllNamespaces), each replacing the stored object of its name: what would a kubectl
+	// apply of the files break.
 	Cluster       bool
 	Kubeconfig    string
 	KubeContext   string
@@ -133,8 +136,6 @@ func NewOptions() *Options {
 func (o *Options) Validate() field.ErrorList {
 	var errs field.ErrorList
 	switch {
-	case o.Cluster && len(o.Files) > 0:
-		errs = append(errs, field.Forbidden(field.NewPath("filename"), "give -f or --cluster, not both"))
 	case o.Cluster && o.Mutate:
 		errs = append(errs, field.Forbidden(field.NewPath("mutate"), "--mutate prints mutated manifests; --cluster reads stored objects and never writes"))
 	case !o.Cluster && (o.AllNamespaces || o.Kubeconfig != "" || o.KubeContext != ""):

@@ -163,9 +163,35 @@ func Check(ctx context.Context, o *Options, stdin io.Reader) (*Result, error) {
 func check(ctx context.Context, o *Options, stdin io.Reader, c *checker) (*Result, error) {
 	var cluster *clusterSnapshot
 	var clusterSettings *policy.Context
+	// With --cluster and files, the files' documents, judged against the cluster's objects
+	// in namespaces.
+	var files []*manifest.Document
+	var namespaces []string
+	res := &Result{}
 	if o.Cluster {
-		var err error
-		if cluster, err = o.readCluster(ctx); err != nil {
+		r, namespace, err := o.clusterReader()
+		if err != nil {
+			return nil, err
+		}
+		namespaces = []string{namespace}
+		if o.AllNamespaces {
+			namespaces = []string{""}
+		}
+		if len(o.Files) > 0 {
+			// Read as kubectl apply -f reads them against this cluster: objects that name
+			// no namespace are in -n's, else the kubeconfig context's.
+			inputs, skipped, errs := expand(o.Files)
+			res.Skipped, res.Errors, res.Inputs = skipped, errs, len(inputs)
+			fo := *o
+			fo.Namespace = namespace
+			var more []*manifest.Error
+			files, more = decodeAll(inputs, &fo, stdin)
+			res.Errors = append(res.Errors, more...)
+			if !o.AllNamespaces {
+				namespaces = clusterNamespaces(namespace, files)
+			}
+		}
+		if cluster, err = o.readCluster(ctx, r, namespaces, len(o.Files) > 0); err != nil {
 			return nil, err
 		}
 		clusterSettings = &cluster.settings
@@ -190,15 +216,21 @@ func check(ctx context.Context, o *Options, stdin io.Reader, c *checker) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{}
 	c.o, c.engine, c.pctx, c.dec = o, engine, pctx, manifest.NewDecoder(policy.Scheme(), o.Namespace)
 	var env policy.Env
-	if cluster != nil {
+	switch {
+	case cluster != nil && len(o.Files) > 0:
+		// The files are judged, the cluster's objects are what they are judged against:
+		// each file's object replaces the stored one of its name.
+		res.Errors, res.Notes, res.Inputs = append(res.Errors, cluster.errors...), append(res.Notes, cluster.notes...), res.Inputs+1
+		res.Notes = append(res.Notes, fmt.Sprintf("judged against %d objects read from the cluster (%s)", len(cluster.docs), namespacesRead(o, namespaces)))
+		env, err = c.judgeHeld(ctx, files, cluster.docs, res)
+	case cluster != nil:
 		// The cluster is one more source of documents, judged as files are; its objects
 		// are read whole (a list per kind), so they are held.
 		res.Errors, res.Notes, res.Inputs = cluster.errors, cluster.notes, 1
-		env, err = c.judgeHeld(ctx, cluster.docs, res)
-	} else {
+		env, err = c.judgeHeld(ctx, cluster.docs, nil, res)
+	default:
 		inputs, skipped, errs := expand(o.Files)
 		res.Skipped, res.Errors = skipped, errs
 		res.Inputs = len(inputs)
@@ -210,7 +242,7 @@ func check(ctx context.Context, o *Options, stdin io.Reader, c *checker) (*Resul
 		}
 		docs, more := decodeAll(inputs, o, stdin)
 		res.Errors = append(res.Errors, more...)
-		env, err = c.judgeHeld(ctx, docs, res)
+		env, err = c.judgeHeld(ctx, docs, nil, res)
 	}
 	if err != nil {
 		return nil, err
@@ -295,7 +327,7 @@ func (c *checker) judge(ctx context.Context, it *Item, env policy.Env) error {
 
 // judgeHeld holds every object of docs and judges them against the whole set. It returns
 // the environment they were judged in.
-func (c *checker) judgeHeld(ctx context.Context, docs []*manifest.Document, res *Result) (policy.Env, error) {
+func (c *checker) judgeHeld(ctx context.Context, docs, against []*manifest.Document, res *Result) (policy.Env, error) {
 	res.Items = make([]Item, 0, len(docs))
 	for _, d := range docs {
 		it, err := c.item(d)
@@ -305,7 +337,15 @@ func (c *checker) judgeHeld(ctx context.Context, docs []*manifest.Document, res 
 		}
 		res.Items = append(res.Items, *it)
 	}
-	inv := inventory(res.Items)
+	// The objects judged against (a cluster's, never AdmissionReviews: no item error) come
+	// first: the judged, added after them, replace those of the same kind and name.
+	stored := make([]Item, 0, len(against)+len(res.Items))
+	for _, d := range against {
+		if it, err := c.item(d); err == nil {
+			stored = append(stored, *it)
+		}
+	}
+	inv := inventory(append(stored, res.Items...))
 	if c.o.Mutate {
 		res.Errors = append(res.Errors, mutateAll(ctx, c.engine, res.Items, policy.Env{Context: c.pctx, Inventory: inv})...)
 		// The stored objects are the mutated ones: judge against those.

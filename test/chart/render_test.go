@@ -238,7 +238,7 @@ func TestDeployment(t *testing.T) {
 		"--opt-out-label=sctpguard.io/ignore", "--exclude-namespace=sctpguard", "--platform=auto", "--policy-timeout=500ms",
 		"--on-policy-error=warn", "--zap-log-level=info", "--read-timeout=2000ms", "--write-timeout=2000ms", "--shutdown-delay=10s",
 	}
-	audit := []string{"--audit-resync=10m"}
+	audit := []string{"--audit-resync=10m", "--audit-max-results=500"}
 	tlsSecret := corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 		SecretName: "sctpguard-webhook-tls", DefaultMode: ptr.To[int32](0o440)}}}
 	for name, tc := range map[string]struct {
@@ -251,13 +251,13 @@ func TestDeployment(t *testing.T) {
 			mounts: []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/sctpguard/tls", ReadOnly: true}}},
 		// The certificates live in memory and in the Secret serve manages: nothing mounted.
 		"without cert-manager": {r: release{name: selfSigned.name, namespace: selfSigned.namespace,
-			values: selfSigned.values + "audit: {resync: 1h}\nwebhook: {excludeNamespaces: [kube-system], optOutLabel: example.com/no-sctpguard}\n"},
+			values: selfSigned.values + "audit: {resync: 1h, maxResultsPerReport: 1000}\nwebhook: {excludeNamespaces: [kube-system], optOutLabel: example.com/no-sctpguard}\n"},
 			args: append(slices.Concat(
 				slices.DeleteFunc(slices.Clone(common[:9]), func(a string) bool { return a == "--cert-dir=/etc/sctpguard/tls" }),
 				[]string{"--opt-out-label=example.com/no-sctpguard", "--exclude-namespace=sctpguard", "--exclude-namespace=kube-system"},
 				common[11:]),
 				"--self-signed-certs", "--cert-secret=sctpguard-webhook-tls",
-				"--webhook-configuration=sctpguard", "--webhook-service=sctpguard", "--audit-resync=1h")},
+				"--webhook-configuration=sctpguard", "--webhook-service=sctpguard", "--audit-resync=1h", "--audit-max-results=1000")},
 		"translator and rules": {r: release{name: "sctpguard", namespace: "sctpguard", values: `
 translator: {enabled: true, controller: avi.example:443, workers: 8, timeout: 20s, classes: sctpguard-and-ako, dryRun: true}
 avi: {existingSecret: avi-credentials}
@@ -551,6 +551,8 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 			[]string{"- at '/probe/okdVerification/nodePort': minimum: got 80, want 30,000"}},
 		"duration without unit": {"policy: {timeout: \"500\"}\n",
 			[]string{"- at '/policy/timeout': '500' does not match pattern '^([0-9]+(ns|us|µs|ms|s|m|h))+$'"}},
+		"reports over etcd's size": {"audit: {maxResultsPerReport: 5000}\n",
+			[]string{"- at '/audit/maxResultsPerReport': maximum: got 5,000, want 1,000"}},
 		"issuerRef without name": {"certManager: {issuerRef: {kind: ClusterIssuer}}\n",
 			[]string{"- at '/certManager/issuerRef': missing property 'name'"}},
 		"two at once": {"replicaCount: 0\nplatform: aws\n", []string{

@@ -320,4 +320,36 @@ func TestCheckCluster(t *testing.T) {
 			}
 		})
 	}
+
+	// A change judged against the cluster: a second backend for gw's listener, whose port
+	// the stored diameter already claims. check --cluster -f reports it, and only it, as
+	// check -f reports it beside the stored objects' manifests; check -f alone cannot see
+	// the Gateway.
+	t.Run("a change against the cluster", func(t *testing.T) {
+		setAKO(t, clusterIPMode)
+		change := strings.ReplaceAll(backend(guardNamespace, "diameter", "3868"), "name: diameter\n", "name: diameter-2\n")
+		if err := os.WriteFile(filepath.Join(dir, "change.yaml"), []byte(change), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		before := resourceVersions(t)
+		all, _, wantCode := runCheck(t, dir, "-f", "objects.yaml", "-f", "change.yaml", "--ako-configmap=ako-clusterip.yaml")
+		want := slices.DeleteFunc(all, func(f map[string]any) bool { return f["name"] != "diameter-2" })
+		got, stderr, code := runCheck(t, dir, "--cluster", kubeconfig, "-f", "change.yaml")
+		if code != 1 || wantCode != 1 {
+			t.Errorf("exit codes: check --cluster -f %d, check -f %d, want 1\n%s", code, wantCode, stderr)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("findings of the change (-check -f beside the stored manifests +check --cluster -f):\n%s", diff)
+		}
+		if !slices.ContainsFunc(got, func(f map[string]any) bool { return f["rule"] == "backend-port-conflict" }) {
+			t.Errorf("no backend-port-conflict: the stored backend was not seen\n%v", got)
+		}
+		// How many depends on the cluster-scoped objects other tests left (GatewayClasses).
+		if note := " objects read from the cluster (namespace " + guardNamespace + ")\n"; !strings.Contains(stderr, note) {
+			t.Errorf("stderr lacks %q:\n%s", note, stderr)
+		}
+		if after := resourceVersions(t); after != before {
+			t.Errorf("check --cluster -f changed the cluster: resourceVersions %s, then %s", before, after)
+		}
+	})
 }

@@ -821,8 +821,8 @@ func (a *Auditor) flush(ctx context.Context, namespace string) error {
 	for _, j := range a.state[namespace] {
 		objs = append(objs, j)
 	}
-	want := reportContents(objs, cmp.Or(a.MaxResults, DefaultMaxResults))
 	last := a.written[namespace]
+	want := reportContents(objs, cmp.Or(a.MaxResults, DefaultMaxResults), last)
 	written := slices.Clone(last)
 	if n := len(want) - len(written); n > 0 {
 		written = append(written, make([]content, n)...)

@@ -53,10 +53,13 @@ const (
 // maxMessage bounds a result's message, and DefaultMaxResults the results of one report: a
 // result is at most about 1.5 KiB (the message, its subject, properties and the rest), so
 // that a report stays well within etcd's 1.5 MiB object limit (--max-request-bytes) and the
-// API server's 3 MiB request limit.
+// API server's 3 MiB request limit. MaxResultsLimit is the most a report may be given
+// (--audit-max-results): 1,000 results of 1.5 KiB still fit etcd's limit, with nothing to
+// spare.
 const (
 	maxMessage        = 1024
 	DefaultMaxResults = 500
+	MaxResultsLimit   = 1000
 )
 
 // reportName is the name of a namespace's report part (0-based): ReportName, then
@@ -159,23 +162,104 @@ type content struct {
 	Results []wgpolicy.PolicyReportResult
 }
 
-// reportContents splits the judged objects of a namespace, ordered by kind, name and (within
-// an object) field path, into the contents of its reports: each of at most max results, an
-// object's results never split (one with more than max has a report of its own). Only
-// objects with findings are given; none: no report.
-func reportContents(objs []*judged, max int) []content {
+// reportContents splits the judged objects of a namespace into the contents of its reports:
+// each of at most max results, an object's results never split (one with more than max has
+// a report of its own), each report's results ordered by kind, name and (within an object)
+// field path. Only objects with findings are given; none: no report.
+//
+// The parts are stable: an object stays in the part that held it in prev (what was last
+// written) while it fits there, and the others, new or grown out of their part, go to the
+// first part with room, then to new parts. So one object more, fewer or changed rewrites
+// one report, not every report after it, as a split in sorted order would. Parts left
+// empty are deleted (the names may have gaps, filled again by later objects). When the
+// stable parts are twice as many as the results need, they are packed again from scratch.
+func reportContents(objs []*judged, max int, prev []content) []content {
 	objs = slices.Clone(objs)
-	slices.SortFunc(objs, func(a, b *judged) int {
-		return cmp.Or(cmp.Compare(a.ref.Kind, b.ref.Kind), cmp.Compare(a.ref.APIVersion, b.ref.APIVersion), cmp.Compare(a.ref.Name, b.ref.Name))
-	})
-	var parts []content
-	for _, j := range objs {
-		if len(parts) == 0 || (len(parts[len(parts)-1].Results) > 0 && len(parts[len(parts)-1].Results)+len(j.findings) > max) {
-			parts = append(parts, content{})
+	slices.SortFunc(objs, func(a, b *judged) int { return compareRefs(a.ref, b.ref) })
+	packed := pack(objs, max, nil)
+	if len(prev) == 0 {
+		return packed
+	}
+	was := map[refKey]int{}
+	for part, c := range prev {
+		for _, r := range c.Results {
+			if len(r.Subjects) > 0 {
+				was[refKeyOf(r.Subjects[0])] = part
+			}
 		}
-		c := &parts[len(parts)-1]
-		for i, f := range j.findings {
-			r := Result(j.ref, f, j.since[i])
+	}
+	stable := pack(objs, max, func(j *judged) (int, bool) {
+		part, ok := was[refKeyOf(j.ref)]
+		return part, ok
+	})
+	used := 0
+	for _, c := range stable {
+		if len(c.Results) > 0 {
+			used++
+		}
+	}
+	if used >= 2*len(packed) {
+		return packed
+	}
+	return stable
+}
+
+// refKey identifies an object in the reports across passes and restarts: its kind and name
+// (a uid changes when the object is recreated under the same name).
+type refKey struct{ apiVersion, kind, name string }
+
+func refKeyOf(r corev1.ObjectReference) refKey { return refKey{r.APIVersion, r.Kind, r.Name} }
+
+func compareRefs(a, b corev1.ObjectReference) int {
+	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.APIVersion, b.APIVersion), cmp.Compare(a.Name, b.Name))
+}
+
+// pack places the sorted objects in parts of at most max results: first each object where
+// placed says, if it says and the object fits there, then the rest in order, each in the
+// first part with room (an empty part always has room), else in a new part. Each part's
+// results keep the objects' order.
+func pack(objs []*judged, max int, placed func(*judged) (int, bool)) []content {
+	var size []int
+	where := make([]int, len(objs))
+	fits := func(part, n int) bool { return size[part] == 0 || size[part]+n <= max }
+	grow := func(part int) {
+		for len(size) <= part {
+			size = append(size, 0)
+		}
+	}
+	for i, j := range objs {
+		where[i] = -1
+		if placed == nil {
+			continue
+		}
+		if part, ok := placed(j); ok {
+			grow(part)
+			if fits(part, len(j.findings)) {
+				where[i] = part
+				size[part] += len(j.findings)
+			}
+		}
+	}
+	for i, j := range objs {
+		if where[i] >= 0 {
+			continue
+		}
+		part := 0
+		if placed == nil && len(size) > 0 {
+			part = len(size) - 1 // in sorted order: only the last part can have room
+		}
+		for part < len(size) && !fits(part, len(j.findings)) {
+			part++
+		}
+		grow(part)
+		where[i] = part
+		size[part] += len(j.findings)
+	}
+	parts := make([]content, len(size))
+	for i, j := range objs {
+		c := &parts[where[i]]
+		for k, f := range j.findings {
+			r := Result(j.ref, f, j.since[k])
 			c.Results = append(c.Results, r)
 			switch r.Result {
 			case wgpolicy.ResultFail:

@@ -29,7 +29,7 @@ func TestReportContent(t *testing.T) {
 		{ref: gw, since: []metav1.Timestamp{at}, findings: []policy.Finding{
 			{Rule: "gateway-class-missing", Action: policy.ActionWarn, Path: "spec.gatewayClassName", Message: "m4"},
 		}},
-	}, DefaultMaxResults)
+	}, DefaultMaxResults, nil)
 	if len(parts) != 1 {
 		t.Fatalf("%d reports, want 1", len(parts))
 	}

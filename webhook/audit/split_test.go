@@ -20,9 +20,10 @@ import (
 
 // TestReportSplit: above MaxResults results a namespace's results go to several reports,
 // named sctpguard, sctpguard-2, ..., each with whole objects in the reports' order (an object
-// with more results than the bound has a report of its own), each summary its own; as the
-// results shrink, the reports no longer needed are deleted and those unchanged are not
-// written again; a restarted audit reads the parts back as what it wrote.
+// with more results than the bound has a report of its own), each summary its own; objects
+// stay in their report while they fit, so a change writes the reports it touches and no
+// other; reports no longer needed are deleted, and packed again when they are twice as many
+// as needed; a restarted audit reads the parts back as what it wrote.
 func TestReportSplit(t *testing.T) {
 	ctx := context.Background()
 	reports := fake.NewClientBuilder().WithScheme(Scheme()).Build()
@@ -95,18 +96,59 @@ func TestReportSplit(t *testing.T) {
 		t.Errorf("read back (-written +read):\n%s", diff)
 	}
 
-	// d fixed: e moves up, the last report goes; the first is unchanged and not written.
+	// A new object early in the order goes to the first report with room, and only that
+	// report is written: the reports after it keep their objects.
+	service("aa", "sctp-nodeportlocal")
+	flush(map[string][]string{
+		"sctpguard":   {"fail=2", "a spec.ports[0].protocol", "b spec.ports[0].protocol"},
+		"sctpguard-2": {"fail=2", "aa spec.ports[0].protocol", "c spec.ports[0].protocol"},
+		"sctpguard-3": {"fail=3", "d spec.ports[0].protocol", "d spec.ports[1].protocol", "d spec.ports[2].protocol"},
+		"sctpguard-4": {"fail=1", "e spec.ports[0].protocol"},
+	}, 1, 0)
+
+	// d fixed: its report goes, the others are unchanged and not written.
 	service("d")
 	flush(map[string][]string{
 		"sctpguard":   {"fail=2", "a spec.ports[0].protocol", "b spec.ports[0].protocol"},
-		"sctpguard-2": {"fail=2", "c spec.ports[0].protocol", "e spec.ports[0].protocol"},
-	}, 1, 2)
+		"sctpguard-2": {"fail=2", "aa spec.ports[0].protocol", "c spec.ports[0].protocol"},
+		"sctpguard-4": {"fail=1", "e spec.ports[0].protocol"},
+	}, 0, 1)
 
-	// All fixed but a: one report.
-	for _, name := range []string{"b", "c", "e"} {
+	// b grows out of its report: it moves to the first with room, the gap left by d.
+	service("b", "sctp-nodeportlocal", "sctp-nodeportlocal")
+	flush(map[string][]string{
+		"sctpguard":   {"fail=1", "a spec.ports[0].protocol"},
+		"sctpguard-2": {"fail=2", "aa spec.ports[0].protocol", "c spec.ports[0].protocol"},
+		"sctpguard-3": {"fail=2", "b spec.ports[0].protocol", "b spec.ports[1].protocol"},
+		"sctpguard-4": {"fail=1", "e spec.ports[0].protocol"},
+	}, 2, 0)
+
+	// A restart in this state reads the parts back, gap and all, and places as before.
+	restarted = &Auditor{Reports: reports, MaxResults: 2, Log: logr.Discard(), synced: true}
+	if err := restarted.seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(a.written, restarted.written, cmp.AllowUnexported(content{})); diff != "" {
+		t.Errorf("read back (-written +read):\n%s", diff)
+	}
+
+	// Fewer results, but the reports they hold are not twice what they need: kept.
+	for _, name := range []string{"aa", "b"} {
 		service(name)
 	}
-	flush(map[string][]string{"sctpguard": {"fail=1", "a spec.ports[0].protocol"}}, 1, 1)
+	flush(map[string][]string{
+		"sctpguard":   {"fail=1", "a spec.ports[0].protocol"},
+		"sctpguard-2": {"fail=1", "c spec.ports[0].protocol"},
+		"sctpguard-4": {"fail=1", "e spec.ports[0].protocol"},
+	}, 1, 1)
+
+	// Two reports for what one holds: packed again into one, the others deleted.
+	service("e")
+	flush(map[string][]string{"sctpguard": {"fail=2", "a spec.ports[0].protocol", "c spec.ports[0].protocol"}}, 1, 2)
+
+	// All fixed but a: one report.
+	service("c")
+	flush(map[string][]string{"sctpguard": {"fail=1", "a spec.ports[0].protocol"}}, 1, 0)
 	service("a")
 	flush(map[string][]string{}, 0, 1)
 	if _, ok := a.written["ran"]; ok {
