@@ -271,15 +271,12 @@ func (p *fastParser) sequence(i, depth int, indentless bool) (*yaml.Node, bool) 
 		default:
 			item, ok = p.inline(j, depth+1)
 		}
+		more, ok := p.push(item, ok, col)
 		if !ok {
 			return nil, false
 		}
-		p.stack = append(p.stack, item)
-		if p.eof || p.indent < col {
+		if !more {
 			break
-		}
-		if p.indent > col || p.lineStartsMarker() {
-			return nil, false
 		}
 		i = p.start + p.indent
 		if !p.entry(i) {
@@ -291,6 +288,25 @@ func (p *fastParser) sequence(i, depth int, indentless bool) (*yaml.Node, bool) 
 	}
 	p.collect(seq, base)
 	return seq, true
+}
+
+// push adds node, the last read of a collection at column col if ok, to the collection,
+// and says where the line after it leaves the collection: more entries (a line at col), or
+// its end (the end of the document, or a line left of col). ok is false for anything else
+// (a line right of col goes on a scalar or is an error; a document marker), and when the
+// node was not read.
+func (p *fastParser) push(node *yaml.Node, read bool, col int) (more, ok bool) {
+	if !read {
+		return false, false
+	}
+	p.stack = append(p.stack, node)
+	if p.eof || p.indent < col {
+		return false, true
+	}
+	if p.indent > col || p.lineStartsMarker() {
+		return false, false
+	}
+	return true, true
 }
 
 // emptyAt returns the empty scalar yaml.v3 gives an absent value, placed where it places
@@ -352,15 +368,12 @@ func (p *fastParser) mapping(i, depth int) (*yaml.Node, bool) {
 				p.next()
 			}
 		}
+		more, ok := p.push(value, ok, col)
 		if !ok {
 			return nil, false
 		}
-		p.stack = append(p.stack, value)
-		if p.eof || p.indent < col {
+		if !more {
 			break
-		}
-		if p.indent > col || p.lineStartsMarker() {
-			return nil, false
 		}
 		i = p.start + p.indent
 	}
