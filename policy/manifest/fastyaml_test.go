@@ -20,7 +20,7 @@ import (
 // does, node for node; what it does not read, yaml.v3 reads as before.
 
 // yamlV3Root returns the root node of data as decodeChunk's yaml.v3 path reads it: one
-// document, and nothing after it. ok is false where that path would not get a root node.
+// document, and nothing after it; an error where that path gets no root node.
 func yamlV3Root(data []byte) (root *yaml.Node, err error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc, extra yaml.Node
@@ -28,7 +28,10 @@ func yamlV3Root(data []byte) (root *yaml.Node, err error) {
 		return nil, err
 	}
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("a second document (%v)", err)
+		if err != nil {
+			return nil, fmt.Errorf("after the document: %w", err)
+		}
+		return nil, errors.New("a second document")
 	}
 	if len(doc.Content) == 0 {
 		return nil, errors.New("no node")
