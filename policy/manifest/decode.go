@@ -141,10 +141,12 @@ func yamlError(err error, offset, lines int) (string, int) {
 }
 
 // scratch is what decoding a stream may reuse from the one before: the buffer its lines are
-// read through, the converter's path and line table, and the fast path's node storage.
+// read through, the converter's path, line table and source, and the fast path's node
+// storage. Nothing decoded refers to it.
 type scratch struct {
 	lines *bufio.Reader
 	conv  converter
+	src   source
 	fast  fastParser
 }
 
@@ -166,7 +168,8 @@ func (d *Decoder) decodeChunk(source string, c chunk, scratch *scratch) ([]*Docu
 	}
 	// The converter's path and line table are reused from one document to the next.
 	conv := &scratch.conv
-	*conv = converter{offset: c.offset, src: newSource(c.data), segs: conv.segs[:0], lines: conv.lines[:0]}
+	scratch.src = newSource(c.data)
+	*conv = converter{offset: c.offset, src: &scratch.src, segs: conv.segs[:0], lines: conv.lines[:0]}
 	if conv.tag(root) == tagNull {
 		return nil, nil
 	}
