@@ -119,9 +119,10 @@ test-chart: build controlplane $(HELM) ## Chart tests: rendering vs webhook.Conf
 	cd test/chart && HELM=$(HELM) SCTPGUARD_BIN=$(BIN)/sctpguard $(GO) test -count=1 -v ./...
 
 .PHONY: fuzz
-fuzz: ## Fuzz the YAML-to-findings path, the manifest splitter against kubectl's, and the admission handler, for FUZZTIME each.
+fuzz: ## Fuzz the YAML-to-findings path, the manifest splitter against kubectl's, the fast YAML path against yaml.v3, and the admission handler, for FUZZTIME each.
 	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./policy/check
 	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./policy/manifest
+	$(GO) test -run '^$$' -fuzz '^FuzzFastYAML$$' -fuzztime $(FUZZTIME) ./policy/manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./webhook
 
 .PHONY: vet

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -207,20 +208,17 @@ func nextSegment(p string) (string, string) {
 	return p[:end], p[end:]
 }
 
-// splitPath splits "spec.ports[1].name" or "metadata.labels[a.b/c]" into its segments.
-func splitPath(p string) []string {
-	var segs []string
-	for {
-		seg, rest := nextSegment(p)
-		if seg == "" && rest == "" {
-			return segs
-		}
-		segs = append(segs, seg)
-		p = rest
-	}
-}
-
-// SplitPath splits a field path as rendered by field.Path into its segments: names, list
+// PathSegments yields the segments of a field path as rendered by field.Path: names, list
 // indexes and map keys, in order. It is the inverse of field.Path.String for paths whose
 // map keys contain no ']'.
-func SplitPath(p string) []string { return splitPath(p) }
+func PathSegments(p string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for {
+			seg, rest := nextSegment(p)
+			if seg == "" && rest == "" || !yield(seg) {
+				return
+			}
+			p = rest
+		}
+	}
+}

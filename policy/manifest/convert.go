@@ -647,14 +647,18 @@ func (c *converter) mapInto(n *yaml.Node, v reflect.Value, h uint64) error {
 		return c.fieldError(n, "cannot decode into a map keyed by %s", t.Key())
 	}
 	m := reflect.MakeMapWithSize(t, len(n.Content)/2)
+	// One key and one element, reused: SetMapIndex copies them into the map (a new one of
+	// each per member was a third of the objects a label map cost).
+	kv, elem := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
 	err := c.eachPair(n, func(key string, k, val *yaml.Node) error {
 		c.push(segment{key: key, index: -1, inMap: true})
 		defer c.pop()
-		elem := reflect.New(t.Elem()).Elem()
+		elem.SetZero()
 		if err := c.typed(val, elem, pathHash(h, key), k.Line); err != nil {
 			return err
 		}
-		m.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), elem)
+		kv.SetString(key)
+		m.SetMapIndex(kv, elem)
 		return nil
 	})
 	if err != nil {

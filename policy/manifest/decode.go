@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -45,6 +47,10 @@ type Decoder struct {
 	// KeepText keeps the text of each document, which Document.YAML and Document.Patched
 	// need (check --mutate). Without it a decoded set holds its objects, not its input.
 	KeepText bool
+
+	// scratches holds the *scratch of the streams decoded before, for the next: a check
+	// reads hundreds of files on every core through one decoder.
+	scratches sync.Pool
 }
 
 // NewDecoder returns a decoder for the kinds of scheme; namespaced objects without a
@@ -82,10 +88,17 @@ func (d *Decoder) DecodeReader(source string, r io.Reader) ([]*Document, []*Erro
 // the cause: Each then returns that error, after handing on the documents before it,
 // which the caller must discard as DecodeReader does.
 func (d *Decoder) Each(source string, r io.Reader, f func([]*Document, []*Error)) *Error {
-	s := newSplitter(r)
+	sc, _ := d.scratches.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{lines: bufio.NewReaderSize(nil, lineBuffer)}
+	}
+	defer func() {
+		sc.lines.Reset(nil) // holds no reader in the pool
+		d.scratches.Put(sc)
+	}()
+	s := newSplitter(r, sc.lines)
 	// Without the text kept, nothing decoded holds a document's bytes.
 	s.reuse = !d.KeepText
-	var scratch converter
 	for {
 		c, err := s.next()
 		if errors.Is(err, io.EOF) {
@@ -99,7 +112,7 @@ func (d *Decoder) Each(source string, r io.Reader, f func([]*Document, []*Error)
 			}
 			return e
 		}
-		if ds, es := d.decodeChunk(source, c, &scratch); len(ds) > 0 || len(es) > 0 {
+		if ds, es := d.decodeChunk(source, c, sc); len(ds) > 0 || len(es) > 0 {
 			f(ds, es)
 		}
 	}
@@ -127,63 +140,36 @@ func yamlError(err error, offset, lines int) (string, int) {
 	return "invalid YAML: " + strings.ReplaceAll(m[2], "\n ", ""), n + offset
 }
 
-// decodeChunk decodes one document of a stream; scratch is the converter it may reuse.
-func (d *Decoder) decodeChunk(source string, c chunk, scratch *converter) ([]*Document, []*Error) {
-	// kubectl converts the first YAML document of each section and ignores the rest: a
-	// second one (after a "..." line, or after a line break kubectl does not split at,
-	// such as a lone carriage return) would be judged by nobody and applied by nobody.
-	second := func(line int) ([]*Document, []*Error) {
-		return nil, []*Error{{Source: source, Line: line, Err: errors.New(`a second YAML document starts here without a "---" line: ` +
-			`kubectl reads only the first document between two "---" lines and drops the rest`)}}
-	}
-	// The lines of the document, for clamping error lines; a YAML document's last line
-	// ends with a line break (which kubectl adds when the stream has none). Counted only
-	// for an error.
-	lines := func() int {
-		n := lineBreaks(c.data, false)
-		if !bytes.HasSuffix(c.data, []byte("\n")) {
-			n++
-		}
-		return n
-	}
+// scratch is what decoding a stream may reuse from the one before: the buffer its lines are
+// read through, the converter's path, line table and source, and the fast path's node
+// storage. Nothing decoded refers to it.
+type scratch struct {
+	lines *bufio.Reader
+	conv  converter
+	src   source
+	fast  fastParser
+}
+
+// decodeChunk decodes one document of a stream, reusing scratch.
+func (d *Decoder) decodeChunk(source string, c chunk, scratch *scratch) ([]*Document, []*Error) {
+	// Plain block YAML, which most manifests are, takes the fast path; the rest (and JSON,
+	// whose strings yamlSafeJSON rewrites) goes through yaml.v3, which reports its errors.
+	root, ok := (*yaml.Node)(nil), false
 	if c.json {
 		c.data = yamlSafeJSON(c.data)
+	} else {
+		root, ok = scratch.fast.parse(c.data)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(c.data))
-	var n yaml.Node
-	if err := dec.Decode(&n); errors.Is(err, io.EOF) {
-		return nil, nil // blank
-	} else if err != nil {
-		msg, line := yamlError(err, c.offset, lines())
-		// yaml.v3 reads ahead past the end of the first document; kubectl does not look.
-		if end := documentEnd(c.data); end > 0 && line >= c.offset+end {
-			return second(c.offset + end)
+	if !ok {
+		var errs []*Error
+		if root, errs = parseYAML(source, c); root == nil {
+			return nil, errs
 		}
-		if _, err := sigsyaml.YAMLToJSON(c.data); err == nil {
-			// kubectl's parser (yaml.v2) is laxer on malformed YAML, such as text after a
-			// flow collection that ends the document. Refuse rather than guess.
-			msg += "; kubectl's older YAML parser reads this document anyway, but what it makes of it is not certain: fix the YAML"
-		}
-		return nil, []*Error{{Source: source, Line: line, Err: errors.New(msg)}}
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		line := c.offset + extra.Line
-		if err != nil {
-			_, line = yamlError(err, c.offset, lines())
-		}
-		if end := documentEnd(c.data); end > 0 {
-			line = c.offset + end
-		}
-		return second(line)
-	}
-	if len(n.Content) == 0 {
-		return nil, nil // only comments
-	}
-	root := n.Content[0]
 	// The converter's path and line table are reused from one document to the next.
-	conv := scratch
-	*conv = converter{offset: c.offset, src: newSource(c.data), segs: conv.segs[:0], lines: conv.lines[:0]}
+	conv := &scratch.conv
+	scratch.src = newSource(c.data)
+	*conv = converter{offset: c.offset, src: &scratch.src, segs: conv.segs[:0], lines: conv.lines[:0]}
 	if conv.tag(root) == tagNull {
 		return nil, nil
 	}
@@ -201,6 +187,60 @@ func (d *Decoder) decodeChunk(source string, c chunk, scratch *converter) ([]*Do
 		doc.lines = table
 	}
 	return docs, errs
+}
+
+// parseYAML parses a document (a JSON one made yamlSafeJSON) with yaml.v3 and returns its
+// root node, or nil and the errors that refuse it (none for a document with no node).
+func parseYAML(source string, c chunk) (*yaml.Node, []*Error) {
+	// kubectl converts the first YAML document of each section and ignores the rest: a
+	// second one (after a "..." line, or after a line break kubectl does not split at,
+	// such as a lone carriage return) would be judged by nobody and applied by nobody.
+	second := func(line int) []*Error {
+		return []*Error{{Source: source, Line: line, Err: errors.New(`a second YAML document starts here without a "---" line: ` +
+			`kubectl reads only the first document between two "---" lines and drops the rest`)}}
+	}
+	// The lines of the document, for clamping error lines; a YAML document's last line
+	// ends with a line break (which kubectl adds when the stream has none). Counted only
+	// for an error.
+	lines := func() int {
+		n := lineBreaks(c.data, false)
+		if !bytes.HasSuffix(c.data, []byte("\n")) {
+			n++
+		}
+		return n
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(c.data))
+	var n yaml.Node
+	if err := dec.Decode(&n); errors.Is(err, io.EOF) {
+		return nil, nil // blank
+	} else if err != nil {
+		msg, line := yamlError(err, c.offset, lines())
+		// yaml.v3 reads ahead past the end of the first document; kubectl does not look.
+		if end := documentEnd(c.data); end > 0 && line >= c.offset+end {
+			return nil, second(c.offset + end)
+		}
+		if _, err := sigsyaml.YAMLToJSON(c.data); err == nil {
+			// kubectl's parser (yaml.v2) is laxer on malformed YAML, such as text after a
+			// flow collection that ends the document. Refuse rather than guess.
+			msg += "; kubectl's older YAML parser reads this document anyway, but what it makes of it is not certain: fix the YAML"
+		}
+		return nil, []*Error{{Source: source, Line: line, Err: errors.New(msg)}}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := c.offset + extra.Line
+		if err != nil {
+			_, line = yamlError(err, c.offset, lines())
+		}
+		if end := documentEnd(c.data); end > 0 {
+			line = c.offset + end
+		}
+		return nil, second(line)
+	}
+	if len(n.Content) == 0 {
+		return nil, nil // only comments
+	}
+	return n.Content[0], nil
 }
 
 // documentEnd returns the line of the first marker that ends a document inside a section

@@ -68,11 +68,15 @@ func (d *Document) LineOf(path string) int {
 // lineEntry returns the entry of the line table LineOf answers path with: that of the
 // path, or of its nearest parent in the table.
 func (d *Document) lineEntry(path string) (lineEntry, bool) {
-	segs := append(append([]string{}, d.prefix...), policy.SplitPath(path)...)
-	hashes := make([]uint64, len(segs)+1)
-	hashes[0] = rootHash
-	for i, seg := range segs {
-		hashes[i+1] = pathHash(hashes[i], []byte(seg))
+	// The hash of the path and of each of its parents, on the stack for paths of usual
+	// depth: a check asks for the lines of every finding's path.
+	var buf [32]uint64
+	hashes := append(buf[:0], rootHash)
+	for _, seg := range d.prefix {
+		hashes = append(hashes, pathHash(hashes[len(hashes)-1], seg))
+	}
+	for seg := range policy.PathSegments(path) {
+		hashes = append(hashes, pathHash(hashes[len(hashes)-1], seg))
 	}
 	for i := len(hashes) - 1; i > len(d.prefix); i-- {
 		for _, e := range d.lines {

@@ -31,6 +31,9 @@ import (
 //
 // The differential fuzz test (FuzzSplit) holds the splitter to apimachinery's decoder.
 
+// lineBuffer is the size of the buffer YAML lines are read through.
+const lineBuffer = 64 << 10
+
 // jsonPeek is how far into a stream kubectl looks for the '{' of a JSON stream: the buffer
 // size StreamVisitor gives NewYAMLOrJSONDecoder.
 const jsonPeek = 4096
@@ -47,7 +50,7 @@ type chunk struct {
 // splitter reads a stream one document at a time, holding no more of it than the document
 // being read.
 type splitter struct {
-	r *bufio.Reader
+	r *bufio.Reader // YAML mode's reader, or the one to reset for it
 
 	// JSON mode: win records what the JSON decoder read, to count its lines and to hand
 	// what follows to the YAML reader should the stream turn out to be YAML.
@@ -67,8 +70,10 @@ type splitter struct {
 	buf   []byte
 }
 
-func newSplitter(r io.Reader) *splitter {
-	s := &splitter{win: &window{r: r}}
+// newSplitter returns a splitter of r that reads YAML through lines, a reader it resets for
+// r (nil: a new one).
+func newSplitter(r io.Reader, lines *bufio.Reader) *splitter {
+	s := &splitter{win: &window{r: r}, r: lines}
 	head, err := s.win.peek(jsonPeek)
 	if err != nil && !errors.Is(err, io.EOF) {
 		s.err = err
@@ -90,7 +95,10 @@ func newSplitter(r io.Reader) *splitter {
 // toYAML reads the rest of the stream as YAML.
 func (s *splitter) toYAML(r io.Reader) {
 	s.yaml, s.json = true, nil
-	s.r = bufio.NewReaderSize(r, 64<<10)
+	if s.r == nil {
+		s.r = bufio.NewReaderSize(r, lineBuffer)
+	}
+	s.r.Reset(r)
 }
 
 // next returns the next document, io.EOF after the last, or the error that ends the stream.

@@ -290,8 +290,8 @@ type source struct {
 	last struct{ line, col, off int }
 }
 
-func newSource(data []byte) *source {
-	return &source{data: data, bang: bytes.IndexByte(data, '!') >= 0}
+func newSource(data []byte) source {
+	return source{data: data, bang: bytes.IndexByte(data, '!') >= 0}
 }
 
 // nonSpecific reports whether a plain scalar has the non-specific tag.
