@@ -209,10 +209,28 @@ func parseYAML(source string, c chunk) (*yaml.Node, []*Error) {
 		}
 		return n
 	}
+	// yaml.v3 reads some text with tabs that kubectl's parser (yaml.v2) refuses, such as a
+	// tab before a comment after a comment line: a document with a tab that yaml.v3 reads
+	// is read again as kubectl reads it, so that check does not pass what kubectl apply
+	// refuses. (Tabs are rare in manifests; the fast path leaves them all to yaml.v3.)
+	refusedByKubectl := func() []*Error {
+		if bytes.IndexByte(c.data, '\t') < 0 {
+			return nil
+		}
+		_, err := sigsyaml.YAMLToJSON(c.data)
+		if err == nil {
+			return nil
+		}
+		msg, line := yamlError(err, c.offset, lines())
+		if line == 0 {
+			line = c.offset + 1
+		}
+		return []*Error{{Source: source, Line: line, Err: errors.New(msg + "; yaml.v3 reads this document, but kubectl's older YAML parser refuses it")}}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(c.data))
 	var n yaml.Node
 	if err := dec.Decode(&n); errors.Is(err, io.EOF) {
-		return nil, nil // blank
+		return nil, refusedByKubectl() // blank
 	} else if err != nil {
 		msg, line := yamlError(err, c.offset, lines())
 		// yaml.v3 reads ahead past the end of the first document; kubectl does not look.
@@ -236,6 +254,9 @@ func parseYAML(source string, c chunk) (*yaml.Node, []*Error) {
 			line = c.offset + end
 		}
 		return nil, second(line)
+	}
+	if errs := refusedByKubectl(); errs != nil {
+		return nil, errs
 	}
 	if len(n.Content) == 0 {
 		return nil, nil // only comments

@@ -287,6 +287,11 @@ func TestYAMLErrorLines(t *testing.T) {
 		{"- a\nb: c\n", "in.yaml:2: invalid YAML: did not find expected '-' indicator"},
 		{"a: b\n  c: d\n", "in.yaml:2: invalid YAML: mapping values are not allowed in this context"},
 		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\na: b\n  c: d\n", "in.yaml:6: invalid YAML: mapping values are not allowed in this context"},
+		// Read by yaml.v3 (as nothing, or as an object), refused by kubectl's parser
+		// (FuzzSplit's finds).
+		{"#0000000000\n\t#", "in.yaml:2: invalid YAML: found character that cannot start any token; yaml.v3 reads this document, but kubectl's older YAML parser refuses it"},
+		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# c\n\t#", "in.yaml:6: invalid YAML: found character that cannot start any token; yaml.v3 reads this document, but kubectl's older YAML parser refuses it"},
+		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n#\n\t#", "in.yaml:5: invalid YAML: found character that cannot start any token; yaml.v3 reads this document, but kubectl's older YAML parser refuses it"},
 	} {
 		_, errs := decode(tt.src)
 		if len(errs) != 1 || errs[0] != tt.want {
