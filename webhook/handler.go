@@ -308,11 +308,13 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 	if err != nil {
 		return errored(http.StatusBadRequest, err), outcomeBadRequest
 	}
+	inRequestNamespace(obj, req.Namespace)
 	r := &policy.Review{Operation: op, Object: obj, UserInfo: req.UserInfo, DryRun: req.DryRun != nil && *req.DryRun}
 	if op == policy.OperationUpdate {
 		if r.OldObject, err = h.decode(gvk, req.OldObject.Raw, "oldObject"); err != nil {
 			return errored(http.StatusBadRequest, err), outcomeBadRequest
 		}
+		inRequestNamespace(r.OldObject, req.Namespace)
 	}
 	env := h.Env.Env()
 	if h.Mode == Mutate {
@@ -331,6 +333,17 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 		}
 	}
 	return decide(findings, h.Degradations.Warnings())
+}
+
+// inRequestNamespace gives an object without a namespace the request's, as the API server
+// does before admission (its create and update handlers set an empty metadata.namespace to
+// the request's): an object judged without it would be looked up in no namespace, its
+// Gateway or backends not found, and allowed where check, which gives it its namespace,
+// denies it. (FuzzHandler found a ListenerSet so.) Cluster-scoped kinds have none to take.
+func inRequestNamespace(obj policy.Object, namespace string) {
+	if obj.GetNamespace() == "" && namespace != "" {
+		obj.SetNamespace(namespace)
+	}
 }
 
 // decode decodes an object of the request into its Go type. The API server has defaulted
