@@ -31,6 +31,13 @@ type Evaluator interface {
 	RuleIDs() []string
 }
 
+// FindingsAppender is an Evaluator that can append its findings to a slice the caller
+// gives, as the engine gathers a review's findings in one slice: AppendEvaluate(ctx, dst, r,
+// env) is dst followed by Evaluate(ctx, r, env)'s findings.
+type FindingsAppender interface {
+	AppendEvaluate(ctx context.Context, dst []Finding, r *Review, env Env) ([]Finding, error)
+}
+
 // Engine runs the built-in rules and mutations, and any evaluators, under a configuration.
 // It is safe for concurrent use.
 type Engine struct {
@@ -93,6 +100,12 @@ func (e *Engine) judge(ctx context.Context, r *Review, env Env) ([]Finding, erro
 		return nil, err
 	}
 	for _, ev := range e.evaluators {
+		if a, ok := ev.(FindingsAppender); ok {
+			if findings, err = a.AppendEvaluate(ctx, findings, r, env); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		more, err := ev.Evaluate(ctx, r, env)
 		if err != nil {
 			return nil, err

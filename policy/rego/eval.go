@@ -32,12 +32,20 @@ var (
 // kind, and every constraint whose match selects the object, judged with the same input,
 // against one view of the data.
 func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([]policy.Finding, error) {
+	return s.AppendEvaluate(ctx, nil, r, env)
+}
+
+var _ policy.FindingsAppender = (*Set)(nil)
+
+// AppendEvaluate implements policy.FindingsAppender: Evaluate's findings appended to dst,
+// which is returned as it was when there are none.
+func (s *Set) AppendEvaluate(ctx context.Context, dst []policy.Finding, r *policy.Review, env policy.Env) ([]policy.Finding, error) {
 	if r.Object == nil {
-		return nil, nil
+		return dst, nil
 	}
 	gvk := r.Object.GetObjectKind().GroupVersionKind()
 	if s.kinds != nil && !s.kinds[gvk.Kind] {
-		return nil, nil
+		return dst, nil
 	}
 	mq := s.anyKind // nil with Options.Combine
 	if q, ok := s.moduleQueries[gvk.Kind]; ok {
@@ -47,7 +55,7 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 	if err != nil {
 		return nil, err
 	}
-	var out []policy.Finding
+	out := dst
 	var matched []*preparedConstraint
 	for _, c := range s.constraints {
 		ok, err := c.match.matches(gvk.Group, gvk.Kind, r.Object.GetNamespace(), r.Object.GetName(), r.Object.GetLabels(), ns)
@@ -67,6 +75,13 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 	if err != nil {
 		return nil, err
 	}
+	// Room for a finding per rule and constraint at once: grown from nothing, one at a
+	// time, the slice would be copied at every doubling.
+	room := len(matched)
+	if mq != nil {
+		room += len(mq.rules)
+	}
+	out = slices.Grow(out, room)
 	ev, release, err := s.evaluation(ctx, env)
 	if err != nil {
 		return nil, err
@@ -133,6 +148,9 @@ func (s *Set) Evaluate(ctx context.Context, r *policy.Review, env policy.Env) ([
 	}
 	if err := cutShort(ctx); err != nil {
 		return nil, err
+	}
+	if len(out) == len(dst) {
+		return dst, nil // not the room made for findings: nil stays nil
 	}
 	return out, nil
 }
