@@ -34,18 +34,18 @@ const (
 // warnings of degraded states come first: they say the verdict was reached with less than
 // sctpguard should know.
 func decide(findings []policy.Finding, degraded []string) (*admissionv1.AdmissionResponse, string) {
-	var deny []string
+	denials := 0
 	warnings := slices.Clone(degraded)
 	for _, f := range findings {
 		switch f.Action {
 		case policy.ActionDeny:
-			deny = append(deny, f.String())
+			denials++
 		case policy.ActionWarn:
 			warnings = append(warnings, f.Warning())
 		}
 	}
 	warnings = capWarnings(dedupe(warnings))
-	if len(deny) > 0 {
+	if denials > 0 {
 		return &admissionv1.AdmissionResponse{
 			Allowed:  false,
 			Warnings: warnings,
@@ -53,7 +53,7 @@ func decide(findings []policy.Finding, degraded []string) (*admissionv1.Admissio
 				Status:  metav1.StatusFailure,
 				Code:    http.StatusForbidden,
 				Reason:  metav1.StatusReasonForbidden,
-				Message: denialMessage(deny),
+				Message: denialMessage(findings, denials),
 			},
 		}, outcomeDenied
 	}
@@ -78,26 +78,68 @@ func dedupe(warnings []string) []string {
 	return out
 }
 
-// denialMessage lists the first MaxDenials lines, each cut to maxDenialRunes, and the count
-// of the rest.
-func denialMessage(lines []string) string {
-	shown := lines[:min(len(lines), MaxDenials)]
+// denialMessage lists the first MaxDenials of the denying findings, one line each (as
+// Finding.String renders it) cut to maxDenialRunes, and the count of the rest; denials is
+// how many findings deny.
+func denialMessage(findings []policy.Finding, denials int) string {
+	// The lines are written into the message piece by piece: a line made first, then copied
+	// in, would be a copy of each message more. A line whose pieces are not valid UTF-8, or
+	// that is over the cap, is made whole and mended as one (deniedLine).
 	var b strings.Builder
-	n := len(shown)
-	for _, l := range shown {
-		n += len(l)
+	n, shown := 0, 0
+	for _, f := range findings {
+		if f.Action != policy.ActionDeny || shown == MaxDenials {
+			continue
+		}
+		n += len(f.Rule) + len(f.Path) + len(f.Message) + len("[] : \n")
+		shown++
 	}
 	b.Grow(n) // one allocation for the usual lines: valid UTF-8 under the cap
-	for i, l := range shown {
-		if i > 0 {
+	shown = 0
+	for _, f := range findings {
+		if f.Action != policy.ActionDeny || shown == MaxDenials {
+			continue
+		}
+		if shown > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(truncateRunes(strings.ToValidUTF8(l, "\uFFFD"), maxDenialRunes))
+		shown++
+		if !plainLine(f) {
+			b.WriteString(deniedLine(f.String()))
+			continue
+		}
+		b.WriteByte('[')
+		b.WriteString(f.Rule)
+		b.WriteString("] ")
+		if f.Path != "" {
+			b.WriteString(f.Path)
+			b.WriteString(": ")
+		}
+		b.WriteString(f.Message)
 	}
-	if rest := len(lines) - len(shown); rest > 0 {
+	if rest := denials - shown; rest > 0 {
 		fmt.Fprintf(&b, "\n… and %d more findings deny this object; sctpguard check lists them all", rest)
 	}
 	return b.String()
+}
+
+// deniedLine is a line of a denial as the API server can pass it on: valid UTF-8, at most
+// maxDenialRunes characters.
+func deniedLine(line string) string {
+	return truncateRunes(strings.ToValidUTF8(line, "\uFFFD"), maxDenialRunes)
+}
+
+// plainLine reports whether deniedLine leaves the finding's line, f.String(), as it is: its
+// pieces are valid UTF-8 (so is their concatenation) and it is within the cap.
+func plainLine(f policy.Finding) bool {
+	if !utf8.ValidString(f.Rule) || !utf8.ValidString(f.Path) || !utf8.ValidString(f.Message) {
+		return false
+	}
+	runes := len("[] ") + utf8.RuneCountInString(f.Rule) + utf8.RuneCountInString(f.Message)
+	if f.Path != "" {
+		runes += len(": ") + utf8.RuneCountInString(f.Path)
+	}
+	return runes <= maxDenialRunes
 }
 
 // capWarnings keeps the first MaxWarnings-1 warnings and replaces the rest with one that

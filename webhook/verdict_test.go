@@ -254,3 +254,56 @@ func TestAnswerInTime(t *testing.T) {
 		t.Errorf("a review in time: want the rules' denial, got %+v", got.Result)
 	}
 }
+
+// TestDenialMessage: a denial's lines are written piece by piece when that gives the line
+// Finding.String renders, made valid and cut (deniedLine); lines with invalid UTF-8 in any
+// piece, or at, under and over the cap in runes of one or more bytes, come out as the
+// rendered line mended would.
+func TestDenialMessage(t *testing.T) {
+	long := func(n int, r string) string { return strings.Repeat(r, n) }
+	const rule = "sctp-nodeportlocal"
+	prefix := len("[" + rule + "] spec.ports[0].protocol: ")
+	var findings []policy.Finding
+	for _, m := range []string{
+		"plain", "", "é ü", "bad \xff byte", "cut \xe2\x82", long(maxDenialRunes-prefix, "a"), long(maxDenialRunes-prefix+1, "a"),
+		long(maxDenialRunes-prefix, "é"), long(maxDenialRunes-prefix+1, "€"), long(3*maxDenialRunes, "b"),
+	} {
+		for _, path := range []string{"spec.ports[0].protocol", "", "spec.\xffports"} {
+			findings = append(findings,
+				policy.Finding{Rule: rule, Action: policy.ActionDeny, Path: path, Message: m},
+				policy.Finding{Rule: "warned", Action: policy.ActionWarn, Path: path, Message: m})
+		}
+	}
+	findings = append(findings, policy.Finding{Rule: "bad\xc3", Action: policy.ActionDeny, Message: "m"},
+		policy.Finding{Rule: "é", Action: policy.ActionDeny, Path: "p", Message: long(maxDenialRunes, "x")})
+	for n := range len(findings) + 1 {
+		var lines []string
+		denials := 0
+		for _, f := range findings[:n] {
+			if f.Action != policy.ActionDeny {
+				continue
+			}
+			if denials++; denials <= MaxDenials {
+				lines = append(lines, deniedLine(f.String()))
+			}
+		}
+		if denials == 0 {
+			continue
+		}
+		if denials > MaxDenials {
+			lines = append(lines, fmt.Sprintf("… and %d more findings deny this object; sctpguard check lists them all", denials-MaxDenials))
+		}
+		if diff := cmp.Diff(strings.Join(lines, "\n"), denialMessage(findings[:n], denials)); diff != "" {
+			t.Errorf("the first %d findings: denial (-rendered lines +written):\n%s", n, diff)
+		}
+	}
+	// Each on its own: past the first MaxDenials, the loop above shows none.
+	for i, f := range findings {
+		if f.Action != policy.ActionDeny {
+			continue
+		}
+		if got, want := denialMessage([]policy.Finding{f}, 1), deniedLine(f.String()); got != want {
+			t.Errorf("finding %d alone: got %q, want %q", i, got, want)
+		}
+	}
+}
