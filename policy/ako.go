@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -51,7 +52,12 @@ type portKey struct {
 	Port     int32
 }
 
-func (k portKey) String() string { return fmt.Sprintf("%d/%s", k.Port, k.Protocol) }
+// String renders "port/protocol", 38412/SCTP.
+func (k portKey) String() string {
+	var buf [32]byte
+	b := strconv.AppendInt(buf[:0], int64(k.Port), 10)
+	return string(append(append(b, '/'), k.Protocol...))
+}
 
 func servicePortKey(p corev1.ServicePort) portKey {
 	return portKey{Protocol: string(p.Protocol), Port: p.Port}

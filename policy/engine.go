@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -203,6 +204,16 @@ var (
 	specTypePath  = field.NewPath("spec", "type")
 )
 
+// servicePortField is the path of a field of the i-th Service port as field.Path renders
+// specPortsPath.Index(i).Child(name), "spec.ports[0].protocol", made in one allocation.
+func servicePortField(i int, name string) string {
+	var buf [48]byte
+	b := append(buf[:0], "spec.ports["...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, "]."...)
+	return string(append(b, name...))
+}
+
 // builtinFindings dispatches to the rules of the object's kind, in its hub version.
 func builtinFindings(r *Review, env Env) ([]Finding, error) {
 	settings, inv := env.Context, env.Inventory
@@ -211,13 +222,12 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 	switch o := toHub(r.Object).(type) {
 	case *corev1.Service:
 		old, _ := r.OldObject.(*corev1.Service)
-		ports := specPortsPath
-		out = append(out, validateServicePorts(o, ports)...)
+		out = append(out, validateServicePorts(o)...)
 		backendOf, err := backendImplementation(o, inv)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, validateServiceSCTP(o, settings, backendOf, ports)...)
+		out = append(out, validateServiceSCTP(o, settings, backendOf)...)
 		out = append(out, validateLoadBalancerIP(o, settings)...)
 		shared, err := validateSharedVIP(o, old, inv)
 		if err != nil {
@@ -233,8 +243,9 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		}
 		out = append(append(append(out, shared...), backend...), inputs...)
 		for i, p := range o.Spec.Ports {
-			if p.Protocol == corev1.ProtocolSCTP {
-				sctp = ports.Index(i).Child("protocol")
+			// The platform rule reads the path only on OpenShift: not made for nothing.
+			if p.Protocol == corev1.ProtocolSCTP && settings.Platform == PlatformOpenShift {
+				sctp = specPortsPath.Index(i).Child("protocol")
 				break
 			}
 		}
