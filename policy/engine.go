@@ -214,6 +214,15 @@ func servicePortField(i int, name string) string {
 	return string(append(b, name...))
 }
 
+// joinFindings is append(out, more...), or more itself when out is empty: a rule's
+// findings are a slice of its own, taken rather than copied.
+func joinFindings(out, more []Finding) []Finding {
+	if len(out) == 0 && len(more) > 0 {
+		return more
+	}
+	return append(out, more...)
+}
+
 // builtinFindings dispatches to the rules of the object's kind, in its hub version.
 func builtinFindings(r *Review, env Env) ([]Finding, error) {
 	settings, inv := env.Context, env.Inventory
@@ -222,13 +231,13 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 	switch o := toHub(r.Object).(type) {
 	case *corev1.Service:
 		old, _ := r.OldObject.(*corev1.Service)
-		out = append(out, validateServicePorts(o)...)
+		out = validateServicePorts(o)
 		backendOf, err := backendImplementation(o, inv)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, validateServiceSCTP(o, settings, backendOf)...)
-		out = append(out, validateLoadBalancerIP(o, settings)...)
+		out = joinFindings(out, validateServiceSCTP(o, settings, backendOf))
+		out = joinFindings(out, validateLoadBalancerIP(o, settings))
 		shared, err := validateSharedVIP(o, old, inv)
 		if err != nil {
 			return nil, err
@@ -241,7 +250,7 @@ func builtinFindings(r *Review, env Env) ([]Finding, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(append(append(out, shared...), backend...), inputs...)
+		out = joinFindings(joinFindings(joinFindings(out, shared), backend), inputs)
 		for i, p := range o.Spec.Ports {
 			// The platform rule reads the path only on OpenShift: not made for nothing.
 			if p.Protocol == corev1.ProtocolSCTP && settings.Platform == PlatformOpenShift {

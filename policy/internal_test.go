@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -43,6 +44,22 @@ func TestPortNumFindings(t *testing.T) {
 		}
 		if valid := len(want) == 0; valid && made > 0 {
 			t.Errorf("port %d: the path was made for a valid port", port)
+		}
+	}
+}
+
+// TestJoinFindings: joining takes a rule's findings rather than copy them, and gives what
+// append gave, nil where it gave nil.
+func TestJoinFindings(t *testing.T) {
+	a := []Finding{{Rule: "a"}}
+	b := []Finding{{Rule: "b"}, {Rule: "c"}}
+	for _, tt := range []struct{ out, more []Finding }{
+		{nil, nil}, {nil, []Finding{}}, {[]Finding{}, nil}, {nil, b}, {[]Finding{}, b}, {a, nil}, {a, b}, {make([]Finding, 0, 4), b},
+	} {
+		want := append(slices.Clip(tt.out), tt.more...) // what builtinFindings did
+		got := joinFindings(tt.out, tt.more)
+		if diff := cmp.Diff(want, got); diff != "" || (want == nil) != (got == nil) {
+			t.Errorf("joinFindings(%v, %v) = %#v, want %#v", tt.out, tt.more, got, want)
 		}
 	}
 }
