@@ -75,13 +75,6 @@ func (s *Set) AppendEvaluate(ctx context.Context, dst []policy.Finding, r *polic
 	if err != nil {
 		return nil, err
 	}
-	// Room for a finding per rule and constraint at once: grown from nothing, one at a
-	// time, the slice would be copied at every doubling.
-	room := len(matched)
-	if mq != nil {
-		room += len(mq.rules)
-	}
-	out = slices.Grow(out, room)
 	ev, release, err := s.evaluation(ctx, env)
 	if err != nil {
 		return nil, err
