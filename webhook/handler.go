@@ -306,13 +306,13 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 	gvk := schema.GroupVersionKind{Group: req.Kind.Group, Version: req.Kind.Version, Kind: req.Kind.Kind}
 	obj, err := h.decode(gvk, req.Object.Raw, "object")
 	if err != nil {
-		return errored(http.StatusBadRequest, err), outcomeBadRequest
+		return h.badRequest(req, err)
 	}
 	inRequestNamespace(obj, req.Namespace)
 	r := &policy.Review{Operation: op, Object: obj, UserInfo: req.UserInfo, DryRun: req.DryRun != nil && *req.DryRun}
 	if op == policy.OperationUpdate {
 		if r.OldObject, err = h.decode(gvk, req.OldObject.Raw, "oldObject"); err != nil {
-			return errored(http.StatusBadRequest, err), outcomeBadRequest
+			return h.badRequest(req, err)
 		}
 		inRequestNamespace(r.OldObject, req.Namespace)
 	}
@@ -333,6 +333,13 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 		}
 	}
 	return decide(findings, h.Degradations.Warnings())
+}
+
+// badRequest denies a request sctpguard cannot judge as it was sent (an object that does
+// not decode, say), with the reason, and logs it, as answer logs a body that is not a review.
+func (h *Handler) badRequest(req *admissionv1.AdmissionRequest, err error) (*admissionv1.AdmissionResponse, string) {
+	h.requestLog(req).Info("bad admission request", "code", http.StatusBadRequest, "error", err.Error())
+	return errored(http.StatusBadRequest, err), outcomeBadRequest
 }
 
 // inRequestNamespace gives an object without a namespace the request's, as the API server
