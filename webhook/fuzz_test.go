@@ -12,6 +12,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	sigsjson "sigs.k8s.io/json"
 
 	"github.com/sctpguard/sctpguard/policy"
 	"github.com/sctpguard/sctpguard/policy/check"
@@ -98,6 +99,20 @@ func checkFindings(t *testing.T, o *check.Options, object []byte) ([]policy.Find
 	return res.Items[3].Findings, true
 }
 
+// foreignNamespace reports whether an object, read as the handler reads it, names a
+// namespace other than the request's (envelope's telco).
+func foreignNamespace(object []byte) bool {
+	var o struct {
+		Metadata struct {
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
+	}
+	if len(object) == 0 || sigsjson.UnmarshalCaseSensitivePreserveInts(object, &o) != nil {
+		return false
+	}
+	return o.Metadata.Namespace != "" && o.Metadata.Namespace != "telco"
+}
+
 // denials are the denying findings of a list, by rule and message.
 func denials(findings []policy.Finding) map[string]int {
 	out := map[string]int{}
@@ -115,6 +130,9 @@ func denials(findings []policy.Finding) map[string]int {
 // answers are always HTTP 200 verdicts for the request, never a recovered panic, a patch
 // always applies, and the validating webhook never allows what `sctpguard check` denies: on
 // CREATE nothing check denies; on UPDATE only denials the old object has too (ratcheting).
+// An object or old object in a namespace other than the request's is denied by both
+// webhooks, whatever check says of it in its own namespace: the API server refuses such a
+// request before admission, so it comes only from a client posting directly.
 func FuzzHandler(f *testing.F) {
 	kinds := fuzzKinds()
 	for i, gvk := range kinds {
@@ -126,6 +144,9 @@ func FuzzHandler(f *testing.F) {
 	f.Add(uint8(0), true, uint8(0), []byte(amf), []byte(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"amf","namespace":"telco"},"spec":{"ports":[{"port":1}]}}`))
 	f.Add(uint8(0), false, uint8(2), []byte(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"b","namespace":"telco","labels":{"ako.vmware.com/gateway-name":"gw"}},`+
 		`"spec":{"type":"ClusterIP","ports":[{"port":6060,"protocol":"SCTP"}]}}`), []byte(nil))
+	core := []byte(strings.Replace(amf, `"namespace":"telco"`, `"namespace":"core"`, 1))
+	f.Add(uint8(0), false, uint8(1), core, []byte(nil))
+	f.Add(uint8(0), true, uint8(1), []byte(amf), core)
 
 	docs, errs := manifest.NewDecoder(policy.Scheme(), "default").Decode("inventory", []byte(fuzzInventory))
 	if len(errs) > 0 {
@@ -170,7 +191,11 @@ func FuzzHandler(f *testing.F) {
 		if body == nil {
 			return
 		}
+		foreign := foreignNamespace(object) || foreignNamespace(old)
 		mutated := serve(t, hook(Mutate), body)
+		if foreign && mutated.Allowed {
+			t.Fatalf("the mutating webhook allowed an object in another namespace than the request's (telco)\nobject %s\nold %s", object, old)
+		}
 		if mutated.Allowed && len(mutated.Patch) > 0 {
 			p, err := jsonpatch.DecodePatch(mutated.Patch)
 			if err != nil {
@@ -186,6 +211,9 @@ func FuzzHandler(f *testing.F) {
 		verdict := serve(t, hook(Validate), body)
 		if panicked {
 			t.Fatalf("a review panicked (recovered into a denial): %+v", verdict.Result)
+		}
+		if foreign && verdict.Allowed {
+			t.Fatalf("the validating webhook allowed an object in another namespace than the request's (telco)\nobject %s\nold %s", object, old)
 		}
 		if !verdict.Allowed {
 			return

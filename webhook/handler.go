@@ -306,15 +306,19 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 	gvk := schema.GroupVersionKind{Group: req.Kind.Group, Version: req.Kind.Version, Kind: req.Kind.Kind}
 	obj, err := h.decode(gvk, req.Object.Raw, "object")
 	if err != nil {
-		return errored(http.StatusBadRequest, err), outcomeBadRequest
+		return h.badRequest(req, err)
 	}
-	inRequestNamespace(obj, req.Namespace)
+	if err := inRequestNamespace(obj, req.Namespace, "object"); err != nil {
+		return h.badRequest(req, err)
+	}
 	r := &policy.Review{Operation: op, Object: obj, UserInfo: req.UserInfo, DryRun: req.DryRun != nil && *req.DryRun}
 	if op == policy.OperationUpdate {
 		if r.OldObject, err = h.decode(gvk, req.OldObject.Raw, "oldObject"); err != nil {
-			return errored(http.StatusBadRequest, err), outcomeBadRequest
+			return h.badRequest(req, err)
 		}
-		inRequestNamespace(r.OldObject, req.Namespace)
+		if err := inRequestNamespace(r.OldObject, req.Namespace, "oldObject"); err != nil {
+			return h.badRequest(req, err)
+		}
 	}
 	env := h.Env.Env()
 	if h.Mode == Mutate {
@@ -335,14 +339,33 @@ func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest)
 	return decide(findings, h.Degradations.Warnings())
 }
 
-// inRequestNamespace gives an object without a namespace the request's, as the API server
-// does before admission (its create and update handlers set an empty metadata.namespace to
-// the request's): an object judged without it would be looked up in no namespace, its
-// Gateway or backends not found, and allowed where check, which gives it its namespace,
-// denies it. (FuzzHandler found a ListenerSet so.) Cluster-scoped kinds have none to take.
-func inRequestNamespace(obj policy.Object, namespace string) {
-	if obj.GetNamespace() == "" && namespace != "" {
+// badRequest denies a request sctpguard cannot judge as it was sent (an object that does
+// not decode, say), with the reason, and logs it, as answer logs a body that is not a review.
+func (h *Handler) badRequest(req *admissionv1.AdmissionRequest, err error) (*admissionv1.AdmissionResponse, string) {
+	h.requestLog(req).Info("bad admission request", "code", http.StatusBadRequest, "error", err.Error())
+	return errored(http.StatusBadRequest, err), outcomeBadRequest
+}
+
+// inRequestNamespace puts an object of the request in the request's namespace, as the API
+// server does before admission (rest.EnsureObjectNamespaceMatchesRequestNamespace, in its
+// create, update and patch handlers). An object without a namespace takes the request's: one
+// judged without it would be looked up in no namespace, its Gateway or backends not found,
+// and allowed where check, which gives it its namespace, denies it (FuzzHandler found a
+// ListenerSet so). An object in another namespace is an error: the API server refuses it
+// ("the namespace of the provided object does not match the namespace sent on the request")
+// before any webhook is called, so only a client posting to sctpguard directly sends one,
+// and sctpguard does not judge an object in a namespace its request does not name.
+// Cluster-scoped kinds (no request namespace) are left as they are.
+func inRequestNamespace(obj policy.Object, namespace, field string) error {
+	switch own := obj.GetNamespace(); {
+	case namespace == "" || own == namespace:
+		return nil
+	case own == "":
 		obj.SetNamespace(namespace)
+		return nil
+	default:
+		return fmt.Errorf("request.%s is in namespace %q, but the request is for namespace %q; sctpguard judges an object only in "+
+			"its request's namespace, as the API server does, which refuses such a request before admission", field, own, namespace)
 	}
 }
 

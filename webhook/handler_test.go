@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -246,5 +247,131 @@ func BenchmarkValidate(b *testing.B) {
 			}
 			report()
 		})
+	}
+}
+
+// namespacePolicy is the engine, recording the namespace of each object it is asked to judge
+// or default: the object's, then the old object's.
+type namespacePolicy struct {
+	Policy
+	judged *[]string
+}
+
+func (p namespacePolicy) record(r *policy.Review) {
+	for _, obj := range []policy.Object{r.Object, r.OldObject} {
+		if obj != nil {
+			*p.judged = append(*p.judged, obj.GetNamespace())
+		}
+	}
+}
+
+func (p namespacePolicy) Validate(ctx context.Context, r *policy.Review, env policy.Env) ([]policy.Finding, error) {
+	p.record(r)
+	return p.Policy.Validate(ctx, r, env)
+}
+
+func (p namespacePolicy) Mutate(ctx context.Context, r *policy.Review, env policy.Env) (policy.Object, []policy.RuleID, error) {
+	p.record(r)
+	return p.Policy.Mutate(ctx, r, env)
+}
+
+// TestRequestNamespace: an object is judged in the namespace of its request. One without a
+// namespace takes the request's; one in another namespace is denied as a request sctpguard
+// cannot judge, in both webhooks. The API server refuses such a request before admission
+// ("the namespace of the provided object does not match the namespace sent on the request"),
+// so only a client that posts to sctpguard directly reaches this. A DELETE is not judged,
+// whatever its old object says; a cluster-scoped request (no namespace) is judged as sent.
+func TestRequestNamespace(t *testing.T) {
+	svc := func(namespace string) string {
+		meta := `"name":"amf"`
+		if namespace != "" {
+			meta += fmt.Sprintf(`,"namespace":%q`, namespace)
+		}
+		return `{"apiVersion":"v1","kind":"Service","metadata":{` + meta + `},"spec":{"type":"ClusterIP","ports":[{"name":"diameter","port":3868}]}}`
+	}
+	mismatch := func(field, own string) *admissionv1.AdmissionResponse {
+		return deniedWith("uid-1", http.StatusBadRequest, metav1.StatusReasonBadRequest, fmt.Sprintf("request.%s is in namespace %q, but the request is for namespace \"telco\"; "+
+			"sctpguard judges an object only in its request's namespace, as the API server does, which refuses such a request before admission", field, own))
+	}
+	judged := map[Mode]*admissionv1.AdmissionResponse{
+		Validate: {UID: "uid-1", Allowed: true},
+		Mutate:   {UID: "uid-1", Allowed: true, Result: &metav1.Status{Status: metav1.StatusSuccess, Code: http.StatusOK, Message: "no defaults to apply"}},
+	}
+	deleted := &admissionv1.AdmissionResponse{UID: "uid-1", Allowed: true,
+		Result: &metav1.Status{Status: metav1.StatusSuccess, Code: http.StatusOK, Message: "sctpguard judges CREATE and UPDATE, not DELETE"}}
+	for _, tt := range []struct {
+		name      string
+		op        admissionv1.Operation
+		namespace string
+		object    string
+		old       string
+		// want is the response of either webhook, or nil for judged.
+		want    *admissionv1.AdmissionResponse
+		outcome string
+		// namespaces are those the engine judged the object and old object in.
+		namespaces []string
+	}{
+		{
+			name: "CREATE of an object in another namespace", op: admissionv1.Create, namespace: "telco", object: svc("core"),
+			want: mismatch("object", "core"), outcome: outcomeBadRequest,
+		},
+		{
+			name: "UPDATE of an object moved to another namespace", op: admissionv1.Update, namespace: "telco", object: svc("core"), old: svc("telco"),
+			want: mismatch("object", "core"), outcome: outcomeBadRequest,
+		},
+		{
+			name: "UPDATE of an old object in another namespace", op: admissionv1.Update, namespace: "telco", object: svc("telco"), old: svc("core"),
+			want: mismatch("oldObject", "core"), outcome: outcomeBadRequest,
+		},
+		{
+			name: "DELETE of an old object in another namespace: not judged", op: admissionv1.Delete, namespace: "telco", old: svc("core"),
+			want: deleted, outcome: outcomeSkipped,
+		},
+		{
+			name: "CREATE of an object without a namespace: judged in the request's", op: admissionv1.Create, namespace: "telco", object: svc(""),
+			outcome: outcomeAllowed, namespaces: []string{"telco"},
+		},
+		{
+			name: "UPDATE in the request's namespace", op: admissionv1.Update, namespace: "telco", object: svc("telco"), old: svc(""),
+			outcome: outcomeAllowed, namespaces: []string{"telco", "telco"},
+		},
+		{
+			name: "a request without a namespace: judged as sent", op: admissionv1.Create, namespace: "", object: svc("telco"),
+			outcome: outcomeAllowed, namespaces: []string{"telco"},
+		},
+	} {
+		for _, mode := range []Mode{Validate, Mutate} {
+			t.Run(string(mode)+"/"+tt.name, func(t *testing.T) {
+				h := handler(t, mode, policy.Config{}, policy.Env{Context: policy.Context{AKO: policy.DefaultAKOSettings()}, Inventory: policy.NewMemoryInventory()})
+				var namespaces []string
+				engine := h.Policy()
+				h.Policy = func() Policy { return namespacePolicy{engine, &namespaces} }
+				metrics, reg := testMetrics(t)
+				h.Metrics = metrics
+				logs := captureLog(h)
+				got := serve(t, h, request(tt.op, tt.namespace, "alice", tt.object, tt.old))
+				want := tt.want
+				if want == nil {
+					want = judged[mode]
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("response (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(tt.namespaces, namespaces); diff != "" {
+					t.Errorf("namespaces judged in (-want +got):\n%s", diff)
+				}
+				if got := counted(t, reg, "sctpguard_admission_requests_total", "outcome"); !cmp.Equal(got, []string{tt.outcome}) {
+					t.Errorf("outcomes counted %v, want [%s]", got, tt.outcome)
+				}
+				var wantLog []string
+				if tt.outcome == outcomeBadRequest {
+					wantLog = []string{fmt.Sprintf(`"level"=0 "msg"="bad admission request" "uid"="uid-1" "kind"="Service" "namespace"="telco" "name"="amf" "operation"=%q "code"=400 "error"=%q`,
+						tt.op, want.Result.Message)}
+				}
+				if diff := cmp.Diff(wantLog, logs()); diff != "" {
+					t.Errorf("log (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }

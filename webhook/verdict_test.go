@@ -9,10 +9,12 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -45,6 +47,23 @@ func post(t *testing.T, h *Handler, method, contentType string, body []byte) (in
 		t.Fatalf("not an AdmissionReview: %v\n%s", err, w.Body.String())
 	}
 	return w.Code, out.Response
+}
+
+// captureLog makes the handler log to lines it returns (the review runs in a goroutine of
+// its own, hence the lock).
+func captureLog(h *Handler) func() []string {
+	var mu sync.Mutex
+	var lines []string
+	h.Log = funcr.New(func(_, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, args)
+	}, funcr.Options{})
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(lines)
+	}
 }
 
 func deniedWith(uid string, code int32, reason metav1.StatusReason, message string) *admissionv1.AdmissionResponse {
@@ -111,6 +130,7 @@ func TestEveryAnswerAVerdict(t *testing.T) {
 			}
 			metrics, reg := testMetrics(t)
 			h.Metrics = metrics
+			logs := captureLog(h)
 			status, got := post(t, h, tt.method, tt.contentType, tt.body)
 			if status != http.StatusOK {
 				t.Errorf("HTTP status %d, want 200", status)
@@ -118,12 +138,15 @@ func TestEveryAnswerAVerdict(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("response (-want +got):\n%s", diff)
 			}
-			outcome := outcomeBadRequest
+			outcome, logged := outcomeBadRequest, `"msg"="bad admission request"`
 			if tt.policy != nil {
-				outcome = outcomePanic
+				outcome, logged = outcomePanic, `"msg"="review panicked; the object is denied"`
 			}
 			if got := counted(t, reg, "sctpguard_admission_requests_total", "outcome"); !cmp.Equal(got, []string{outcome}) {
 				t.Errorf("outcomes counted %v, want [%s]", got, outcome)
+			}
+			if got := logs(); len(got) != 1 || !strings.Contains(got[0], logged) {
+				t.Errorf("logged %q, want one line with %s", got, logged)
 			}
 		})
 	}

@@ -180,13 +180,9 @@ func check(ctx context.Context, o *Options, stdin io.Reader, c *checker) (*Resul
 		if len(o.Files) > 0 {
 			// Read as kubectl apply -f reads them against this cluster: objects that name
 			// no namespace are in -n's, else the kubeconfig context's.
-			inputs, skipped, errs := expand(o.Files)
-			res.Skipped, res.Errors, res.Inputs = skipped, errs, len(inputs)
 			fo := *o
 			fo.Namespace = namespace
-			var more []*manifest.Error
-			files, more = decodeAll(inputs, &fo, stdin)
-			res.Errors = append(res.Errors, more...)
+			files = res.decode(res.expand(o.Files), &fo, stdin)
 			if !o.AllNamespaces {
 				namespaces = clusterNamespaces(namespace, files)
 			}
@@ -231,18 +227,14 @@ func check(ctx context.Context, o *Options, stdin io.Reader, c *checker) (*Resul
 		res.Errors, res.Notes, res.Inputs = cluster.errors, cluster.notes, 1
 		env, err = c.judgeHeld(ctx, cluster.docs, nil, res)
 	default:
-		inputs, skipped, errs := expand(o.Files)
-		res.Skipped, res.Errors = skipped, errs
-		res.Inputs = len(inputs)
+		inputs := res.expand(o.Files)
 		if !c.hold && !holdsObjects(o, set) {
 			if err := c.checkBounded(ctx, inputs, stdin, res); err != nil {
 				return nil, err
 			}
 			return res, nil
 		}
-		docs, more := decodeAll(inputs, o, stdin)
-		res.Errors = append(res.Errors, more...)
-		env, err = c.judgeHeld(ctx, docs, nil, res)
+		env, err = c.judgeHeld(ctx, res.decode(inputs, o, stdin), nil, res)
 	}
 	if err != nil {
 		return nil, err
@@ -416,9 +408,25 @@ func combinedFiles(items []Item) []rego.CombinedFile {
 // Read reads and decodes the inputs as Check does, without judging them: the documents,
 // the directory entries skipped, and the inputs that could not be read or parsed.
 func Read(o *Options, stdin io.Reader) ([]*manifest.Document, []string, []*manifest.Error) {
-	inputs, skipped, errs := expand(o.Files)
-	docs, more := decodeAll(inputs, o, stdin)
-	return docs, skipped, append(errs, more...)
+	res := &Result{}
+	docs := res.decode(res.expand(o.Files), o, stdin)
+	return docs, res.Skipped, res.Errors
+}
+
+// expand turns the -f arguments into inputs (see expand) and records them: the inputs
+// counted, the directory entries skipped and the arguments that could not be read.
+func (r *Result) expand(args []string) []file {
+	inputs, skipped, errs := expand(args)
+	r.Inputs, r.Skipped, r.Errors = len(inputs), skipped, errs
+	return inputs
+}
+
+// decode reads and decodes the inputs (see decodeAll) and adds the inputs and documents
+// that could not be read to the errors.
+func (r *Result) decode(inputs []file, o *Options, stdin io.Reader) []*manifest.Document {
+	docs, errs := decodeAll(inputs, o, stdin)
+	r.Errors = append(r.Errors, errs...)
+	return docs
 }
 
 // mutateAll applies the mutations to every object; an object whose mutation fails is

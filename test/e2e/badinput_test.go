@@ -47,6 +47,10 @@ func TestWebhookBadInput(t *testing.T) {
 		{"object of the wrong kind", http.MethodPost, "application/json",
 			review("admission.k8s.io/v1", `,"object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"s"}}`), http.StatusBadRequest, "42",
 			"request.object is a /v1, Kind=ConfigMap, but request.kind says /v1, Kind=Service"},
+		{"an object in another namespace than the request's (the API server refuses it: see TestNamespaceMismatch)", http.MethodPost, "application/json",
+			review("admission.k8s.io/v1", `,"object":{"apiVersion":"v1","kind":"Service","metadata":{"name":"s","namespace":"telco"},"spec":{"ports":[{"port":38412,"protocol":"SCTP"}]}}`),
+			http.StatusBadRequest, "42", `request.object is in namespace "telco", but the request is for namespace "default"; ` +
+				"sctpguard judges an object only in its request's namespace, as the API server does, which refuses such a request before admission"},
 		{"an 8 MB body", http.MethodPost, "application/json", review("admission.k8s.io/v1", `,"object":{"metadata":{"annotations":{"x":"`+strings.Repeat("a", 8<<20)+`"}}}`),
 			http.StatusRequestEntityTooLarge, "42", "request body is over 7340032 bytes, more than the API server sends for an object and its old version; sctpguard cannot judge it"},
 		{"GET", http.MethodGet, "", "", http.StatusMethodNotAllowed, "", "method GET: admission reviews are POSTed"},
@@ -108,4 +112,15 @@ func get(t *testing.T, url string) string {
 	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	return string(body)
+}
+
+// TestNamespaceMismatch: the API server refuses an object whose namespace is not the one its
+// request names before admission, so the webhook's denial of such a request
+// (TestWebhookBadInput) is reached only by clients that post to sctpguard directly.
+// kubectl create --raw posts the object as it is, past kubectl's own check of the namespace.
+func TestNamespaceMismatch(t *testing.T) {
+	requireCluster(t)
+	const svc = `{"apiVersion":"v1","kind":"Service","metadata":{"name":"elsewhere","namespace":"telco"},"spec":{"ports":[{"port":38412,"protocol":"SCTP"}]}}`
+	out, errOut, code := cl.kubectl(svc, "create", "--raw", "/api/v1/namespaces/voice/services", "-f", "-")
+	check(t, code, out, errOut, 1, "", "Error from server (BadRequest): the namespace of the provided object does not match the namespace sent on the request\n")
 }

@@ -176,7 +176,7 @@ type content struct {
 func reportContents(objs []*judged, max int, prev []content) []content {
 	objs = slices.Clone(objs)
 	slices.SortFunc(objs, func(a, b *judged) int { return compareRefs(a.ref, b.ref) })
-	packed := pack(objs, max, nil)
+	packed := packSorted(objs, max)
 	if len(prev) == 0 {
 		return packed
 	}
@@ -188,7 +188,7 @@ func reportContents(objs []*judged, max int, prev []content) []content {
 			}
 		}
 	}
-	stable := pack(objs, max, func(j *judged) (int, bool) {
+	stable := packStable(objs, max, func(j *judged) (int, bool) {
 		part, ok := was[refKeyOf(j.ref)]
 		return part, ok
 	})
@@ -214,50 +214,84 @@ func compareRefs(a, b corev1.ObjectReference) int {
 	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.APIVersion, b.APIVersion), cmp.Compare(a.Name, b.Name))
 }
 
-// pack places the sorted objects in parts of at most max results: first each object where
-// placed says, if it says and the object fits there, then the rest in order, each in the
-// first part with room (an empty part always has room), else in a new part. Each part's
-// results keep the objects' order.
-func pack(objs []*judged, max int, placed func(*judged) (int, bool)) []content {
-	var size []int
-	where := make([]int, len(objs))
-	fits := func(part, n int) bool { return size[part] == 0 || size[part]+n <= max }
-	grow := func(part int) {
-		for len(size) <= part {
-			size = append(size, 0)
+// packSorted places the sorted objects in parts of at most max results, in order: each in
+// the last part if it fits there, else in a new part (an object with more than max results
+// fills a part of its own). Each part holds a run of consecutive objects, in their order,
+// and there are no more parts than an in-order split needs.
+func packSorted(objs []*judged, max int) []content {
+	p := newPacking(len(objs), max)
+	for i, j := range objs {
+		// In sorted order only the last part can have room.
+		p.put(i, p.firstFit(len(p.size)-1, len(j.findings)), len(j.findings))
+	}
+	return p.contents(objs)
+}
+
+// packStable places the sorted objects in parts of at most max results, each object
+// staying where it was: first each object in the part was says, if it says and the object
+// fits there; then the rest in order, each in the first part with room, else in a new part.
+// A part that held objects keeps its index, even if it is left empty. Each part's results
+// keep the objects' order.
+func packStable(objs []*judged, max int, was func(*judged) (int, bool)) []content {
+	p := newPacking(len(objs), max)
+	for i, j := range objs {
+		if part, ok := was(j); ok && p.fits(part, len(j.findings)) {
+			p.put(i, part, len(j.findings))
 		}
 	}
 	for i, j := range objs {
-		where[i] = -1
-		if placed == nil {
-			continue
-		}
-		if part, ok := placed(j); ok {
-			grow(part)
-			if fits(part, len(j.findings)) {
-				where[i] = part
-				size[part] += len(j.findings)
-			}
+		if p.where[i] < 0 {
+			p.put(i, p.firstFit(0, len(j.findings)), len(j.findings))
 		}
 	}
-	for i, j := range objs {
-		if where[i] >= 0 {
-			continue
-		}
-		part := 0
-		if placed == nil && len(size) > 0 {
-			part = len(size) - 1 // in sorted order: only the last part can have room
-		}
-		for part < len(size) && !fits(part, len(j.findings)) {
-			part++
-		}
-		grow(part)
-		where[i] = part
-		size[part] += len(j.findings)
+	return p.contents(objs)
+}
+
+// packing is a split of objects into parts being made: the number of results in each
+// part, and the part of each object (-1 until it is placed).
+type packing struct {
+	max   int
+	size  []int
+	where []int
+}
+
+func newPacking(objs, max int) *packing {
+	p := &packing{max: max, where: make([]int, objs)}
+	for i := range p.where {
+		p.where[i] = -1
 	}
-	parts := make([]content, len(size))
+	return p
+}
+
+// fits reports whether n more results fit in part: an empty part, or one not yet made,
+// always has room.
+func (p *packing) fits(part, n int) bool {
+	return part >= len(p.size) || p.size[part] == 0 || p.size[part]+n <= p.max
+}
+
+// firstFit is the first part from from on where n more results fit (a new part if none).
+func (p *packing) firstFit(from, n int) int {
+	part := max(from, 0)
+	for part < len(p.size) && !p.fits(part, n) {
+		part++
+	}
+	return part
+}
+
+// put places object i, with n results, in part, making the parts up to it.
+func (p *packing) put(i, part, n int) {
+	for len(p.size) <= part {
+		p.size = append(p.size, 0)
+	}
+	p.where[i] = part
+	p.size[part] += n
+}
+
+// contents is the parts' reports: each part's results in the order of objs.
+func (p *packing) contents(objs []*judged) []content {
+	parts := make([]content, len(p.size))
 	for i, j := range objs {
-		c := &parts[where[i]]
+		c := &parts[p.where[i]]
 		for k, f := range j.findings {
 			r := Result(j.ref, f, j.since[k])
 			c.Results = append(c.Results, r)
