@@ -18,7 +18,7 @@ func stored(t *testing.T, inv *Inventory, gvk schema.GroupVersionKind, namespace
 	t.Helper()
 	root, done := inv.read()
 	defer done()
-	var got *ast.Term = ast.NewTerm(root)
+	got := ast.NewTerm(root)
 	for _, k := range inv.path(gvk, namespace, name) {
 		o, ok := termObject(got)
 		if !ok {
