@@ -66,12 +66,13 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds per rate, alternating which handler goes first")
 	churnEvery := flag.Duration("churn", 10*time.Millisecond, "how often a Service of the inventory changes (an informer's update event); 0: never")
 	serverGOGC := flag.String("server-gogc", "400", "GOGC of both server processes: the chart runs serve with GOGC=400 (bounded by GOMEMLIMIT)")
+	profileDir := flag.String("profile", "", "write each server's CPU profile (HANDLER.cpu.pprof) and its heap at exit (HANDLER.heap.pprof) to this directory")
 	flag.Parse()
 	var err error
 	if *serve != "" {
-		err = runServer(*serve, *port, *certDir, *churnEvery)
+		err = runServer(*serve, *port, *certDir, *churnEvery, *profileDir)
 	} else {
-		err = drive(*rates, *duration, *rounds, *serverGOGC, *churnEvery)
+		err = drive(*rates, *duration, *rounds, *serverGOGC, *churnEvery, *profileDir)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
@@ -80,9 +81,16 @@ func main() {
 }
 
 // runServer serves one handler until interrupted.
-func runServer(which string, port int, certDir string, churnEvery time.Duration) error {
+func runServer(which string, port int, certDir string, churnEvery time.Duration, profileDir string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if profileDir != "" {
+		done, err := profile(profileDir, which)
+		if err != nil {
+			return err
+		}
+		defer done()
+	}
 	// The server's own logs (certificate watcher) would only interleave with the table.
 	ctrllog.SetLogger(logr.Discard())
 	var h http.Handler
@@ -126,6 +134,7 @@ func runServer(which string, port int, certDir string, churnEvery time.Duration)
 	}
 	srv := webhook.NewServer(webhook.ServerOptions{Host: "127.0.0.1", Port: port, CertDir: certDir, CertName: "tls.crt", KeyName: "tls.key"}, logr.Discard())
 	srv.Register("/validate", h)
+	srv.Register("/stats", http.HandlerFunc(stats))
 	return srv.Start(ctx)
 }
 
@@ -226,7 +235,7 @@ const (
 // drive starts the servers and loads them at each rate, in rounds that alternate which goes
 // first, so that a slow spell of the shared machine hits them alike; each rate reports the
 // round with the median p99.
-func drive(rateList string, hold time.Duration, rounds int, gogc string, churnEvery time.Duration) error {
+func drive(rateList string, hold time.Duration, rounds int, gogc string, churnEvery time.Duration, profileDir string) error {
 	// The generator's own garbage collection delays the requests of every handler alike and
 	// would dominate their tails on 2 cores: it collects rarely.
 	debug.SetGCPercent(400)
@@ -271,7 +280,7 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string, churnEv
 	pids := map[string]int{}
 	for _, which := range handlers {
 		port := freePort()
-		cmd := exec.Command(self, "-serve", which, "-port", fmt.Sprint(port), "-cert-dir", dir, "-churn", churnEvery.String())
+		cmd := exec.Command(self, "-serve", which, "-port", fmt.Sprint(port), "-cert-dir", dir, "-churn", churnEvery.String(), "-profile", profileDir)
 		cmd.Stderr = os.Stderr
 		cmd.Env = append(os.Environ(), "GOGC="+gogc)
 		if err := cmd.Start(); err != nil {
@@ -302,7 +311,8 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string, churnEv
 		"(the round with the median p99 is shown); servers at GOGC=%s. %s: %d user policies (5 judge the Service) and data.inventory of %d objects,\n"+
 		"one changed every %s. CPU/req: the server process's CPU time per request.\n\n",
 		runtimeCPUs(), hold, rounds, gogc, withRego, 20, inventorySize, churnEvery)
-	fmt.Printf("%-15s %8s %9s %9s %9s %19s %9s %7s %9s\n", "handler", "target/s", "achieved", "p50", "p99", "p99 of the rounds", "max", "errors", "CPU/req")
+	fmt.Printf("%-15s %8s %9s %9s %9s %19s %9s %7s %9s %10s %4s %10s %9s\n", "handler", "target/s", "achieved", "p50", "p99", "p99 of the rounds", "max", "errors", "CPU/req",
+		"alloc/req", "GCs", "GC CPU/req", "live heap")
 	results := map[string][]step{}
 	saturated := map[string]bool{}
 	for _, rate := range rates {
@@ -314,9 +324,10 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string, churnEv
 			}
 			for _, which := range order {
 				if !saturated[which] {
-					before := processCPU(pids[which])
+					before, beforeGC := processCPU(pids[which]), readStats(clients[which], urls[which])
 					s := load(clients[which], urls[which], rate, hold)
 					s.cpu = (processCPU(pids[which]) - before) / time.Duration(s.n)
+					s.gc = readStats(clients[which], urls[which]).since(beforeGC, s.n)
 					byHandler[which] = append(byHandler[which], s)
 				}
 			}
@@ -327,8 +338,9 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string, churnEv
 			}
 			s := median(byHandler[which])
 			results[which] = append(results[which], s)
-			fmt.Printf("%-15s %8d %9.0f %9s %9s %19s %9s %7d %9s\n", which, rate, s.achieved, round(s.p50), round(s.p99),
-				round(s.p99Low)+"–"+round(s.p99High), round(s.max), s.errors, round(s.cpu))
+			fmt.Printf("%-15s %8d %9.0f %9s %9s %19s %9s %7d %9s %10s %4.0f %10s %9s\n", which, rate, s.achieved, round(s.p50), round(s.p99),
+				round(s.p99Low)+"–"+round(s.p99High), round(s.max), s.errors, round(s.cpu),
+				fmt.Sprintf("%.1f KB", s.gc.AllocBytes/1e3), s.gc.Cycles, round(time.Duration(s.gc.GCSeconds*float64(time.Second))), fmt.Sprintf("%.0f MB", s.gc.LiveBytes/1e6))
 			// Past the target's rate, a handler that fell behind is not loaded harder.
 			saturated[which] = rate >= compareRate && !s.sustained()
 		}
@@ -400,9 +412,15 @@ func median(rounds []step) step {
 	m := sorted[len(sorted)/2]
 	m.p99Low, m.p99High = sorted[0].p99, sorted[len(sorted)-1].p99
 	m.errors = 0
+	m.gc = runtimeStats{}
 	for _, r := range rounds {
 		m.max = max(m.max, r.max)
 		m.errors += r.errors
+		// Allocation and GC CPU per request averaged over the rounds, collections summed.
+		m.gc.AllocBytes += r.gc.AllocBytes / float64(len(rounds))
+		m.gc.GCSeconds += r.gc.GCSeconds / float64(len(rounds))
+		m.gc.Cycles += r.gc.Cycles
+		m.gc.LiveBytes = max(m.gc.LiveBytes, r.gc.LiveBytes)
 	}
 	slices.SortFunc(sorted, func(a, b step) int { return cmp.Compare(a.cpu, b.cpu) })
 	m.cpu = sorted[len(sorted)/2].cpu
@@ -417,6 +435,7 @@ type step struct {
 	p99Low, p99High time.Duration // over the rounds
 	errors          int
 	cpu             time.Duration // the server process's CPU time per request
+	gc              runtimeStats  // the server's allocation and collections, per request
 }
 
 // sustained: every request answered, at the rate asked, without a queue building up (a
