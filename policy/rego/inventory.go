@@ -32,7 +32,6 @@ type Inventory struct {
 	active  atomic.Int32  // the root reviews read
 	readers [2]atomic.Int64
 	n       int
-	values  sharer // what the objects have in common, held once
 }
 
 // InventorySource is implemented by inventories that keep their own data.inventory current
@@ -110,12 +109,11 @@ func (i *Inventory) Put(obj policy.Object, gvk schema.GroupVersionKind) error {
 	if gvk.Kind == "" {
 		return fmt.Errorf("inventory: %s/%s has no kind", obj.GetNamespace(), obj.GetName())
 	}
-	path := i.path(gvk, obj.GetNamespace(), obj.GetName())
-	v, err := i.values.value(obj, gvk, path)
+	v, err := toValue(obj, gvk)
 	if err != nil {
 		return fmt.Errorf("inventory: %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
 	}
-	t := ast.NewTerm(v)
+	path, t := i.path(gvk, obj.GetNamespace(), obj.GetName()), ast.NewTerm(v)
 	added := false
 	i.change(func(root ast.Object) (ast.Object, bool) {
 		added = set(root, path, t)

@@ -133,11 +133,11 @@ func toValueProjected(obj any, p *projection) (ast.Value, error) {
 // project converts v, keeping what p reaches; p is neither nil nor whole.
 func project(v reflect.Value, p *projection) (*ast.Term, error) {
 	if p.whole {
-		return encoderFor(v.Type())(v, nil)
+		return encoderFor(v.Type())(v)
 	}
 	t := v.Type()
 	if leaf(t) {
-		return encoderFor(t)(v, nil)
+		return encoderFor(t)(v)
 	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Interface:
@@ -201,7 +201,7 @@ func project(v reflect.Value, p *projection) (*ast.Term, error) {
 		}
 		return ast.ArrayTerm(terms...), nil
 	}
-	return encoderFor(t)(v, nil)
+	return encoderFor(t)(v)
 }
 
 // leafTypes caches leaf by type: it is asked for every value projected, and the method

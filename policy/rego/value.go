@@ -28,20 +28,15 @@ import (
 // going through unstructured maps instead cost a third of a review. A non-empty gvk sets
 // apiVersion and kind, which typed objects from an informer's cache do not carry.
 func toValue(obj any, gvk schema.GroupVersionKind) (ast.Value, error) {
-	return convert(obj, gvk, nil)
-}
-
-// convert is toValue, sharing values through sh when it is not nil.
-func convert(obj any, gvk schema.GroupVersionKind, sh *sharer) (ast.Value, error) {
 	var v ast.Value
 	if u, ok := obj.(*unstructured.Unstructured); ok {
 		var err error
-		if v, err = sh.unstructuredValue(u); err != nil {
+		if v, err = ast.InterfaceToValue(u.Object); err != nil {
 			return nil, err
 		}
 	} else {
 		rv := reflect.ValueOf(obj)
-		t, err := encoderFor(rv.Type())(rv, sh)
+		t, err := encoderFor(rv.Type())(rv)
 		if err != nil {
 			return nil, err
 		}
@@ -49,7 +44,8 @@ func convert(obj any, gvk schema.GroupVersionKind, sh *sharer) (ast.Value, error
 	}
 	if o, ok := v.(ast.Object); ok && !gvk.Empty() {
 		apiVersion, kind := gvk.ToAPIVersionAndKind()
-		v = sh.withKind(o, apiVersion, kind)
+		o.Insert(apiVersionKey, ast.StringTerm(apiVersion))
+		o.Insert(kindKey, ast.StringTerm(kind))
 	}
 	return v, nil
 }
@@ -60,7 +56,7 @@ var (
 )
 
 // encoder builds the Rego term of a Go value of one type.
-type encoder func(reflect.Value, *sharer) (*ast.Term, error)
+type encoder func(reflect.Value) (*ast.Term, error)
 
 // structs caches the JSON fields of each struct type.
 var structs sync.Map // reflect.Type -> []jsonField
@@ -91,9 +87,9 @@ func encoderFor(t reflect.Type) encoder {
 		f  encoder
 	)
 	wg.Add(1)
-	forward, loaded := encoders.LoadOrStore(t, encoder(func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+	forward, loaded := encoders.LoadOrStore(t, encoder(func(v reflect.Value) (*ast.Term, error) {
 		wg.Wait()
-		return f(v, sh)
+		return f(v)
 	}))
 	if loaded {
 		return forward.(encoder)
@@ -112,37 +108,37 @@ var (
 
 // known are the types of Kubernetes objects with a MarshalJSON, encoded without calling it.
 var known = map[reflect.Type]encoder{
-	reflect.TypeFor[metav1.Time](): func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+	reflect.TypeFor[metav1.Time](): func(v reflect.Value) (*ast.Term, error) {
 		t := v.Interface().(metav1.Time)
 		if t.IsZero() {
 			return nullTerm, nil
 		}
-		return sh.str(t.UTC().Format(time.RFC3339)), nil
+		return ast.StringTerm(t.UTC().Format(time.RFC3339)), nil
 	},
-	reflect.TypeFor[metav1.MicroTime](): func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+	reflect.TypeFor[metav1.MicroTime](): func(v reflect.Value) (*ast.Term, error) {
 		t := v.Interface().(metav1.MicroTime)
 		if t.IsZero() {
 			return nullTerm, nil
 		}
-		return sh.str(t.UTC().Format(metav1.RFC3339Micro)), nil
+		return ast.StringTerm(t.UTC().Format(metav1.RFC3339Micro)), nil
 	},
-	reflect.TypeFor[intstr.IntOrString](): func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+	reflect.TypeFor[intstr.IntOrString](): func(v reflect.Value) (*ast.Term, error) {
 		is := v.Interface().(intstr.IntOrString)
 		switch is.Type {
 		case intstr.Int:
-			return sh.int(int64(is.IntVal)), nil
+			return ast.InternedTerm(int64(is.IntVal)), nil
 		case intstr.String:
-			return sh.str(is.StrVal), nil
+			return ast.StringTerm(is.StrVal), nil
 		}
 		return nil, fmt.Errorf("impossible IntOrString.Type %d", is.Type)
 	},
-	reflect.TypeFor[resource.Quantity](): func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+	reflect.TypeFor[resource.Quantity](): func(v reflect.Value) (*ast.Term, error) {
 		q := v.Interface().(resource.Quantity)
 		b, err := q.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
-		return sh.str(string(b[1 : len(b)-1])), nil
+		return ast.StringTerm(string(b[1 : len(b)-1])), nil
 	},
 }
 
@@ -153,32 +149,32 @@ func newEncoder(t reflect.Type) encoder {
 	// encoding/json calls a pointer receiver's MarshalJSON on addressable values; objects
 	// are converted through pointers, so their fields are addressable.
 	if implements(t, jsonMarshaler) {
-		return marshaler(t, func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+		return marshaler(t, func(v reflect.Value) (*ast.Term, error) {
 			b, err := v.Interface().(json.Marshaler).MarshalJSON()
 			if err != nil {
 				return nil, err
 			}
-			return sh.parsed(jsonTerm(b))
+			return jsonTerm(b)
 		})
 	}
 	if t.Kind() != reflect.String && implements(t, textMarshaler) {
-		return marshaler(t, func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+		return marshaler(t, func(v reflect.Value) (*ast.Term, error) {
 			text, err := v.Interface().(encoding.TextMarshaler).MarshalText()
-			return sh.str(string(text)), err
+			return ast.StringTerm(string(text)), err
 		})
 	}
 	switch t.Kind() {
 	case reflect.Bool:
-		return func(v reflect.Value, sh *sharer) (*ast.Term, error) { return ast.InternedTerm(v.Bool()), nil }
+		return func(v reflect.Value) (*ast.Term, error) { return ast.InternedTerm(v.Bool()), nil }
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return func(v reflect.Value, sh *sharer) (*ast.Term, error) { return sh.int(v.Int()), nil }
+		return func(v reflect.Value) (*ast.Term, error) { return ast.InternedTerm(v.Int()), nil }
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return func(v reflect.Value, sh *sharer) (*ast.Term, error) {
-			return sh.number(json.Number(strconv.FormatUint(v.Uint(), 10))), nil
+		return func(v reflect.Value) (*ast.Term, error) {
+			return ast.NumberTerm(json.Number(strconv.FormatUint(v.Uint(), 10))), nil
 		}
 	case reflect.Float32, reflect.Float64:
 		bits := t.Bits()
-		return func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+		return func(v reflect.Value) (*ast.Term, error) {
 			// encoding/json's formatting, so that sprintf prints what the API server sent.
 			var b []byte
 			var err error
@@ -190,63 +186,63 @@ func newEncoder(t reflect.Type) encoder {
 			if err != nil {
 				return nil, err
 			}
-			return sh.number(json.Number(b)), nil
+			return ast.NumberTerm(json.Number(b)), nil
 		}
 	case reflect.String:
-		return func(v reflect.Value, sh *sharer) (*ast.Term, error) { return sh.str(v.String()), nil }
+		return func(v reflect.Value) (*ast.Term, error) { return ast.StringTerm(v.String()), nil }
 	case reflect.Interface:
-		return func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+		return func(v reflect.Value) (*ast.Term, error) {
 			if v.IsNil() {
 				return nullTerm, nil
 			}
 			e := v.Elem()
-			return encoderFor(e.Type())(e, sh)
+			return encoderFor(e.Type())(e)
 		}
 	case reflect.Pointer:
 		elem := encoderFor(t.Elem())
-		return func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+		return func(v reflect.Value) (*ast.Term, error) {
 			if v.IsNil() {
 				return nullTerm, nil
 			}
-			return elem(v.Elem(), sh)
+			return elem(v.Elem())
 		}
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 && !implements(t.Elem(), jsonMarshaler) && !implements(t.Elem(), textMarshaler) {
-			return func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+			return func(v reflect.Value) (*ast.Term, error) {
 				if v.IsNil() {
 					return nullTerm, nil
 				}
-				return sh.str(base64.StdEncoding.EncodeToString(v.Bytes())), nil
+				return ast.StringTerm(base64.StdEncoding.EncodeToString(v.Bytes())), nil
 			}
 		}
 		elem := encoderFor(t.Elem())
-		return func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+		return func(v reflect.Value) (*ast.Term, error) {
 			if v.IsNil() {
 				return nullTerm, nil
 			}
-			return arrayTerm(v, elem, sh)
+			return arrayTerm(v, elem)
 		}
 	case reflect.Array:
 		elem := encoderFor(t.Elem())
-		return func(v reflect.Value, sh *sharer) (*ast.Term, error) { return arrayTerm(v, elem, sh) }
+		return func(v reflect.Value) (*ast.Term, error) { return arrayTerm(v, elem) }
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String || implements(t.Key(), textMarshaler) {
 			return viaJSON
 		}
 		elem := encoderFor(t.Elem())
-		return func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+		return func(v reflect.Value) (*ast.Term, error) {
 			if v.IsNil() {
 				return nullTerm, nil
 			}
 			items := make([][2]*ast.Term, 0, v.Len())
 			for it := v.MapRange(); it.Next(); {
-				val, err := elem(it.Value(), sh)
+				val, err := elem(it.Value())
 				if err != nil {
 					return nil, err
 				}
-				items = append(items, [2]*ast.Term{sh.str(it.Key().String()), val})
+				items = append(items, [2]*ast.Term{ast.StringTerm(it.Key().String()), val})
 			}
-			return sh.composite(ast.ObjectTerm(items...)), nil
+			return ast.ObjectTerm(items...), nil
 		}
 	case reflect.Struct:
 		return structEncoder(t)
@@ -262,45 +258,45 @@ func implements(t, iface reflect.Type) bool {
 // pointer and the value is not addressable.
 func marshaler(t reflect.Type, f encoder) encoder {
 	if t.Kind() == reflect.Pointer {
-		return func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+		return func(v reflect.Value) (*ast.Term, error) {
 			if v.IsNil() {
 				return nullTerm, nil
 			}
-			return f(v, sh)
+			return f(v)
 		}
 	}
 	if t.Implements(jsonMarshaler) || t.Implements(textMarshaler) {
 		return f
 	}
-	return func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+	return func(v reflect.Value) (*ast.Term, error) {
 		if v.CanAddr() {
-			return f(v.Addr(), sh)
+			return f(v.Addr())
 		}
 		p := reflect.New(t)
 		p.Elem().Set(v)
-		return f(p, sh)
+		return f(p)
 	}
 }
 
-func arrayTerm(v reflect.Value, elem encoder, sh *sharer) (*ast.Term, error) {
+func arrayTerm(v reflect.Value, elem encoder) (*ast.Term, error) {
 	terms := make([]*ast.Term, v.Len())
 	for i := range terms {
 		var err error
-		if terms[i], err = elem(v.Index(i), sh); err != nil {
+		if terms[i], err = elem(v.Index(i)); err != nil {
 			return nil, err
 		}
 	}
-	return sh.composite(ast.ArrayTerm(terms...)), nil
+	return ast.ArrayTerm(terms...), nil
 }
 
 // viaJSON is the fallback for types outside the JSON model of Kubernetes objects: their
 // JSON text, parsed.
-func viaJSON(v reflect.Value, sh *sharer) (*ast.Term, error) {
+func viaJSON(v reflect.Value) (*ast.Term, error) {
 	b, err := json.Marshal(v.Interface())
 	if err != nil {
 		return nil, err
 	}
-	return sh.parsed(jsonTerm(b))
+	return jsonTerm(b)
 }
 
 func jsonTerm(b []byte) (*ast.Term, error) {
@@ -329,7 +325,7 @@ func structEncoder(t reflect.Type) encoder {
 	for i := range fields {
 		fields[i].enc = encoderFor(fields[i].typ)
 	}
-	return func(v reflect.Value, sh *sharer) (*ast.Term, error) {
+	return func(v reflect.Value) (*ast.Term, error) {
 		items := make([][2]*ast.Term, 0, len(fields))
 		for i := range fields {
 			f := &fields[i]
@@ -337,13 +333,13 @@ func structEncoder(t reflect.Type) encoder {
 			if !ok || (f.omitEmpty && isEmpty(fv)) || (f.omitZero != nil && f.omitZero(fv)) {
 				continue
 			}
-			val, err := f.enc(fv, sh)
+			val, err := f.enc(fv)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", f.name.Value.(ast.String), err)
 			}
 			items = append(items, [2]*ast.Term{f.name, val})
 		}
-		return sh.composite(ast.ObjectTerm(items...)), nil
+		return ast.ObjectTerm(items...), nil
 	}
 }
 
