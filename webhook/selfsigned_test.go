@@ -81,7 +81,16 @@ func startSelfSignedWith(t *testing.T, react func(*fake.Clientset), objects ...r
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.client = fake.NewClientset(append(objs, objects...)...)
+	for _, o := range objects {
+		if secret, ok := o.(*corev1.Secret); ok && secret.ResourceVersion == "" {
+			secret = secret.DeepCopy()
+			secret.ResourceVersion = "1" // as any stored object has one
+			o = secret
+		}
+		objs = append(objs, o)
+	}
+	r.client = fake.NewClientset(objs...)
+	secretsVersioned(r.client)
 	if react != nil {
 		react(r.client)
 	}
@@ -103,6 +112,41 @@ func startSelfSignedWith(t *testing.T, react func(*fake.Clientset), objects ...r
 		}
 	})
 	return r
+}
+
+// secretsVersioned gives the fake API server's Secrets the optimistic concurrency of a real
+// one, which client-go's fake tracker does not keep: a create or update sets a new
+// resourceVersion, and an update that names another than the stored one fails with a
+// conflict (one that names none replaces unconditionally, as the API server allows). Without
+// it, a replica writing from a cache that has not yet seen its own last write succeeded here
+// where the API server refuses it, and the CA rotation was published twice.
+func secretsVersioned(c *fake.Clientset) {
+	var version atomic.Int64
+	version.Store(1) // the stored objects' own
+	c.PrependReactor("*", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		var obj *corev1.Secret
+		// By verb: an update action is a CreateAction too (both have GetObject).
+		switch a := a.(type) {
+		case k8stesting.CreateActionImpl:
+			obj, _ = a.GetObject().(*corev1.Secret)
+		case k8stesting.UpdateActionImpl:
+			obj, _ = a.GetObject().(*corev1.Secret)
+			if obj != nil && obj.ResourceVersion != "" {
+				stored, err := c.Tracker().Get(a.GetResource(), a.GetNamespace(), obj.Name)
+				if err != nil {
+					return true, nil, err
+				}
+				if have := stored.(*corev1.Secret).ResourceVersion; have != obj.ResourceVersion {
+					return true, nil, apierrors.NewConflict(a.GetResource().GroupResource(), obj.Name,
+						fmt.Errorf("the object has been modified: resourceVersion %s, stored %s", obj.ResourceVersion, have))
+				}
+			}
+		}
+		if obj != nil {
+			obj.ResourceVersion = fmt.Sprint(version.Add(1))
+		}
+		return false, nil, nil // the tracker stores it
+	})
 }
 
 // eventually retries check for ten seconds.
