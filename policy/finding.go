@@ -150,45 +150,8 @@ func pathString(p *field.Path) string {
 // SortFindings orders findings by field path in document order (list indexes compared as
 // numbers, so ports[2] comes before ports[10]); findings on one path keep their order.
 func SortFindings(findings []Finding) {
-	n := len(findings)
-	if n > maxIndexSorted {
-		slices.SortStableFunc(findings, func(a, b Finding) int { return comparePaths(a.Path, b.Path) })
-		return
-	}
-	// A review's few findings: the standard library's insertion sort would move the
-	// findings themselves at every step, so their indexes are sorted (as stably), and each
-	// finding is moved once, along the cycles of the permutation.
-	var idx [maxIndexSorted]uint8
-	for i := range n {
-		idx[i] = uint8(i)
-	}
-	for i := 1; i < n; i++ {
-		for j := i; j > 0 && comparePaths(findings[idx[j]].Path, findings[idx[j-1]].Path) < 0; j-- {
-			idx[j], idx[j-1] = idx[j-1], idx[j]
-		}
-	}
-	for i := range n {
-		if int(idx[i]) == i {
-			continue
-		}
-		first := findings[i]
-		j := i
-		for {
-			k := int(idx[j]) // position j takes the finding at k
-			idx[j] = uint8(j)
-			if k == i {
-				findings[j] = first
-				break
-			}
-			findings[j] = findings[k]
-			j = k
-		}
-	}
+	slices.SortStableFunc(findings, func(a, b Finding) int { return comparePaths(a.Path, b.Path) })
 }
-
-// maxIndexSorted is the most findings SortFindings sorts by index; longer lists (check's
-// reports of large objects) go to the standard library's stable sort.
-const maxIndexSorted = 32
 
 // comparePaths compares two field paths segment by segment, without allocating: sorting
 // calls it n log n times.

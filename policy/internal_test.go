@@ -3,9 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -62,27 +60,6 @@ func TestJoinFindings(t *testing.T) {
 		got := joinFindings(tt.out, tt.more)
 		if diff := cmp.Diff(want, got); diff != "" || (want == nil) != (got == nil) {
 			t.Errorf("joinFindings(%v, %v) = %#v, want %#v", tt.out, tt.more, got, want)
-		}
-	}
-}
-
-// TestSortFindings: findings sorted by index are in the order the standard library's stable
-// sort gives, at every length up to past the index sort's bound, paths repeated or not.
-func TestSortFindings(t *testing.T) {
-	paths := []string{"", "spec.ports[0].protocol", "spec.ports[0].name", "spec.ports[2]", "spec.ports[10]", "metadata.namespace", "spec.type", "spec"}
-	rnd := rand.New(rand.NewPCG(1, 2))
-	for n := range maxIndexSorted + 5 {
-		for range 50 {
-			findings := make([]Finding, n)
-			for i := range findings {
-				findings[i] = Finding{Rule: strconv.Itoa(i), Path: paths[rnd.IntN(len(paths))], Message: "m" + strconv.Itoa(i)}
-			}
-			want := slices.Clone(findings)
-			slices.SortStableFunc(want, func(a, b Finding) int { return comparePaths(a.Path, b.Path) })
-			SortFindings(findings)
-			if diff := cmp.Diff(want, findings); diff != "" {
-				t.Fatalf("%d findings (-stable sort +SortFindings):\n%s", n, diff)
-			}
 		}
 	}
 }
