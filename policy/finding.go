@@ -68,11 +68,23 @@ type Finding struct {
 
 // String renders the finding the way denials list it: "[rule] path: message".
 func (f Finding) String() string {
-	// Joined rather than formatted: every denial renders its findings.
-	if f.Path == "" {
-		return "[" + f.Rule + "] " + f.Message
+	var b strings.Builder
+	b.Grow(len(f.Rule) + len(f.Path) + len(f.Message) + len("[] : "))
+	f.WriteLine(&b)
+	return b.String()
+}
+
+// WriteLine writes the finding's line, as String renders it, into b: a denial writes its
+// findings' lines into one message without a copy of each.
+func (f Finding) WriteLine(b *strings.Builder) {
+	b.WriteByte('[')
+	b.WriteString(f.Rule)
+	b.WriteString("] ")
+	if f.Path != "" {
+		b.WriteString(f.Path)
+		b.WriteString(": ")
 	}
-	return "[" + f.Rule + "] " + f.Path + ": " + f.Message
+	b.WriteString(f.Message)
 }
 
 // Warning renders the finding as a short admission warning, "path: summary [rule]",

@@ -108,14 +108,7 @@ func denialMessage(findings []policy.Finding, denials int) string {
 			b.WriteString(deniedLine(f.String()))
 			continue
 		}
-		b.WriteByte('[')
-		b.WriteString(f.Rule)
-		b.WriteString("] ")
-		if f.Path != "" {
-			b.WriteString(f.Path)
-			b.WriteString(": ")
-		}
-		b.WriteString(f.Message)
+		f.WriteLine(&b)
 	}
 	if rest := denials - shown; rest > 0 {
 		fmt.Fprintf(&b, "\n… and %d more findings deny this object; sctpguard check lists them all", rest)
