@@ -44,6 +44,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -94,6 +95,7 @@ func runServer(which string, port int, certDir string, churnEvery time.Duration,
 	// The server's own logs (certificate watcher) would only interleave with the table.
 	ctrllog.SetLogger(logr.Discard())
 	var h http.Handler
+	var changes atomic.Int64 // inventory changes applied, reported by /stats
 	switch which {
 	case "sctpguard", "sctpguard+rego":
 		// Both in a cluster of 10,000 more objects; one with 20 user policies, whose
@@ -116,7 +118,7 @@ func runServer(which string, port int, certDir string, churnEvery time.Duration,
 			}
 			env.Inventory = fedInventory{MemoryInventory: env.Inventory.(*policy.MemoryInventory), rego: inv}
 			if churnEvery > 0 {
-				go churn(ctx, inv, objs, churnEvery)
+				go churn(ctx, inv, objs, churnEvery, &changes)
 			}
 		}
 		engine, err := policy.NewEngine(policy.Config{}, evaluators...)
@@ -134,7 +136,7 @@ func runServer(which string, port int, certDir string, churnEvery time.Duration,
 	}
 	srv := webhook.NewServer(webhook.ServerOptions{Host: "127.0.0.1", Port: port, CertDir: certDir, CertName: "tls.crt", KeyName: "tls.key"}, logr.Discard())
 	srv.Register("/validate", h)
-	srv.Register("/stats", http.HandlerFunc(stats))
+	srv.Register("/stats", stats(&changes))
 	return srv.Start(ctx)
 }
 
@@ -309,10 +311,10 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string, churnEv
 	fmt.Printf("admission load over TLS (HTTP/2, one kept-alive connection per server) on loopback, %d CPUs shared by the generator and the servers;\n"+
 		"open loop at a constant rate, latency from each request's scheduled send; %s per rate and round, %d rounds alternating the order\n"+
 		"(the round with the median p99 is shown); servers at GOGC=%s. %s: %d user policies (5 judge the Service) and data.inventory of %d objects,\n"+
-		"one changed every %s. CPU/req: the server process's CPU time per request.\n\n",
+		"one changed every %s (changes/s: those the server applied). CPU/req: the server process's CPU time per request.\n\n",
 		runtimeCPUs(), hold, rounds, gogc, withRego, 20, inventorySize, churnEvery)
-	fmt.Printf("%-15s %8s %9s %9s %9s %19s %9s %7s %9s %10s %4s %10s %9s\n", "handler", "target/s", "achieved", "p50", "p99", "p99 of the rounds", "max", "errors", "CPU/req",
-		"alloc/req", "GCs", "GC CPU/req", "live heap")
+	fmt.Printf("%-15s %8s %9s %9s %9s %19s %9s %7s %9s %10s %4s %10s %9s %9s\n", "handler", "target/s", "achieved", "p50", "p99", "p99 of the rounds", "max", "errors", "CPU/req",
+		"alloc/req", "GCs", "GC CPU/req", "live heap", "changes/s")
 	results := map[string][]step{}
 	saturated := map[string]bool{}
 	for _, rate := range rates {
@@ -338,9 +340,10 @@ func drive(rateList string, hold time.Duration, rounds int, gogc string, churnEv
 			}
 			s := median(byHandler[which])
 			results[which] = append(results[which], s)
-			fmt.Printf("%-15s %8d %9.0f %9s %9s %19s %9s %7d %9s %10s %4.0f %10s %9s\n", which, rate, s.achieved, round(s.p50), round(s.p99),
+			fmt.Printf("%-15s %8d %9.0f %9s %9s %19s %9s %7d %9s %10s %4.0f %10s %9s %9.0f\n", which, rate, s.achieved, round(s.p50), round(s.p99),
 				round(s.p99Low)+"–"+round(s.p99High), round(s.max), s.errors, round(s.cpu),
-				fmt.Sprintf("%.1f KB", s.gc.AllocBytes/1e3), s.gc.Cycles, round(time.Duration(s.gc.GCSeconds*float64(time.Second))), fmt.Sprintf("%.0f MB", s.gc.LiveBytes/1e6))
+				fmt.Sprintf("%.1f KB", s.gc.AllocBytes/1e3), s.gc.Cycles, round(time.Duration(s.gc.GCSeconds*float64(time.Second))), fmt.Sprintf("%.0f MB", s.gc.LiveBytes/1e6),
+				s.gc.Changes/hold.Seconds())
 			// Past the target's rate, a handler that fell behind is not loaded harder.
 			saturated[which] = rate >= compareRate && !s.sustained()
 		}
@@ -421,6 +424,7 @@ func median(rounds []step) step {
 		m.gc.GCSeconds += r.gc.GCSeconds / float64(len(rounds))
 		m.gc.Cycles += r.gc.Cycles
 		m.gc.LiveBytes = max(m.gc.LiveBytes, r.gc.LiveBytes)
+		m.gc.Changes += r.gc.Changes / float64(len(rounds))
 	}
 	slices.SortFunc(sorted, func(a, b step) int { return cmp.Compare(a.cpu, b.cpu) })
 	m.cpu = sorted[len(sorted)/2].cpu

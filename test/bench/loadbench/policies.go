@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,8 +55,9 @@ var _ rego.InventorySource = fedInventory{}
 
 func (f fedInventory) RegoInventory() (*rego.Inventory, error) { return f.rego, nil }
 
-// churn updates a Service of the inventory every interval, until ctx is done.
-func churn(ctx context.Context, inv *rego.Inventory, objs []policy.Object, every time.Duration) {
+// churn updates a Service of the inventory every interval, until ctx is done, counting the
+// changes in changes.
+func churn(ctx context.Context, inv *rego.Inventory, objs []policy.Object, every time.Duration, changes *atomic.Int64) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for g := 1; ; g++ {
@@ -66,7 +68,9 @@ func churn(ctx context.Context, inv *rego.Inventory, objs []policy.Object, every
 		}
 		o := objs[g*7919%len(objs)] // a stride that visits every object
 		if svc, ok := o.(*corev1.Service); ok {
-			_ = inv.Put(teamService(svc.Namespace, svc.Name, g), svc.GroupVersionKind())
+			if inv.Put(teamService(svc.Namespace, svc.Name, g), svc.GroupVersionKind()) == nil {
+				changes.Add(1)
+			}
 		}
 	}
 }

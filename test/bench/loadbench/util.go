@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -74,35 +75,39 @@ func profile(dir, which string) (func(), error) {
 	}, nil
 }
 
-// runtimeStats are a server's garbage collection figures: totals as read from the server,
-// or per request over a load step (since).
+// runtimeStats are a server's garbage collection figures and the inventory changes it
+// applied: totals as read from the server, or over a load step (since).
 type runtimeStats struct {
 	AllocBytes float64 `json:"allocBytes"` // heap bytes allocated
 	Cycles     float64 `json:"cycles"`     // collections completed
 	GCSeconds  float64 `json:"gcSeconds"`  // CPU spent collecting (marking, assists, pauses)
 	LiveBytes  float64 `json:"liveBytes"`  // the heap marked live by the last collection
+	Changes    float64 `json:"changes"`    // data.inventory changes applied (the churn)
 }
 
 var statsSamples = []string{"/gc/heap/allocs:bytes", "/gc/cycles/total:gc-cycles", "/cpu/classes/gc/total:cpu-seconds", "/gc/heap/live:bytes"}
 
 // stats answers the server's runtimeStats, for the generator to read before and after a step.
-func stats(w http.ResponseWriter, _ *http.Request) {
-	samples := make([]metrics.Sample, len(statsSamples))
-	for i, name := range statsSamples {
-		samples[i].Name = name
-	}
-	metrics.Read(samples)
-	value := func(s metrics.Sample) float64 {
-		switch s.Value.Kind() {
-		case metrics.KindUint64:
-			return float64(s.Value.Uint64())
-		case metrics.KindFloat64:
-			return s.Value.Float64()
+func stats(changes *atomic.Int64) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		samples := make([]metrics.Sample, len(statsSamples))
+		for i, name := range statsSamples {
+			samples[i].Name = name
 		}
-		return 0
+		metrics.Read(samples)
+		value := func(s metrics.Sample) float64 {
+			switch s.Value.Kind() {
+			case metrics.KindUint64:
+				return float64(s.Value.Uint64())
+			case metrics.KindFloat64:
+				return s.Value.Float64()
+			}
+			return 0
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(runtimeStats{AllocBytes: value(samples[0]), Cycles: value(samples[1]), GCSeconds: value(samples[2]), LiveBytes: value(samples[3]),
+			Changes: float64(changes.Load())})
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(runtimeStats{AllocBytes: value(samples[0]), Cycles: value(samples[1]), GCSeconds: value(samples[2]), LiveBytes: value(samples[3])})
 }
 
 // readStats reads a server's runtimeStats; zero when it cannot (the columns then say 0).
@@ -118,12 +123,13 @@ func readStats(client *http.Client, validateURL string) runtimeStats {
 }
 
 // since is what changed from before over n requests: allocation and GC CPU per request,
-// collections in all, and the live heap at the end.
+// collections and inventory changes in all, and the live heap at the end.
 func (s runtimeStats) since(before runtimeStats, n int) runtimeStats {
 	return runtimeStats{
 		AllocBytes: (s.AllocBytes - before.AllocBytes) / float64(n),
 		Cycles:     s.Cycles - before.Cycles,
 		GCSeconds:  (s.GCSeconds - before.GCSeconds) / float64(n),
 		LiveBytes:  s.LiveBytes,
+		Changes:    s.Changes - before.Changes,
 	}
 }
