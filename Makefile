@@ -118,12 +118,27 @@ chart-lint: $(HELM) ## helm lint and helm template the chart, with cert-manager 
 test-chart: build controlplane $(HELM) ## Chart tests: rendering vs webhook.Configurations, schema, server-side apply, RBAC vs the audit log, helm test.
 	cd test/chart && HELM=$(HELM) SCTPGUARD_BIN=$(BIN)/sctpguard $(GO) test -count=1 -v ./...
 
+# fuzz-target fuzzes $(1) of package ./$(2) for FUZZTIME. Go 1.26's fuzzing coordinator can
+# fail a run that found nothing with a bare "context deadline exceeded" when -fuzztime ends
+# while a worker is still busy (go.dev/issue/75804, fixed in Go 1.27): that failure, when no
+# failing input was written, is said as such and passes; any other failure fails.
+define fuzz-target
+	@echo "$(GO) test -run '^$$' -fuzz '^$(1)$$' -fuzztime $(FUZZTIME) ./$(2)" && \
+	out=$$(mktemp) && corpus=$$(ls $(2)/testdata/fuzz/$(1) 2>/dev/null | wc -l) && rc=0 && \
+	$(GO) test -run '^$$' -fuzz '^$(1)$$' -fuzztime $(FUZZTIME) ./$(2) 2>&1 | tee $$out || rc=$$? ; \
+	if [ $$rc -ne 0 ] && grep -qx '    context deadline exceeded' $$out && ! grep -q 'Failing input written' $$out && \
+		[ "$$(ls $(2)/testdata/fuzz/$(1) 2>/dev/null | wc -l)" = "$$corpus" ]; then \
+		echo "$(1): Go's fuzzing coordinator ended the run with a bare 'context deadline exceeded' and wrote no failing input (go.dev/issue/75804, fixed in Go 1.27): not a finding"; rc=0; \
+	fi; \
+	rm -f $$out; exit $$rc
+endef
+
 .PHONY: fuzz
 fuzz: ## Fuzz the YAML-to-findings path, the manifest splitter against kubectl's, the fast YAML path against yaml.v3, and the admission handler, for FUZZTIME each.
-	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./policy/check
-	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./policy/manifest
-	$(GO) test -run '^$$' -fuzz '^FuzzFastYAML$$' -fuzztime $(FUZZTIME) ./policy/manifest
-	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./webhook
+	$(call fuzz-target,FuzzCheck,policy/check)
+	$(call fuzz-target,FuzzSplit,policy/manifest)
+	$(call fuzz-target,FuzzFastYAML,policy/manifest)
+	$(call fuzz-target,FuzzHandler,webhook)
 
 .PHONY: vet
 vet: ## Run go vet.
