@@ -36,8 +36,7 @@ type Inventory struct {
 	active  atomic.Int32  // the root reviews read
 	readers [2]atomic.Int64
 	// behind is the last change, made to the copy reviews read and not yet to the other.
-	behind func(root ast.Object) (ast.Object, edit)
-	n      int
+	behind func(root ast.Object) (ast.Object, bool)
 }
 
 // InventorySource is implemented by inventories that keep their own data.inventory current
@@ -65,13 +64,6 @@ func NewInventory() *Inventory {
 	return i
 }
 
-// Len is the number of objects held.
-func (i *Inventory) Len() int {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.n
-}
-
 // read returns the inventory as it stands, unchanged until release is called.
 func (i *Inventory) read() (root ast.Object, release func()) {
 	for {
@@ -85,19 +77,10 @@ func (i *Inventory) read() (root ast.Object, release func()) {
 	}
 }
 
-// edit is what a change did to a copy.
-type edit int
-
-const (
-	unchanged edit = iota
-	replaced
-	added
-	removed
-)
-
 // change applies a change to the copy no review reads, brought up to date first, and has
-// new reviews read it; the other copy gets the change at the next one.
-func (i *Inventory) change(apply func(root ast.Object) (ast.Object, edit)) {
+// new reviews read it; the other copy gets the change at the next one. apply returns the
+// root and whether it changed anything: when it did not, reviews go on reading their copy.
+func (i *Inventory) change(apply func(root ast.Object) (ast.Object, bool)) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	stale := 1 - i.active.Load()
@@ -109,15 +92,9 @@ func (i *Inventory) change(apply func(root ast.Object) (ast.Object, edit)) {
 		i.roots[stale], _ = i.behind(i.roots[stale])
 		i.behind = nil
 	}
-	var e edit
-	i.roots[stale], e = apply(i.roots[stale])
-	switch e {
-	case unchanged:
+	var changed bool
+	if i.roots[stale], changed = apply(i.roots[stale]); !changed {
 		return
-	case added:
-		i.n++
-	case removed:
-		i.n--
 	}
 	i.active.Store(stale)
 	i.behind = apply
@@ -137,11 +114,9 @@ func (i *Inventory) Put(obj policy.Object, gvk schema.GroupVersionKind) error {
 		return fmt.Errorf("inventory: %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
 	}
 	path, t := i.path(gvk, obj.GetNamespace(), obj.GetName()), ast.NewTerm(v)
-	i.change(func(root ast.Object) (ast.Object, edit) {
-		if set(root, path, t) {
-			return root, added
-		}
-		return root, replaced
+	i.change(func(root ast.Object) (ast.Object, bool) {
+		set(root, path, t)
+		return root, true
 	})
 	return nil
 }
@@ -149,14 +124,13 @@ func (i *Inventory) Put(obj policy.Object, gvk schema.GroupVersionKind) error {
 // Delete removes an object; removing one that is absent does nothing.
 func (i *Inventory) Delete(gvk schema.GroupVersionKind, namespace, name string) {
 	path := i.path(gvk, namespace, name)
-	i.change(func(root ast.Object) (ast.Object, edit) {
+	i.change(func(root ast.Object) (ast.Object, bool) {
 		top, _ := termObject(root.Get(path[0]))
-		rest, ok := without(top, path[1:])
-		if !ok {
-			return root, unchanged
+		rest, removed := without(top, path[1:])
+		if removed {
+			// cluster and namespace stay, empty or not.
+			root.Insert(path[0], ast.NewTerm(rest))
 		}
-		// cluster and namespace stay, empty or not.
-		root.Insert(path[0], ast.NewTerm(rest))
 		return root, removed
 	})
 }
@@ -169,22 +143,19 @@ func (i *Inventory) path(gvk schema.GroupVersionKind, namespace, name string) []
 	return []*ast.Term{namespaceKey, ast.StringTerm(namespace), gv, ast.StringTerm(gvk.Kind), ast.StringTerm(name)}
 }
 
-// set puts v at path under obj, making the objects on the way; true when the key is new.
-// Every object on the path is inserted again into its parent: an object caches its hash,
-// which must follow its contents.
-func set(obj ast.Object, path []*ast.Term, v *ast.Term) bool {
+// set puts v at path under obj, making the objects on the way. Every object on the path is
+// inserted again into its parent: an object caches its hash, which must follow its contents.
+func set(obj ast.Object, path []*ast.Term, v *ast.Term) {
 	if len(path) == 1 {
-		added := obj.Get(path[0]) == nil
 		obj.Insert(path[0], v)
-		return added
+		return
 	}
 	child, ok := termObject(obj.Get(path[0]))
 	if !ok {
 		child = ast.NewObject()
 	}
-	added := set(child, path[1:], v)
+	set(child, path[1:], v)
 	obj.Insert(path[0], ast.NewTerm(child))
-	return added
 }
 
 // without returns obj without path, and the objects the removal leaves empty, and whether

@@ -63,12 +63,12 @@ func TestInventoryEvents(t *testing.T) {
 		// checked in turn, the one behind brought up to date first.
 		root, done := inv.read()
 		want, _ := fresh.read()
-		if root.Compare(want) != 0 || root.Hash() != want.Hash() || inv.Len() != len(live) {
+		if root.Compare(want) != 0 || root.Hash() != want.Hash() {
 			t.Fatalf("seed %d step %d: kept\n%v\nbuilt\n%v", seed, step, root, want)
 		}
 		done()
 	}
-	if inv.Len() == 0 {
+	if len(live) == 0 {
 		t.Fatal("the stream left nothing; the test checks too little")
 	}
 }
@@ -121,8 +121,8 @@ func TestInventoryHeldRead(t *testing.T) {
 	}
 	release()
 	<-changed
-	if now, done := inv.read(); now.Compare(snapshot("a", "b", "c")) != 0 || inv.Len() != 3 {
-		t.Errorf("after the held review: %d objects\n%v\nwant a, b and c", inv.Len(), now)
+	if now, done := inv.read(); now.Compare(snapshot("a", "b", "c")) != 0 {
+		t.Errorf("after the held review:\n%v\nwant a, b and c", now)
 	} else {
 		done()
 	}
