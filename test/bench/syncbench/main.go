@@ -1,9 +1,10 @@
 // Command syncbench measures the translator against avisim, the test double of the Avi
 // Controller, over real TLS on loopback:
 //
-//   - converge: N SCTP LoadBalancer Services synced from an empty controller by 4 workers,
-//     as the reconciler's workers would: time and REST calls, beside a baseline measured in
-//     the same run (the same 4N POST bodies sent by the bare client, without the translator);
+//   - converge: N SCTP LoadBalancer Services of sctpguard's class synced from an empty
+//     controller by 4 workers, as the reconciler's workers would: time and REST calls, beside
+//     a baseline measured in the same run (the same 4N POST bodies sent by the bare client,
+//     without the translator);
 //   - resync: a pass over unchanged inputs from the translator's state (REST calls; goal 0),
 //     and a full sync (re-list of the owned objects, then a pass);
 //   - reconcile latency: one Service's endpoints changed with N in place, build + sync of its
@@ -87,6 +88,17 @@ func newController() (*controller, error) {
 	return &controller{sim: sim, client: c, close: ts.Close}, nil
 }
 
+// writes counts the journal's POST, PUT and DELETE calls.
+func (c *controller) writes() int {
+	n := 0
+	for _, r := range c.sim.Journal() {
+		if r.IsWrite() {
+			n++
+		}
+	}
+	return n
+}
+
 // calls summarizes the journal.
 func (c *controller) calls() string {
 	var gets, writes, logins int
@@ -103,14 +115,15 @@ func (c *controller) calls() string {
 	return fmt.Sprintf("%d calls (%d GET, %d POST/PUT/DELETE, %d logins)", gets+writes+logins, gets, writes, logins)
 }
 
-// objects returns n Services with one EndpointSlice each.
+// objects returns n Services of sctpguard's class (the translator syncs those beside AKO,
+// which keeps its own), with one EndpointSlice each.
 func objects(n int, endpoint func(i int) string) []policy.Object {
 	var out []policy.Object
 	for i := range n {
 		name := fmt.Sprintf("diameter-%04d", i)
 		out = append(out, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "telco"},
-			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: ptr(policy.SCTPGuardClass), Ports: []corev1.ServicePort{
 				{Name: "diameter", Port: 3868, Protocol: corev1.ProtocolSCTP, TargetPort: intstr.FromInt32(3868)},
 			}},
 		}, &discoveryv1.EndpointSlice{
@@ -137,20 +150,41 @@ func builder(objs []policy.Object) (*translator.Builder, error) {
 	return &translator.Builder{Context: settings, Source: translator.NewMemorySource(objs...), Engine: engine}, nil
 }
 
-func build(b *translator.Builder) ([]*translator.Unit, error) {
+// build builds the unit of every Service. Each must be in scope with its 4 objects (pool, L4
+// policy set, VsVip, virtual service): a benchmark that synced fewer would time nothing.
+func build(b *translator.Builder, n int) ([]*translator.Unit, error) {
 	keys, err := b.Keys()
 	if err != nil {
 		return nil, err
 	}
+	if len(keys) != n {
+		return nil, fmt.Errorf("the translator has %d units to sync, want one per Service (%d)", len(keys), n)
+	}
 	out := make([]*translator.Unit, 0, len(keys))
 	for _, k := range keys {
-		u, err := b.Build(context.Background(), k)
+		u, err := buildOne(b, k)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// buildOne builds a unit that must be in scope and not skipped, with 4 objects.
+func buildOne(b *translator.Builder, key translator.UnitKey) (*translator.Unit, error) {
+	u, err := b.Build(context.Background(), key)
+	switch {
+	case err != nil:
+		return nil, err
+	case u == nil:
+		return nil, fmt.Errorf("unit %s is out of the translator's scope", key)
+	case u.Skip != "":
+		return nil, fmt.Errorf("unit %s is skipped: %s", key, u.Skip)
+	case len(u.Objects()) != 4:
+		return nil, fmt.Errorf("unit %s has %d objects, want 4 (pool, L4 policy set, VsVip, virtual service)", key, len(u.Objects()))
+	}
+	return u, nil
 }
 
 // parallel runs f on every item with w workers; it returns the first error.
@@ -189,7 +223,7 @@ func run(n, changes, workers int) error {
 	if err != nil {
 		return err
 	}
-	units, err := build(b)
+	units, err := build(b, n)
 	if err != nil {
 		return err
 	}
@@ -229,9 +263,12 @@ func run(n, changes, workers int) error {
 		return fmt.Errorf("converge: %w", err)
 	}
 	convTime := time.Since(start)
+	if got := c.writes(); got != 4*n {
+		return fmt.Errorf("converge: %d writes to the controller, want %d (4 objects per Service)", got, 4*n)
+	}
 	fmt.Printf("converge from empty   %8.0f ms  %s\n", ms(convTime), c.calls())
 	fmt.Printf("  baseline (bare POSTs) %6.0f ms  %d POSTs   ratio %.2fx\n", ms(baseTime), 4*n, float64(convTime)/float64(baseTime))
-	fmt.Printf("  minimum possible: 4 lists + 4 POSTs per Service = %d calls\n\n", 4+4*n)
+	fmt.Printf("  minimum possible: 4 lists + per Service a look-up of AKO's virtual service (hand-over check) and 4 POSTs = %d calls\n\n", 4+5*n)
 
 	c.sim.ResetJournal()
 	start = time.Now()
@@ -252,7 +289,12 @@ func run(n, changes, workers int) error {
 	// One Service changes, N in place: build its unit from the changed inputs and sync.
 	var lat, bare []time.Duration
 	target := n / 2
-	poolName := fmt.Sprintf("bench--telco-diameter-%04d-SCTP-3868", target)
+	key := translator.UnitKey{Kind: translator.KindService, Namespace: "telco", Name: fmt.Sprintf("diameter-%04d", target)}
+	tu, err := buildOne(b, key)
+	if err != nil {
+		return err
+	}
+	poolName := tu.Pools()[0].Name
 	for i := range changes {
 		moved := func(j int) string {
 			if j == target {
@@ -264,7 +306,6 @@ func run(n, changes, workers int) error {
 		if err != nil {
 			return err
 		}
-		key := translator.UnitKey{Kind: translator.KindService, Namespace: "telco", Name: fmt.Sprintf("diameter-%04d", target)}
 		// The inputs above are rebuilt per change here, where the reconciler reads a
 		// long-lived cache: their garbage is collected now, not billed to the reconcile.
 		runtime.GC()
@@ -272,6 +313,9 @@ func run(n, changes, workers int) error {
 		u, err := b.Build(ctx, key)
 		if err != nil {
 			return err
+		}
+		if u == nil {
+			return fmt.Errorf("change %d: unit %s is out of the translator's scope", i, key)
 		}
 		out, err := syncer.Sync(ctx, u)
 		if err != nil {
@@ -283,6 +327,9 @@ func run(n, changes, workers int) error {
 		}
 		// Baseline: a bare GET-free PUT of the same pool body.
 		cur := syncer.State.Get(avi.TypePool, poolName)
+		if cur == nil {
+			return fmt.Errorf("change %d: pool %s is not in the translator's state", i, poolName)
+		}
 		start = time.Now()
 		obj, err := c.client.Update(ctx, avi.TypePool, cur.UUID(), cur)
 		if err != nil {
