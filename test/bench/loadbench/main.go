@@ -239,9 +239,6 @@ const (
 	withRego = "sctpguard+rego"
 )
 
-// drive starts the servers and loads them at each rate, in rounds that alternate which goes
-// first, so that a slow spell of the shared machine hits them alike; each rate reports the
-// round with the median p99.
 // holds are how long each rate is held and in how many rounds: the target's rate longer and
 // in more rounds than the sweep's, since its ratio is the figure the run is for.
 type holds struct {
@@ -259,6 +256,9 @@ func (h holds) at(rate int) (time.Duration, int) {
 	return h.hold, h.rounds
 }
 
+// drive starts the servers and loads them at each rate, in rounds that alternate which goes
+// first, so that a slow spell of the shared machine hits them alike; each rate reports the
+// round with the median p99.
 func drive(rateList string, hs holds, gogc string, churnEvery time.Duration, profileDir string) error {
 	// The generator's own garbage collection delays the requests of every handler alike and
 	// would dominate their tails on 2 cores: it collects rarely.

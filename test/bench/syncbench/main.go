@@ -88,31 +88,26 @@ func newController() (*controller, error) {
 	return &controller{sim: sim, client: c, close: ts.Close}, nil
 }
 
-// writes counts the journal's POST, PUT and DELETE calls.
-func (c *controller) writes() int {
-	n := 0
-	for _, r := range c.sim.Journal() {
-		if r.IsWrite() {
-			n++
-		}
-	}
-	return n
-}
+// tally is the journal's calls by kind.
+type tally struct{ gets, writes, logins int }
 
-// calls summarizes the journal.
-func (c *controller) calls() string {
-	var gets, writes, logins int
+func (c *controller) tally() tally {
+	var t tally
 	for _, r := range c.sim.Journal() {
 		switch {
 		case r.Path == "/login":
-			logins++
+			t.logins++
 		case r.IsWrite():
-			writes++
+			t.writes++
 		default:
-			gets++
+			t.gets++
 		}
 	}
-	return fmt.Sprintf("%d calls (%d GET, %d POST/PUT/DELETE, %d logins)", gets+writes+logins, gets, writes, logins)
+	return t
+}
+
+func (t tally) String() string {
+	return fmt.Sprintf("%d calls (%d GET, %d POST/PUT/DELETE, %d logins)", t.gets+t.writes+t.logins, t.gets, t.writes, t.logins)
 }
 
 // objects returns n Services of sctpguard's class (the translator syncs those beside AKO,
@@ -263,10 +258,11 @@ func run(n, changes, workers int) error {
 		return fmt.Errorf("converge: %w", err)
 	}
 	convTime := time.Since(start)
-	if got := c.writes(); got != 4*n {
-		return fmt.Errorf("converge: %d writes to the controller, want %d (4 objects per Service)", got, 4*n)
+	converged := c.tally()
+	if converged.writes != 4*n {
+		return fmt.Errorf("converge: %d writes to the controller, want %d (4 objects per Service)", converged.writes, 4*n)
 	}
-	fmt.Printf("converge from empty   %8.0f ms  %s\n", ms(convTime), c.calls())
+	fmt.Printf("converge from empty   %8.0f ms  %s\n", ms(convTime), converged)
 	fmt.Printf("  baseline (bare POSTs) %6.0f ms  %d POSTs   ratio %.2fx\n", ms(baseTime), 4*n, float64(convTime)/float64(baseTime))
 	fmt.Printf("  minimum possible: 4 lists + per Service a look-up of AKO's virtual service (hand-over check) and 4 POSTs = %d calls\n\n", 4+5*n)
 
@@ -275,7 +271,7 @@ func run(n, changes, workers int) error {
 	if err := parallel(units, workers, func(u *translator.Unit) error { _, err := syncer.Sync(ctx, u); return err }); err != nil {
 		return err
 	}
-	fmt.Printf("resync, unchanged     %8.1f ms  %s\n", ms(time.Since(start)), c.calls())
+	fmt.Printf("resync, unchanged     %8.1f ms  %s\n", ms(time.Since(start)), c.tally())
 	c.sim.ResetJournal()
 	start = time.Now()
 	if err := syncer.State.Load(ctx, c.client, "bench", "Default-Cloud"); err != nil {
@@ -284,7 +280,7 @@ func run(n, changes, workers int) error {
 	if err := parallel(units, workers, func(u *translator.Unit) error { _, err := syncer.Sync(ctx, u); return err }); err != nil {
 		return err
 	}
-	fmt.Printf("full sync (re-list)   %8.0f ms  %s\n\n", ms(time.Since(start)), c.calls())
+	fmt.Printf("full sync (re-list)   %8.0f ms  %s\n\n", ms(time.Since(start)), c.tally())
 
 	// One Service changes, N in place: build its unit from the changed inputs and sync.
 	var lat, bare []time.Duration
